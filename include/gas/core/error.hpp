@@ -1,0 +1,63 @@
+#pragma once
+/// @brief The exception hierarchy: every failure gas reports is a `gas::error` of a named kind.
+
+#include <stdexcept>
+#include <string>
+
+namespace gas {
+
+/// @brief Root of every exception gas throws; catch this to handle any gas failure.
+class error : public std::runtime_error {
+public:
+  using std::runtime_error::runtime_error;
+};
+
+/// @brief A file could not be opened, read or decompressed (missing, truncated, unreadable).
+class io_error : public error {
+public:
+  using error::error;
+};
+
+/// @brief A file was read but its content is not what the format promises (bad dtype, shape, pickle, index).
+class format_error : public io_error {
+public:
+  using io_error::io_error;
+};
+
+/// @brief Sizes or shapes of arguments disagree.
+class shape_error : public error {
+public:
+  using error::error;
+};
+
+/// @brief An argument has a value outside its domain (negative count, NaN, out-of-range id).
+class value_error : public error {
+public:
+  using error::error;
+};
+
+/// @brief A configuration or dataset spec string could not be understood.
+class config_error : public error {
+public:
+  using error::error;
+};
+
+/// @brief Graph partitioning failed (METIS error, impossible part count).
+class partition_error : public error {
+public:
+  using error::error;
+};
+
+/// @brief A CUDA runtime call or kernel launch failed.
+class cuda_error : public error {
+public:
+  using error::error;
+};
+
+/// @brief A feature was requested that this build does not contain (e.g. CUDA in a host-only build).
+class not_compiled : public error {
+public:
+  using error::error;
+};
+
+}  // namespace gas

@@ -1,0 +1,15 @@
+#pragma once
+/// @brief Umbrella header: `#include <gas/gas.hpp>` gives the whole host library (CUDA parts only under nvcc).
+
+#include "gas/core/backend.hpp"
+#include "gas/core/check.hpp"
+#include "gas/core/error.hpp"
+#include "gas/core/macros.hpp"
+#include "gas/core/rng.hpp"
+#include "gas/core/tensor.hpp"
+#include "gas/graph/csr.hpp"
+#include "gas/graph/dataset.hpp"
+
+#if defined(__CUDACC__)
+#include "gas/cuda/error.hpp"
+#endif

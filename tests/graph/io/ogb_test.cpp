@@ -1,0 +1,2 @@
+// Placeholder: tests arrive with the code they test.
+#include <doctest/doctest.h>
