@@ -16,6 +16,11 @@
 
 namespace gas {
 
+namespace detail {
+// 64 x 64 -> 128-bit products make bounded draws exact; __extension__ keeps -Wpedantic quiet about the GNU type.
+__extension__ typedef unsigned __int128 uint128;
+}  // namespace detail
+
 /// @brief splitmix64 step: advances `state` and returns a well-mixed 64-bit value.
 GAS_HD inline std::uint64_t splitmix64(std::uint64_t& state) {
   std::uint64_t z = (state += 0x9E3779B97F4A7C15ull);
@@ -71,12 +76,12 @@ public:
 
   /// @brief Uniform integer in [0, n) without modulo bias (Lemire's multiply-shift with rejection); n > 0.
   std::uint64_t below(std::uint64_t n) {
-    unsigned __int128 m = static_cast<unsigned __int128>((*this)()) * n;
+    detail::uint128 m = static_cast<detail::uint128>((*this)()) * n;
     auto low = static_cast<std::uint64_t>(m);
     if (low < n) {
       const std::uint64_t threshold = (0 - n) % n;
       while (low < threshold) {
-        m = static_cast<unsigned __int128>((*this)()) * n;
+        m = static_cast<detail::uint128>((*this)()) * n;
         low = static_cast<std::uint64_t>(m);
       }
     }
