@@ -1,0 +1,40 @@
+#!/usr/bin/env python3
+"""Counts test results from meson's testlog.json, per doctest test case where a program reports them.
+
+Prints one line: 'N passed, N failed, N skipped'. Exit status 1 when anything failed.
+"""
+import json
+import re
+import sys
+
+SUMMARY = re.compile(r"\[doctest\] test cases:\s*(\d+)\s*\|\s*(\d+) passed\s*\|\s*(\d+) failed\s*\|\s*(\d+) skipped")
+
+
+def main(path):
+    passed = failed = skipped = 0
+    with open(path, encoding="utf-8") as log:
+        for line in log:
+            line = line.strip()
+            if not line:
+                continue
+            entry = json.loads(line)
+            result = entry.get("result", "")
+            found = SUMMARY.findall(entry.get("stdout", "") or "")
+            if found:
+                _, p, f, s = map(int, found[-1])
+                passed += p
+                skipped += s
+                # A program that crashed after its summary, or failed for another reason, still counts as a failure.
+                failed += f if (f > 0 or result in ("OK", "SKIP", "EXPECTEDFAIL")) else max(f, 1)
+            elif result in ("OK", "EXPECTEDFAIL"):
+                passed += 1
+            elif result == "SKIP":
+                skipped += 1
+            else:
+                failed += 1
+    print(f"{passed} passed, {failed} failed, {skipped} skipped")
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1] if len(sys.argv) > 1 else "build/meson-logs/testlog.json"))
