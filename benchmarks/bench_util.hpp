@@ -1,0 +1,36 @@
+#pragma once
+// Shared helpers for benchmark programs: wall time and peak resident memory.
+
+#include <chrono>
+#include <cstdint>
+#include <fstream>
+#include <string>
+
+namespace gas_bench {
+
+/// Seconds since construction, on the steady clock.
+class Stopwatch {
+public:
+  double seconds() const { return std::chrono::duration<double>(std::chrono::steady_clock::now() - start_).count(); }
+  void restart() { start_ = std::chrono::steady_clock::now(); }
+
+private:
+  std::chrono::steady_clock::time_point start_ = std::chrono::steady_clock::now();
+};
+
+/// Peak resident set size of this process in MiB (VmHWM), or -1 where /proc is unavailable.
+inline double peak_rss_mib() {
+  std::ifstream status("/proc/self/status");
+  std::string line;
+  while (std::getline(status, line))
+    if (line.rfind("VmHWM:", 0) == 0) return std::stod(line.substr(6)) / 1024.0;
+  return -1.0;
+}
+
+/// Resets the peak RSS to the current RSS (Linux: writing 5 to clear_refs), so each case reports its own peak.
+inline void reset_peak_rss() {
+  std::ofstream clear("/proc/self/clear_refs");
+  clear << "5";
+}
+
+}  // namespace gas_bench

@@ -1,0 +1,94 @@
+#!/usr/bin/env python3
+"""gas-inspect end to end: the figures for every real dataset, and exit status 1 with a message on bad input.
+
+usage: inspect_check.py GAS_INSPECT DATA_DIR [good|bad]
+Exit 77 (meson: skipped) when DATA_DIR is absent for the 'good' cases.
+"""
+import json
+import os
+import subprocess
+import sys
+import tempfile
+
+# spec (relative to DATA_DIR) -> name, nodes, edges, features, classes, train, val, test (split 0);
+# the figures of ../shared/data/README.md.
+EXPECTED = {
+    "planetoid:planetoid/cora": ("cora", 2708, 10556, 1433, 7, 140, 500, 1000),
+    "npz:gnn-benchmark/cora.npz": ("cora", 2708, None, 1433, 7, 0, 0, 0),
+    "npz:heterophilous/minesweeper.npz": ("minesweeper", 10000, 78804, 7, 2, 5000, 2500, 2500),
+    "npz:heterophilous/chameleon_filtered.npz": ("chameleon_filtered", 890, 17708, 2325, 5, 409, 287, 194),
+    "npz:heterophilous/squirrel_filtered.npz": ("squirrel_filtered", 2223, 93996, 2089, 5, 1053, 718, 452),
+    "npz:heterophilous/actor.npz": ("actor", 7600, 53318, 932, 5, 3648, 2432, 1520),
+    "dimacs:road/NY.gr.xz": ("NY", 264346, 730100, 0, 0, 0, 0, 0),
+    "dimacs:road/FLA.gr.xz": ("FLA", 1070376, 2687902, 0, 0, 0, 0, 0),
+    "dimacs:road/NE.gr.xz": ("NE", 1524453, 3868020, 0, 0, 0, 0, 0),
+}
+KEYS = ("name", "nodes", "edges", "features", "classes", "train", "val", "test")
+
+
+def run(exe, *args):
+    return subprocess.run([exe, *args], capture_output=True, text=True, timeout=300)
+
+
+def good(exe, data):
+    if not os.path.isdir(data):
+        print(f"{data} is absent: skipping the real-data checks")
+        return 77
+    failures = 0
+    with tempfile.TemporaryDirectory() as tmp:
+        for spec, expected in EXPECTED.items():
+            kind, path = spec.split(":", 1)
+            out = os.path.join(tmp, "out.json")
+            r = run(exe, f"{kind}:{os.path.join(data, path)}", "--json", out)
+            if r.returncode != 0:
+                print(f"FAIL {spec}: exit {r.returncode}: {r.stderr.strip()}")
+                failures += 1
+                continue
+            got = json.load(open(out))
+            for key, want in zip(KEYS, expected):
+                if want is not None and got[key] != want:
+                    print(f"FAIL {spec}: {key} = {got[key]}, expected {want}")
+                    failures += 1
+            print(f"ok   {spec}: " + ", ".join(f"{k}={got[k]}" for k in KEYS))
+        # The built-in synthetic dataset needs no files.
+        r = run(exe, "sbm:nodes=500,classes=4,features=8,seed=3", "--json", os.path.join(tmp, "sbm.json"))
+        got = json.load(open(os.path.join(tmp, "sbm.json"))) if r.returncode == 0 else {}
+        if got.get("nodes") != 500 or got.get("classes") != 4 or got.get("features") != 8:
+            print(f"FAIL sbm: {r.returncode} {got} {r.stderr.strip()}")
+            failures += 1
+    print(f"{failures} failures")
+    return 1 if failures else 0
+
+
+def bad(exe, _data):
+    failures = 0
+    with tempfile.TemporaryDirectory() as tmp:
+        garbage = os.path.join(tmp, "garbage.gr.xz")
+        with open(garbage, "wb") as f:
+            f.write(b"\xfd7zXZ\x00 this is not xz data")
+        text = os.path.join(tmp, "bad.txt")
+        with open(text, "w") as f:
+            f.write("0 1\n1 two\n")
+        cases = [
+            (["nosuchkind:x"], "unknown kind"),
+            (["planetoid:" + os.path.join(tmp, "missing")], "missing"),
+            (["npz:" + os.path.join(tmp, "missing.npz")], "missing.npz"),
+            (["dimacs:" + garbage], "garbage.gr.xz"),
+            (["edgelist:" + text], "bad.txt"),
+            (["sbm:nodes=-5"], "nodes"),
+            (["sbm:bogus=1"], "bogus"),
+        ]
+        for args, fragment in cases:
+            r = run(exe, *args)
+            if r.returncode != 1 or fragment not in r.stderr:
+                print(f"FAIL {args}: exit {r.returncode}, stderr {r.stderr.strip()!r} (wanted exit 1 naming {fragment!r})")
+                failures += 1
+            else:
+                print(f"ok   {args}: {r.stderr.strip()}")
+    print(f"{failures} failures")
+    return 1 if failures else 0
+
+
+if __name__ == "__main__":
+    exe, data, mode = sys.argv[1], sys.argv[2], sys.argv[3] if len(sys.argv) > 3 else "good"
+    sys.exit(good(exe, data) if mode == "good" else bad(exe, data))
