@@ -4,11 +4,16 @@
 #include "gas/core/backend.hpp"
 #include "gas/core/check.hpp"
 #include "gas/core/error.hpp"
+#include "gas/core/json_writer.hpp"
 #include "gas/core/macros.hpp"
 #include "gas/core/rng.hpp"
 #include "gas/core/tensor.hpp"
 #include "gas/graph/csr.hpp"
 #include "gas/graph/dataset.hpp"
+#include "gas/graph/generators/rmat.hpp"
+#include "gas/graph/generators/sbm.hpp"
+#include "gas/graph/io/load.hpp"
+#include "gas/graph/transforms.hpp"
 
 #if defined(__CUDACC__)
 #include "gas/cuda/error.hpp"

@@ -14,7 +14,7 @@ import tempfile
 # the figures of ../shared/data/README.md.
 EXPECTED = {
     "planetoid:planetoid/cora": ("cora", 2708, 10556, 1433, 7, 140, 500, 1000),
-    "npz:gnn-benchmark/cora.npz": ("cora", 2708, None, 1433, 7, 0, 0, 0),
+    "npz:gnn-benchmark/cora.npz": ("cora", 2708, 10556, 1433, 7, 0, 0, 0),
     "npz:heterophilous/minesweeper.npz": ("minesweeper", 10000, 78804, 7, 2, 5000, 2500, 2500),
     "npz:heterophilous/chameleon_filtered.npz": ("chameleon_filtered", 890, 17708, 2325, 5, 409, 287, 194),
     "npz:heterophilous/squirrel_filtered.npz": ("squirrel_filtered", 2223, 93996, 2089, 5, 1053, 718, 452),

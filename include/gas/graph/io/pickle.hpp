@@ -34,6 +34,7 @@
 #include <vector>
 
 #include "gas/core/error.hpp"
+#include "gas/graph/io/utf8.hpp"
 #include "gas/graph/io/file.hpp"
 
 namespace gas::io {
@@ -214,24 +215,6 @@ inline std::uint64_t load_le(const std::uint8_t* p, int n) {
   return v;
 }
 
-/// @brief Appends the UTF-8 encoding of code point `cp` to `out`.
-inline void append_utf8(std::string& out, std::uint32_t cp) {
-  if (cp < 0x80) {
-    out += static_cast<char>(cp);
-  } else if (cp < 0x800) {
-    out += static_cast<char>(0xC0 | (cp >> 6));
-    out += static_cast<char>(0x80 | (cp & 0x3F));
-  } else if (cp < 0x10000) {
-    out += static_cast<char>(0xE0 | (cp >> 12));
-    out += static_cast<char>(0x80 | ((cp >> 6) & 0x3F));
-    out += static_cast<char>(0x80 | (cp & 0x3F));
-  } else {
-    out += static_cast<char>(0xF0 | (cp >> 18));
-    out += static_cast<char>(0x80 | ((cp >> 12) & 0x3F));
-    out += static_cast<char>(0x80 | ((cp >> 6) & 0x3F));
-    out += static_cast<char>(0x80 | (cp & 0x3F));
-  }
-}
 
 /// @brief One element of a numeric array, widened without loss for checked conversion.
 struct Element {
