@@ -3,7 +3,7 @@
 
 #include <vector>
 
-#include "gas/cuda/error.hpp"
+#include <gas/gas.hpp>  // the whole library must build under nvcc: users include it from .cu files
 
 namespace {
 
@@ -15,6 +15,12 @@ __global__ void axpy(int n, float a, const float* x, float* y) {
 const bool no_gpu = !gas::cuda::available();
 
 }  // namespace
+
+TEST_CASE("umbrella header works in a CUDA translation unit without a GPU") {
+  const gas::Dataset data = gas::io::load("sbm:nodes=200,classes=2,features=3,seed=4");
+  CHECK(data.num_nodes() == 200);
+  CHECK(gas::is_symmetric(data.graph));
+}
 
 TEST_CASE("cuda_device_count_is_safe_without_gpu") {
   CHECK(gas::cuda::device_count() >= 0);  // must not throw, even without a driver
