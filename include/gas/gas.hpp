@@ -1,6 +1,7 @@
 #pragma once
 /// @brief Umbrella header: `#include <gas/gas.hpp>` gives the whole host library (CUDA parts only under nvcc).
 
+#include "gas/fwd.hpp"
 #include "gas/core/backend.hpp"
 #include "gas/core/check.hpp"
 #include "gas/core/error.hpp"

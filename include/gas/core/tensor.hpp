@@ -12,6 +12,7 @@
 
 #include "gas/core/backend.hpp"
 #include "gas/core/check.hpp"
+#include "gas/fwd.hpp"
 
 namespace gas {
 
@@ -73,7 +74,7 @@ private:
 /// @brief Owning row-major (rows, cols) matrix; the primary template exists only for its backends.
 /// @tparam T element type (arithmetic).
 /// @tparam Backend where the storage lives (`gas::host`; device backends live under gas/cuda/).
-template <class T, class Backend = host>
+template <class T, class Backend>
 class Tensor {
   static_assert(dependent_false<Backend>, "gas::Tensor: no specialisation for this backend");
 };

@@ -15,13 +15,14 @@
 #include <vector>
 
 #include "gas/core/check.hpp"
+#include "gas/fwd.hpp"
 
 namespace gas {
 
 /// @brief A sparse (rows x cols) matrix in CSR form; for a graph, row i lists the neighbours of node i.
 /// @tparam Index signed integer node id type (std::int32_t or std::int64_t).
 /// @tparam Weight floating-point edge weight type.
-template <std::signed_integral Index = std::int32_t, std::floating_point Weight = float>
+template <std::signed_integral Index, std::floating_point Weight>
 class Csr {
 public:
   using index_type = Index;
