@@ -10,7 +10,7 @@
 #include <string>
 #include <vector>
 
-#include "graph/io/npz_writer.hpp"
+#include "graph/io/io_test_util.hpp"
 #include "test_util.hpp"
 
 using gas::io::JsonValue;

@@ -10,6 +10,7 @@
 #include <string>
 #include <vector>
 
+#include "graph/io/io_test_util.hpp"
 #include "graph/io/npz_writer.hpp"
 #include "test_util.hpp"
 

@@ -1,40 +1,17 @@
 // OGB raw folders: fixtures written here with zlib (as OGB ships them: .csv.gz), every figure and value
 // of the result, the split-folder rule, and every bad input the reader must name.
 #include <doctest/doctest.h>
-#include <zlib.h>
 
 #include <cstdint>
 #include <map>
 #include <string>
-#include <typeinfo>
 #include <vector>
 
 #include "gas/graph/io/ogb.hpp"
+#include "graph/io/io_test_util.hpp"
 #include "test_util.hpp"
 
 namespace {
-
-void write_gz(const std::filesystem::path& path, std::string_view text) {
-  std::filesystem::create_directories(path.parent_path());
-  gzFile out = gzopen(path.string().c_str(), "wb");
-  REQUIRE(out != nullptr);
-  if (!text.empty()) REQUIRE(gzwrite(out, text.data(), static_cast<unsigned>(text.size())) == static_cast<int>(text.size()));
-  REQUIRE(gzclose(out) == Z_OK);
-}
-
-template <class E, class F>
-std::string error_of(F&& f) {
-  try {
-    f();
-  } catch (const gas::error& e) {
-    CHECK_MESSAGE(typeid(e) == typeid(E), "threw " << typeid(e).name() << ": " << e.what());
-    return e.what();
-  }
-  FAIL("no exception thrown");
-  return {};
-}
-
-bool contains(const std::string& text, const std::string& part) { return text.find(part) != std::string::npos; }
 
 using Files = std::map<std::string, std::string>;  // path under the dataset root -> uncompressed text
 
@@ -73,7 +50,7 @@ Files proteins_like() {
 std::filesystem::path write_dataset(const gas_test::TempDir& tmp, const std::string& name, const Files& files) {
   const auto root = tmp / name;
   std::filesystem::create_directories(root);
-  for (const auto& [rel, text] : files) write_gz(root / rel, text);
+  for (const auto& [rel, text] : files) gas_test::write_gz(root / rel, text);
   return root;
 }
 
@@ -187,19 +164,15 @@ TEST_CASE("read_ogb: which split folder is used") {
       if (rel.starts_with("split/time/")) renamed["split/b/" + rel.substr(11)] = text;
     }
     const auto root = write_dataset(tmp, "ogbn_arxiv", renamed);
-    const auto msg = error_of<gas::format_error>([&] { (void)gas::io::read_ogb(root); });
-    CHECK(contains(msg, (root / "split").string()));
-    CHECK(contains(msg, "a, b"));
+    CHECK_THROWS_NAMING(gas::format_error, gas::io::read_ogb(root), (root / "split").string(), "a, b");
   }
 }
 
 TEST_CASE("read_ogb: missing folders and required files are io_errors naming them") {
   gas_test::TempDir tmp;
-  auto msg = error_of<gas::io_error>([&] { (void)gas::io::read_ogb(tmp / "nowhere"); });
-  CHECK(contains(msg, (tmp / "nowhere").string()));
+  CHECK_THROWS_NAMING(gas::io_error, gas::io::read_ogb(tmp / "nowhere"), (tmp / "nowhere").string());
   std::filesystem::create_directories(tmp / "not_ogb");
-  msg = error_of<gas::io_error>([&] { (void)gas::io::read_ogb(tmp / "not_ogb"); });
-  CHECK(contains(msg, (tmp / "not_ogb").string()));
+  CHECK_THROWS_NAMING(gas::io_error, gas::io::read_ogb(tmp / "not_ogb"), (tmp / "not_ogb").string());
   for (std::string required : {"raw/edge.csv.gz", "raw/num-node-list.csv.gz", "raw/num-edge-list.csv.gz",
                                "raw/node-label.csv.gz", "split/time/valid.csv.gz"}) {
     CAPTURE(required);
@@ -208,15 +181,13 @@ TEST_CASE("read_ogb: missing folders and required files are io_errors naming the
     const auto root = write_dataset(tmp, std::string("missing_") + std::to_string(files.size()) + "_" +
                                              std::filesystem::path(required).stem().stem().string(),
                                     files);
-    msg = error_of<gas::io_error>([&] { (void)gas::io::read_ogb(root); });
-    CHECK(contains(msg, (root / required).string()));
+    CHECK_THROWS_NAMING(gas::io_error, gas::io::read_ogb(root), (root / required).string());
   }
   // ogbn-mag's heterogeneous layout has raw/relations/ instead of raw/edge.csv.gz.
   auto files = arxiv_like();
   files.erase("raw/edge.csv.gz");
   files["raw/relations/paper___cites___paper/edge.csv.gz"] = "0,1\n";
-  msg = error_of<gas::io_error>([&] { (void)gas::io::read_ogb(write_dataset(tmp, "ogbn_mag", files)); });
-  CHECK(contains(msg, "heterogeneous"));
+  CHECK_THROWS_NAMING(gas::io_error, gas::io::read_ogb(write_dataset(tmp, "ogbn_mag", files)), "heterogeneous");
 }
 
 TEST_CASE("read_ogb: bad content is a format_error naming file and line") {
@@ -265,10 +236,7 @@ TEST_CASE("read_ogb: bad content is a format_error naming file and line") {
     auto files = arxiv_like();
     files[c.file] = c.text;
     const auto root = write_dataset(tmp, "case" + std::to_string(k++), files);
-    const auto msg = error_of<gas::format_error>([&] { (void)gas::io::read_ogb(root); });
-    CAPTURE(msg);
-    CHECK(contains(msg, (root / c.file).string() + c.where));
-    CHECK(contains(msg, c.says));
+    CHECK_THROWS_NAMING(gas::format_error, gas::io::read_ogb(root), (root / c.file).string() + c.where, c.says);
   }
 }
 
@@ -281,16 +249,12 @@ TEST_CASE("read_ogb: a truncated or corrupt edge file is an io_error naming it")
   files["raw/num-edge-list.csv.gz"] = "3000\n";
   const auto root = write_dataset(tmp, "ogbn_arxiv", files);
   CHECK(gas::io::read_ogb(root).num_nodes() == 6);
-  std::ifstream in(root / "raw/edge.csv.gz", std::ios::binary);
-  const std::string gz((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-  in.close();
+  const std::string gz = gas_test::slurp(root / "raw/edge.csv.gz");
   gas_test::write_file(root / "raw/edge.csv.gz", gz.substr(0, gz.size() / 2));
-  auto msg = error_of<gas::io_error>([&] { (void)gas::io::read_ogb(root); });
-  CHECK(contains(msg, (root / "raw/edge.csv.gz").string()));
-  CHECK(contains(msg, "truncated"));
+  CHECK_THROWS_NAMING(gas::io_error, gas::io::read_ogb(root), (root / "raw/edge.csv.gz").string(),
+                      "truncated");
   auto bad = gz;
   bad[gz.size() / 2] = static_cast<char>(bad[gz.size() / 2] ^ 0x33);
   gas_test::write_file(root / "raw/edge.csv.gz", bad);
-  msg = error_of<gas::io_error>([&] { (void)gas::io::read_ogb(root); });
-  CHECK(contains(msg, (root / "raw/edge.csv.gz").string()));
+  CHECK_THROWS_NAMING(gas::io_error, gas::io::read_ogb(root), (root / "raw/edge.csv.gz").string());
 }

@@ -174,4 +174,27 @@ private:
   std::vector<std::pair<std::string, std::string>> entries_;
 };
 
+/// @brief One key of a generator's config struct: its name in the spec and the member it sets.
+template <class Config, class T>
+struct Field {
+  std::string_view key;
+  T Config::*member;
+};
+
+/// @brief The Field for `key` and `member`, with the types deduced.
+template <class Config, class T>
+constexpr Field<Config, T> field(std::string_view key, T Config::*member) {
+  return {key, member};
+}
+
+/// @brief Parses `spec` into a default `Config`, accepting exactly the keys of `fields` (each named once, so the
+/// accepted keys and the members they set cannot drift apart); `what` prefixes every message. Throws config_error.
+template <class Config, class... T>
+Config parse_fields(std::string_view what, std::string_view spec, Field<Config, T>... fields) {
+  const Params p(what, spec, {fields.key...});
+  Config config;
+  (p.read(fields.key, config.*fields.member), ...);
+  return config;
+}
+
 }  // namespace gas::gen

@@ -42,14 +42,9 @@ inline void validate(const RmatConfig& r) {
 /// @brief Parses "scale=...,edges=...,a=...,b=...,c=...,seed=..." (missing keys keep their default) and
 /// validates the result; throws config_error.
 inline RmatConfig parse_rmat(std::string_view kv) {
-  const Params p("rmat", kv, {"scale", "edges", "a", "b", "c", "seed"});
-  RmatConfig r;
-  p.read("scale", r.scale);
-  p.read("edges", r.edges);
-  p.read("a", r.a);
-  p.read("b", r.b);
-  p.read("c", r.c);
-  p.read("seed", r.seed);
+  using R = RmatConfig;
+  const auto r = parse_fields<R>("rmat", kv, field("scale", &R::scale), field("edges", &R::edges), field("a", &R::a),
+                                 field("b", &R::b), field("c", &R::c), field("seed", &R::seed));
   validate(r);
   return r;
 }

@@ -56,18 +56,11 @@ inline void validate(const SbmConfig& c) {
 /// @brief Parses "nodes=...,classes=...,..." (keys as the SbmConfig fields, missing keys keep their default)
 /// and validates the result; throws config_error.
 inline SbmConfig parse_sbm(std::string_view kv) {
-  const Params p("sbm", kv,
-                 {"nodes", "classes", "features", "degree", "homophily", "noise", "train", "val", "seed"});
-  SbmConfig c;
-  p.read("nodes", c.nodes);
-  p.read("classes", c.classes);
-  p.read("features", c.features);
-  p.read("degree", c.degree);
-  p.read("homophily", c.homophily);
-  p.read("noise", c.noise);
-  p.read("train", c.train);
-  p.read("val", c.val);
-  p.read("seed", c.seed);
+  using S = SbmConfig;
+  const auto c = parse_fields<S>("sbm", kv, field("nodes", &S::nodes), field("classes", &S::classes),
+                                 field("features", &S::features), field("degree", &S::degree),
+                                 field("homophily", &S::homophily), field("noise", &S::noise),
+                                 field("train", &S::train), field("val", &S::val), field("seed", &S::seed));
   validate(c);
   return c;
 }

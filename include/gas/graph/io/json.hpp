@@ -121,35 +121,45 @@ private:
       fail("nesting deeper than " + std::to_string(options_.max_depth) + " levels");
   }
 
+  bool at(char c) const { return pos_ < text_.size() && text_[pos_] == c; }
+
+  // Objects and arrays share one shape: after the opening bracket, `item`s separated by ',' up to `close`.
+  template <class Item>
+  void items(char close, std::string_view container, Item&& item) {
+    skip_space();
+    if (at(close)) {
+      ++pos_;
+      return;
+    }
+    while (true) {
+      skip_space();
+      item();
+      skip_space();
+      if (at(',')) {
+        ++pos_;
+        continue;
+      }
+      if (at(close)) {
+        ++pos_;
+        return;
+      }
+      fail("unexpected " + describe() + ", expected ',' or '" + close + "' in " + std::string(container));
+    }
+  }
+
   void object() {
     enter();
     ++pos_;
     handler_.begin_object();
-    skip_space();
-    if (pos_ < text_.size() && text_[pos_] == '}') {
+    items('}', "an object", [&] {
+      if (!at('"')) fail("unexpected " + describe() + ", expected a string key");
+      handler_.key(string());
+      skip_space();
+      if (!at(':')) fail("unexpected " + describe() + ", expected ':'");
       ++pos_;
-    } else {
-      while (true) {
-        skip_space();
-        if (pos_ >= text_.size() || text_[pos_] != '"') fail("unexpected " + describe() + ", expected a string key");
-        handler_.key(string());
-        skip_space();
-        if (pos_ >= text_.size() || text_[pos_] != ':') fail("unexpected " + describe() + ", expected ':'");
-        ++pos_;
-        skip_space();
-        value();
-        skip_space();
-        if (pos_ < text_.size() && text_[pos_] == ',') {
-          ++pos_;
-          continue;
-        }
-        if (pos_ < text_.size() && text_[pos_] == '}') {
-          ++pos_;
-          break;
-        }
-        fail("unexpected " + describe() + ", expected ',' or '}' in an object");
-      }
-    }
+      skip_space();
+      value();
+    });
     --depth_;
     handler_.end_object();
   }
@@ -158,25 +168,7 @@ private:
     enter();
     ++pos_;
     handler_.begin_array();
-    skip_space();
-    if (pos_ < text_.size() && text_[pos_] == ']') {
-      ++pos_;
-    } else {
-      while (true) {
-        skip_space();
-        value();
-        skip_space();
-        if (pos_ < text_.size() && text_[pos_] == ',') {
-          ++pos_;
-          continue;
-        }
-        if (pos_ < text_.size() && text_[pos_] == ']') {
-          ++pos_;
-          break;
-        }
-        fail("unexpected " + describe() + ", expected ',' or ']' in an array");
-      }
-    }
+    items(']', "an array", [&] { value(); });
     --depth_;
     handler_.end_array();
   }
