@@ -177,8 +177,11 @@ private:
 /// @brief One key of a generator's config struct: its name in the spec and the member it sets.
 template <class Config, class T>
 struct Field {
+  // An alias rather than `T Config::*member`: nvcc's generated host code parenthesises the declarator,
+  // which g++ then reports under -Wparentheses.
+  using member_pointer = T Config::*;
   std::string_view key;
-  T Config::*member;
+  member_pointer member;
 };
 
 /// @brief The Field for `key` and `member`, with the types deduced.
