@@ -15,6 +15,12 @@
 #include "gas/graph/generators/sbm.hpp"
 #include "gas/graph/io/load.hpp"
 #include "gas/graph/transforms.hpp"
+#include "gas/partition/contiguous.hpp"
+#include "gas/partition/from_spec.hpp"
+#include "gas/partition/metis.hpp"
+#include "gas/partition/partition.hpp"
+#include "gas/partition/permute.hpp"
+#include "gas/partition/random.hpp"
 
 #if defined(__CUDACC__)
 #include "gas/cuda/error.hpp"

@@ -1,0 +1,41 @@
+#pragma once
+/// @brief `Contiguous`: clusters are consecutive id ranges, for graphs whose ids already follow locality
+/// (road networks, space-filling-curve orders) and as the identity baseline.
+
+#include <chrono>
+#include <cstdint>
+#include <numeric>
+
+#include "gas/core/check.hpp"
+#include "gas/graph/dataset.hpp"
+#include "gas/partition/partition.hpp"
+
+namespace gas::partition {
+
+/// @brief Partitioner whose cluster c is the id range [c * n / k, (c + 1) * n / k); the permutation is the
+/// identity and sizes differ by at most one.
+///
+/// num_parts < 1, num_parts > nodes and the empty graph throw partition_error.
+struct Contiguous {
+  std::int32_t num_parts = 2;
+
+  /// @brief Partitions the nodes of `graph` (its edges are not read).
+  [[nodiscard]] Partition partition(const Graph& graph) const {
+    const auto start = std::chrono::steady_clock::now();
+    const std::int64_t n = graph.rows();
+    GAS_CHECK(num_parts >= 1, partition_error, "num_parts = " << num_parts << " must be at least 1");
+    GAS_CHECK(n > 0, partition_error, "the graph has no nodes, so it cannot be split into " << num_parts << " parts");
+    GAS_CHECK(num_parts <= n, partition_error,
+              "num_parts = " << num_parts << " exceeds the graph's " << n << " nodes");
+    Partition p;
+    p.perm.resize(static_cast<std::size_t>(n));
+    std::iota(p.perm.begin(), p.perm.end(), node_id{0});
+    p.inverse = p.perm;
+    p.ptr.resize(static_cast<std::size_t>(num_parts) + 1);
+    for (std::int64_t c = 0; c <= num_parts; ++c) p.ptr[static_cast<std::size_t>(c)] = c * n / num_parts;
+    p.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    return p;
+  }
+};
+
+}  // namespace gas::partition
