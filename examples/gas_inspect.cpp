@@ -1,12 +1,15 @@
 // gas-inspect: load any dataset spec and report what a reader saw; the quickest check that data is right.
 //
 //   gas-inspect SPEC [--json FILE] [--directed] [--keep-self-loops]
+//               [--partition metis:K|metis-rb:K|random:K|contiguous:K [--batch-size B] [--seed S]]
 //
 // Prints name, nodes, edges (directed entries after symmetrising), features, classes and the sizes of
-// split 0, plus degree statistics; with --json writes the same as one JSON object. Any gas::error is
-// printed and the exit status is 1.
+// split 0, plus degree statistics; with --partition also the partition's edge cut and balance and the
+// training loader's batch and halo sizes over one epoch (B clusters per batch, default 1). With --json it
+// writes the same as one JSON object. Any gas::error is printed and the exit status is 1.
 
 #include <algorithm>
+#include <charconv>
 #include <chrono>
 #include <cstdio>
 #include <cstring>
@@ -20,20 +23,78 @@ namespace {
 int usage(const char* argv0) {
   std::fprintf(stderr,
                "usage: %s SPEC [--json FILE] [--directed] [--keep-self-loops]\n"
+               "          [--partition KIND:K [--batch-size B] [--seed S]]\n"
                "  SPEC: planetoid:DIR | npz:FILE | ogb:DIR | saint:DIR | edgelist:FILE | dimacs:FILE |\n"
-               "        sbm[:key=value,...] | rmat[:key=value,...]\n",
+               "        sbm[:key=value,...] | rmat[:key=value,...]\n"
+               "  KIND: metis | metis-rb | random | contiguous\n",
                argv0);
   return 2;
+}
+
+/// Parses a non-negative integer flag value; a bad one is a config error naming the flag.
+std::int64_t flag_value(std::string_view flag, std::string_view text) {
+  std::int64_t value = 0;
+  const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
+  if (ec != std::errc{} || end != text.data() + text.size() || value < 0)
+    throw gas::config_error(std::string(flag) + ": '" + std::string(text) + "' is not a non-negative integer");
+  return value;
+}
+
+/// Partitions the dataset, runs one epoch of the training loader, and adds what it saw to the report.
+void inspect_partition(const gas::Dataset& data, const std::string& spec, std::int64_t batch_size,
+                       std::uint64_t seed, gas::JsonWriter& json) {
+  const auto partition = gas::partition::partition_from_spec(spec, data.graph, seed);
+  const auto quality = gas::partition::stats(data.graph, partition);
+  const gas::Graph graph = gas::partition::permute(data.graph, partition);
+
+  gas::loader::TrainLoader loader(graph, partition.ptr,
+                                  {.batch_size = static_cast<std::int32_t>(batch_size), .seed = seed});
+  loader.start_epoch(0);
+  std::int64_t batches = 0, nodes = 0, halo = 0, max_nodes = 0, max_halo = 0;
+  for (gas::loader::Batch batch; loader.next(batch);) {
+    ++batches;
+    nodes += batch.batch_size;
+    halo += batch.num_halo();
+    max_nodes = std::max<std::int64_t>(max_nodes, batch.batch_size);
+    max_halo = std::max<std::int64_t>(max_halo, batch.num_halo());
+  }
+  const double mean_nodes = batches ? static_cast<double>(nodes) / batches : 0.0;
+  const double mean_halo = batches ? static_cast<double>(halo) / batches : 0.0;
+
+  json.add("partition", spec)
+      .add("parts", quality.parts)
+      .add("edge_cut", quality.edge_cut)
+      .add("edge_cut_fraction", quality.edge_cut_fraction)
+      .add("largest_part", quality.largest_part)
+      .add("smallest_part", quality.smallest_part)
+      .add("imbalance", quality.imbalance)
+      .add("partition_seconds", partition.seconds)
+      .add("batch_size", batch_size)
+      .add("batches_per_epoch", batches)
+      .add("mean_batch_nodes", mean_nodes)
+      .add("max_batch_nodes", max_nodes)
+      .add("mean_halo_nodes", mean_halo)
+      .add("max_halo_nodes", max_halo);
+  std::printf("partition      %s: edge cut %lld (%.4f of edges), parts %lld..%lld nodes, imbalance %.3f, %.3f s\n",
+              spec.c_str(), static_cast<long long>(quality.edge_cut), quality.edge_cut_fraction,
+              static_cast<long long>(quality.smallest_part), static_cast<long long>(quality.largest_part),
+              quality.imbalance, partition.seconds);
+  std::printf("batches        %lld per epoch of %lld clusters: nodes mean %.1f max %lld, halo mean %.1f max %lld\n",
+              static_cast<long long>(batches), static_cast<long long>(batch_size), mean_nodes,
+              static_cast<long long>(max_nodes), mean_halo, static_cast<long long>(max_halo));
 }
 
 }  // namespace
 
 int main(int argc, char** argv) {
-  std::string spec, json_path;
+  std::string spec, json_path, partition_spec, batch_text = "1", seed_text = "0";
   gas::LoadOptions options;
   for (int i = 1; i < argc; ++i) {
     const std::string_view arg = argv[i];
     if (arg == "--json" && i + 1 < argc) json_path = argv[++i];
+    else if (arg == "--partition" && i + 1 < argc) partition_spec = argv[++i];
+    else if (arg == "--batch-size" && i + 1 < argc) batch_text = argv[++i];
+    else if (arg == "--seed" && i + 1 < argc) seed_text = argv[++i];
     else if (arg == "--directed") options.symmetrise = false;
     else if (arg == "--keep-self-loops") options.remove_self_loops = false;
     else if (arg == "-h" || arg == "--help") return usage(argv[0]), 0;
@@ -43,6 +104,11 @@ int main(int argc, char** argv) {
   if (spec.empty()) return usage(argv[0]);
 
   try {
+    // Flags are checked before the (possibly long) load, so a typo fails at once.
+    const std::int64_t batch_size = flag_value("--batch-size", batch_text);
+    const auto seed = static_cast<std::uint64_t>(flag_value("--seed", seed_text));
+    if (batch_size < 1) throw gas::config_error("--batch-size must be at least 1");
+    if (!partition_spec.empty()) (void)gas::partition::parse_partition_spec(partition_spec);
     const auto start = std::chrono::steady_clock::now();
     const gas::Dataset data = gas::io::load(spec, options);
     const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
@@ -80,6 +146,8 @@ int main(int argc, char** argv) {
                 data.num_nodes() ? static_cast<double>(data.num_edges()) / data.num_nodes() : 0.0,
                 static_cast<long long>(isolated));
     std::printf("load time      %.3f s\n", seconds);
+    if (!partition_spec.empty())
+      inspect_partition(data, partition_spec, batch_size, seed, json);
     if (!json_path.empty()) json.save(json_path);
   } catch (const gas::error& e) {
     std::fprintf(stderr, "gas-inspect: %s\n", e.what());

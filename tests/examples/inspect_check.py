@@ -50,6 +50,32 @@ def good(exe, data):
                     print(f"FAIL {spec}: {key} = {got[key]}, expected {want}")
                     failures += 1
             print(f"ok   {spec}: " + ", ".join(f"{k}={got[k]}" for k in KEYS))
+        # Partition and loader figures: on Cora, 40 parts, batch 10, METIS cuts well under half of Random's edges.
+        cora = os.path.join(data, "planetoid/cora")
+        cut = {}
+        for kind in ("metis", "random"):
+            out = os.path.join(tmp, kind + ".json")
+            r = run(exe, "planetoid:" + cora, "--partition", kind + ":40", "--batch-size", "10", "--json", out)
+            if r.returncode != 0:
+                print(f"FAIL --partition {kind}:40: {r.stderr.strip()}")
+                failures += 1
+                continue
+            got = json.load(open(out))
+            cut[kind] = got["edge_cut_fraction"]
+            for key, want in (("parts", 40), ("batches_per_epoch", 4), ("mean_batch_nodes", 677)):
+                if got[key] != want:
+                    print(f"FAIL --partition {kind}:40: {key} = {got[key]}, expected {want}")
+                    failures += 1
+            for key in ("edge_cut", "largest_part", "smallest_part", "partition_seconds", "max_batch_nodes",
+                        "mean_halo_nodes", "max_halo_nodes"):
+                if key not in got:
+                    print(f"FAIL --partition {kind}:40: no {key}")
+                    failures += 1
+            print(f"ok   --partition {kind}:40 --batch-size 10: cut {got['edge_cut_fraction']:.4f}, "
+                  f"halo mean {got['mean_halo_nodes']} max {got['max_halo_nodes']}")
+        if len(cut) == 2 and not cut["metis"] < 0.5 * cut["random"]:
+            print(f"FAIL METIS cut {cut['metis']} is not below half of Random's {cut['random']}")
+            failures += 1
         # The built-in synthetic dataset needs no files.
         r = run(exe, "sbm:nodes=500,classes=4,features=8,seed=3", "--json", os.path.join(tmp, "sbm.json"))
         got = json.load(open(os.path.join(tmp, "sbm.json"))) if r.returncode == 0 else {}
@@ -77,6 +103,10 @@ def bad(exe, _data):
             (["edgelist:" + text], "bad.txt"),
             (["sbm:nodes=-5"], "nodes"),
             (["sbm:bogus=1"], "bogus"),
+            (["sbm", "--partition", "kahip:4"], "kahip"),
+            (["sbm", "--partition", "metis:0"], "metis:0"),
+            (["sbm:nodes=10,degree=2", "--partition", "metis:11"], "11"),
+            (["sbm", "--batch-size", "x"], "--batch-size"),
         ]
         for args, fragment in cases:
             r = run(exe, *args)
