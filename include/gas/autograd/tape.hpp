@@ -1,0 +1,228 @@
+#pragma once
+/// @brief The reverse-mode tape: a Wengert list of nodes that ops append to and `backward` walks in reverse.
+///
+/// Why a tape of reusable nodes rather than a graph of heap objects: a training step records the same ops
+/// in the same order every time, so node i of this step has the shapes node i had last step. `reset()` keeps
+/// every node and its buffers, and `Tensor::resize` reuses their allocations: in the steady state a step
+/// allocates nothing. A node's backward is a plain function pointer and its saved state lives in fixed
+/// fields and two auxiliary tensors, so recording an op allocates nothing either.
+
+#include <array>
+#include <cstdint>
+#include <deque>
+#include <string>
+
+#include "gas/autograd/parameter.hpp"
+#include "gas/core/check.hpp"
+#include "gas/core/tensor.hpp"
+
+namespace gas::ag {
+
+template <class T, class Backend>
+class Tape;
+
+/// @brief One recorded value: its data, its gradient, and how to push the gradient to its inputs.
+template <class T, class Backend = host>
+struct Node {
+  using BackwardFn = void (*)(Tape<T, Backend>&, Node&);
+  static constexpr int max_inputs = 4;
+
+  MatrixView<T> value;                 // (rows, cols): value_storage, or a parameter's value
+  MatrixView<T> grad;                  // same shape once materialised in a backward pass
+  Tensor<T, Backend> value_storage;
+  Tensor<T, Backend> grad_storage;
+  Tensor<T, Backend> aux;              // whatever an op saves for backward (mask, softmax, statistics)
+  Tensor<std::int64_t, Backend> aux_index;  // integer state (argmax positions, gathered ids)
+  std::array<int, max_inputs> inputs{-1, -1, -1, -1};
+  std::array<double, 4> scalars{};     // op attributes (slopes, probabilities, epsilons)
+  std::array<std::int64_t, 4> ints{};  // op attributes (flags, sizes)
+  std::array<const void*, 2> refs{};   // op operands that live outside the tape (a graph, index lists)
+  BackwardFn backward = nullptr;
+  Parameter<T, Backend>* param = nullptr;
+  const char* op = "";                 // name of the op that produced the node, for messages
+  bool requires_grad = false;
+  bool grad_live = false;              // grad holds this pass's accumulated gradient
+};
+
+/// @brief A handle to a node of a tape: what ops take and return. Valid until the tape's next `reset()`.
+template <class T, class Backend = host>
+class Var {
+public:
+  Var() = default;
+  Var(Tape<T, Backend>* tape, int id) : tape_(tape), id_(id) {}
+
+  [[nodiscard]] Tape<T, Backend>& tape() const {
+    GAS_CHECK(tape_ != nullptr, value_error, "empty Var (default-constructed)");
+    return *tape_;
+  }
+  [[nodiscard]] int id() const { return id_; }
+  [[nodiscard]] Node<T, Backend>& node() const { return tape().node(id_); }
+  [[nodiscard]] MatrixView<const T> value() const { return node().value; }
+  /// @brief Gradient after `backward`; throws value_error when the node received none.
+  [[nodiscard]] MatrixView<const T> grad() const {
+    auto& n = node();
+    GAS_CHECK(n.grad_live, value_error, "no gradient reached this value (op '" << n.op << "')");
+    return n.grad;
+  }
+  [[nodiscard]] std::int64_t rows() const { return node().value.rows(); }
+  [[nodiscard]] std::int64_t cols() const { return node().value.cols(); }
+  [[nodiscard]] bool requires_grad() const { return node().requires_grad; }
+
+private:
+  Tape<T, Backend>* tape_ = nullptr;
+  int id_ = -1;
+};
+
+/// @brief Records ops in order; `backward(loss)` runs their backward functions in reverse.
+/// @tparam T float or double.
+/// @tparam Backend where tensors live (`gas::host`; device backends under gas/cuda/).
+template <class T, class Backend = host>
+class Tape {
+  static_assert(std::is_floating_point_v<T>, "gas::ag::Tape computes in float or double");
+
+public:
+  using node_type = Node<T, Backend>;
+  using var = Var<T, Backend>;
+
+  Tape() = default;
+  Tape(const Tape&) = delete;  // Vars point at their tape
+  Tape& operator=(const Tape&) = delete;
+
+  /// @brief Starts a new recording; nodes and their buffers are kept for reuse. Invalidates every Var.
+  void reset() { size_ = 0; }
+  [[nodiscard]] int size() const { return size_; }
+  [[nodiscard]] bool grad_enabled() const { return grad_enabled_; }
+  void set_grad_enabled(bool on) { grad_enabled_ = on; }
+
+  [[nodiscard]] node_type& node(int id) {
+    GAS_CHECK(id >= 0 && id < size_, value_error, "node " << id << " is not on the tape (size " << size_ << ")");
+    return nodes_[static_cast<std::size_t>(id)];
+  }
+
+  /// @brief A constant (no gradient) holding a copy of `from`.
+  var constant(MatrixView<const T> from) {
+    auto [id, n] = push("constant", from.rows(), from.cols());
+    for (std::int64_t i = 0; i < from.rows(); ++i)
+      std::copy_n(&from(i, 0), from.cols(), &n.value(i, 0));
+    return {this, id};
+  }
+
+  /// @brief A leaf that needs a gradient, holding a copy of `from` (for tests and inputs one differentiates).
+  var variable(MatrixView<const T> from) {
+    var v = constant(from);
+    auto& n = v.node();
+    n.op = "variable";
+    n.requires_grad = grad_enabled_;
+    return v;
+  }
+
+  /// @brief A leaf that reads `p.value` in place and accumulates into `p.grad`.
+  var param(Parameter<T, Backend>& p) {
+    auto [id, n] = push_view("param", p.value.view());
+    n.param = &p;
+    n.requires_grad = grad_enabled_;
+    return {this, id};
+  }
+
+  /// @brief Appends a node for an op with `rows x cols` output and the given inputs; `requires_grad` is set
+  /// when grad mode is on and any input requires a gradient. Op implementations call this.
+  std::pair<int, node_type&> push(const char* op, std::int64_t rows, std::int64_t cols,
+                                  std::initializer_list<var> inputs = {}) {
+    auto [id, n] = next_node(op);
+    n.value_storage.resize(rows, cols);
+    n.value = n.value_storage.view();
+    wire(n, inputs);
+    return {id, n};
+  }
+
+  /// @brief Like `push`, but the value is a view of memory the caller keeps alive (no copy).
+  std::pair<int, node_type&> push_view(const char* op, MatrixView<T> value, std::initializer_list<var> inputs = {}) {
+    auto [id, n] = next_node(op);
+    n.value = value;
+    wire(n, inputs);
+    return {id, n};
+  }
+
+  /// @brief The gradient buffer of node `id`, zeroed on first use in this backward pass; ops add into it.
+  MatrixView<T> grad_of(int id) {
+    auto& n = node(id);
+    if (!n.grad_live) {
+      if (n.param != nullptr) {
+        auto& g = n.param->grad;
+        if (g.rows() != n.value.rows() || g.cols() != n.value.cols()) n.param->zero_grad();
+        n.grad = g.view();  // parameters accumulate across passes until zero_grad()
+      } else {
+        n.grad_storage.resize(n.value.rows(), n.value.cols());
+        n.grad_storage.fill(T{0});
+        n.grad = n.grad_storage.view();
+      }
+      n.grad_live = true;
+    }
+    return n.grad;
+  }
+
+  /// @brief Backpropagates from a 1 x 1 `loss` (seeded with `seed`) through every node before it.
+  void backward(var loss, T seed = T{1}) {
+    GAS_CHECK(&loss.tape() == this, value_error, "the loss belongs to another tape");
+    GAS_CHECK(loss.rows() == 1 && loss.cols() == 1, shape_error,
+              "backward needs a scalar (1 x 1) loss, got (" << loss.rows() << " x " << loss.cols() << ")");
+    for (int i = 0; i < size_; ++i) nodes_[static_cast<std::size_t>(i)].grad_live = false;
+    if (!loss.node().requires_grad) return;  // nothing upstream needs a gradient
+    grad_of(loss.id())(0, 0) += seed;
+    for (int i = loss.id(); i >= 0; --i) {
+      auto& n = nodes_[static_cast<std::size_t>(i)];
+      if (n.requires_grad && n.grad_live && n.backward != nullptr) n.backward(*this, n);
+    }
+  }
+
+private:
+  std::pair<int, node_type&> next_node(const char* op) {
+    if (static_cast<std::size_t>(size_) == nodes_.size()) nodes_.emplace_back();
+    auto& n = nodes_[static_cast<std::size_t>(size_)];
+    n.inputs.fill(-1);
+    n.scalars.fill(0);
+    n.ints.fill(0);
+    n.refs.fill(nullptr);
+    n.backward = nullptr;
+    n.param = nullptr;
+    n.op = op;
+    n.requires_grad = false;
+    n.grad_live = false;
+    return {size_++, n};
+  }
+
+  void wire(node_type& n, std::initializer_list<var> inputs) {
+    GAS_CHECK(inputs.size() <= static_cast<std::size_t>(node_type::max_inputs), value_error,
+              "op '" << n.op << "' has " << inputs.size() << " inputs, at most " << node_type::max_inputs);
+    int k = 0;
+    bool any = false;
+    for (const var& in : inputs) {
+      GAS_CHECK(&in.tape() == this, value_error, "op '" << n.op << "' mixes values of two tapes");
+      n.inputs[static_cast<std::size_t>(k++)] = in.id();
+      any |= in.node().requires_grad;
+    }
+    n.requires_grad = grad_enabled_ && any;
+  }
+
+  std::deque<node_type> nodes_;  // deque: references to nodes stay valid while the tape grows
+  int size_ = 0;
+  bool grad_enabled_ = true;
+};
+
+/// @brief Disables gradient recording on a tape for its lifetime (evaluation, history pushes).
+template <class T, class Backend>
+class NoGrad {
+public:
+  explicit NoGrad(Tape<T, Backend>& tape) : tape_(tape), previous_(tape.grad_enabled()) {
+    tape.set_grad_enabled(false);
+  }
+  ~NoGrad() { tape_.set_grad_enabled(previous_); }
+  NoGrad(const NoGrad&) = delete;
+  NoGrad& operator=(const NoGrad&) = delete;
+
+private:
+  Tape<T, Backend>& tape_;
+  bool previous_;
+};
+
+}  // namespace gas::ag

@@ -1,0 +1,78 @@
+#pragma once
+/// @brief `matmul`: C = op(A) op(B) with optional transposes, through Eigen on the host.
+
+#include <Eigen/Core>
+
+#include "gas/autograd/tape.hpp"
+#include "gas/core/check.hpp"
+
+namespace gas::ops {
+
+namespace detail {
+
+template <class T>
+using EigenMatrix = Eigen::Matrix<T, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>;
+template <class T>
+using EigenStride = Eigen::OuterStride<Eigen::Dynamic>;
+
+/// @brief An Eigen view of a row-major MatrixView (any leading dimension), without copying.
+template <class T>
+auto eigen(MatrixView<T> m) {
+  using Plain = EigenMatrix<std::remove_const_t<T>>;
+  using Target = std::conditional_t<std::is_const_v<T>, const Plain, Plain>;
+  return Eigen::Map<Target, Eigen::Unaligned, EigenStride<T>>(m.data(), m.rows(), m.cols(), EigenStride<T>(m.ld()));
+}
+
+/// @brief out (+)= op(a) op(b) on the host.
+template <class T>
+void gemm(MatrixView<const T> a, bool ta, MatrixView<const T> b, bool tb, MatrixView<T> out, bool accumulate) {
+  auto ea = eigen(a);
+  auto eb = eigen(b);
+  auto eo = eigen(out);
+  auto run = [&](const auto& lhs, const auto& rhs) {
+    if (accumulate) eo.noalias() += lhs * rhs;
+    else eo.noalias() = lhs * rhs;
+  };
+  if (!ta && !tb) run(ea, eb);
+  else if (ta && !tb) run(ea.transpose(), eb);
+  else if (!ta && tb) run(ea, eb.transpose());
+  else run(ea.transpose(), eb.transpose());
+}
+
+template <class T, class Backend>
+void matmul_backward(ag::Tape<T, Backend>& tape, ag::Node<T, Backend>& n) {
+  const int ia = n.inputs[0], ib = n.inputs[1];
+  const bool ta = n.ints[0] != 0, tb = n.ints[1] != 0;
+  MatrixView<const T> g = n.grad;
+  MatrixView<const T> a = tape.node(ia).value, b = tape.node(ib).value;
+  // C = op(A) op(B): dop(A) = G op(B)^T, dop(B) = op(A)^T G; a transposed operand takes the transposed product.
+  if (tape.node(ia).requires_grad) {
+    if (!ta) gemm<T>(g, false, b, !tb, tape.grad_of(ia), true);
+    else gemm<T>(b, tb, g, true, tape.grad_of(ia), true);
+  }
+  if (tape.node(ib).requires_grad) {
+    if (!tb) gemm<T>(a, !ta, g, false, tape.grad_of(ib), true);
+    else gemm<T>(g, true, a, ta, tape.grad_of(ib), true);
+  }
+}
+
+}  // namespace detail
+
+/// @brief Matrix product op(a) op(b), where op transposes when `trans_a` / `trans_b` is set.
+/// Throws shape_error naming both shapes when the inner dimensions differ.
+template <class T, class Backend>
+ag::Var<T, Backend> matmul(ag::Var<T, Backend> a, ag::Var<T, Backend> b, bool trans_a = false, bool trans_b = false) {
+  const auto m = trans_a ? a.cols() : a.rows(), k = trans_a ? a.rows() : a.cols();
+  const auto k2 = trans_b ? b.cols() : b.rows(), n = trans_b ? b.rows() : b.cols();
+  GAS_CHECK(k == k2, shape_error,
+            "inner dimensions differ: (" << a.rows() << " x " << a.cols() << ")" << (trans_a ? "^T" : "") << " times ("
+                                         << b.rows() << " x " << b.cols() << ")" << (trans_b ? "^T" : ""));
+  auto [id, node] = a.tape().push("matmul", m, n, {a, b});
+  node.ints[0] = trans_a;
+  node.ints[1] = trans_b;
+  node.backward = &detail::matmul_backward<T, Backend>;
+  detail::gemm<T>(a.value(), trans_a, b.value(), trans_b, node.value, false);
+  return {&a.tape(), id};
+}
+
+}  // namespace gas::ops

@@ -1,0 +1,95 @@
+#include <doctest/doctest.h>
+
+#include "gas/autograd/gradcheck.hpp"
+#include "gas/autograd/tape.hpp"
+#include "gas/core/rng.hpp"
+#include "gas/ops/activation.hpp"
+#include "gas/ops/matmul.hpp"
+#include "gas/ops/reduce.hpp"
+#include "graph/io/io_test_util.hpp"
+
+namespace {
+
+gas::Tensor<double> random_tensor(std::int64_t r, std::int64_t c, std::uint64_t seed) {
+  gas::Tensor<double> t(r, c);
+  gas::Rng rng(seed);
+  for (auto& x : t.values()) x = rng.normal();
+  return t;
+}
+
+}  // namespace
+
+TEST_CASE("matmul with every transpose combination passes the gradient check") {
+  gas::ag::Tape<double> tape;
+  for (int ta = 0; ta < 2; ++ta)
+    for (int tb = 0; tb < 2; ++tb) {
+      gas::ag::Parameter<double> a("a", ta ? random_tensor(4, 3, 1) : random_tensor(3, 4, 1));
+      gas::ag::Parameter<double> b("b", tb ? random_tensor(5, 4, 2) : random_tensor(4, 5, 2));
+      auto build = [&](gas::ag::Tape<double>& t) {
+        return gas::ops::sum_all(gas::ops::relu(gas::ops::matmul(t.param(a), t.param(b), ta != 0, tb != 0)));
+      };
+      const auto check = gas::ag::check_gradients(tape, build, {&a, &b});
+      CHECK_MESSAGE(check.ok, check.worst);
+    }
+}
+
+TEST_CASE("gradients accumulate into parameters until zero_grad, and a value used twice gets both") {
+  gas::ag::Tape<double> tape;
+  gas::ag::Parameter<double> w("w", gas::Tensor<double>(1, 1, 3.0));
+  for (int pass = 1; pass <= 2; ++pass) {
+    tape.reset();
+    auto x = tape.param(w);
+    tape.backward(gas::ops::sum_all(gas::ops::matmul(x, x)));  // d(w^2)/dw = 2w = 6
+    CHECK(w.grad(0, 0) == doctest::Approx(6.0 * pass));
+  }
+  w.zero_grad();
+  CHECK(w.grad(0, 0) == 0.0);
+}
+
+TEST_CASE("no_grad records values without gradients; constants receive none") {
+  gas::ag::Tape<float> tape;
+  gas::Tensor<float> x(2, 2, 1.0f);
+  gas::ag::Parameter<float> w("w", gas::Tensor<float>(2, 2, 0.5f));
+  {
+    gas::ag::NoGrad guard(tape);
+    auto y = gas::ops::matmul(tape.constant(x), tape.param(w));
+    CHECK_FALSE(y.requires_grad());
+    CHECK(y.value()(0, 0) == doctest::Approx(1.0f));
+  }
+  CHECK(tape.grad_enabled());
+  auto c = tape.constant(x);
+  auto loss = gas::ops::sum_all(gas::ops::matmul(c, tape.param(w)));
+  tape.backward(loss);
+  CHECK(w.grad(1, 1) == doctest::Approx(2.0f));
+  CHECK_THROWS_AS((void)c.grad(), gas::value_error);
+}
+
+TEST_CASE("the tape reuses its nodes and buffers across steps") {
+  gas::ag::Tape<float> tape;
+  gas::Tensor<float> x(64, 32, 1.0f);
+  gas::ag::Parameter<float> w("w", gas::Tensor<float>(32, 16, 0.1f));
+  const float* first = nullptr;
+  for (int step = 0; step < 3; ++step) {
+    tape.reset();
+    auto y = gas::ops::relu(gas::ops::matmul(tape.constant(x), tape.param(w)));
+    tape.backward(gas::ops::sum_all(y));
+    if (step == 0) first = y.value().data();
+    CHECK(y.value().data() == first);  // same node, same buffer
+    CHECK(tape.size() == 5);
+  }
+}
+
+TEST_CASE("shape and usage errors are typed and name the problem") {
+  gas::ag::Tape<double> tape;
+  gas::Tensor<double> a(2, 3), b(2, 3);
+  CHECK_THROWS_NAMING(gas::shape_error, gas::ops::matmul(tape.constant(a), tape.constant(b)), "(2 x 3)",
+                      "inner dimensions");
+  auto y = tape.constant(a);
+  CHECK_THROWS_NAMING(gas::shape_error, tape.backward(y), "scalar");
+  tape.reset();
+  CHECK_THROWS_NAMING(gas::value_error, (void)y.value(), "not on the tape");
+  gas::ag::Tape<double> other;
+  auto p = other.constant(a);
+  auto q = tape.constant(b);
+  CHECK_THROWS_NAMING(gas::value_error, gas::ops::matmul(p, q, false, true), "two tapes");
+}
