@@ -7,6 +7,7 @@
 /// allocates nothing. A node's backward is a plain function pointer and its saved state lives in fixed
 /// fields and two auxiliary tensors, so recording an op allocates nothing either.
 
+#include <algorithm>
 #include <array>
 #include <cstdint>
 #include <deque>
@@ -102,8 +103,8 @@ public:
   /// @brief A constant (no gradient) holding a copy of `from`.
   var constant(MatrixView<const T> from) {
     auto [id, n] = push("constant", from.rows(), from.cols());
-    for (std::int64_t i = 0; i < from.rows(); ++i)
-      std::copy_n(&from(i, 0), from.cols(), &n.value(i, 0));
+    if (from.cols() > 0)  // a (rows, 0) value has no element to address
+      for (std::int64_t i = 0; i < from.rows(); ++i) std::copy_n(&from(i, 0), from.cols(), &n.value(i, 0));
     return {this, id};
   }
 
