@@ -1,0 +1,273 @@
+#include <Eigen/Core>
+#include <doctest/doctest.h>
+#include <omp.h>
+
+#include <algorithm>
+#include <cmath>
+#include <cstdint>
+#include <vector>
+
+#include "gas/autograd/gradcheck.hpp"
+#include "gas/autograd/tape.hpp"
+#include "gas/ops/activation.hpp"
+#include "gas/ops/edge.hpp"
+#include "gas/ops/matmul.hpp"
+#include "gas/ops/reduce.hpp"
+#include "graph/io/io_test_util.hpp"
+#include "ops/ops_test_util.hpp"
+
+namespace {
+
+/// Square with self-loops and weights (weights must not matter here), bipartite both ways; random_graph leaves
+/// every seventh row empty.
+std::vector<gas::Graph> test_graphs() {
+  return {gas_test::random_graph(12, 12, 3, 1, true, true), gas_test::random_graph(14, 9, 2.5, 2, false, false),
+          gas_test::random_graph(8, 17, 3, 3, false, true)};
+}
+
+/// A scalar whose gradient differs from element to element: sum(relu(y C)) for a fixed random C.
+template <class T>
+gas::ag::Var<T> scalar_loss(gas::ag::Var<T> y, std::uint64_t seed) {
+  const auto c = gas_test::random_tensor<T>(y.cols(), 3, seed);
+  return gas::ops::sum_all(gas::ops::relu(gas::ops::matmul(y, y.tape().constant(c))));
+}
+
+/// The row (destination) of every edge, in CSR order.
+std::vector<gas::node_id> edge_rows(const gas::Graph& adj) {
+  std::vector<gas::node_id> rows;
+  for (gas::node_id i = 0; i < adj.rows(); ++i) rows.insert(rows.end(), static_cast<std::size_t>(adj.degree(i)), i);
+  return rows;
+}
+
+/// Naive softmax per row and head, in double.
+gas::Tensor<double> softmax_reference(const gas::Graph& adj, const gas::Tensor<double>& s) {
+  gas::Tensor<double> a(s.rows(), s.cols());
+  const auto indptr = adj.indptr();
+  for (gas::node_id i = 0; i < adj.rows(); ++i)
+    for (std::int64_t h = 0; h < s.cols(); ++h) {
+      double total = 0;
+      for (auto e = indptr[i]; e < indptr[i + 1]; ++e) total += std::exp(s(e, h));
+      for (auto e = indptr[i]; e < indptr[i + 1]; ++e) a(e, h) = std::exp(s(e, h)) / total;
+    }
+  return a;
+}
+
+/// Naive multi-head aggregation, in double.
+gas::Tensor<double> spmm_edge_reference(const gas::Graph& adj, const gas::Tensor<double>& alpha,
+                                        const gas::Tensor<double>& x) {
+  const auto heads = alpha.cols(), per_head = x.cols() / heads;
+  gas::Tensor<double> out(adj.rows(), x.cols(), 0.0);
+  const auto rows = edge_rows(adj);
+  for (std::int64_t e = 0; e < adj.num_edges(); ++e)
+    for (std::int64_t c = 0; c < x.cols(); ++c)
+      out(rows[static_cast<std::size_t>(e)], c) += alpha(e, c / per_head) * x(adj.indices()[static_cast<std::size_t>(e)], c);
+  return out;
+}
+
+template <class T>
+gas::Tensor<double> to_double(gas::MatrixView<const T> v) {
+  gas::Tensor<double> out(v.rows(), v.cols());
+  for (std::int64_t i = 0; i < v.rows(); ++i)
+    for (std::int64_t j = 0; j < v.cols(); ++j) out(i, j) = static_cast<double>(v(i, j));
+  return out;
+}
+
+template <class T>
+void check_close(gas::MatrixView<const T> got, const gas::Tensor<double>& expected, double tolerance) {
+  REQUIRE(got.rows() == expected.rows());
+  REQUIRE(got.cols() == expected.cols());
+  for (std::int64_t i = 0; i < got.rows(); ++i)
+    for (std::int64_t j = 0; j < got.cols(); ++j)
+      CHECK(static_cast<double>(got(i, j)) == doctest::Approx(expected(i, j)).epsilon(tolerance));
+}
+
+/// Everything the edge ops compute on one graph, in a GAT-shaped chain (scores from gathered source rows,
+/// softmax, multi-head aggregation) plus a loss on the gathered destination rows; returns the values and the
+/// gradients of every input.
+template <class T>
+std::vector<gas::Tensor<T>> gat_chain(const gas::Graph& adj, int threads, std::int64_t heads, std::int64_t per_head) {
+  const int saved = omp_get_max_threads();
+  omp_set_num_threads(threads);
+  Eigen::setNbThreads(1);  // Eigen's GEMM blocks by thread count; keep it fixed so only the graph ops vary
+  gas::ag::Tape<T> tape;
+  gas::ag::Parameter<T> xs("xs", gas_test::random_tensor<T>(adj.cols(), heads * per_head, 61));
+  gas::ag::Parameter<T> xd("xd", gas_test::random_tensor<T>(adj.rows(), heads * per_head, 62));
+  gas::ag::Parameter<T> att("att", gas_test::random_tensor<T>(heads * per_head, heads, 63));
+  auto src = gas::ops::gather_edge_src(adj, tape.param(xs));  // (E, heads * per_head)
+  auto dst = gas::ops::gather_edge_dst(adj, tape.param(xd));  // (E, heads * per_head)
+  auto alpha = gas::ops::edge_softmax(adj, gas::ops::matmul(gas::ops::relu(src), tape.param(att)));  // (E, heads)
+  auto out = gas::ops::spmm_edge(adj, alpha, tape.param(xs));  // (rows, heads * per_head)
+  tape.backward(scalar_loss(out, 64));
+  tape.backward(scalar_loss(dst, 65));  // parameters accumulate over both passes
+  omp_set_num_threads(saved);
+  Eigen::setNbThreads(0);  // back to following OpenMP
+  return {gas::Tensor<T>(src.value()), gas::Tensor<T>(dst.value()), gas::Tensor<T>(alpha.value()),
+          gas::Tensor<T>(out.value()), xs.grad, xd.grad, att.grad};
+}
+
+}  // namespace
+
+TEST_CASE_TEMPLATE("gather_edge_src and gather_edge_dst copy each edge's endpoint rows", T, float, double) {
+  for (const auto& adj : test_graphs()) {
+    gas::ag::Tape<T> tape;
+    const auto xs = gas_test::random_tensor<T>(adj.cols(), 5, 1);
+    const auto xd = gas_test::random_tensor<T>(adj.rows(), 5, 2);
+    const auto src = gas::ops::gather_edge_src(adj, tape.constant(xs));
+    const auto dst = gas::ops::gather_edge_dst(adj, tape.constant(xd));
+    REQUIRE(src.rows() == adj.num_edges());
+    REQUIRE(dst.rows() == adj.num_edges());
+    const auto rows = edge_rows(adj);
+    for (std::int64_t e = 0; e < adj.num_edges(); ++e)
+      for (std::int64_t f = 0; f < 5; ++f) {
+        CHECK(src.value()(e, f) == xs(adj.indices()[static_cast<std::size_t>(e)], f));
+        CHECK(dst.value()(e, f) == xd(rows[static_cast<std::size_t>(e)], f));
+      }
+  }
+}
+
+TEST_CASE("gather_edge_src and gather_edge_dst pass the gradient check") {
+  for (const auto& adj : test_graphs()) {
+    CAPTURE(adj.rows());
+    CAPTURE(adj.cols());
+    gas::ag::Tape<double> tape;
+    gas::ag::Parameter<double> xs("xs", gas_test::random_tensor<double>(adj.cols(), 4, 3));
+    gas::ag::Parameter<double> xd("xd", gas_test::random_tensor<double>(adj.rows(), 4, 4));
+    auto src = [&](gas::ag::Tape<double>& t) { return scalar_loss(gas::ops::gather_edge_src(adj, t.param(xs)), 5); };
+    auto dst = [&](gas::ag::Tape<double>& t) { return scalar_loss(gas::ops::gather_edge_dst(adj, t.param(xd)), 6); };
+    const auto check_src = gas::ag::check_gradients(tape, src, {&xs});
+    CHECK_MESSAGE(check_src.ok, check_src.worst);
+    const auto check_dst = gas::ag::check_gradients(tape, dst, {&xd});
+    CHECK_MESSAGE(check_dst.ok, check_dst.worst);
+  }
+}
+
+TEST_CASE_TEMPLATE("edge_softmax matches the definition and sums to 1 over each row, per head", T, float, double) {
+  const double tolerance = std::is_same_v<T, float> ? 1e-5 : 1e-12;
+  for (const auto& adj : test_graphs()) {
+    gas::ag::Tape<T> tape;
+    const auto s = gas_test::random_tensor<T>(adj.num_edges(), 3, 7, -3.0, 3.0);
+    const auto a = gas::ops::edge_softmax(adj, tape.constant(s));
+    check_close<T>(a.value(), softmax_reference(adj, to_double<T>(s.view())), tolerance);
+    const auto indptr = adj.indptr();
+    for (gas::node_id i = 0; i < adj.rows(); ++i)
+      for (std::int64_t h = 0; h < 3; ++h) {
+        if (indptr[i] == indptr[i + 1]) continue;  // an empty row has no entries to sum
+        double total = 0;
+        for (auto e = indptr[i]; e < indptr[i + 1]; ++e) total += static_cast<double>(a.value()(e, h));
+        CHECK(total == doctest::Approx(1.0).epsilon(tolerance));
+      }
+  }
+}
+
+TEST_CASE_TEMPLATE("edge_softmax is stable for scores far beyond exp's range", T, float, double) {
+  const gas::Graph adj(2, 3, {0, 3, 3}, {0, 1, 2});  // row 1 is empty
+  gas::ag::Tape<T> tape;
+  const auto a = gas::ops::edge_softmax(adj, tape.constant(gas::Tensor<T>(3, 2, {1000, -1000, 1000, -1001, 999, -1000})));
+  const double e1 = std::exp(-1.0), z = 2 + e1, y = 2 + e1;
+  check_close<T>(a.value(), gas::Tensor<double>(3, 2, {1 / z, 1 / y, 1 / z, e1 / y, e1 / z, 1 / y}),
+                 std::is_same_v<T, float> ? 1e-6 : 1e-14);
+}
+
+TEST_CASE("edge_softmax passes the gradient check") {
+  for (const auto& adj : test_graphs()) {
+    CAPTURE(adj.rows());
+    CAPTURE(adj.cols());
+    gas::ag::Tape<double> tape;
+    gas::ag::Parameter<double> s("s", gas_test::random_tensor<double>(adj.num_edges(), 2, 8, -2.0, 2.0));
+    auto build = [&](gas::ag::Tape<double>& t) { return scalar_loss(gas::ops::edge_softmax(adj, t.param(s)), 9); };
+    const auto check = gas::ag::check_gradients(tape, build, {&s});
+    CHECK_MESSAGE(check.ok, check.worst);
+  }
+}
+
+TEST_CASE_TEMPLATE("spmm_edge matches the naive multi-head aggregation", T, float, double) {
+  const double tolerance = std::is_same_v<T, float> ? 1e-5 : 1e-12;
+  for (const auto& adj : test_graphs())
+    for (std::int64_t heads : {1, 3}) {
+      gas::ag::Tape<T> tape;
+      const auto alpha = gas_test::random_tensor<T>(adj.num_edges(), heads, 10);
+      const auto x = gas_test::random_tensor<T>(adj.cols(), heads * 7, 11);
+      const auto out = gas::ops::spmm_edge(adj, tape.constant(alpha), tape.constant(x));
+      check_close<T>(out.value(), spmm_edge_reference(adj, to_double<T>(alpha.view()), to_double<T>(x.view())),
+                     tolerance);
+    }
+}
+
+TEST_CASE("spmm_edge passes the gradient check for alpha and x") {
+  for (const auto& adj : test_graphs())
+    for (std::int64_t heads : {1, 2}) {
+      CAPTURE(adj.rows());
+      CAPTURE(heads);
+      gas::ag::Tape<double> tape;
+      gas::ag::Parameter<double> alpha("alpha", gas_test::random_tensor<double>(adj.num_edges(), heads, 12));
+      gas::ag::Parameter<double> x("x", gas_test::random_tensor<double>(adj.cols(), heads * 3, 13));
+      auto build = [&](gas::ag::Tape<double>& t) {
+        return scalar_loss(gas::ops::spmm_edge(adj, t.param(alpha), t.param(x)), 14);
+      };
+      const auto check = gas::ag::check_gradients(tape, build, {&alpha, &x});
+      CHECK_MESSAGE(check.ok, check.worst);
+    }
+}
+
+TEST_CASE("a GAT-shaped chain of edge ops passes the gradient check") {
+  const auto adj = gas_test::random_graph(9, 11, 3, 15, false, true);
+  gas::ag::Tape<double> tape;
+  gas::ag::Parameter<double> xs("xs", gas_test::random_tensor<double>(11, 4, 16));
+  gas::ag::Parameter<double> xd("xd", gas_test::random_tensor<double>(9, 4, 17));
+  gas::ag::Parameter<double> att("att", gas_test::random_tensor<double>(4, 2, 18));
+  auto build = [&](gas::ag::Tape<double>& t) {
+    auto a = t.param(att);
+    auto s = gas::ops::matmul(gas::ops::gather_edge_src(adj, t.param(xs)), a);  // (E, 2)
+    auto d = gas::ops::matmul(gas::ops::gather_edge_dst(adj, t.param(xd)), a);  // (E, 2)
+    auto scores = gas::ops::matmul(s, d, false, true);                           // (E, E): mixes both ends
+    auto alpha = gas::ops::edge_softmax(adj, gas::ops::matmul(scores, gas::ops::relu(s)));
+    return scalar_loss(gas::ops::spmm_edge(adj, alpha, t.param(xs)), 19);
+  };
+  const auto check = gas::ag::check_gradients(tape, build, {&xs, &xd, &att});
+  CHECK_MESSAGE(check.ok, check.worst);
+}
+
+TEST_CASE("edge ops in float agree with double, values and gradients") {
+  const auto adj = gas_test::random_graph(200, 150, 6, 20, false, false);
+  const auto f = gat_chain<float>(adj, 1, 2, 8);
+  const auto d = gat_chain<double>(adj, 1, 2, 8);
+  for (std::size_t k = 0; k < f.size(); ++k) {
+    double worst = 0;
+    for (std::int64_t i = 0; i < d[k].rows(); ++i)
+      for (std::int64_t j = 0; j < d[k].cols(); ++j)
+        worst = std::max(worst, std::abs(static_cast<double>(f[k](i, j)) - d[k](i, j)) / std::max(1.0, std::abs(d[k](i, j))));
+    CAPTURE(k);
+    CHECK(worst < 1e-4);
+  }
+}
+
+TEST_CASE_TEMPLATE("edge ops give bit-identical values and gradients on 1, 2 and 3 threads", T, float, double) {
+  const auto adj = gas_test::random_graph(5000, 4000, 8, 21, false, false);
+  const auto one = gat_chain<T>(adj, 1, 4, 16);
+  for (int threads : {2, 3}) {
+    const auto many = gat_chain<T>(adj, threads, 4, 16);
+    for (std::size_t k = 0; k < one.size(); ++k) {
+      CAPTURE(k);
+      CHECK(one[k] == many[k]);
+    }
+  }
+}
+
+TEST_CASE("edge op shape errors name the shapes") {
+  const auto adj = gas_test::random_graph(6, 4, 2, 22, false, false);
+  const auto edges = adj.num_edges();
+  gas::ag::Tape<double> tape;
+  const auto rows6 = tape.constant(gas::Tensor<double>(6, 4));
+  const auto rows4 = tape.constant(gas::Tensor<double>(4, 6));
+  CHECK_THROWS_NAMING(gas::shape_error, gas::ops::gather_edge_src(adj, rows6), "(6 x 4)", "adj.cols() must equal x.rows()");
+  CHECK_THROWS_NAMING(gas::shape_error, gas::ops::gather_edge_dst(adj, rows4), "(4 x 6)", "adj.rows() must equal x.rows()");
+  CHECK_THROWS_NAMING(gas::shape_error, gas::ops::edge_softmax(adj, rows6), "(6 x 4)", "one row per edge");
+  const auto alpha = tape.constant(gas::Tensor<double>(edges, 2));
+  const auto bad_alpha = tape.constant(gas::Tensor<double>(edges + 1, 2));
+  const auto no_heads = tape.constant(gas::Tensor<double>(edges, 0));
+  CHECK_THROWS_NAMING(gas::shape_error, gas::ops::spmm_edge(adj, bad_alpha, rows4), "one row per edge");
+  CHECK_THROWS_NAMING(gas::shape_error, gas::ops::spmm_edge(adj, no_heads, rows4), "a head");
+  CHECK_THROWS_NAMING(gas::shape_error, gas::ops::spmm_edge(adj, alpha, rows6), "(6 x 4)", "adj.cols() rows");
+  const auto odd = tape.constant(gas::Tensor<double>(4, 5));
+  CHECK_THROWS_NAMING(gas::shape_error, gas::ops::spmm_edge(adj, alpha, odd), "(4 x 5)", "multiple of the 2 heads");
+}

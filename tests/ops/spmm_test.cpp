@@ -1,0 +1,259 @@
+#include <Eigen/Core>
+#include <doctest/doctest.h>
+#include <omp.h>
+
+#include <algorithm>
+#include <cmath>
+#include <cstdint>
+#include <numeric>
+#include <string_view>
+#include <vector>
+
+#include "gas/autograd/gradcheck.hpp"
+#include "gas/autograd/tape.hpp"
+#include "gas/core/rng.hpp"
+#include "gas/ops/activation.hpp"
+#include "gas/ops/aggregation.hpp"
+#include "gas/ops/matmul.hpp"
+#include "gas/ops/reduce.hpp"
+#include "gas/ops/spmm.hpp"
+#include "graph/io/io_test_util.hpp"
+#include "ops/ops_test_util.hpp"
+
+namespace {
+
+using gas::aggr::Reduction;
+
+/// A user policy: PyG's alias "add" for the sum reduction.
+struct Add {
+  static constexpr std::string_view name = "add";
+  static constexpr Reduction reduction = Reduction::sum;
+};
+struct NameOnly {
+  static constexpr std::string_view name = "name only";
+};
+struct RuntimeReduction {  // a field that is not a compile-time constant does not make a policy
+  static constexpr std::string_view name = "runtime";
+  static inline Reduction reduction = Reduction::sum;
+};
+
+static_assert(gas::aggr::Aggregation<gas::aggr::Sum>);
+static_assert(gas::aggr::Aggregation<gas::aggr::Mean>);
+static_assert(gas::aggr::Aggregation<gas::aggr::Max>);
+static_assert(gas::aggr::Aggregation<gas::aggr::Min>);
+static_assert(gas::aggr::Aggregation<Add>);
+static_assert(!gas::aggr::Aggregation<int>);
+static_assert(!gas::aggr::Aggregation<NameOnly>);
+static_assert(!gas::aggr::Aggregation<RuntimeReduction>);
+static_assert(gas::aggr::Sum::name == "sum" && gas::aggr::Mean::name == "mean" && gas::aggr::Max::name == "max" &&
+              gas::aggr::Min::name == "min");
+
+/// The graphs every test runs on: square with self-loops and weights, bipartite (rows != cols) with and
+/// without weights, and one wider than tall. random_graph leaves every seventh row empty.
+std::vector<gas::Graph> test_graphs() {
+  return {gas_test::random_graph(15, 15, 3, 1, true, true), gas_test::random_graph(16, 9, 2.5, 2, false, false),
+          gas_test::random_graph(10, 13, 3, 3, true, false), gas_test::random_graph(8, 20, 4, 4, false, true)};
+}
+
+/// Distinct values (multiples of 1/64 shuffled), so max and min never tie and a finite-difference step never
+/// changes the winner.
+template <class T>
+gas::Tensor<T> distinct_tensor(std::int64_t rows, std::int64_t cols, std::uint64_t seed) {
+  std::vector<T> values(static_cast<std::size_t>(rows * cols));
+  for (std::size_t k = 0; k < values.size(); ++k)
+    values[k] = static_cast<T>(static_cast<double>(k) / 64.0 - static_cast<double>(values.size()) / 128.0);
+  gas::Rng(seed).shuffle(values.begin(), values.end());
+  return gas::Tensor<T>(rows, cols, std::move(values));
+}
+
+/// The naive definition of every reduction, edge by edge, in double.
+gas::Tensor<double> reference(const gas::Graph& adj, const gas::Tensor<double>& x, Reduction r) {
+  gas::Tensor<double> out(adj.rows(), x.cols(), 0.0);
+  for (gas::node_id i = 0; i < adj.rows(); ++i) {
+    const auto nbrs = adj.neighbors(i);
+    const auto w = adj.edge_weights(i);
+    for (std::int64_t f = 0; f < x.cols(); ++f) {
+      double acc = 0;
+      for (std::size_t k = 0; k < nbrs.size(); ++k) {
+        const double v = x(nbrs[k], f);
+        if (r == Reduction::sum) acc += (w.empty() ? 1.0 : static_cast<double>(w[k])) * v;
+        else if (r == Reduction::mean) acc += v / static_cast<double>(nbrs.size());
+        else if (k == 0) acc = v;
+        else acc = r == Reduction::max ? std::max(acc, v) : std::min(acc, v);
+      }
+      out(i, f) = acc;
+    }
+  }
+  return out;
+}
+
+/// A scalar whose gradient differs from element to element: sum(relu(y C)) for a fixed random C.
+template <class T>
+gas::ag::Var<T> scalar_loss(gas::ag::Var<T> y, const gas::Tensor<T>& c) {
+  return gas::ops::sum_all(gas::ops::relu(gas::ops::matmul(y, y.tape().constant(c))));
+}
+
+template <class A, class T>
+void check_forward(const gas::Graph& adj, const gas::Tensor<T>& x, double tolerance) {
+  gas::ag::Tape<T> tape;
+  const auto y = gas::ops::spmm<A>(adj, tape.constant(x));
+  REQUIRE(y.rows() == adj.rows());
+  REQUIRE(y.cols() == x.cols());
+  gas::Tensor<double> xd(x.rows(), x.cols());
+  for (std::int64_t i = 0; i < x.rows(); ++i)
+    for (std::int64_t j = 0; j < x.cols(); ++j) xd(i, j) = static_cast<double>(x(i, j));
+  const auto expected = reference(adj, xd, A::reduction);
+  for (std::int64_t i = 0; i < y.rows(); ++i)
+    for (std::int64_t j = 0; j < y.cols(); ++j)
+      CHECK(static_cast<double>(y.value()(i, j)) == doctest::Approx(expected(i, j)).epsilon(tolerance));
+}
+
+template <class A>
+void check_grad(const gas::Graph& adj, const gas::Tensor<double>& x0) {
+  gas::ag::Tape<double> tape;
+  gas::ag::Parameter<double> x("x", x0);
+  const auto c = gas_test::random_tensor<double>(x0.cols(), 3, 99);
+  auto build = [&](gas::ag::Tape<double>& t) { return scalar_loss(gas::ops::spmm<A>(adj, t.param(x)), c); };
+  const auto check = gas::ag::check_gradients(tape, build, {&x});
+  CHECK_MESSAGE(check.ok, A::name, ": ", check.worst);
+}
+
+/// Forward values and input gradients of spmm<A> on `threads` OpenMP threads.
+template <class A, class T>
+std::pair<gas::Tensor<T>, gas::Tensor<T>> run_on(int threads, const gas::Graph& adj, const gas::Tensor<T>& x0) {
+  const int saved = omp_get_max_threads();
+  omp_set_num_threads(threads);
+  Eigen::setNbThreads(1);  // Eigen's GEMM blocks by thread count; keep it fixed so only the graph ops vary
+  gas::ag::Tape<T> tape;
+  gas::ag::Parameter<T> x("x", x0);
+  const auto c = gas_test::random_tensor<T>(x0.cols(), 4, 5);
+  auto y = gas::ops::spmm<A>(adj, tape.param(x));
+  tape.backward(scalar_loss(y, c));
+  omp_set_num_threads(saved);
+  Eigen::setNbThreads(0);  // back to following OpenMP
+  return {gas::Tensor<T>(y.value()), x.grad};
+}
+
+}  // namespace
+
+TEST_CASE_TEMPLATE("spmm matches the naive definition of every aggregation", T, float, double) {
+  const double tolerance = std::is_same_v<T, float> ? 1e-5 : 1e-12;
+  for (const auto& adj : test_graphs()) {
+    CAPTURE(adj.rows());
+    CAPTURE(adj.cols());
+    const auto x = gas_test::random_tensor<T>(adj.cols(), 21, 7);  // 21: a vector body plus a remainder
+    check_forward<gas::aggr::Sum>(adj, x, tolerance);
+    check_forward<gas::aggr::Mean>(adj, x, tolerance);
+    check_forward<gas::aggr::Max>(adj, x, tolerance);
+    check_forward<gas::aggr::Min>(adj, x, tolerance);
+    check_forward<Add>(adj, x, tolerance);
+  }
+}
+
+TEST_CASE("spmm: empty rows give 0 under every aggregation; sum uses the weights, the others ignore them") {
+  // Row 0: (0, w 2), (2, w 3); row 1 empty; row 2: (1, w 0.5).
+  const gas::Graph adj(3, 3, {0, 2, 2, 3}, {0, 2, 1}, {2.0f, 3.0f, 0.5f});
+  gas::ag::Tape<double> tape;
+  const auto x = tape.constant(gas::Tensor<double>(3, 2, {1, -1, 10, 20, -4, 3}));
+  auto expect = [](gas::ag::Var<double> y, std::vector<double> values) {
+    CHECK(std::equal(values.begin(), values.end(), y.value().data()));
+  };
+  expect(gas::ops::spmm<gas::aggr::Sum>(adj, x), {2 - 12, -2 + 9, 0, 0, 5, 10});
+  expect(gas::ops::spmm<gas::aggr::Mean>(adj, x), {-1.5, 1, 0, 0, 10, 20});
+  expect(gas::ops::spmm<gas::aggr::Max>(adj, x), {1, 3, 0, 0, 10, 20});
+  expect(gas::ops::spmm<gas::aggr::Min>(adj, x), {-4, -1, 0, 0, 10, 20});
+}
+
+TEST_CASE("spmm passes the gradient check for every aggregation on square, bipartite and weighted graphs") {
+  for (const auto& adj : test_graphs()) {
+    CAPTURE(adj.rows());
+    CAPTURE(adj.cols());
+    const auto x = gas_test::random_tensor<double>(adj.cols(), 5, 11);
+    check_grad<gas::aggr::Sum>(adj, x);
+    check_grad<gas::aggr::Mean>(adj, x);
+    const auto distinct = distinct_tensor<double>(adj.cols(), 5, 12);
+    check_grad<gas::aggr::Max>(adj, distinct);
+    check_grad<gas::aggr::Min>(adj, distinct);
+  }
+}
+
+TEST_CASE("spmm max/min send the gradient to the chosen neighbour only, the first one on ties") {
+  // Row 0 sees nodes 0, 1, 2; nodes 0 and 2 tie for the maximum of column 0, node 1 holds the minimum.
+  const gas::Graph adj(2, 3, {0, 3, 3}, {0, 1, 2});
+  gas::ag::Tape<double> tape;
+  gas::ag::Parameter<double> x("x", gas::Tensor<double>(3, 2, {5, 1, -2, 7, 5, 0}));
+  tape.backward(gas::ops::sum_all(gas::ops::spmm<gas::aggr::Max>(adj, tape.param(x))));
+  CHECK(x.grad == gas::Tensor<double>(3, 2, {1, 0, 0, 1, 0, 0}));
+  x.zero_grad();
+  tape.reset();
+  tape.backward(gas::ops::sum_all(gas::ops::spmm<gas::aggr::Min>(adj, tape.param(x))));
+  CHECK(x.grad == gas::Tensor<double>(3, 2, {0, 0, 1, 0, 0, 1}));
+}
+
+TEST_CASE("spmm in float agrees with double, values and gradients") {
+  const auto adj = gas_test::random_graph(300, 200, 6, 21, true, false);
+  const auto xd = gas_test::random_tensor<double>(200, 24, 22);
+  const auto xf = gas_test::random_tensor<float>(200, 24, 22);
+  auto agree = [](const gas::Tensor<float>& f, const gas::Tensor<double>& d) {
+    double worst = 0;
+    for (std::int64_t i = 0; i < d.rows(); ++i)
+      for (std::int64_t j = 0; j < d.cols(); ++j)
+        worst = std::max(worst, std::abs(static_cast<double>(f(i, j)) - d(i, j)) / std::max(1.0, std::abs(d(i, j))));
+    CHECK(worst < 1e-5);
+  };
+  auto both = [&]<class A>() {
+    const auto [yf, gf] = run_on<A>(1, adj, xf);
+    const auto [yd, gd] = run_on<A>(1, adj, xd);
+    agree(yf, yd);
+    agree(gf, gd);
+  };
+  both.operator()<gas::aggr::Sum>();
+  both.operator()<gas::aggr::Mean>();
+  both.operator()<gas::aggr::Max>();
+  both.operator()<gas::aggr::Min>();
+}
+
+TEST_CASE_TEMPLATE("spmm values and gradients are bit-identical on 1, 2 and 3 threads", T, float, double) {
+  // Large enough that every loop runs in parallel (entries x features far above the threshold).
+  const auto adj = gas_test::random_graph(6000, 5000, 8, 31, true, false);
+  const auto x = gas_test::random_tensor<T>(5000, 40, 32);
+  auto same = [&]<class A>() {
+    const auto one = run_on<A>(1, adj, x);
+    for (int threads : {2, 3}) {
+      const auto many = run_on<A>(threads, adj, x);
+      CHECK(one.first == many.first);
+      CHECK(one.second == many.second);
+    }
+  };
+  same.template operator()<gas::aggr::Sum>();
+  same.template operator()<gas::aggr::Mean>();
+  same.template operator()<gas::aggr::Max>();
+  same.template operator()<gas::aggr::Min>();
+}
+
+TEST_CASE("spmm reuses its buffers across steps, and skips saving state when no gradient is needed") {
+  const auto adj = gas_test::random_graph(50, 40, 4, 41, true, false);
+  gas::ag::Tape<float> tape;
+  gas::ag::Parameter<float> x("x", gas_test::random_tensor<float>(40, 8, 42));
+  const std::int64_t* index = nullptr;
+  for (int step = 0; step < 3; ++step) {
+    tape.reset();
+    auto y = gas::ops::spmm<gas::aggr::Sum>(adj, tape.param(x));
+    tape.backward(gas::ops::sum_all(y));
+    if (step == 0) index = y.node().aux_index.data();
+    CHECK(y.node().aux_index.data() == index);  // the transposed index is rebuilt in place
+  }
+  gas::ag::Tape<float> fresh;
+  auto y = gas::ops::spmm<gas::aggr::Max>(adj, fresh.constant(x.value));
+  CHECK_FALSE(y.requires_grad());
+  CHECK(y.node().aux_index.empty());  // no argmax saved for a constant input
+}
+
+TEST_CASE("spmm shape errors name both shapes") {
+  const auto adj = gas_test::random_graph(6, 4, 2, 51, false, false);
+  gas::ag::Tape<double> tape;
+  const auto x = tape.constant(gas::Tensor<double>(6, 3));
+  CHECK_THROWS_NAMING(gas::shape_error, gas::ops::spmm<gas::aggr::Sum>(adj, x), "(6 x 4)", "(6 x 3)",
+                      "adj.cols() must equal x.rows()");
+  CHECK_THROWS_NAMING(gas::shape_error, gas::ops::spmm<gas::aggr::Max>(adj, x), "(6 x 4)", "(6 x 3)");
+}
