@@ -1,0 +1,60 @@
+#pragma once
+/// @brief `GCNConv`: A_hat (X W) + b over a pre-normalised adjacency, as PyG's GCNConv(normalize=False).
+///
+/// GAS normalises the whole graph once (self-loops, D^-1/2 A D^-1/2; see graph/transforms.hpp) before cutting
+/// batches, so every batch row keeps its exact weights; the convolution itself only multiplies.
+
+#include <cstdint>
+#include <vector>
+
+#include "gas/autograd/tape.hpp"
+#include "gas/core/check.hpp"
+#include "gas/core/rng.hpp"
+#include "gas/graph/dataset.hpp"
+#include "gas/nn/init.hpp"
+#include "gas/nn/linear.hpp"
+#include "gas/ops/aggregation.hpp"
+#include "gas/ops/arithmetic.hpp"
+#include "gas/ops/spmm.hpp"
+
+namespace gas::nn {
+
+/// @brief Graph convolution out = A_hat (x W^T) + b with A_hat's weights given (PyG: normalize=False).
+template <class T, class Backend = host>
+struct GCNConv {
+  Linear<T, Backend> lin;          // "lin.weight" (out, in), glorot, no bias
+  ag::Parameter<T, Backend> bias;  // "bias" (1, out), zeros; (0, 0) without a bias
+
+  GCNConv() = default;
+  /// @brief A convolution from `in` to `out` features, initialised as PyG (glorot weight, zero bias).
+  GCNConv(std::int64_t in, std::int64_t out, Rng& rng, bool with_bias = true)
+      : lin(in, out, rng, {.bias = false, .weight_init = WeightInit::glorot}, "lin") {
+    if (with_bias) bias = make_parameter<T, Backend>("bias", 1, out);
+  }
+
+  /// @brief x (adj.cols(), in) -> (adj.rows(), out); `adj` may be a bipartite batch [batch x n_id] and must
+  /// outlive the backward pass. Multiplies by W on whichever side of the aggregation costs fewer flops (the
+  /// result is the same up to rounding). Throws shape_error naming the shapes.
+  ag::Var<T, Backend> forward(ag::Tape<T, Backend>& tape, ag::Var<T, Backend> x, const Graph& adj) {
+    GAS_CHECK(x.rows() == adj.cols() && x.cols() == lin.in_features(), shape_error,
+              "GCNConv (" << lin.in_features() << " -> " << lin.out_features() << ") got x (" << x.rows() << " x "
+                          << x.cols() << ") for adjacency (" << adj.rows() << " x " << adj.cols()
+                          << "): x needs adj.cols() rows and " << lin.in_features() << " columns");
+    const double in = static_cast<double>(lin.in_features()), out = static_cast<double>(lin.out_features());
+    const double edges = static_cast<double>(adj.num_edges());
+    const double transform_first = static_cast<double>(adj.cols()) * in * out + edges * out;
+    const double aggregate_first = edges * in + static_cast<double>(adj.rows()) * in * out;
+    auto h = transform_first <= aggregate_first ? ops::spmm<aggr::Sum>(adj, lin.forward(tape, x))
+                                                : lin.forward(tape, ops::spmm<aggr::Sum>(adj, x));  // (rows, out)
+    return bias.value.size() > 0 ? ops::bias_add(h, tape.param(bias)) : h;
+  }
+
+  /// @brief The trainable parameters: lin.weight, then bias when there is one.
+  std::vector<ag::Parameter<T, Backend>*> parameters() {
+    auto p = lin.parameters();
+    if (bias.value.size() > 0) p.push_back(&bias);
+    return p;
+  }
+};
+
+}  // namespace gas::nn

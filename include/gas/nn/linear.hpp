@@ -1,0 +1,95 @@
+#pragma once
+/// @brief `Linear`: y = x W^T + b, as torch.nn.Linear (and PyG's Linear, whose initialisers it can take).
+///
+/// Layers hold their parameters by value and hand out pointers to them (`parameters()`), so a layer must stay
+/// where it is once an optimiser holds those pointers: build models in place, not by moving layers around.
+
+#include <cmath>
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "gas/autograd/parameter.hpp"
+#include "gas/autograd/tape.hpp"
+#include "gas/core/check.hpp"
+#include "gas/core/rng.hpp"
+#include "gas/nn/init.hpp"
+#include "gas/ops/arithmetic.hpp"
+#include "gas/ops/matmul.hpp"
+
+namespace gas::nn {
+
+namespace detail {
+
+/// @brief A (rows, 1) constant whose row i is f(i): per-row factors (degree scalers, masks) as a tape value,
+/// so that the backward pass reads the tape's copy and no buffer of the layer has to outlive it.
+template <class T, class Backend, class F>
+ag::Var<T, Backend> row_constant(ag::Tape<T, Backend>& tape, std::int64_t rows, F&& f) {
+  auto [id, node] = tape.push("row_constant", rows, 1);
+  for (std::int64_t i = 0; i < rows; ++i) node.value(i, 0) = static_cast<T>(f(i));
+  return {&tape, id};
+}
+
+/// @brief The (rows, k) value whose every row is the (1, k) value v, differentiable in v (a trainable scalar
+/// such as GIN's eps spread over the rows): ones(rows, 1) v.
+template <class T, class Backend>
+ag::Var<T, Backend> broadcast_rows(ag::Var<T, Backend> v, std::int64_t rows) {
+  GAS_CHECK(v.rows() == 1, shape_error,
+            "broadcast needs a (1 x k) value, got (" << v.rows() << " x " << v.cols() << ")");
+  return ops::matmul(row_constant(v.tape(), rows, [](std::int64_t) { return 1.0; }), v);
+}
+
+}  // namespace detail
+
+/// @brief How a `Linear` is built: bias or none, and the initialisers (torch.nn.Linear's by default).
+struct LinearOptions {
+  bool bias = true;
+  WeightInit weight_init = WeightInit::kaiming_uniform;
+  BiasInit bias_init = BiasInit::uniform;
+};
+
+/// @brief Affine map y = x W^T + b with W (out, in) and b (1, out), PyTorch's layout and names.
+template <class T, class Backend = host>
+struct Linear {
+  ag::Parameter<T, Backend> weight;  // (out, in)
+  ag::Parameter<T, Backend> bias;    // (1, out); (0, 0) without a bias
+
+  Linear() = default;
+  /// @brief A layer from `in` to `out` features initialised from `rng`; parameters are named
+  /// `<name>.weight` and `<name>.bias` (just `weight`, `bias` for an empty name). Throws value_error for
+  /// non-positive sizes.
+  Linear(std::int64_t in, std::int64_t out, Rng& rng, LinearOptions options = {}, const std::string& name = "") {
+    GAS_CHECK(in > 0 && out > 0, value_error, "Linear needs positive sizes, got in " << in << ", out " << out);
+    weight = make_parameter<T, Backend>(qualified_name(name, "weight"), out, in);
+    switch (options.weight_init) {
+      case WeightInit::kaiming_uniform: kaiming_uniform_(weight.value, in, std::sqrt(5.0), rng); break;
+      case WeightInit::glorot: glorot_(weight.value, rng); break;
+      case WeightInit::zeros: break;
+    }
+    if (options.bias) {
+      bias = make_parameter<T, Backend>(qualified_name(name, "bias"), 1, out);
+      if (options.bias_init == BiasInit::uniform) uniform_(bias.value, 1.0 / std::sqrt(static_cast<double>(in)), rng);
+    }
+  }
+
+  [[nodiscard]] std::int64_t in_features() const { return weight.cols(); }
+  [[nodiscard]] std::int64_t out_features() const { return weight.rows(); }
+  [[nodiscard]] bool has_bias() const { return bias.value.size() > 0; }
+
+  /// @brief x (rows, in) -> (rows, out). Throws shape_error naming both shapes when x has the wrong width.
+  ag::Var<T, Backend> forward(ag::Tape<T, Backend>& tape, ag::Var<T, Backend> x) {
+    GAS_CHECK(x.cols() == in_features(), shape_error,
+              "Linear " << weight.name << " (" << in_features() << " -> " << out_features() << ") got x (" << x.rows()
+                        << " x " << x.cols() << ")");
+    auto y = ops::matmul(x, tape.param(weight), false, true);  // (rows, out)
+    return has_bias() ? ops::bias_add(y, tape.param(bias)) : y;
+  }
+
+  /// @brief The trainable parameters: weight, then bias when there is one.
+  std::vector<ag::Parameter<T, Backend>*> parameters() {
+    if (has_bias()) return {&weight, &bias};
+    return {&weight};
+  }
+};
+
+}  // namespace gas::nn
