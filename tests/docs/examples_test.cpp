@@ -129,3 +129,22 @@ TEST_CASE("docs/autograd: a custom layer trains and passes the gradient check") 
   // example-end train-step
   CHECK(last < first);
 }
+
+TEST_CASE("docs/autograd: the reference layers compose into a model") {
+  const gas::Dataset data = gas::io::load("sbm:nodes=200,classes=3,features=8,seed=4");
+  const gas::Graph a_hat = gas::gcn_normalise(data.graph);
+  gas::ag::Tape<float> tape;
+  // example-begin layers
+  gas::Rng init(0);
+  gas::nn::GCNConv<float> gcn(8, 16, init);  // glorot weight, zero bias, as PyG
+  gas::nn::GATConv<float> gat({.in = 16, .out = 4, .heads = 2, .concat = true, .dropout = 0.6}, init);
+  gas::nn::SAGEConv<float, gas::host, gas::aggr::Max> sage(8, 3, init);  // the aggregation is a policy
+
+  auto x = tape.constant(data.features.view());           // (200, 8)
+  auto h = gas::ops::relu(gcn.forward(tape, x, a_hat));   // (200, 16)
+  auto z = gat.forward(tape, h, a_hat, /*training=*/true, /*seed=*/7);  // (200, 8): 2 heads x 4
+  auto s = sage.forward(tape, x, data.graph);             // (200, 3)
+  // example-end layers
+  CHECK(z.cols() == 8);
+  CHECK(s.cols() == 3);
+}
