@@ -1,7 +1,9 @@
 #pragma once
 // Shared helpers for benchmark programs: wall time and peak resident memory.
 
+#include <algorithm>
 #include <chrono>
+#include <vector>
 #include <cstdint>
 #include <fstream>
 #include <string>
@@ -17,6 +19,24 @@ public:
 private:
   std::chrono::steady_clock::time_point start_ = std::chrono::steady_clock::now();
 };
+
+/// Median of the values (the upper one of the middle two for an even count).
+inline double median(std::vector<double> v) {
+  std::sort(v.begin(), v.end());
+  return v.empty() ? 0.0 : v[v.size() / 2];
+}
+
+/// Median wall time of `repeats` runs of `run`: the machines are shared, so one run proves little.
+template <class F>
+double median_seconds(F&& run, int repeats = 3) {
+  std::vector<double> t;
+  for (int i = 0; i < repeats; ++i) {
+    Stopwatch watch;
+    run();
+    t.push_back(watch.seconds());
+  }
+  return median(std::move(t));
+}
 
 /// Peak resident set size of this process in MiB (VmHWM), or -1 where /proc is unavailable.
 inline double peak_rss_mib() {

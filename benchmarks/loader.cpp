@@ -31,11 +31,6 @@ namespace {
 constexpr std::int32_t num_parts = 1024;
 constexpr std::int32_t clusters_per_step = 16;
 
-double median(std::vector<double> v) {
-  std::sort(v.begin(), v.end());
-  return v[v.size() / 2];
-}
-
 /// Median seconds per epoch of `loader`, whose consumer sleeps `work` per batch.
 double epoch_seconds(gas::loader::TrainLoader& loader, int epochs, std::chrono::duration<double> work) {
   std::vector<double> t;
@@ -47,7 +42,7 @@ double epoch_seconds(gas::loader::TrainLoader& loader, int epochs, std::chrono::
       if (work.count() > 0) std::this_thread::sleep_for(work);
     t.push_back(watch.seconds());
   }
-  return median(t);
+  return gas_bench::median(t);
 }
 
 struct Sizes {

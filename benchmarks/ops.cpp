@@ -21,24 +21,12 @@
 
 namespace {
 
-template <class F>
-double median_seconds(F&& run, int repeats) {
-  std::vector<double> t;
-  for (int i = 0; i < repeats; ++i) {
-    gas_bench::Stopwatch watch;
-    run();
-    t.push_back(watch.seconds());
-  }
-  std::sort(t.begin(), t.end());
-  return t[t.size() / 2];
-}
-
 /// Copy bandwidth (read + write bytes per second) of a buffer far larger than the caches, with the same
 /// OpenMP threads the ops use.
 double copy_gbs(int repeats) {
   const std::size_t n = std::size_t{1} << 27;  // 512 MiB of floats per buffer
   std::vector<float> a(n, 1.0f), b(n, 0.0f);
-  const double s = median_seconds(
+  const double s = gas_bench::median_seconds(
       [&] {
 #pragma omp parallel for schedule(static)
         for (std::size_t i = 0; i < n; i += 4096) std::memcpy(b.data() + i, a.data() + i, 4096 * sizeof(float));
@@ -80,7 +68,7 @@ int main(int argc, char** argv) {
       gas::ag::Tape<float> tape;
       auto time_spmm = [&](const char* name, auto aggregation) {
         using A = decltype(aggregation);
-        const double s = median_seconds(
+        const double s = gas_bench::median_seconds(
             [&] {
               tape.reset();
               gas::ag::NoGrad no_grad(tape);
@@ -101,7 +89,7 @@ int main(int argc, char** argv) {
       // of all three; the constant copy of X into the tape is included, as a training step pays it too.
       gas::Rng init(1);
       gas::nn::GCNConv<float> conv(f, f, init);
-      const double s = median_seconds(
+      const double s = gas_bench::median_seconds(
           [&] {
             tape.reset();
             auto out = conv.forward(tape, tape.constant(x.view()), adj);

@@ -15,22 +15,6 @@
 
 #include "bench_util.hpp"
 
-namespace {
-
-template <class F>
-double median_seconds(F&& run, int repeats = 3) {
-  std::vector<double> t;
-  for (int i = 0; i < repeats; ++i) {
-    gas_bench::Stopwatch watch;
-    run();
-    t.push_back(watch.seconds());
-  }
-  std::sort(t.begin(), t.end());
-  return t[t.size() / 2];
-}
-
-}  // namespace
-
 int main(int argc, char** argv) {
   std::filesystem::path dir = "../shared/data";
   std::string json_path;
@@ -52,9 +36,9 @@ int main(int argc, char** argv) {
       gas_bench::reset_peak_rss();
       gas::Dataset data;
       gas::Graph sym, norm;
-      const double read_s = median_seconds([&] { data = gas::io::read_dimacs(file, {.symmetrise = false}); });
-      const double sym_s = median_seconds([&] { sym = gas::symmetrise(data.graph); });
-      const double norm_s = median_seconds([&] { norm = gas::gcn_normalise(sym); });
+      const double read_s = gas_bench::median_seconds([&] { data = gas::io::read_dimacs(file, {.symmetrise = false}); });
+      const double sym_s = gas_bench::median_seconds([&] { sym = gas::symmetrise(data.graph); });
+      const double norm_s = gas_bench::median_seconds([&] { norm = gas::gcn_normalise(sym); });
       const double peak = gas_bench::peak_rss_mib();
       std::printf("%-4s %9d %9lld %8.3f %8.3f %8.3f %8.3f %9.1f\n", name, sym.rows(),
                   static_cast<long long>(sym.num_edges()), read_s, sym_s, norm_s, read_s + sym_s + norm_s, peak);

@@ -22,11 +22,8 @@ struct Contiguous {
   /// @brief Partitions the nodes of `graph` (its edges are not read).
   [[nodiscard]] Partition partition(const Graph& graph) const {
     const auto start = std::chrono::steady_clock::now();
+    check_part_count("Contiguous", graph, num_parts);
     const std::int64_t n = graph.rows();
-    GAS_CHECK(num_parts >= 1, partition_error, "num_parts = " << num_parts << " must be at least 1");
-    GAS_CHECK(n > 0, partition_error, "the graph has no nodes, so it cannot be split into " << num_parts << " parts");
-    GAS_CHECK(num_parts <= n, partition_error,
-              "num_parts = " << num_parts << " exceeds the graph's " << n << " nodes");
     Partition p;
     p.perm.resize(static_cast<std::size_t>(n));
     std::iota(p.perm.begin(), p.perm.end(), node_id{0});

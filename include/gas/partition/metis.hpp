@@ -82,11 +82,8 @@ struct Metis {
   /// @brief Partitions `graph` (structurally symmetric; weights ignored, self-loops dropped).
   [[nodiscard]] Partition partition(const Graph& graph) const {
     const auto start = std::chrono::steady_clock::now();
+    check_part_count("Metis", graph, num_parts);
     const std::int64_t n = graph.rows();
-    GAS_CHECK(num_parts >= 1, partition_error, "num_parts = " << num_parts << " must be at least 1");
-    GAS_CHECK(n > 0, partition_error, "the graph has no nodes, so it cannot be split into " << num_parts << " parts");
-    GAS_CHECK(num_parts <= n, partition_error,
-              "num_parts = " << num_parts << " exceeds the graph's " << n << " nodes");
     GAS_CHECK(std::isfinite(imbalance) && imbalance >= 1.0, partition_error,
               "imbalance = " << imbalance << " must be a finite number of at least 1");
     GAS_CHECK(graph.rows() == graph.cols(), partition_error,

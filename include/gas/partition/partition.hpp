@@ -6,6 +6,7 @@
 #include <concepts>
 #include <cstdint>
 #include <span>
+#include <string>
 #include <vector>
 
 #include "gas/core/check.hpp"
@@ -30,6 +31,20 @@ struct Partition {
     return ptr[static_cast<std::size_t>(c) + 1] - ptr[static_cast<std::size_t>(c)];
   }
 };
+
+/// @brief Checks a requested part count against a graph; every partitioner calls it first, so all three
+/// refuse the same inputs with the same words. `who` names the partitioner in the message.
+inline void check_part_count(const char* who, const Graph& graph, std::int32_t num_parts) {
+  const std::int64_t n = graph.rows();
+  const std::string prefix = std::string("gas::partition::") + who + "::partition: ";
+  if (num_parts < 1) throw partition_error(prefix + "num_parts = " + std::to_string(num_parts) + " must be at least 1");
+  if (n == 0)
+    throw partition_error(prefix + "the graph has no nodes, so it cannot be split into " + std::to_string(num_parts) +
+                          " parts");
+  if (num_parts > n)
+    throw partition_error(prefix + "num_parts = " + std::to_string(num_parts) + " exceeds the graph's " +
+                          std::to_string(n) + " nodes");
+}
 
 /// @brief Builds a Partition from a cluster id per node (part[v] in [0, num_parts)); empty clusters are kept.
 inline Partition from_assignment(std::span<const std::int32_t> part, std::int32_t num_parts) {

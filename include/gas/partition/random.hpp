@@ -24,11 +24,8 @@ struct Random {
   /// @brief Partitions the nodes of `graph` (its edges are not read).
   [[nodiscard]] Partition partition(const Graph& graph) const {
     const auto start = std::chrono::steady_clock::now();
+    check_part_count("Random", graph, num_parts);
     const std::int64_t n = graph.rows();
-    GAS_CHECK(num_parts >= 1, partition_error, "num_parts = " << num_parts << " must be at least 1");
-    GAS_CHECK(n > 0, partition_error, "the graph has no nodes, so it cannot be split into " << num_parts << " parts");
-    GAS_CHECK(num_parts <= n, partition_error,
-              "num_parts = " << num_parts << " exceeds the graph's " << n << " nodes");
     // Cluster ids dealt round-robin are balanced by construction; shuffling them keeps the sizes.
     std::vector<std::int32_t> part(static_cast<std::size_t>(n));
     for (std::int64_t v = 0; v < n; ++v) part[static_cast<std::size_t>(v)] = static_cast<std::int32_t>(v % num_parts);
