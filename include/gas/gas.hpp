@@ -53,6 +53,7 @@
 #include "gas/partition/permute.hpp"
 #include "gas/partition/random.hpp"
 #include "gas/train/clip.hpp"
+#include "gas/train/metrics.hpp"
 #include "gas/train/optimizer.hpp"
 #include "gas/train/schedule.hpp"
 
