@@ -1,8 +1,26 @@
 #pragma once
-/// @brief `GINConv`: out = nn((1 + eps) x_i + sum_j x_j), as PyG's GINConv.
+/// @brief `GINConv`: out = nn((1 + eps) x_i + sum_j x_j), as PyG's GINConv, with an optional Lipschitz penalty
+/// on nn.
+///
+/// The penalty protocol: `forward` records nn's input h and output nn(h) on the tape; `regularization(tape,
+/// training, seed)`, called after that forward and before the tape's next reset, returns the policy's penalty
+/// of nn at h (for reg::NoisePerturbation: mean_v |nn(h)_v - nn(h + sigma N(0, I))_v|, reusing the recorded
+/// nn(h)), or nothing in evaluation or under reg::None. A model adds the penalties to its loss. The reference's
+/// GIN, with L layers of which the first L-1 are hidden (each with a history), takes the hidden layers but the
+/// first and adds each penalty divided by L-1, with weight 1:
+///
+///     auto loss = ops::cross_entropy(logits, labels, rows);
+///     const double share = 1.0 / static_cast<double>(hidden.size());  // hidden.size() == L - 1
+///     for (std::size_t i = 1; i < hidden.size(); ++i)
+///       if (auto r = hidden[i].regularization(tape, training, counter_hash(seed, step, i)))
+///         loss = ops::add_scaled(loss, 1.0, *r, share);
+///
+/// A weight reparametrisation (reg::SpectralNorm) goes on the network instead: GINConv<T, B, MLP<T, B,
+/// reg::SpectralNorm>>.
 
 #include <concepts>
 #include <cstdint>
+#include <optional>
 #include <utility>
 #include <vector>
 
@@ -12,6 +30,7 @@
 #include "gas/nn/init.hpp"
 #include "gas/nn/linear.hpp"
 #include "gas/nn/mlp.hpp"
+#include "gas/nn/regularizer.hpp"
 #include "gas/ops/aggregation.hpp"
 #include "gas/ops/arithmetic.hpp"
 #include "gas/ops/concat.hpp"
@@ -27,20 +46,28 @@ concept Network = requires(Net net, ag::Tape<T, Backend>& tape, ag::Var<T, Backe
   { net.parameters() } -> std::same_as<std::vector<ag::Parameter<T, Backend>*>>;
 };
 
-/// @brief Graph isomorphism convolution with an optional trainable eps.
+/// @brief Graph isomorphism convolution with an optional trainable eps and an optional penalty on its network.
 /// @tparam Net the network applied after aggregation (`MLP` by default; anything satisfying `Network`).
-template <class T, class Backend = host, Network<T, Backend> Net = MLP<T, Backend>>
+/// @tparam Reg a penalising regulariser policy (`reg::NoisePerturbation`) for `regularization`, or `reg::None`.
+template <class T, class Backend = host, Network<T, Backend> Net = MLP<T, Backend>,
+          reg::Regularizer<T, Backend> Reg = reg::None>
 struct GINConv {
+  static_assert(!Reg::reparametrises, "GINConv has no weight of its own to reparametrise: give the policy to its "
+                                      "network instead, GINConv<T, B, MLP<T, B, reg::SpectralNorm>>");
+
   Net nn;                         // its parameters should be named "nn.*" to match PyG's state_dict
   ag::Parameter<T, Backend> eps;  // "eps" (1, 1); a constant unless train_eps
   bool train_eps = false;
+  [[no_unique_address]] Reg regularizer{};
 
   GINConv() = default;
-  /// @brief Wraps `net`; eps starts at `initial_eps` (PyG's default 0) and is trained when `train_eps`.
-  explicit GINConv(Net net, double initial_eps = 0.0, bool train_eps_ = false)
+  /// @brief Wraps `net`; eps starts at `initial_eps` (PyG's default 0) and is trained when `train_eps`; `reg`
+  /// is the penalty policy.
+  explicit GINConv(Net net, double initial_eps = 0.0, bool train_eps_ = false, Reg reg = {})
       : nn(std::move(net)),
         eps(make_parameter<T, Backend>("eps", 1, 1, static_cast<T>(initial_eps))),
-        train_eps(train_eps_) {}
+        train_eps(train_eps_),
+        regularizer(std::move(reg)) {}
 
   /// @brief x (adj.cols(), F) with the targets as its first adj.rows() rows (GAS's [batch ; halo]) ->
   /// nn's output for adj.rows() rows. The neighbour sum is spmm<Sum>, which uses edge weights when the graph
@@ -68,7 +95,32 @@ struct GINConv {
     } else {
       root = ops::scale(x_dst, T{1} + eps.value(0, 0));
     }
-    return nn.forward(tape, ops::add(agg, root), training, seed);
+    auto h = ops::add(agg, root);  // (rows, F)
+    auto out = nn.forward(tape, h, training, seed);
+    if constexpr (Reg::penalises) {
+      recorded_ = Recorded{&tape, h, out, h.rows(), h.cols(), out.cols(), seed};
+    }
+    return out;
+  }
+
+  /// @brief The penalty of nn at the input it saw in the last forward on `tape` (see the file comment), drawn
+  /// from `seed`; nn runs again with `training` and the forward's dropout seed. Nothing under reg::None or when
+  /// the policy has none (evaluation). Throws value_error when no forward was recorded on this tape since its
+  /// last reset.
+  std::optional<ag::Var<T, Backend>> regularization(ag::Tape<T, Backend>& tape, bool training, std::uint64_t seed) {
+    if constexpr (!Reg::penalises) {
+      return std::nullopt;
+    } else {
+      // Vars carry no generation, so a forward recorded before the tape's last reset cannot be told apart with
+      // certainty; the tape, the ids and the shapes are what can be checked.
+      const auto& r = recorded_;
+      GAS_CHECK(r.tape == &tape && r.output.id() < tape.size() && r.input.rows() == r.rows &&
+                    r.input.cols() == r.input_cols && r.output.rows() == r.rows && r.output.cols() == r.output_cols,
+                value_error,
+                "GINConv::regularization needs this layer's forward on the same tape since its last reset");
+      auto f = [&](ag::Var<T, Backend> x) { return nn.forward(tape, x, training, recorded_.seed); };
+      return regularizer.penalty(tape, f, recorded_.input, seed, training, recorded_.output);
+    }
   }
 
   /// @brief The trainable parameters: nn's, then eps when it is trained.
@@ -77,6 +129,15 @@ struct GINConv {
     if (train_eps) p.push_back(&eps);
     return p;
   }
+
+private:
+  struct Recorded {  // what `regularization` needs of the last forward
+    ag::Tape<T, Backend>* tape = nullptr;
+    ag::Var<T, Backend> input{}, output{};  // nn's input h (rows, F) and nn(h) (rows, out)
+    std::int64_t rows = 0, input_cols = 0, output_cols = 0;
+    std::uint64_t seed = 0;  // the forward's dropout seed
+  };
+  Recorded recorded_{};
 };
 
 }  // namespace gas::nn

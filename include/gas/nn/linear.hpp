@@ -3,10 +3,14 @@
 ///
 /// Layers hold their parameters by value and hand out pointers to them (`parameters()`), so a layer must stay
 /// where it is once an optimiser holds those pointers: build models in place, not by moving layers around.
+///
+/// A reparametrising regulariser policy (`reg::SpectralNorm`) replaces the weight by what its
+/// `transform_weight` returns in every forward; the default `reg::None` records nothing extra.
 
 #include <cmath>
 #include <cstdint>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "gas/autograd/parameter.hpp"
@@ -14,6 +18,7 @@
 #include "gas/core/check.hpp"
 #include "gas/core/rng.hpp"
 #include "gas/nn/init.hpp"
+#include "gas/nn/regularizer.hpp"
 #include "gas/ops/arithmetic.hpp"
 #include "gas/ops/matmul.hpp"
 
@@ -49,16 +54,24 @@ struct LinearOptions {
 };
 
 /// @brief Affine map y = x W^T + b with W (out, in) and b (1, out), PyTorch's layout and names.
-template <class T, class Backend = host>
+/// @tparam Reg a regulariser policy applied to the weight (`reg::None`, `reg::SpectralNorm`); penalising
+/// policies belong to the layer that owns the regularised function (GINConv), not here.
+template <class T, class Backend = host, reg::Regularizer<T, Backend> Reg = reg::None>
 struct Linear {
+  static_assert(!Reg::penalises, "Linear takes weight reparametrisations (reg::SpectralNorm); give a penalty "
+                                 "policy to the layer whose function it regularises (GINConv<T, B, Net, Reg>)");
+
   ag::Parameter<T, Backend> weight;  // (out, in)
   ag::Parameter<T, Backend> bias;    // (1, out); (0, 0) without a bias
+  [[no_unique_address]] Reg regularizer{};  // with its state (SpectralNorm's u, v): one per layer
 
   Linear() = default;
   /// @brief A layer from `in` to `out` features initialised from `rng`; parameters are named
-  /// `<name>.weight` and `<name>.bias` (just `weight`, `bias` for an empty name). Throws value_error for
-  /// non-positive sizes.
-  Linear(std::int64_t in, std::int64_t out, Rng& rng, LinearOptions options = {}, const std::string& name = "") {
+  /// `<name>.weight` and `<name>.bias` (just `weight`, `bias` for an empty name); `reg` is the weight's policy.
+  /// Throws value_error for non-positive sizes.
+  Linear(std::int64_t in, std::int64_t out, Rng& rng, LinearOptions options = {}, const std::string& name = "",
+         Reg reg = {})
+      : regularizer(std::move(reg)) {
     GAS_CHECK(in > 0 && out > 0, value_error, "Linear needs positive sizes, got in " << in << ", out " << out);
     weight = make_parameter<T, Backend>(qualified_name(name, "weight"), out, in);
     switch (options.weight_init) {
@@ -76,12 +89,14 @@ struct Linear {
   [[nodiscard]] std::int64_t out_features() const { return weight.rows(); }
   [[nodiscard]] bool has_bias() const { return bias.value.size() > 0; }
 
-  /// @brief x (rows, in) -> (rows, out). Throws shape_error naming both shapes when x has the wrong width.
-  ag::Var<T, Backend> forward(ag::Tape<T, Backend>& tape, ag::Var<T, Backend> x) {
+  /// @brief x (rows, in) -> (rows, out). `training` goes to the policy (SpectralNorm updates its estimate only
+  /// in training). Throws shape_error naming both shapes when x has the wrong width.
+  ag::Var<T, Backend> forward(ag::Tape<T, Backend>& tape, ag::Var<T, Backend> x, bool training = false) {
     GAS_CHECK(x.cols() == in_features(), shape_error,
               "Linear " << weight.name << " (" << in_features() << " -> " << out_features() << ") got x (" << x.rows()
                         << " x " << x.cols() << ")");
-    auto y = ops::matmul(x, tape.param(weight), false, true);  // (rows, out)
+    auto w = regularizer.transform_weight(tape, tape.param(weight), training);  // (out, in)
+    auto y = ops::matmul(x, w, false, true);                                    // (rows, out)
     return has_bias() ? ops::bias_add(y, tape.param(bias)) : y;
   }
 

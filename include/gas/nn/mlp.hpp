@@ -11,6 +11,7 @@
 #include "gas/core/rng.hpp"
 #include "gas/nn/batch_norm.hpp"
 #include "gas/nn/linear.hpp"
+#include "gas/nn/regularizer.hpp"
 #include "gas/ops/activation.hpp"
 #include "gas/ops/dropout.hpp"
 
@@ -25,16 +26,18 @@ struct MLPOptions {
 };
 
 /// @brief A multi-layer perceptron; parameters named as PyG's MLP (`lins.<i>.weight`, `norms.<i>.weight`).
-template <class T, class Backend = host>
+/// @tparam Reg the weight policy of every Linear (`reg::SpectralNorm` bounds each one's Lipschitz constant).
+template <class T, class Backend = host, reg::Regularizer<T, Backend> Reg = reg::None>
 struct MLP {
   MLPOptions options;
-  std::vector<Linear<T, Backend>> lins;
+  std::vector<Linear<T, Backend, Reg>> lins;
   std::vector<BatchNorm<T, Backend>> norms;  // one per Linear that is followed by an activation, when enabled
 
   MLP() = default;
-  /// @brief Layers initialised as torch.nn.Linear from `rng`, in order; `name` prefixes every parameter name.
-  /// Throws value_error for fewer than two channel sizes or a dropout outside [0, 1).
-  MLP(MLPOptions opts, Rng& rng, const std::string& name = "") : options(std::move(opts)) {
+  /// @brief Layers initialised as torch.nn.Linear from `rng`, in order; `name` prefixes every parameter name;
+  /// each Linear gets its own copy of `reg` (and so its own state). Throws value_error for fewer than two
+  /// channel sizes or a dropout outside [0, 1).
+  MLP(MLPOptions opts, Rng& rng, const std::string& name = "", const Reg& reg = {}) : options(std::move(opts)) {
     const auto& ch = options.channels;
     GAS_CHECK(ch.size() >= 2, value_error, "MLP needs at least input and output sizes, got " << ch.size());
     GAS_CHECK(options.dropout >= 0 && options.dropout < 1, value_error,
@@ -43,7 +46,7 @@ struct MLP {
     lins.reserve(layers);  // parameters() hands out pointers into these vectors: no reallocation afterwards
     norms.reserve(layers);
     for (std::size_t i = 0; i < layers; ++i)
-      lins.emplace_back(ch[i], ch[i + 1], rng, LinearOptions{}, qualified_name(name, "lins." + std::to_string(i)));
+      lins.emplace_back(ch[i], ch[i + 1], rng, LinearOptions{}, qualified_name(name, "lins." + std::to_string(i)), reg);
     if (options.batch_norm)
       for (std::size_t i = 0; i < layers; ++i)
         if (activated(i)) norms.emplace_back(ch[i + 1], 0.1, 1e-5, qualified_name(name, "norms." + std::to_string(i)));
@@ -52,11 +55,12 @@ struct MLP {
   [[nodiscard]] std::int64_t in_features() const { return options.channels.front(); }
   [[nodiscard]] std::int64_t out_features() const { return options.channels.back(); }
 
-  /// @brief x (rows, in) -> (rows, out). Layer i's dropout mask is drawn from a seed derived from (seed, i).
+  /// @brief x (rows, in) -> (rows, out). Layer i's dropout mask is drawn from a seed derived from (seed, i);
+  /// `training` also goes to the Linears' policy.
   ag::Var<T, Backend> forward(ag::Tape<T, Backend>& tape, ag::Var<T, Backend> x, bool training = false,
                               std::uint64_t seed = 0) {
     for (std::size_t i = 0; i < lins.size(); ++i) {
-      x = lins[i].forward(tape, x);
+      x = lins[i].forward(tape, x, training);
       if (!activated(i)) continue;
       if (options.batch_norm) x = norms[i].forward(tape, x, training);
       x = ops::relu(x);
