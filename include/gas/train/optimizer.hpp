@@ -26,9 +26,11 @@ namespace gas::train {
 /// @brief Parameters that share a learning rate and a weight decay; unset values come from the optimiser.
 template <class T, class Backend = host>
 struct ParamGroup {
-  std::vector<ag::Parameter<T, Backend>*> params;
-  std::optional<double> lr;            // unset: the optimiser's Options::lr
-  std::optional<double> weight_decay;  // unset: the optimiser's Options::weight_decay
+  // Default member initialisers let `{.params = ..., .weight_decay = ...}` leave lr unset without a
+  // -Wmissing-field-initializers warning in user code.
+  std::vector<ag::Parameter<T, Backend>*> params = {};
+  std::optional<double> lr = std::nullopt;            // unset: the optimiser's Options::lr
+  std::optional<double> weight_decay = std::nullopt;  // unset: the optimiser's Options::weight_decay
 };
 
 /// @brief Hyperparameters of Adam (torch.optim.Adam defaults).
