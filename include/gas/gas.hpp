@@ -69,6 +69,7 @@
 #include "gas/train/metrics.hpp"
 #include "gas/train/optimizer.hpp"
 #include "gas/train/schedule.hpp"
+#include "gas/train/trainer.hpp"
 
 #if defined(__CUDACC__)
 #include "gas/cuda/error.hpp"

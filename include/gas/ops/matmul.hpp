@@ -1,7 +1,9 @@
 #pragma once
 /// @brief `matmul`: C = op(A) op(B) with optional transposes, through Eigen on the host.
 
+#include <algorithm>
 #include <Eigen/Core>
+#include <omp.h>
 
 #include "gas/autograd/tape.hpp"
 #include "gas/core/check.hpp"
@@ -23,9 +25,9 @@ auto eigen(MatrixView<T> m) {
   return Eigen::Map<Target, Eigen::Unaligned, EigenStride<T>>(m.data(), m.rows(), m.cols(), EigenStride<T>(m.ld()));
 }
 
-/// @brief out (+)= op(a) op(b) on the host.
+/// @brief out (+)= op(a) op(b) in the calling thread (Eigen does not start threads inside a parallel region).
 template <class T>
-void gemm(MatrixView<const T> a, bool ta, MatrixView<const T> b, bool tb, MatrixView<T> out, bool accumulate) {
+void gemm_block(MatrixView<const T> a, bool ta, MatrixView<const T> b, bool tb, MatrixView<T> out, bool accumulate) {
   auto ea = eigen(a);
   auto eb = eigen(b);
   auto eo = eigen(out);
@@ -37,6 +39,36 @@ void gemm(MatrixView<const T> a, bool ta, MatrixView<const T> b, bool tb, Matrix
   else if (ta && !tb) run(ea.transpose(), eb);
   else if (!ta && tb) run(ea, eb.transpose());
   else run(ea.transpose(), eb.transpose());
+}
+
+/// @brief Output rows per block of `gemm`: fixed, so results do not depend on the thread count.
+inline constexpr std::int64_t gemm_rows_per_block = 64;
+
+/// @brief out (+)= op(a) op(b) on the host, OpenMP over fixed blocks of output rows.
+///
+/// Why not Eigen's own threading: its parallel GEMM synchronises by spinning, which collapses when the
+/// machine is oversubscribed (tests running side by side, a loader thread), and its blocking depends on the
+/// thread count. Here every block of 64 output rows is one sequential Eigen product (Eigen stays
+/// single-threaded inside a parallel region), whichever thread runs it, so the bits of the result are the
+/// same for every thread count.
+template <class T>
+void gemm(MatrixView<const T> a, bool ta, MatrixView<const T> b, bool tb, MatrixView<T> out, bool accumulate) {
+  const std::int64_t m = out.rows(), k = ta ? a.rows() : a.cols();
+  const std::int64_t blocks = (m + gemm_rows_per_block - 1) / gemm_rows_per_block;
+  const double work = static_cast<double>(m) * static_cast<double>(out.cols()) * static_cast<double>(k);
+  auto block = [&](std::int64_t i) {
+    const std::int64_t r0 = i * gemm_rows_per_block, r1 = std::min(m, r0 + gemm_rows_per_block);
+    // Rows [r0, r1) of op(a): a block of a's rows, or of its columns when a is transposed.
+    const MatrixView<const T> rows_of_a = ta ? a.slice_cols(r0, r1) : a.slice_rows(r0, r1);
+    gemm_block<T>(rows_of_a, ta, b, tb, out.slice_rows(r0, r1), accumulate);
+  };
+  // A team (of one when the product is small) around the blocks keeps Eigen from starting threads itself.
+  const bool parallel = blocks > 1 && work >= double(1 << 20) && !omp_in_parallel();
+#pragma omp parallel num_threads(parallel ? omp_get_max_threads() : 1) if (!omp_in_parallel())
+  {
+#pragma omp for schedule(dynamic, 1)
+    for (std::int64_t i = 0; i < blocks; ++i) block(i);
+  }
 }
 
 template <class T, class Backend>

@@ -1,0 +1,427 @@
+#pragma once
+/// @brief `Trainer`: GAS training of a ScalableGNN model end to end, as the reference's training scripts do it:
+/// whole-graph normalisation, partition and permutation, history warm-up, epochs of mini-batch steps with
+/// Adam over two weight-decay groups, layer-wise evaluation after each epoch and best-validation selection.
+/// `Mode::full` trains the same model full-batch without histories (the baseline GAS is measured against).
+
+#include <algorithm>
+#include <chrono>
+#include <concepts>
+#include <cstdint>
+#include <limits>
+#include <numeric>
+#include <optional>
+#include <span>
+#include <type_traits>
+#include <utility>
+#include <vector>
+
+#include "gas/autograd/parameter.hpp"
+#include "gas/autograd/tape.hpp"
+#include "gas/core/check.hpp"
+#include "gas/core/rng.hpp"
+#include "gas/core/tensor.hpp"
+#include "gas/graph/dataset.hpp"
+#include "gas/graph/transforms.hpp"
+#include "gas/history/concept.hpp"
+#include "gas/loader/batch.hpp"
+#include "gas/loader/eval_loader.hpp"
+#include "gas/loader/train_loader.hpp"
+#include "gas/models/scalable_gnn.hpp"
+#include "gas/ops/loss.hpp"
+#include "gas/partition/partition.hpp"
+#include "gas/partition/permute.hpp"
+#include "gas/train/clip.hpp"
+#include "gas/train/metrics.hpp"
+#include "gas/train/optimizer.hpp"
+
+namespace gas {
+
+/// @brief How a Trainer trains: batching, length, optimiser, clipping, seed and mode.
+struct TrainerOptions {
+  std::int32_t batch_size = 1;              ///< clusters per GAS step
+  std::int64_t max_steps = 0;               ///< GAS steps per epoch at most; 0 = ceil(num_parts / batch_size)
+  std::int32_t epochs = 200;                ///< training epochs (>= 1)
+  double lr = 0.01;                         ///< Adam's learning rate, both groups
+  double reg_weight_decay = 5e-4;           ///< weight decay of the model's reg_parameters()
+  double nonreg_weight_decay = 0;           ///< weight decay of the model's nonreg_parameters()
+  std::optional<double> grad_clip{};        ///< clip the total gradient norm to this, when set
+  std::uint64_t seed = 0;                   ///< batch order and dropout masks; the same seed gives the same Result
+  /// GAS mini-batches with histories, or the full-batch baseline (no partition, no histories).
+  enum class Mode { gas, full } mode = Mode::gas;
+  bool background_loader = true;            ///< build the next GAS batch in a worker thread
+  std::int32_t eval_every = 1;              ///< evaluate after every eval_every-th epoch (and after the last)
+};
+
+/// @brief What one epoch did. Metrics are NaN for an epoch that was not evaluated.
+struct EpochRecord {
+  double loss = 0;     ///< mean training loss, weighted by the training nodes of each step
+  double train = 0;    ///< metric on the training split after the epoch
+  double val = 0;      ///< metric on the validation split
+  double test = 0;     ///< metric on the test split
+  double seconds = 0;  ///< wall time of the epoch's training steps (evaluation excluded)
+};
+
+/// @brief The outcome of Trainer::fit.
+struct TrainResult {
+  std::vector<EpochRecord> epochs;
+  double best_val = 0;                 ///< best validation metric over the evaluated epochs
+  double test_at_best_val = 0;         ///< test metric of that epoch (the number papers report)
+  std::int32_t best_epoch = -1;        ///< the first epoch that reached best_val
+  double train_seconds = 0;            ///< sum of the epochs' training seconds
+  double total_seconds = 0;            ///< the whole fit: preprocessing, history warm-up, training, evaluation
+};
+
+/// @brief Whether Trainer GCN-normalises the adjacency (self-loops, D^-1/2 (A + I) D^-1/2) over the whole graph
+/// before partitioning: `Model::needs_gcn_norm` when the model declares it, true otherwise (GCN's need, and the
+/// reference's default). A model that normalises differently, or takes the raw graph, declares
+/// `static constexpr bool needs_gcn_norm = false;` and the graph reaches it as the dataset holds it.
+template <class Model>
+inline constexpr bool needs_gcn_norm_v = [] {
+  if constexpr (requires { { Model::needs_gcn_norm } -> std::convertible_to<bool>; })
+    return static_cast<bool>(Model::needs_gcn_norm);
+  else
+    return true;
+}();
+
+/// @brief What Trainer needs of a model: a ScalableGNN with its parameters split into the reference's two
+/// weight-decay groups.
+template <class M>
+concept TrainableModel = requires(M& m) {
+  typename M::value_type;
+  typename M::backend_type;
+  typename M::store_type;
+  requires requires(std::vector<ag::Parameter<typename M::value_type, typename M::backend_type>*> params) {
+    params = m.parameters();
+    params = m.reg_parameters();
+    params = m.nonreg_parameters();
+  };
+  { m.in_features() } -> std::convertible_to<std::int64_t>;
+  { m.out_features() } -> std::convertible_to<std::int64_t>;
+  { m.num_nodes() } -> std::convertible_to<std::int64_t>;
+};
+
+namespace detail {
+
+/// @brief The counter_hash stream of the trainer's per-step forward seeds ("trn0").
+inline constexpr std::uint64_t trainer_seed_stream = 0x74726e30;
+
+}  // namespace detail
+
+/// @brief Trains `Model` with GAS (or full-batch) on a Dataset and reports curves and the best-validation metric.
+/// @tparam Model a TrainableModel (a ScalableGNN such as models::GCN), built for the dataset's node count.
+/// @tparam P the partitioner (partition::Metis, Random, Contiguous); its own fields carry its seed.
+/// @tparam Store the history store; it must be the model's store type (the model owns the histories).
+///
+/// Step k of a run (counted over all epochs) seeds its dropout masks with counter_hash(seed, "trn0", k) in both
+/// modes, so on one partition with batch size 1 a GAS run and a full run take the same steps bit for bit.
+/// Evaluation in GAS mode is the model's layer-wise inference, which also refreshes the histories (staleness at
+/// most one epoch, as in the reference); in full mode it is forward_full in evaluation mode.
+/// The trainer holds a reference to the model, which must outlive it.
+template <class Model, partition::Partitioner P, history::HistoryStore Store>
+  requires TrainableModel<Model>
+class Trainer {
+  static_assert(std::is_same_v<Store, typename Model::store_type>,
+                "gas::Trainer: the Store argument must be the model's history store type (Model::store_type): the "
+                "model owns its histories, so build the model with the store you name here");
+
+public:
+  using Options = TrainerOptions;
+  using Result = TrainResult;
+  using T = typename Model::value_type;
+  using Backend = typename Model::backend_type;
+
+  /// @brief A trainer of `model` (kept by reference) with `partitioner` and `options`. Throws config_error for
+  /// batch_size < 1, max_steps < 0, epochs < 1, eval_every < 1, a negative lr or weight decay, a negative or
+  /// non-finite grad_clip.
+  Trainer(Model& model, P partitioner, Options options = {})
+      : model_(&model), partitioner_(std::move(partitioner)), options_(options) {
+    const auto& o = options_;
+    GAS_CHECK(o.batch_size >= 1, config_error, "batch_size = " << o.batch_size << " must be at least 1");
+    GAS_CHECK(o.max_steps >= 0, config_error, "max_steps = " << o.max_steps << " must be non-negative");
+    GAS_CHECK(o.epochs >= 1, config_error, "epochs = " << o.epochs << " must be at least 1");
+    GAS_CHECK(o.eval_every >= 1, config_error, "eval_every = " << o.eval_every << " must be at least 1");
+    GAS_CHECK(o.lr >= 0, config_error, "lr = " << o.lr << " is negative");
+    GAS_CHECK(o.reg_weight_decay >= 0 && o.nonreg_weight_decay >= 0, config_error,
+              "weight decays reg = " << o.reg_weight_decay << ", nonreg = " << o.nonreg_weight_decay
+                                     << " must be non-negative");
+    GAS_CHECK(!o.grad_clip || (*o.grad_clip >= 0 && *o.grad_clip < std::numeric_limits<double>::infinity()),
+              config_error, "grad_clip = " << o.grad_clip.value_or(0) << " must be finite and non-negative");
+  }
+
+  /// @brief The options the trainer was built with.
+  [[nodiscard]] const Options& options() const { return options_; }
+
+  /// @brief The parameter values of the best-validation epoch of the last fit (in model.parameters() order);
+  /// empty before a fit. Batch-norm running statistics are buffers, not parameters, and are not kept.
+  [[nodiscard]] const std::vector<Tensor<T, Backend>>& best_parameters() const { return best_; }
+
+  /// @brief Copies best_parameters() into the model. Its histories then describe other parameters: run the
+  /// model's inference (or fill_histories) before reading them. Throws value_error before any fit.
+  void load_best() {
+    GAS_CHECK(!best_.empty(), value_error, "no best parameters: call fit() first");
+    const auto params = model_->parameters();
+    GAS_CHECK(params.size() == best_.size(), shape_error,
+              "the model has " << params.size() << " parameters but " << best_.size() << " were kept");
+    for (std::size_t k = 0; k < params.size(); ++k) params[k]->value = best_[k];
+  }
+
+  /// @brief Trains the model on split 0 of `data` for options().epochs epochs and returns the curves and the
+  /// test metric at the best validation metric (accuracy, or micro-F1 for multi-label data: train::metric_for).
+  ///
+  /// Throws config_error when the dataset has no targets, no split, or an empty train/val/test set;
+  /// shape_error when the model was built for another node count, feature width or class count;
+  /// partition_error from the partitioner in GAS mode (e.g. more parts than nodes; full mode never partitions).
+  /// Parameters keep their last values;
+  /// best_parameters() holds the selected ones.
+  Result fit(const Dataset& data) {
+    const auto fit_start = std::chrono::steady_clock::now();
+    check_dataset(data);
+    Model& model = *model_;
+    const std::int64_t classes = data.num_classes;
+    metric_ = train::metric_for(data);
+
+    // Normalise over the whole graph before any cut: every in-batch row then keeps its exact weights.
+    Graph normalised = needs_gcn_norm_v<Model> ? gcn_normalise(data.graph) : Graph();
+    const Graph& adj_original = needs_gcn_norm_v<Model> ? normalised : data.graph;
+
+    Prepared prep;
+    std::vector<std::int64_t> ptr;
+    if (options_.mode == Options::Mode::gas) {
+      const partition::Partition part = partitioner_.partition(data.graph);
+      prep = prepare(data, adj_original, &part);
+      ptr = part.ptr;
+    } else {
+      prep = prepare(data, adj_original, nullptr);
+    }
+    normalised = Graph();  // the permuted copy (or the original) is all that is needed from here on
+
+    // Adam over the reference's two groups; every trainable parameter must be in exactly one of them.
+    const auto all = model.parameters();
+    auto reg = model.reg_parameters();
+    auto nonreg = model.nonreg_parameters();
+    GAS_CHECK(reg.size() + nonreg.size() == all.size(), value_error,
+              "the model's reg_parameters (" << reg.size() << ") and nonreg_parameters (" << nonreg.size()
+                                             << ") do not split its " << all.size() << " parameters");
+    std::vector<train::ParamGroup<T, Backend>> groups;
+    if (!reg.empty()) groups.push_back({std::move(reg), {}, options_.reg_weight_decay});
+    if (!nonreg.empty()) groups.push_back({std::move(nonreg), {}, options_.nonreg_weight_decay});
+    train::Adam<T, Backend> optimizer(std::move(groups), {.lr = options_.lr});
+
+    Result result;
+    result.best_val = -std::numeric_limits<double>::infinity();
+    result.test_at_best_val = std::numeric_limits<double>::quiet_NaN();
+    result.epochs.reserve(static_cast<std::size_t>(options_.epochs));
+    best_.clear();
+    step_ = 0;
+
+    std::optional<loader::EvalLoader> eval_loader;
+    std::optional<loader::TrainLoader> train_loader;
+    if (options_.mode == Options::Mode::gas) {
+      eval_loader.emplace(prep.data.graph, ptr, options_.batch_size);
+      train_loader.emplace(prep.data.graph, ptr,
+                           loader::TrainLoaderOptions{.batch_size = options_.batch_size,
+                                                      .max_steps = options_.max_steps,
+                                                      .seed = options_.seed,
+                                                      .background = options_.background_loader});
+      model.fill_histories(prep.data.features, *eval_loader);
+    }
+
+    // Full mode's one batch is the whole graph in id order: its targets never change.
+    if (options_.mode == Options::Mode::full) set_targets(prep, prep.iota, prep.data.num_nodes(), classes);
+
+    ag::Tape<T, Backend> tape;
+    loader::Batch batch;
+    for (std::int32_t epoch = 0; epoch < options_.epochs; ++epoch) {
+      EpochRecord record;
+      const auto start = std::chrono::steady_clock::now();
+      double loss_sum = 0;
+      std::int64_t loss_count = 0;
+      if (options_.mode == Options::Mode::gas) {
+        train_loader->start_epoch(epoch);
+        while (train_loader->next(batch)) {
+          set_targets(prep, batch.n_id, batch.batch_size, classes);
+          if (local_rows_.empty()) continue;  // no training node in this batch: nothing to learn from
+          tape.reset();
+          auto out = model.forward(tape, prep.data.features, batch, true, next_seed());  // (batch_size, out)
+          loss_sum += train_step(tape, out, optimizer, all);
+          loss_count += static_cast<std::int64_t>(local_rows_.size());
+        }
+      } else {
+        tape.reset();
+        auto x = models::gather_features(tape, std::as_const(prep.data.features).view(),
+                                         std::span<const node_id>(prep.iota));  // (num_nodes, in)
+        auto out = model.forward_full(tape, x, prep.data.graph, true, next_seed());  // (num_nodes, out)
+        loss_sum += train_step(tape, out, optimizer, all);
+        loss_count += static_cast<std::int64_t>(local_rows_.size());
+      }
+      record.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+      record.loss = loss_count > 0 ? loss_sum / static_cast<double>(loss_count)
+                                   : std::numeric_limits<double>::quiet_NaN();
+      result.train_seconds += record.seconds;
+
+      const bool evaluate = (epoch + 1) % options_.eval_every == 0 || epoch + 1 == options_.epochs;
+      if (evaluate) {
+        const Tensor<T, Backend> logits = options_.mode == Options::Mode::gas
+                                              ? model.inference(prep.data.features, *eval_loader)
+                                              : full_eval(tape, prep);
+        record.train = score(logits, prep, prep.data.splits[0].train);
+        record.val = score(logits, prep, prep.data.splits[0].val);
+        record.test = score(logits, prep, prep.data.splits[0].test);
+        if (record.val > result.best_val) {
+          result.best_val = record.val;
+          result.test_at_best_val = record.test;
+          result.best_epoch = epoch;
+          keep_best(all);
+        }
+      } else {
+        record.train = record.val = record.test = std::numeric_limits<double>::quiet_NaN();
+      }
+      result.epochs.push_back(record);
+    }
+    tape.reset();
+    result.total_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - fit_start).count();
+    return result;
+  }
+
+private:
+  /// The dataset as training reads it: permuted by the partition (GAS) or as given (full), with the adjacency
+  /// the model computes on, a per-node training mask and, for full mode, the identity id list.
+  struct Prepared {
+    Dataset data;                     // graph = the (normalised) adjacency the model uses
+    std::vector<std::uint8_t> train;  // (num_nodes) 1 for the training nodes of split 0
+    std::vector<node_id> iota;        // (num_nodes) 0 .. n - 1, full mode's n_id
+  };
+
+  void check_dataset(const Dataset& data) const {
+    GAS_CHECK(data.has_targets() && (!data.labels.empty() || data.is_multi_label()), config_error,
+              "dataset '" << data.name << "' has no targets (num_classes = " << data.num_classes
+                          << "): training needs labels");
+    GAS_CHECK(!data.splits.empty(), config_error,
+              "dataset '" << data.name << "' has no train/val/test split; training needs one");
+    const auto& s = data.splits[0];
+    GAS_CHECK(!s.train.empty() && !s.val.empty() && !s.test.empty(), config_error,
+              "dataset '" << data.name << "' split 0 has " << s.train.size() << " train, " << s.val.size()
+                          << " val and " << s.test.size() << " test nodes; each must be non-empty");
+    const Model& m = *model_;
+    GAS_CHECK(m.num_nodes() == data.num_nodes() && m.in_features() == data.num_features() &&
+                  m.out_features() == data.num_classes,
+              shape_error,
+              "the model is built for " << m.num_nodes() << " nodes, in_features = " << m.in_features()
+                                        << ", out_features = " << m.out_features() << " but dataset '" << data.name
+                                        << "' has " << data.num_nodes() << " nodes, " << data.num_features()
+                                        << " features and " << data.num_classes << " classes");
+  }
+
+  /// Permutes features, targets and split 0 by `part` (or copies them when it is null) next to `adj`.
+  static Prepared prepare(const Dataset& data, const Graph& adj, const partition::Partition* part) {
+    Prepared p;
+    p.data.name = data.name;
+    p.data.num_classes = data.num_classes;
+    const Split& split = data.splits[0];
+    Split& out = p.data.splits.emplace_back();
+    if (part != nullptr) {
+      p.data.graph = partition::permute(adj, *part);
+      p.data.features = partition::permute_rows(data.features, *part);
+      if (!data.labels.empty()) p.data.labels = partition::permute_rows(data.labels, *part);
+      if (data.is_multi_label()) p.data.multi_labels = partition::permute_rows(data.multi_labels, *part);
+      for (auto [from, to] : {std::pair{&split.train, &out.train}, std::pair{&split.val, &out.val},
+                              std::pair{&split.test, &out.test}}) {
+        to->resize(from->size());
+        for (std::size_t k = 0; k < from->size(); ++k) {
+          const node_id v = (*from)[k];
+          GAS_CHECK(v >= 0 && v < data.num_nodes(), value_error,
+                    "split names node " << v << " outside [0, " << data.num_nodes() << ")");
+          (*to)[k] = part->inverse[static_cast<std::size_t>(v)];
+        }
+        std::sort(to->begin(), to->end());
+      }
+    } else {
+      p.data.graph = adj;
+      p.data.features = data.features;
+      p.data.labels = data.labels;
+      p.data.multi_labels = data.multi_labels;
+      out = split;
+      p.iota.resize(static_cast<std::size_t>(data.num_nodes()));
+      std::iota(p.iota.begin(), p.iota.end(), node_id{0});
+    }
+    p.train.assign(static_cast<std::size_t>(data.num_nodes()), 0);
+    for (const node_id v : out.train) {
+      GAS_CHECK(v >= 0 && v < data.num_nodes(), value_error,
+                "split names node " << v << " outside [0, " << data.num_nodes() << ")");
+      p.train[static_cast<std::size_t>(v)] = 1;
+    }
+    return p;
+  }
+
+  /// Targets of the first `rows` ids of `ids` in their local numbering, and the local rows of training nodes.
+  void set_targets(const Prepared& p, std::span<const node_id> ids, std::int64_t rows, std::int64_t classes) {
+    local_rows_.clear();
+    if (p.data.is_multi_label()) {
+      if (local_multi_.rows() != rows || local_multi_.cols() != classes)
+        local_multi_ = Tensor<std::uint8_t>(rows, classes);
+    } else {
+      local_labels_.resize(static_cast<std::size_t>(rows));
+    }
+    for (std::int64_t i = 0; i < rows; ++i) {
+      const auto v = static_cast<std::size_t>(ids[static_cast<std::size_t>(i)]);
+      if (p.data.is_multi_label()) {
+        for (std::int64_t j = 0; j < classes; ++j)
+          local_multi_(i, j) = p.data.multi_labels(static_cast<std::int64_t>(v), j);
+      } else {
+        local_labels_[static_cast<std::size_t>(i)] = p.data.labels[v];
+      }
+      if (p.train[v] != 0) local_rows_.push_back(static_cast<node_id>(i));
+    }
+  }
+
+  /// The loss over the training rows set by set_targets, one optimiser step; returns loss * training rows.
+  double train_step(ag::Tape<T, Backend>& tape, ag::Var<T, Backend> out, train::Adam<T, Backend>& optimizer,
+                    const std::vector<ag::Parameter<T, Backend>*>& params) {
+    const std::span<const node_id> rows(local_rows_);
+    const std::span<const std::int32_t> labels(local_labels_);
+    auto loss = metric_ == train::Metric::micro_f1 ? ops::bce_with_logits(out, local_multi_, rows)
+                                                   : ops::cross_entropy(out, labels, rows);
+    optimizer.zero_grad();
+    tape.backward(loss);
+    if (options_.grad_clip) train::clip_grad_norm(params, *options_.grad_clip);
+    optimizer.step();
+    return static_cast<double>(loss.value()(0, 0)) * static_cast<double>(rows.size());
+  }
+
+  std::uint64_t next_seed() { return counter_hash(options_.seed, detail::trainer_seed_stream, step_++); }
+
+  /// Full-graph evaluation: forward_full in evaluation mode, without recording gradients.
+  Tensor<T, Backend> full_eval(ag::Tape<T, Backend>& tape, const Prepared& p) {
+    tape.reset();
+    const ag::NoGrad<T, Backend> no_grad(tape);
+    auto x = models::gather_features(tape, p.data.features.view(), std::span<const node_id>(p.iota));
+    auto out = model_->forward_full(tape, x, p.data.graph, false, 0);  // (num_nodes, out)
+    Tensor<T, Backend> logits(out.value());
+    tape.reset();
+    return logits;
+  }
+
+  double score(const Tensor<T, Backend>& logits, const Prepared& p, const std::vector<node_id>& rows) const {
+    const std::span<const node_id> r(rows);
+    if (metric_ == train::Metric::micro_f1) return train::micro_f1(logits.view(), p.data.multi_labels, r);
+    return train::accuracy(logits.view(), std::span<const std::int32_t>(p.data.labels), r);
+  }
+
+  void keep_best(const std::vector<ag::Parameter<T, Backend>*>& params) {
+    best_.resize(params.size());
+    for (std::size_t k = 0; k < params.size(); ++k) best_[k] = params[k]->value;
+  }
+
+  Model* model_;
+  P partitioner_;
+  Options options_;
+  train::Metric metric_ = train::Metric::accuracy;
+  std::uint64_t step_ = 0;
+  std::vector<std::int32_t> local_labels_;  // (rows) labels of the current step's rows, local numbering
+  Tensor<std::uint8_t> local_multi_;        // (rows, classes) multi-label targets, local numbering
+  std::vector<node_id> local_rows_;         // the current step's training rows, local numbering
+  std::vector<Tensor<T, Backend>> best_;    // parameter values at the best validation epoch
+};
+
+}  // namespace gas
