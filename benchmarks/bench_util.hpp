@@ -3,6 +3,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <cstring>
 #include <vector>
 #include <cstdint>
 #include <fstream>
@@ -36,6 +37,20 @@ double median_seconds(F&& run, int repeats = 3) {
     t.push_back(watch.seconds());
   }
   return median(std::move(t));
+}
+
+/// Copy bandwidth (read + write bytes per second, in GB/s) of buffers far larger than the caches, with all
+/// OpenMP threads: the yardstick that bandwidth-bound kernels are reported against in the same run.
+inline double copy_gbs(int repeats) {
+  const std::size_t n = std::size_t{1} << 27;  // 512 MiB of floats per buffer
+  std::vector<float> a(n, 1.0f), b(n, 0.0f);
+  const double s = median_seconds(
+      [&] {
+#pragma omp parallel for schedule(static)
+        for (std::size_t i = 0; i < n; i += 4096) std::memcpy(b.data() + i, a.data() + i, 4096 * sizeof(float));
+      },
+      repeats);
+  return 2.0 * static_cast<double>(n * sizeof(float)) / s / 1e9;
 }
 
 /// Peak resident set size of this process in MiB (VmHWM), or -1 where /proc is unavailable.

@@ -34,19 +34,6 @@
 
 namespace {
 
-/// Copy bandwidth (read + write bytes per second) of a buffer far larger than the caches, with all threads.
-double copy_gbs(int repeats) {
-  const std::size_t n = std::size_t{1} << 27;  // 512 MiB of floats per buffer
-  std::vector<float> a(n, 1.0f), b(n, 0.0f);
-  const double s = gas_bench::median_seconds(
-      [&] {
-#pragma omp parallel for schedule(static)
-        for (std::size_t i = 0; i < n; i += 4096) std::memcpy(b.data() + i, a.data() + i, 4096 * sizeof(float));
-      },
-      repeats);
-  return 2.0 * static_cast<double>(n * sizeof(float)) / s / 1e9;
-}
-
 struct Setup {
   std::int64_t nodes = 2000000, width = 128, batch = 50000, chunk = 2000;
   int repeats = 5;
@@ -135,7 +122,7 @@ int main(int argc, char** argv) {
     setup.chunk_offsets.push_back(slots[static_cast<std::size_t>(k)] * setup.chunk);
 
   try {
-    const double copy = copy_gbs(setup.repeats);
+    const double copy = gas_bench::copy_gbs(setup.repeats);
     std::printf("table (%lld, %lld), batch %lld rows (%lld chunks of %lld); %d threads; median of %d\n",
                 static_cast<long long>(setup.nodes), static_cast<long long>(setup.width),
                 static_cast<long long>(setup.batch), static_cast<long long>(setup.chunk_offsets.size()),

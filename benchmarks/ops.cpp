@@ -19,24 +19,6 @@
 
 #include "bench_util.hpp"
 
-namespace {
-
-/// Copy bandwidth (read + write bytes per second) of a buffer far larger than the caches, with the same
-/// OpenMP threads the ops use.
-double copy_gbs(int repeats) {
-  const std::size_t n = std::size_t{1} << 27;  // 512 MiB of floats per buffer
-  std::vector<float> a(n, 1.0f), b(n, 0.0f);
-  const double s = gas_bench::median_seconds(
-      [&] {
-#pragma omp parallel for schedule(static)
-        for (std::size_t i = 0; i < n; i += 4096) std::memcpy(b.data() + i, a.data() + i, 4096 * sizeof(float));
-      },
-      repeats);
-  return 2.0 * static_cast<double>(n * sizeof(float)) / s / 1e9;
-}
-
-}  // namespace
-
 int main(int argc, char** argv) {
   std::filesystem::path dir = "../shared/data";
   std::string json_path;
@@ -51,7 +33,7 @@ int main(int argc, char** argv) {
     const auto file = dir / "road" / "NE.gr.xz";
     const gas::Dataset data = gas::io::read_dimacs(file);
     const gas::Graph adj = gas::gcn_normalise(data.graph);
-    const double copy = copy_gbs(repeats);
+    const double copy = gas_bench::copy_gbs(repeats);
     std::printf("NE: %d nodes, %lld entries with self-loops; %d threads; median of %d\n", adj.rows(),
                 static_cast<long long>(adj.num_edges()), omp_get_max_threads(), repeats);
     std::printf("memory copy: %.2f GB/s\n\n", copy);

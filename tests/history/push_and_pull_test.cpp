@@ -28,22 +28,10 @@
 #include "ops/ops_test_util.hpp"
 #include "test_util.hpp"
 
-// Allocation counting for the warm-step test: the replacement pairs malloc with free by design; g++ sees
-// new-expressions in inlined library code end in free() and warns about a mismatch that is not one.
-#pragma GCC diagnostic ignored "-Wmismatched-new-delete"
+#include "alloc_counter.hpp"
 
-namespace {
-std::atomic<bool> counting{false};
-std::atomic<long> allocations{0};
-}  // namespace
-
-void* operator new(std::size_t size) {
-  if (counting.load(std::memory_order_relaxed)) allocations.fetch_add(1, std::memory_order_relaxed);
-  if (void* p = std::malloc(size == 0 ? 1 : size)) return p;
-  throw std::bad_alloc();
-}
-void operator delete(void* p) noexcept { std::free(p); }
-void operator delete(void* p, std::size_t) noexcept { std::free(p); }
+using gas_test::allocations;
+using gas_test::counting;
 
 using gas::node_id;
 using gas::history::HostStore;

@@ -28,22 +28,10 @@
 #include "graph/io/io_test_util.hpp"
 #include "nn/nn_test_util.hpp"
 
-// Counting allocations (for the steady-state test) needs a replaced global operator new in this program; the
-// replacement pairs malloc with free, which g++ mistakes for a new/free mismatch in inlined library code.
-#pragma GCC diagnostic ignored "-Wmismatched-new-delete"
+#include "alloc_counter.hpp"
 
-namespace {
-std::atomic<bool> counting{false};
-std::atomic<long> allocations{0};
-}  // namespace
-
-void* operator new(std::size_t size) {
-  if (counting.load(std::memory_order_relaxed)) allocations.fetch_add(1, std::memory_order_relaxed);
-  if (void* p = std::malloc(size == 0 ? 1 : size)) return p;
-  throw std::bad_alloc();
-}
-void operator delete(void* p) noexcept { std::free(p); }
-void operator delete(void* p, std::size_t) noexcept { std::free(p); }
+using gas_test::allocations;
+using gas_test::counting;
 
 namespace {
 
