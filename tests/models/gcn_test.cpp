@@ -30,6 +30,7 @@
 #include <gas/train/optimizer.hpp>
 
 #include "graph/io/io_test_util.hpp"
+#include "models/model_test_util.hpp"
 
 using gas::node_id;
 using gas::models::GCN;
@@ -37,13 +38,10 @@ using gas::models::GCNOptions;
 
 namespace {
 
-/// An SBM dataset whose graph is GCN-normalised over the whole graph, then permuted by a METIS partition.
-struct Problem {
-  gas::Dataset data;                // permuted; data.graph is the normalised adjacency A_hat
-  std::vector<std::int64_t> ptr;    // cluster pointer
-  std::vector<std::uint8_t> train;  // (nodes) 1 for training nodes
-};
+using model_test::Problem;
 
+/// An SBM dataset whose graph is GCN-normalised over the whole graph (data.graph = A_hat), then permuted by a
+/// METIS partition.
 Problem make_problem(std::int64_t nodes, std::int32_t parts, double homophily = 0.8, std::uint64_t seed = 1) {
   auto d = gas::gen::sbm({.nodes = nodes, .classes = 4, .features = 12, .degree = 8, .homophily = homophily,
                           .noise = 1.0, .seed = seed});
@@ -55,50 +53,11 @@ Problem make_problem(std::int64_t nodes, std::int32_t parts, double homophily = 
   return out;
 }
 
-/// Labels and training rows of a batch in its local (n_id) numbering, as cross_entropy reads them.
-struct BatchTargets {
-  std::vector<std::int32_t> labels;
-  std::vector<node_id> rows;
-
-  void build(const Problem& p, const gas::loader::Batch& b) {
-    labels.assign(static_cast<std::size_t>(b.batch_size), 0);
-    rows.clear();
-    for (node_id i = 0; i < b.batch_size; ++i) {
-      const auto v = static_cast<std::size_t>(b.n_id[static_cast<std::size_t>(i)]);
-      labels[static_cast<std::size_t>(i)] = p.data.labels[v];
-      if (p.train[v] != 0) rows.push_back(i);
-    }
-  }
-};
-
-std::vector<node_id> iota_ids(std::int64_t n) {
-  std::vector<node_id> ids(static_cast<std::size_t>(n));
-  std::iota(ids.begin(), ids.end(), node_id{0});
-  return ids;
-}
-
-template <class T>
-bool same_bits(gas::MatrixView<const T> a, gas::MatrixView<const T> b) {
-  if (a.rows() != b.rows() || a.cols() != b.cols()) return false;
-  for (std::int64_t i = 0; i < a.rows(); ++i)
-    if (a.cols() > 0 && std::memcmp(&a(i, 0), &b(i, 0), static_cast<std::size_t>(a.cols()) * sizeof(T)) != 0)
-      return false;
-  return true;
-}
-
-/// Max over elements of |a - b| / max(1, |b|).
-template <class T>
-double max_rel_diff(gas::MatrixView<const T> a, gas::MatrixView<const T> b) {
-  REQUIRE(a.rows() == b.rows());
-  REQUIRE(a.cols() == b.cols());
-  double worst = 0;
-  for (std::int64_t i = 0; i < a.rows(); ++i)
-    for (std::int64_t j = 0; j < a.cols(); ++j) {
-      const double x = a(i, j), y = b(i, j);
-      worst = std::max(worst, std::abs(x - y) / std::max(1.0, std::abs(y)));
-    }
-  return worst;
-}
+// Batch targets and comparison helpers are shared with the other model tests.
+using model_test::BatchTargets;
+using model_test::iota_ids;
+using model_test::max_rel_diff;
+using model_test::same_bits;
 
 /// The model variants the equivalence tests run: plain, deep with every option, and with linear heads.
 std::vector<GCNOptions> variants(std::int64_t in, std::int64_t out) {
