@@ -1,6 +1,7 @@
 #include <doctest/doctest.h>
 
 #include <algorithm>
+#include <bit>
 #include <cmath>
 #include <numeric>
 #include <vector>
@@ -32,6 +33,21 @@ TEST_CASE("the stream is fixed across machines (golden values)") {
   CHECK(gas::counter_hash(1, 2, 3) == gas::counter_hash(1, 2, 3));
   CHECK(gas::counter_hash(1, 2, 3) != gas::counter_hash(1, 2, 4));
   CHECK(gas::counter_hash(1, 2, 3) != gas::counter_hash(1, 3, 3));
+}
+
+TEST_CASE("CounterStream is the splitmix64 sequence from its keyed state, a pure function of its arguments") {
+  // Element k is splitmix64's output number k + 1 from the key, so it continues a plain splitmix64 run.
+  std::uint64_t seeded = 5 ^ (7 * 0xD1B54A32D192ED03ull);
+  std::uint64_t state = gas::splitmix64(seeded);
+  const gas::CounterStream draws(5, 7);
+  for (std::uint64_t k = 0; k < 4; ++k) CHECK(draws(k) == gas::splitmix64(state));
+  CHECK(gas::CounterStream(5, 7)(100) == draws(100));
+  CHECK(gas::CounterStream(5, 8)(100) != draws(100));
+  CHECK(gas::CounterStream(6, 7)(100) != draws(100));
+  // Bits are balanced over many counters (a mean of 32 set bits per draw).
+  double ones = 0;
+  for (std::uint64_t k = 0; k < 4096; ++k) ones += static_cast<double>(std::popcount(draws(k)));
+  CHECK(ones / 4096 == doctest::Approx(32).epsilon(0.01));
 }
 
 TEST_CASE("uniform, below and normal have the right moments") {

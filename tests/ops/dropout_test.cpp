@@ -1,5 +1,7 @@
 #include <doctest/doctest.h>
 
+#include <cmath>
+
 #include "gas/autograd/gradcheck.hpp"
 #include "gas/core/rng.hpp"
 #include "gas/ops/dropout.hpp"
@@ -47,8 +49,10 @@ TEST_CASE_TEMPLATE("dropout keeps exactly the elements the documented hash keeps
   REQUIRE(mask.cols() == 7);
   for (std::int64_t i = 0; i < x.rows(); ++i)
     for (std::int64_t j = 0; j < x.cols(); ++j) {
-      const bool keep =
-          gas::to_unit_double(gas::counter_hash(seed, 0x64726f70, static_cast<std::uint64_t>(i * x.cols() + j))) >= p;
+      // Element e keeps iff its half of draw e / 2 of the ("drop") stream is at least ceil(p * 2^32).
+      const auto e = static_cast<std::uint64_t>(i * x.cols() + j);
+      const auto half = static_cast<std::uint32_t>(gas::CounterStream(seed, 0x64726f70)(e / 2) >> (32 * (e % 2)));
+      const bool keep = static_cast<double>(half) >= std::ceil(p * 0x1.0p32);
       const double expected = keep ? static_cast<double>(x(i, j)) / (1 - p) : 0.0;
       CHECK(y.value()(i, j) == doctest::Approx(expected).epsilon(1e-6));
       CHECK(mask(i, j) == doctest::Approx(keep ? 1 / (1 - p) : 0.0).epsilon(1e-6));

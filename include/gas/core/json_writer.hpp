@@ -6,6 +6,7 @@
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
+#include <span>
 #include <string>
 #include <string_view>
 #include <system_error>
@@ -36,16 +37,21 @@ public:
   JsonWriter& add(std::string_view key, T value) {
     key_(key);
     if constexpr (std::is_floating_point_v<T>) {
-      if (!std::isfinite(value)) {
-        out_ += "null";  // JSON has no NaN or infinity
-        return *this;
-      }
-      char buffer[32];
-      std::snprintf(buffer, sizeof buffer, "%.10g", static_cast<double>(value));
-      out_ += buffer;
+      number_(static_cast<double>(value));
     } else {
       out_ += std::to_string(value);
     }
+    return *this;
+  }
+  /// @brief Adds an array of numbers (non-finite ones as null).
+  JsonWriter& add_array(std::string_view key, std::span<const double> values) {
+    key_(key);
+    out_ += '[';
+    for (std::size_t i = 0; i < values.size(); ++i) {
+      if (i > 0) out_ += ',';
+      number_(values[i]);
+    }
+    out_ += ']';
     return *this;
   }
   /// @brief Adds a nested object written by another JsonWriter.
@@ -77,6 +83,15 @@ public:
   }
 
 private:
+  void number_(double value) {
+    if (!std::isfinite(value)) {
+      out_ += "null";  // JSON has no NaN or infinity
+      return;
+    }
+    char buffer[32];
+    std::snprintf(buffer, sizeof buffer, "%.10g", value);
+    out_ += buffer;
+  }
   void key_(std::string_view key) {
     if (out_.size() > 1) out_ += ',';
     quote_(key);

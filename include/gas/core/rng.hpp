@@ -38,6 +38,28 @@ GAS_HD inline std::uint64_t counter_hash(std::uint64_t seed, std::uint64_t strea
   return a ^ splitmix64(s);
 }
 
+/// @brief counter_hash's bulk form for one (seed, stream): the keyed splitmix64 sequence, element `counter` of
+/// which costs one mixing round instead of three. Masks over millions of elements (dropout) draw from it.
+///
+/// Element k is splitmix64's output number k + 1 from the state mixed out of (seed, stream), so the elements
+/// have splitmix64's statistical quality; they differ from counter_hash(seed, stream, k).
+class CounterStream {
+public:
+  /// @brief The stream of (seed, stream).
+  GAS_HD CounterStream(std::uint64_t seed, std::uint64_t stream) {
+    std::uint64_t s = seed ^ (stream * 0xD1B54A32D192ED03ull);
+    key_ = splitmix64(s);
+  }
+  /// @brief 64 random bits for `counter`; a pure function of (seed, stream, counter).
+  GAS_HD std::uint64_t operator()(std::uint64_t counter) const {
+    std::uint64_t state = key_ + counter * 0x9E3779B97F4A7C15ull;
+    return splitmix64(state);
+  }
+
+private:
+  std::uint64_t key_ = 0;
+};
+
 /// @brief Maps 64 random bits to a double in [0, 1) with 53 bits of precision.
 GAS_HD inline double to_unit_double(std::uint64_t bits) { return static_cast<double>(bits >> 11) * 0x1.0p-53; }
 

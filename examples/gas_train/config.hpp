@@ -1,0 +1,285 @@
+#pragma once
+/// @brief gas-train's configuration: the command line, the reference's presets and each model's defaults.
+///
+/// A hyperparameter is resolved in this order: the flag on the command line, then the preset (`--preset paper`:
+/// the reference's small-benchmark tables for Cora, CiteSeer and PubMed), then the model's default. Every
+/// hyperparameter is an optional until resolve() fills it, so "the user did not say" stays distinguishable from
+/// "the user said the default". Bad input (unknown flag, model or preset, a malformed or out-of-range number)
+/// throws gas::config_error naming the flag and the value.
+
+#include <charconv>
+#include <cmath>
+#include <cstdint>
+#include <limits>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include <gas/core/error.hpp>
+
+namespace gas_train {
+
+/// @brief The backbones gas-train knows, named as on the command line.
+enum class ModelKind { gcn, gat, appnp, gcnii, gin, pna, pna_jk };
+
+/// @brief Command-line names of the models, in ModelKind order.
+inline constexpr std::string_view model_names[] = {"gcn", "gat", "appnp", "gcnii", "gin", "pna", "pna_jk"};
+
+/// @brief The command-line name of `kind`.
+inline std::string_view name_of(ModelKind kind) { return model_names[static_cast<int>(kind)]; }
+
+/// @brief The model named `name`; throws config_error listing the known names.
+inline ModelKind parse_model(std::string_view name) {
+  for (int k = 0; k < static_cast<int>(std::size(model_names)); ++k)
+    if (model_names[k] == name) return static_cast<ModelKind>(k);
+  throw gas::config_error("--model: unknown model '" + std::string(name) +
+                          "' (known: gcn, gat, appnp, gcnii, gin, pna, pna_jk)");
+}
+
+/// @brief Every hyperparameter gas-train sets; unset (nullopt) until resolve() fills it.
+struct Hyper {
+  std::optional<std::int32_t> layers;       ///< convolutions (GCN, GAT, GCNII, GIN, PNA) or APPNP's K
+  std::optional<std::int64_t> hidden;       ///< hidden width (per head for GAT)
+  std::optional<std::int64_t> heads;        ///< GAT: heads of the hidden layers
+  std::optional<std::int64_t> out_heads;    ///< GAT: heads of the output layer
+  std::optional<double> dropout;            ///< dropout of the hidden layers
+  std::optional<double> input_dropout;      ///< GCN: dropout on the input features
+  std::optional<double> alpha;              ///< APPNP / GCNII: teleport (initial-residual) weight
+  std::optional<double> theta;              ///< GCNII: beta_l = log(theta / l + 1)
+  std::optional<bool> batch_norm;           ///< GCN / GCNII / GIN / PNA: BatchNorm after the hidden convolutions
+  std::optional<bool> residual;             ///< GCN / GCNII / PNA: residual connections
+  std::optional<std::int32_t> epochs;       ///< training epochs
+  std::optional<double> lr;                 ///< Adam's learning rate
+  std::optional<double> reg_weight_decay;   ///< weight decay of the reference's `reg` group
+  std::optional<double> nonreg_weight_decay;  ///< weight decay of the `nonreg` group
+  std::optional<double> grad_clip;          ///< gradient-norm clipping; 0 = none
+  std::optional<std::int32_t> num_parts;    ///< METIS clusters (GAS mode)
+  std::optional<std::int32_t> batch_size;   ///< clusters per step
+  std::optional<std::int64_t> max_steps;    ///< steps per epoch at most; 0 = all
+  std::optional<bool> row_normalize;        ///< divide each feature row by its sum (PyG's NormalizeFeatures)
+};
+
+/// @brief Everything the command line says.
+struct Config {
+  std::string dataset = "sbm";  ///< a gas::io::load spec; the built-in SBM when --dataset is absent
+  ModelKind model = ModelKind::gcn;
+  std::string preset;           ///< "" or "paper"
+  bool full = false;            ///< --mode full: full-batch training without histories
+  std::int32_t runs = 1;
+  std::uint64_t seed = 0;       ///< run r uses seed + r for its weights and dropout; METIS uses seed
+  std::string json;             ///< --json FILE, or ""
+  bool quiet = false;           ///< --quiet: no per-run lines
+  Hyper hyper;                  ///< as given on the command line
+};
+
+namespace detail {
+
+template <class Int>
+Int parse_int(std::string_view flag, std::string_view text, Int low, Int high) {
+  Int value{};
+  const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
+  if (text.empty() || ec != std::errc{} || end != text.data() + text.size() || value < low || value > high)
+    throw gas::config_error(std::string(flag) + ": '" + std::string(text) + "' is not an integer in [" +
+                            std::to_string(low) + ", " + std::to_string(high) + "]");
+  return value;
+}
+
+inline double parse_real(std::string_view flag, std::string_view text, double low, double high, bool open_high) {
+  double value = 0;
+  const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
+  const bool in_range = value >= low && (open_high ? value < high : value <= high);
+  if (text.empty() || ec != std::errc{} || end != text.data() + text.size() || !std::isfinite(value) || !in_range)
+    throw gas::config_error(std::string(flag) + ": '" + std::string(text) + "' is not a number in [" +
+                            std::to_string(low) + ", " + std::to_string(high) + (open_high ? ")" : "]"));
+  return value;
+}
+
+inline bool parse_bool(std::string_view flag, std::string_view text) {
+  if (text == "1" || text == "true" || text == "on" || text == "yes") return true;
+  if (text == "0" || text == "false" || text == "off" || text == "no") return false;
+  throw gas::config_error(std::string(flag) + ": '" + std::string(text) + "' is not a boolean (true/false, 1/0, on/off)");
+}
+
+}  // namespace detail
+
+/// @brief The usage text.
+inline std::string usage() {
+  return "usage: gas-train [--dataset SPEC] [--model gcn|gat|appnp|gcnii|gin|pna|pna_jk] [--preset paper]\n"
+         "                 [--mode gas|full] [--runs N] [--seed S] [--json FILE] [--quiet] [hyperparameters]\n"
+         "  SPEC: planetoid:DIR | npz:FILE | ogb:DIR | saint:DIR | sbm[:key=value,...] (default: sbm)\n"
+         "  hyperparameters (each overrides the preset and the model's default):\n"
+         "    --layers N --hidden N --heads N --out-heads N --dropout P --input-dropout P --alpha A --theta T\n"
+         "    --batch-norm B --residual B --epochs N --lr X --reg-wd X --nonreg-wd X --grad-clip X (0 = none)\n"
+         "    --num-parts K --batch-size B --max-steps N --row-normalize B\n"
+         "  B is true/false; APPNP's --layers is its K propagation steps.\n";
+}
+
+/// @brief Parses argv[1..argc). Throws config_error for an unknown flag, a flag without its value, a malformed
+/// or out-of-range value, an unknown model, preset or mode. `--help` sets `help` and stops parsing.
+inline Config parse_args(int argc, const char* const* argv, bool* help = nullptr) {
+  Config c;
+  constexpr auto int_max = std::numeric_limits<std::int32_t>::max();
+  constexpr auto long_max = std::numeric_limits<std::int64_t>::max();
+  constexpr double inf = std::numeric_limits<double>::infinity();
+  for (int i = 1; i < argc; ++i) {
+    const std::string_view flag = argv[i];
+    if (flag == "--help" || flag == "-h") {
+      if (help != nullptr) *help = true;
+      return c;
+    }
+    if (flag == "--quiet") {
+      c.quiet = true;
+      continue;
+    }
+    if (!flag.starts_with("--")) throw gas::config_error("unexpected argument '" + std::string(flag) + "'");
+    if (i + 1 >= argc) throw gas::config_error(std::string(flag) + " needs a value");
+    const std::string_view v = argv[++i];
+    Hyper& h = c.hyper;
+    using detail::parse_bool, detail::parse_int, detail::parse_real;
+    if (flag == "--dataset") c.dataset = v;
+    else if (flag == "--model") c.model = parse_model(v);
+    else if (flag == "--preset") {
+      if (v != "paper") throw gas::config_error("--preset: unknown preset '" + std::string(v) + "' (known: paper)");
+      c.preset = v;
+    } else if (flag == "--mode") {
+      if (v != "gas" && v != "full") throw gas::config_error("--mode: '" + std::string(v) + "' is neither gas nor full");
+      c.full = v == "full";
+    } else if (flag == "--runs") c.runs = parse_int<std::int32_t>(flag, v, 1, 1000);
+    else if (flag == "--seed") c.seed = parse_int<std::uint64_t>(flag, v, 0, std::numeric_limits<std::uint64_t>::max());
+    else if (flag == "--json") c.json = v;
+    else if (flag == "--layers") h.layers = parse_int<std::int32_t>(flag, v, 1, 1024);
+    else if (flag == "--hidden") h.hidden = parse_int<std::int64_t>(flag, v, 1, 1 << 20);
+    else if (flag == "--heads") h.heads = parse_int<std::int64_t>(flag, v, 1, 1024);
+    else if (flag == "--out-heads") h.out_heads = parse_int<std::int64_t>(flag, v, 1, 1024);
+    else if (flag == "--dropout") h.dropout = parse_real(flag, v, 0, 1, true);
+    else if (flag == "--input-dropout") h.input_dropout = parse_real(flag, v, 0, 1, true);
+    else if (flag == "--alpha") h.alpha = parse_real(flag, v, 0, 1, false);
+    else if (flag == "--theta") h.theta = parse_real(flag, v, 1e-12, inf, true);
+    else if (flag == "--batch-norm") h.batch_norm = parse_bool(flag, v);
+    else if (flag == "--residual") h.residual = parse_bool(flag, v);
+    else if (flag == "--epochs") h.epochs = parse_int<std::int32_t>(flag, v, 1, int_max);
+    else if (flag == "--lr") h.lr = parse_real(flag, v, 0, inf, true);
+    else if (flag == "--reg-wd") h.reg_weight_decay = parse_real(flag, v, 0, inf, true);
+    else if (flag == "--nonreg-wd") h.nonreg_weight_decay = parse_real(flag, v, 0, inf, true);
+    else if (flag == "--grad-clip") h.grad_clip = parse_real(flag, v, 0, inf, true);
+    else if (flag == "--num-parts") h.num_parts = parse_int<std::int32_t>(flag, v, 1, int_max);
+    else if (flag == "--batch-size") h.batch_size = parse_int<std::int32_t>(flag, v, 1, int_max);
+    else if (flag == "--max-steps") h.max_steps = parse_int<std::int64_t>(flag, v, 0, long_max);
+    else if (flag == "--row-normalize") h.row_normalize = parse_bool(flag, v);
+    else throw gas::config_error("unknown flag '" + std::string(flag) + "'");
+  }
+  return c;
+}
+
+/// @brief Fills every field of `h` that is unset with the one of `from`.
+inline void fill_unset(Hyper& h, const Hyper& from) {
+  auto fill = [](auto& field, const auto& value) {
+    if (!field) field = value;
+  };
+  fill(h.layers, from.layers);
+  fill(h.hidden, from.hidden);
+  fill(h.heads, from.heads);
+  fill(h.out_heads, from.out_heads);
+  fill(h.dropout, from.dropout);
+  fill(h.input_dropout, from.input_dropout);
+  fill(h.alpha, from.alpha);
+  fill(h.theta, from.theta);
+  fill(h.batch_norm, from.batch_norm);
+  fill(h.residual, from.residual);
+  fill(h.epochs, from.epochs);
+  fill(h.lr, from.lr);
+  fill(h.reg_weight_decay, from.reg_weight_decay);
+  fill(h.nonreg_weight_decay, from.nonreg_weight_decay);
+  fill(h.grad_clip, from.grad_clip);
+  fill(h.num_parts, from.num_parts);
+  fill(h.batch_size, from.batch_size);
+  fill(h.max_steps, from.max_steps);
+  fill(h.row_normalize, from.row_normalize);
+}
+
+/// @brief The reference's small-benchmark hyperparameters (REFERENCE.md's table, PyGAS's configuration) for
+/// `model` on the Planetoid dataset `dataset` ("cora", "citeseer", "pubmed"): layers / hidden / dropout /
+/// parts / batch / lr / weight decays / clipping / epochs, features row-normalised. For any other dataset,
+/// and for GIN, PNA and PNA_JK (which the reference does not run on these datasets), the preset is the
+/// model's defaults (model_defaults) with row-normalised features.
+inline Hyper paper_preset(ModelKind model, std::string_view dataset) {
+  Hyper h;
+  h.row_normalize = true;
+  const bool cora = dataset == "cora", citeseer = dataset == "citeseer", pubmed = dataset == "pubmed";
+  if (!cora && !citeseer && !pubmed) return h;
+  switch (model) {
+    case ModelKind::gcn:
+      h.layers = 2, h.hidden = 16, h.dropout = 0.5, h.input_dropout = 0.5, h.epochs = 200, h.lr = 0.01;
+      h.reg_weight_decay = 5e-4, h.nonreg_weight_decay = 0;
+      h.num_parts = cora ? 40 : citeseer ? 24 : 8;
+      h.batch_size = cora ? 10 : citeseer ? 8 : 4;
+      h.grad_clip = citeseer ? 0.0 : 1.0;
+      break;
+    case ModelKind::gat:
+      h.layers = 2, h.hidden = 8, h.heads = 8, h.dropout = 0.6, h.epochs = 400;
+      h.out_heads = pubmed ? 8 : 1;
+      h.num_parts = cora ? 40 : citeseer ? 24 : 4;
+      h.batch_size = cora ? 10 : citeseer ? 8 : 1;
+      h.lr = pubmed ? 0.01 : 0.005;
+      h.reg_weight_decay = pubmed ? 1e-3 : 5e-4, h.nonreg_weight_decay = 0;
+      h.grad_clip = cora ? 1.0 : 0.0;
+      break;
+    case ModelKind::appnp:
+      h.layers = 10, h.hidden = 64, h.alpha = 0.1, h.dropout = 0.5, h.epochs = 600, h.lr = 0.01;
+      h.reg_weight_decay = 5e-3, h.nonreg_weight_decay = 0;
+      h.num_parts = citeseer ? 24 : 4;
+      h.batch_size = citeseer ? 6 : 2;
+      h.grad_clip = cora ? 0.0 : 1.0;
+      break;
+    case ModelKind::gcnii:
+      h.epochs = 1000, h.lr = 0.01, h.alpha = 0.1, h.nonreg_weight_decay = 5e-4;
+      h.layers = cora ? 64 : citeseer ? 32 : 16;
+      h.hidden = cora ? 64 : 256;
+      h.dropout = cora ? 0.6 : citeseer ? 0.7 : 0.5;
+      h.theta = cora ? 0.5 : citeseer ? 0.6 : 0.4;
+      h.num_parts = cora ? 2 : citeseer ? 40 : 4;
+      h.batch_size = cora ? 1 : citeseer ? 20 : 2;
+      h.reg_weight_decay = pubmed ? 5e-4 : 0.01;
+      h.grad_clip = citeseer ? 1.0 : 0.0;
+      break;
+    case ModelKind::gin:
+    case ModelKind::pna:
+    case ModelKind::pna_jk:
+      break;
+  }
+  return h;
+}
+
+/// @brief The defaults of `model` for anything neither the command line nor the preset sets: the reference
+/// model's own defaults where it has them, 40 METIS parts taken 10 at a time, 200 epochs, no clipping.
+inline Hyper model_defaults(ModelKind model) {
+  Hyper h;
+  h.epochs = 200, h.num_parts = 40, h.batch_size = 10, h.max_steps = 0, h.grad_clip = 0.0;
+  h.row_normalize = false, h.batch_norm = false, h.residual = false;
+  h.heads = 8, h.out_heads = 1, h.input_dropout = 0, h.alpha = 0.1, h.theta = 0.5;
+  h.lr = 0.01, h.reg_weight_decay = 5e-4, h.nonreg_weight_decay = 0;
+  switch (model) {
+    case ModelKind::gcn: h.layers = 2, h.hidden = 16, h.dropout = 0.5; break;
+    case ModelKind::gat: h.layers = 2, h.hidden = 8, h.dropout = 0.6, h.lr = 0.005; break;
+    case ModelKind::appnp: h.layers = 10, h.hidden = 64, h.dropout = 0.5, h.reg_weight_decay = 5e-3; break;
+    case ModelKind::gcnii:
+      h.layers = 8, h.hidden = 64, h.dropout = 0.5, h.reg_weight_decay = 0.01, h.nonreg_weight_decay = 5e-4;
+      break;
+    case ModelKind::gin: h.layers = 3, h.hidden = 64, h.dropout = 0.0, h.batch_norm = true; break;
+    case ModelKind::pna:
+    case ModelKind::pna_jk: h.layers = 3, h.hidden = 64, h.dropout = 0.0, h.batch_norm = true; break;
+  }
+  return h;
+}
+
+/// @brief The hyperparameters a run uses: the command line's, then the preset's for `dataset_name` (the
+/// loaded dataset's name), then the model's defaults. Every field is set afterwards.
+inline Hyper resolve(const Config& c, std::string_view dataset_name) {
+  Hyper h = c.hyper;
+  if (c.preset == "paper") fill_unset(h, paper_preset(c.model, dataset_name));
+  fill_unset(h, model_defaults(c.model));
+  return h;
+}
+
+}  // namespace gas_train

@@ -1,0 +1,180 @@
+#pragma once
+/// @brief gas-train's runs: builds the chosen model from resolved hyperparameters, trains it `runs` times with
+/// gas::Trainer (METIS partitions, host histories) and summarises the runs as the reference reports them.
+
+#include <sys/resource.h>
+
+#include <algorithm>
+#include <cmath>
+#include <cstdint>
+#include <cstdio>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include <gas/gas.hpp>
+
+#include "config.hpp"
+
+namespace gas_train {
+
+/// @brief What one run reports (metrics as fractions, as the Trainer returns them).
+struct RunRecord {
+  double test = 0;                    ///< test metric at the best validation epoch
+  double val = 0;                     ///< best validation metric
+  std::int32_t best_epoch = -1;
+  double train_seconds = 0;           ///< the epochs' training steps
+  double total_seconds = 0;           ///< the whole fit, preprocessing and evaluation included
+  std::vector<double> epoch_seconds;  ///< per epoch, training steps only
+};
+
+/// @brief The runs of one configuration and their summary (metrics in percent).
+struct Summary {
+  std::string metric;                 ///< accuracy or micro_f1
+  std::vector<RunRecord> runs;
+  double test_mean = 0, test_std = 0, val_mean = 0;  ///< percent; std is the sample standard deviation
+  double epoch_seconds_median = 0;    ///< over every epoch of every run
+  double train_seconds = 0;           ///< mean over runs of a run's training time
+  double peak_rss_mb = 0;             ///< the process's peak resident set, MiB
+};
+
+/// @brief Peak resident set size of this process in MiB (Linux reports ru_maxrss in KiB).
+inline double peak_rss_mib() {
+  rusage usage{};
+  if (getrusage(RUSAGE_SELF, &usage) != 0) return std::nan("");
+  return static_cast<double>(usage.ru_maxrss) / 1024.0;
+}
+
+namespace detail {
+
+using Store = gas::history::HostStore<float>;
+
+inline gas::models::GCNOptions gcn_options(const gas::Dataset& d, const Hyper& h) {
+  return {.in = d.num_features(), .hidden = *h.hidden, .out = d.num_classes, .layers = *h.layers,
+          .dropout = *h.dropout, .input_dropout = *h.input_dropout, .batch_norm = *h.batch_norm,
+          .residual = *h.residual};
+}
+
+inline gas::models::GATModelOptions gat_options(const gas::Dataset& d, const Hyper& h) {
+  return {.in = d.num_features(), .hidden = *h.hidden, .heads = *h.heads, .out = d.num_classes,
+          .out_heads = *h.out_heads, .layers = *h.layers, .dropout = *h.dropout};
+}
+
+inline gas::models::APPNPOptions appnp_options(const gas::Dataset& d, const Hyper& h) {
+  return {.in = d.num_features(), .hidden = *h.hidden, .out = d.num_classes, .K = *h.layers, .alpha = *h.alpha,
+          .dropout = *h.dropout};
+}
+
+inline gas::models::GCNIIOptions gcnii_options(const gas::Dataset& d, const Hyper& h) {
+  gas::models::GCNIIOptions o;
+  o.in = d.num_features(), o.hidden = *h.hidden, o.out = d.num_classes, o.layers = *h.layers;
+  o.alpha = *h.alpha, o.theta = *h.theta, o.dropout = *h.dropout;
+  o.batch_norm = *h.batch_norm, o.residual = *h.residual;
+  return o;
+}
+
+inline gas::TrainerOptions trainer_options(const Config& c, const Hyper& h, std::uint64_t seed) {
+  gas::TrainerOptions o;
+  o.batch_size = *h.batch_size;
+  o.max_steps = *h.max_steps;
+  o.epochs = *h.epochs;
+  o.lr = *h.lr;
+  o.reg_weight_decay = *h.reg_weight_decay;
+  o.nonreg_weight_decay = *h.nonreg_weight_decay;
+  if (*h.grad_clip > 0) o.grad_clip = *h.grad_clip;
+  o.seed = seed;
+  o.mode = c.full ? gas::TrainerOptions::Mode::full : gas::TrainerOptions::Mode::gas;
+  return o;
+}
+
+/// Trains `runs` fresh models built by make(seed); run r seeds its weights and its trainer with seed + r.
+/// METIS keeps c.seed in every run: the reference partitions once and reuses the clusters across runs.
+template <class Model, class Make>
+std::vector<RunRecord> train_runs(const gas::Dataset& data, const Config& c, const Hyper& h, Make make) {
+  std::vector<RunRecord> out;
+  for (std::int32_t r = 0; r < c.runs; ++r) {
+    const std::uint64_t seed = c.seed + static_cast<std::uint64_t>(r);
+    std::unique_ptr<Model> model = make(seed);  // models are built in place: optimisers point into them
+    gas::Trainer<Model, gas::partition::Metis, typename Model::store_type> trainer(
+        *model, gas::partition::Metis{.num_parts = *h.num_parts, .seed = c.seed}, trainer_options(c, h, seed));
+    const gas::TrainResult result = trainer.fit(data);
+    RunRecord& rec = out.emplace_back();
+    rec.test = result.test_at_best_val;
+    rec.val = result.best_val;
+    rec.best_epoch = result.best_epoch;
+    rec.train_seconds = result.train_seconds;
+    rec.total_seconds = result.total_seconds;
+    for (const auto& e : result.epochs) rec.epoch_seconds.push_back(e.seconds);
+    if (!c.quiet)
+      std::printf("run %d/%d: test %.2f  val %.2f  best epoch %d  training %.2f s (%.4f s/epoch), fit %.2f s\n",
+                  r + 1, c.runs, 100 * rec.test, 100 * rec.val, rec.best_epoch, rec.train_seconds,
+                  rec.train_seconds / static_cast<double>(std::max<std::size_t>(1, rec.epoch_seconds.size())),
+                  rec.total_seconds);
+  }
+  return out;
+}
+
+inline double median(std::vector<double> v) {
+  if (v.empty()) return std::nan("");
+  std::sort(v.begin(), v.end());
+  const std::size_t m = v.size() / 2;
+  return v.size() % 2 == 1 ? v[m] : 0.5 * (v[m - 1] + v[m]);
+}
+
+}  // namespace detail
+
+/// @brief Trains c.model on `data` (its name selects the preset) c.runs times with hyperparameters `h`
+/// (resolved) and summarises. Errors from the models and the Trainer propagate (config_error for a dataset
+/// without labels or split, partition_error for more parts than nodes, value_error for bad widths).
+inline Summary train(const gas::Dataset& data, const Config& c, const Hyper& h) {
+  using namespace gas::models;
+  using detail::Store;
+  Summary s;
+  s.metric = std::string(gas::train::to_string(gas::train::metric_for(data)));
+  const std::int64_t n = data.num_nodes();
+  switch (c.model) {
+    case ModelKind::gcn:
+      s.runs = detail::train_runs<GCN<float>>(data, c, h, [&](std::uint64_t seed) {
+        return std::make_unique<GCN<float>>(n, detail::gcn_options(data, h), seed);
+      });
+      break;
+    case ModelKind::gat:
+      s.runs = detail::train_runs<GAT<float>>(data, c, h, [&](std::uint64_t seed) {
+        return std::make_unique<GAT<float>>(n, detail::gat_options(data, h), seed);
+      });
+      break;
+    case ModelKind::appnp:
+      s.runs = detail::train_runs<APPNP<float>>(data, c, h, [&](std::uint64_t seed) {
+        return std::make_unique<APPNP<float>>(n, detail::appnp_options(data, h), seed);
+      });
+      break;
+    case ModelKind::gcnii:
+      s.runs = detail::train_runs<GCNII<float>>(data, c, h, [&](std::uint64_t seed) {
+        return std::make_unique<GCNII<float>>(n, detail::gcnii_options(data, h), seed);
+      });
+      break;
+    case ModelKind::gin:
+    case ModelKind::pna:
+    case ModelKind::pna_jk:
+      throw gas::config_error("--model " + std::string(name_of(c.model)) + ": not available in this build");
+  }
+  std::vector<double> tests, epochs;
+  double val_sum = 0, train_sum = 0;
+  for (const auto& r : s.runs) {
+    tests.push_back(100 * r.test);
+    val_sum += 100 * r.val;
+    train_sum += r.train_seconds;
+    epochs.insert(epochs.end(), r.epoch_seconds.begin(), r.epoch_seconds.end());
+  }
+  const auto runs = static_cast<double>(s.runs.size());
+  for (double t : tests) s.test_mean += t / runs;
+  for (double t : tests) s.test_std += (t - s.test_mean) * (t - s.test_mean);
+  s.test_std = s.runs.size() > 1 ? std::sqrt(s.test_std / (runs - 1)) : 0.0;
+  s.val_mean = val_sum / runs;
+  s.train_seconds = train_sum / runs;
+  s.epoch_seconds_median = detail::median(std::move(epochs));
+  s.peak_rss_mb = peak_rss_mib();
+  return s;
+}
+
+}  // namespace gas_train

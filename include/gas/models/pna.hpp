@@ -1,0 +1,201 @@
+#pragma once
+/// @brief `PNA`: the reference's principal neighbourhood aggregation network as a GAS model (PyGAS's PNA).
+///
+/// Layer order, as the reference: [input dropout] -> per hidden layer: PNA conv, [BatchNorm], [residual when
+/// the widths agree], ReLU, push/pull, dropout -> last conv (hidden -> out), nothing after it. Mapped onto
+/// ScalableGNN's layers: layer 0 starts with the input dropout, layer l > 0 with the dropout after the previous
+/// push/pull. The convolution is a policy: `nn::PNABranchConv` (the reference's, the default) or PyG's
+/// `nn::PNAConv`; the aggregators are part of its type (`nn::PNABranchConv<T, B, nn::Aggregators<aggr::Mean,
+/// aggr::Max>>`), the scalers are options.
+///
+/// The graph: PNA aggregates the raw neighbours (the reference runs it with neither self-loops nor
+/// normalisation), so the model declares `needs_gcn_norm = false` and takes the graph as the dataset holds it.
+/// Degrees: in a GAS batch each in-batch row holds its whole neighbourhood, so a row's entry count is the node's
+/// degree in the whole graph, and the convolution reads it from the batch adjacency. The scalers' average
+/// avg_log (mean over ALL nodes of log(deg + 1), PyGAS's `deg` argument) cannot come from a batch: the caller
+/// computes it once on the whole graph, `options.degrees = nn::degree_statistics(data.graph)` (permuting the
+/// graph leaves it unchanged), before building the model.
+
+#include <concepts>
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "gas/autograd/parameter.hpp"
+#include "gas/autograd/tape.hpp"
+#include "gas/core/check.hpp"
+#include "gas/core/rng.hpp"
+#include "gas/graph/dataset.hpp"
+#include "gas/history/concept.hpp"
+#include "gas/history/host_store.hpp"
+#include "gas/models/scalable_gnn.hpp"
+#include "gas/nn/batch_norm.hpp"
+#include "gas/nn/pna_branch_conv.hpp"
+#include "gas/nn/pna_conv.hpp"
+#include "gas/ops/activation.hpp"
+#include "gas/ops/arithmetic.hpp"
+#include "gas/ops/concat.hpp"
+#include "gas/ops/dropout.hpp"
+
+namespace gas::models {
+
+/// @brief What the PNA models need of their convolution: built from nn::PNAOptions and an Rng, a forward over
+/// (x, adj) and its parameters (`nn::PNABranchConv` and `nn::PNAConv` both qualify).
+template <class C, class T, class Backend>
+concept PNAConvolution = std::constructible_from<C, nn::PNAOptions, Rng&> &&
+                         requires(C& conv, ag::Tape<T, Backend>& tape, ag::Var<T, Backend> x, const Graph& adj) {
+                           { conv.forward(tape, x, adj) } -> std::same_as<ag::Var<T, Backend>>;
+                           { conv.parameters() } -> std::same_as<std::vector<ag::Parameter<T, Backend>*>>;
+                         };
+
+/// @brief Sizes and switches of PNA and PNAJK (PyGAS's PNA / PNA_JK arguments; the aggregators are the
+/// convolution's type).
+struct PNAModelOptions {
+  std::int64_t in = 0;       ///< input feature width
+  std::int64_t hidden = 64;  ///< width of the hidden layers and of the histories
+  std::int64_t out = 0;      ///< output width (classes)
+  std::int32_t layers = 2;   ///< PNA convolutions (>= 1)
+  std::vector<nn::Scaler> scalers = {nn::Scaler::identity, nn::Scaler::amplification, nn::Scaler::attenuation};
+  nn::DegreeStatistics degrees{};  ///< of the WHOLE graph: nn::degree_statistics(graph), never of a batch
+  double dropout = 0.0;            ///< dropout after every push/pull (and on the input with drop_input)
+  bool drop_input = true;          ///< also drop the input features (with `dropout`)
+  bool batch_norm = false;         ///< BatchNorm after every hidden convolution
+  bool residual = false;           ///< add the layer's (batch) input rows when the widths agree
+};
+
+namespace detail {
+
+/// @brief Throws value_error for options no PNA model accepts (the convolution checks scalers and degrees).
+inline const PNAModelOptions& checked_pna_options(const PNAModelOptions& o) {
+  GAS_CHECK(o.layers >= 1, value_error, "layers = " << o.layers << " must be at least 1");
+  GAS_CHECK(o.in > 0 && o.hidden > 0 && o.out > 0, value_error,
+            "widths in = " << o.in << ", hidden = " << o.hidden << ", out = " << o.out << " must be positive");
+  GAS_CHECK(o.dropout >= 0 && o.dropout < 1, value_error, "dropout = " << o.dropout << " must lie in [0, 1)");
+  return o;
+}
+
+}  // namespace detail
+
+/// @brief The reference's PNA as a GAS model: `layers - 1` histories of width `hidden`.
+/// @tparam T compute type, float or double.
+/// @tparam Backend where it computes (`gas::host`).
+/// @tparam Store the history store (history::HostStore<T> by default).
+/// @tparam Conv the convolution, a PNAConvolution (`nn::PNABranchConv` with sum, mean and max by default).
+///
+/// Built in place and never moved: optimisers hold pointers to its parameters. Parameters are named as the
+/// reference's state_dict: `convs.l.pre_lins.k.weight`, `convs.l.post_lins.k.bias`, `convs.l.lin.weight`,
+/// `bns.l.weight`, ...
+template <class T, class Backend = host, history::HistoryStore Store = history::HostStore<T>,
+          PNAConvolution<T, Backend> Conv = nn::PNABranchConv<T, Backend>>
+  requires std::same_as<typename Store::value_type, T>
+class PNA : public ScalableGNN<PNA<T, Backend, Store, Conv>, T, Backend, Store> {
+  using Base = ScalableGNN<PNA<T, Backend, Store, Conv>, T, Backend, Store>;
+
+public:
+  using var = ag::Var<T, Backend>;
+  using conv_type = Conv;
+
+  /// @brief PNA aggregates the raw graph: Trainer must not GCN-normalise it (train/trainer.hpp).
+  static constexpr bool needs_gcn_norm = false;
+
+  /// @brief A PNA for a graph of `num_nodes` nodes, initialised from Rng(seed) (convolutions in order), with
+  /// zero-filled histories Store(num_nodes, hidden). Throws value_error for layers < 1, non-positive widths, a
+  /// dropout outside [0, 1), and what the convolution refuses (no scaler, avg_log <= 0 with a degree scaler).
+  PNA(std::int64_t num_nodes, const PNAModelOptions& options, std::uint64_t seed = 0)
+    requires std::constructible_from<Store, std::int64_t, std::int64_t>
+      : Base(num_nodes, detail::checked_pna_options(options).hidden, options.layers), options_(options) {
+    build(seed);
+  }
+
+  /// @brief As above with histories make(layer, num_nodes, hidden). Throws also shape_error when a store made
+  /// has another shape.
+  template <class MakeStore>
+    requires std::invocable<MakeStore&, std::int32_t, std::int64_t, std::int64_t>
+  PNA(std::int64_t num_nodes, const PNAModelOptions& options, std::uint64_t seed, MakeStore&& make)
+      : Base(num_nodes, detail::checked_pna_options(options).hidden, options.layers, make), options_(options) {
+    build(seed);
+  }
+
+  /// @brief The options the model was built with.
+  [[nodiscard]] const PNAModelOptions& options() const { return options_; }
+  /// @brief Width of layer 0's input (the features).
+  [[nodiscard]] std::int64_t in_features() const { return options_.in; }
+  /// @brief Width of the output (the classes).
+  [[nodiscard]] std::int64_t out_features() const { return options_.out; }
+  /// @brief Convolution `l` (for inspection and tests).
+  [[nodiscard]] Conv& conv(std::int32_t l) { return convs_.at(static_cast<std::size_t>(l)); }
+
+  /// @brief Layer `layer` on a batch: x (adj.cols(), in_l), rows in n_id order, -> (adj.rows(), out_l).
+  ///
+  /// Starts with the dropout that precedes the convolution (the input dropout, mask dropout_seed(seed, 0, 0),
+  /// for layer 0 when drop_input; the hidden dropout (seed, layer, 0) after the previous push/pull otherwise),
+  /// then the convolution on the raw batch adjacency; hidden layers end with [BatchNorm], [residual], ReLU.
+  /// `adj` must outlive the backward pass. Throws value_error for a layer outside [0, layers), shape_error for
+  /// inputs of the wrong shape.
+  var forward_layer(std::int32_t layer, ag::Tape<T, Backend>& tape, var x, const Graph& adj, bool training,
+                    std::uint64_t seed) {
+    const std::int32_t last = options_.layers - 1;
+    GAS_CHECK(layer >= 0 && layer <= last, value_error,
+              "layer " << layer << " outside [0, " << options_.layers << ")");
+    if (layer > 0 || options_.drop_input)
+      x = ops::dropout(x, options_.dropout, dropout_seed(seed, layer, 0), training);
+    var h = convs_[static_cast<std::size_t>(layer)].forward(tape, x, adj);  // (batch_size, out_l)
+    if (layer < last) {
+      if (options_.batch_norm) h = bns_[static_cast<std::size_t>(layer)].forward(tape, h, training);
+      if (options_.residual && h.cols() == x.cols()) h = ops::add(h, ops::slice_rows(x, 0, h.rows()));
+      h = ops::relu(h);
+    }
+    return h;
+  }
+
+  /// @brief Every trainable parameter: the convolutions', then the batch norms' (the reference's order).
+  std::vector<ag::Parameter<T, Backend>*> parameters() {
+    std::vector<ag::Parameter<T, Backend>*> out;
+    for (auto& conv : convs_) append(out, conv.parameters());
+    for (auto& bn : bns_) append(out, bn.parameters());
+    return out;
+  }
+
+  /// @brief The reference's `reg_modules` (the weight-decayed group): every convolution but the last, and the
+  /// batch norms.
+  std::vector<ag::Parameter<T, Backend>*> reg_parameters() {
+    std::vector<ag::Parameter<T, Backend>*> out;
+    for (std::size_t l = 0; l + 1 < convs_.size(); ++l) append(out, convs_[l].parameters());
+    for (auto& bn : bns_) append(out, bn.parameters());
+    return out;
+  }
+
+  /// @brief The reference's `nonreg_modules`: the last convolution.
+  std::vector<ag::Parameter<T, Backend>*> nonreg_parameters() { return convs_.back().parameters(); }
+
+private:
+  static void append(std::vector<ag::Parameter<T, Backend>*>& out, const std::vector<ag::Parameter<T, Backend>*>& in) {
+    out.insert(out.end(), in.begin(), in.end());
+  }
+
+  /// Builds the layers in place (reserved vectors: parameter addresses never move afterwards).
+  void build(std::uint64_t seed) {
+    const auto& o = options_;
+    Rng rng(seed);
+    convs_.reserve(static_cast<std::size_t>(o.layers));
+    for (std::int32_t l = 0; l < o.layers; ++l) {
+      const nn::PNAOptions c{.in = l == 0 ? o.in : o.hidden,
+                             .out = l + 1 == o.layers ? o.out : o.hidden,
+                             .scalers = o.scalers,
+                             .degrees = o.degrees};
+      auto& conv = convs_.emplace_back(c, rng);
+      for (auto* p : conv.parameters()) p->name = "convs." + std::to_string(l) + "." + p->name;
+    }
+    if (o.batch_norm) {
+      bns_.reserve(static_cast<std::size_t>(o.layers - 1));
+      for (std::int32_t l = 0; l + 1 < o.layers; ++l)
+        bns_.emplace_back(o.hidden, 0.1, 1e-5, "bns." + std::to_string(l));
+    }
+  }
+
+  PNAModelOptions options_;
+  std::vector<Conv> convs_;                     // (layers)
+  std::vector<nn::BatchNorm<T, Backend>> bns_;  // (layers - 1) or none
+};
+
+}  // namespace gas::models

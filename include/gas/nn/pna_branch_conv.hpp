@@ -1,0 +1,152 @@
+#pragma once
+/// @brief `PNABranchConv`: the PNA convolution of the GAS reference (PyGAS's own PNAConv), a sum of one branch
+/// per (aggregator, scaler) pair plus a root term:
+///
+///     out_i = sum_{(a, s)} post_{a,s}( s(deg_i) * a_{j in N(i)} ReLU(pre_{a,s}(x_j)) ) + lin(x_i)
+///
+/// Unlike PyG's PNAConv (`nn::PNAConv`: one pre-layer on [x_i, x_j], the aggregated blocks concatenated and
+/// mixed by one post-layer), every branch here has its own pre- and post-Linear and the branches are summed.
+/// The scaler multiplies the aggregated rows before post (REFERENCE.md's order), so a node without neighbours
+/// gets post's bias from every branch, whatever the scaler. PyGAS's pna.py scales after post instead; with its
+/// attenuation avg_log / (log(deg + 1) + 1e-5) that would multiply post's bias by about 1e5 for such a node.
+///
+/// deg_i is row i's number of entries in the adjacency: in a GAS batch every in-batch row holds its full
+/// neighbourhood, so it is the node's degree in the whole graph. avg_log (the mean of log(deg + 1) over the
+/// whole graph) comes in through `PNAOptions::degrees` (`nn::degree_statistics` of the whole graph), never
+/// from a batch. Sum aggregation uses edge weights when the graph has them (mean, max and min ignore them);
+/// the reference runs PNA on the raw, unweighted graph without self-loops.
+
+#include <cmath>
+#include <cstdint>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "gas/autograd/parameter.hpp"
+#include "gas/autograd/tape.hpp"
+#include "gas/core/check.hpp"
+#include "gas/core/rng.hpp"
+#include "gas/core/tensor.hpp"
+#include "gas/graph/dataset.hpp"
+#include "gas/nn/linear.hpp"
+#include "gas/nn/pna_conv.hpp"
+#include "gas/ops/activation.hpp"
+#include "gas/ops/aggregation.hpp"
+#include "gas/ops/arithmetic.hpp"
+#include "gas/ops/concat.hpp"
+#include "gas/ops/spmm.hpp"
+
+namespace gas::nn {
+
+/// @brief Only `Aggregators<...>` lists configure a PNABranchConv.
+template <class T, class Backend = host, class Aggrs = Aggregators<aggr::Sum, aggr::Mean, aggr::Max>>
+struct PNABranchConv {
+  static_assert(dependent_false<Aggrs>, "PNABranchConv: the aggregators are given as nn::Aggregators<aggr::...>");
+};
+
+/// @brief The reference's PNA convolution; x (adj.cols(), in), targets its first adj.rows() rows ->
+/// (adj.rows(), out).
+/// @tparam A the aggregators; branch k = a * |scalers| + s pairs aggregator a with scaler s (itertools.product).
+///
+/// Scalers: identity, amplification log(deg + 1) / avg_log, attenuation avg_log / (log(deg + 1) + 1e-5); the
+/// reference knows no others, so the linear scalers are refused.
+template <class T, class Backend, aggr::Aggregation... A>
+struct PNABranchConv<T, Backend, Aggregators<A...>> {
+  static_assert(sizeof...(A) > 0, "PNABranchConv needs at least one aggregator");
+
+  /// @brief The reference's guard on attenuation's denominator.
+  static constexpr double attenuation_eps = 1e-5;
+
+  PNAOptions options;
+  std::vector<Linear<T, Backend>> pre;   // "pre_lins.k" (out, in), one per branch
+  std::vector<Linear<T, Backend>> post;  // "post_lins.k" (out, out), one per branch
+  Linear<T, Backend> lin;                // "lin" (out, in): the root term
+
+  PNABranchConv() = default;
+  /// @brief A convolution initialised as torch.nn.Linear from `rng` (pre-layers, post-layers, lin: PyTorch's
+  /// registration order). Throws value_error for non-positive sizes, no scaler, a linear scaler, or
+  /// avg_log <= 0 with amplification or attenuation.
+  PNABranchConv(PNAOptions opts, Rng& rng) : options(std::move(opts)) {
+    GAS_CHECK(options.in > 0 && options.out > 0, value_error,
+              "PNABranchConv needs positive sizes, got in " << options.in << ", out " << options.out);
+    GAS_CHECK(!options.scalers.empty(), value_error, "PNABranchConv needs at least one scaler");
+    for (auto s : options.scalers) {
+      GAS_CHECK(s == Scaler::identity || s == Scaler::amplification || s == Scaler::attenuation, value_error,
+                "PNABranchConv knows the identity, amplification and attenuation scalers (as the reference), not "
+                "the linear ones");
+      if (s != Scaler::identity)
+        GAS_CHECK(options.degrees.avg_log > 0, value_error,
+                  "amplification and attenuation need avg_log > 0 (the whole graph's mean of log(deg + 1)), got "
+                      << options.degrees.avg_log);
+    }
+    const std::size_t k = branches();
+    pre.reserve(k);  // parameters() hands out pointers into these vectors: no reallocation afterwards
+    post.reserve(k);
+    for (std::size_t b = 0; b < k; ++b)
+      pre.emplace_back(options.in, options.out, rng, LinearOptions{}, "pre_lins." + std::to_string(b));
+    for (std::size_t b = 0; b < k; ++b)
+      post.emplace_back(options.out, options.out, rng, LinearOptions{}, "post_lins." + std::to_string(b));
+    lin = Linear<T, Backend>(options.in, options.out, rng, LinearOptions{}, "lin");
+  }
+
+  /// @brief Number of branches: |aggregators| |scalers|.
+  [[nodiscard]] std::size_t branches() const { return sizeof...(A) * options.scalers.size(); }
+
+  /// @brief x (adj.cols(), in) -> (adj.rows(), out); the targets are x's first adj.rows() rows. `adj` must
+  /// outlive the backward pass. Throws shape_error naming the shapes.
+  ag::Var<T, Backend> forward(ag::Tape<T, Backend>& tape, ag::Var<T, Backend> x, const Graph& adj) {
+    using Var = ag::Var<T, Backend>;
+    const std::int64_t rows = adj.rows();
+    GAS_CHECK(x.rows() == adj.cols() && rows <= adj.cols() && x.cols() == options.in, shape_error,
+              "PNABranchConv (" << options.in << " -> " << options.out << ") got x (" << x.rows() << " x "
+                                << x.cols() << ") for adjacency (" << adj.rows() << " x " << adj.cols()
+                                << "): x needs adj.cols() rows and " << options.in
+                                << " columns, the targets being its first rows");
+    const double avg_log = options.degrees.avg_log;
+    auto log_degree = [&](std::int64_t i) {
+      return std::log(static_cast<double>(adj.degree(static_cast<node_id>(i))) + 1.0);
+    };
+    // Per-row factors are shared by every aggregator's branch with that scaler: built once per call.
+    Var amplification, attenuation;  // (rows, 1) constants
+    auto factor = [&](Scaler s) {
+      if (s == Scaler::amplification) {
+        if (amplification.id() < 0)
+          amplification = detail::row_constant(tape, rows, [&](std::int64_t i) { return log_degree(i) / avg_log; });
+        return amplification;
+      }
+      if (attenuation.id() < 0)
+        attenuation = detail::row_constant(
+            tape, rows, [&](std::int64_t i) { return avg_log / (log_degree(i) + attenuation_eps); });
+      return attenuation;
+    };
+
+    Var out;  // (rows, out), the running sum of the branches
+    std::size_t k = 0;
+    auto run_aggregator = [&]<class Aggr>() {
+      for (auto s : options.scalers) {
+        auto h = ops::relu(pre[k].forward(tape, x));  // (cols, out)
+        auto m = ops::spmm<Aggr>(adj, h);             // (rows, out)
+        if (s != Scaler::identity) m = ops::mul_rows(m, factor(s));
+        auto y = post[k].forward(tape, m);  // (rows, out)
+        out = out.id() < 0 ? y : ops::add(out, y);
+        ++k;
+      }
+    };
+    (run_aggregator.template operator()<A>(), ...);
+    auto x_dst = x.rows() == rows ? x : ops::slice_rows(x, 0, rows);
+    return ops::add(out, lin.forward(tape, x_dst));
+  }
+
+  /// @brief The trainable parameters: every pre-layer's, every post-layer's, then lin's (weight, bias each).
+  std::vector<ag::Parameter<T, Backend>*> parameters() {
+    std::vector<ag::Parameter<T, Backend>*> p;
+    for (auto& l : pre)
+      for (auto* q : l.parameters()) p.push_back(q);
+    for (auto& l : post)
+      for (auto* q : l.parameters()) p.push_back(q);
+    for (auto* q : lin.parameters()) p.push_back(q);
+    return p;
+  }
+};
+
+}  // namespace gas::nn
