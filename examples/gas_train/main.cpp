@@ -49,6 +49,7 @@ gas::JsonWriter hyper_json(const gas_train::Hyper& h) {
 }
 
 int run(int argc, char** argv) {
+  std::setvbuf(stdout, nullptr, _IOLBF, 0);  // one line per run as it finishes, also into a log file
   bool help = false;
   const gas_train::Config config = gas_train::parse_args(argc, argv, &help);
   if (help) {
