@@ -73,4 +73,5 @@
 
 #if defined(__CUDACC__)
 #include "gas/cuda/error.hpp"
+#include "gas/cuda/memory.hpp"
 #endif

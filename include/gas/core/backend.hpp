@@ -6,4 +6,10 @@ namespace gas {
 /// @brief The host backend (Eigen + OpenMP); the reference every other backend is tested against.
 struct host {};
 
+namespace cuda {
+/// @brief The CUDA device backend: `Tensor<T, gas::cuda::device>` and the device ops specialise on it. Declared
+/// here, outside gas/cuda/, so host-only code can name it (in a type list, a static_assert) without nvcc.
+struct device {};
+}  // namespace cuda
+
 }  // namespace gas

@@ -3,13 +3,11 @@
 
 #include <cuda_runtime.h>
 
+#include "gas/core/backend.hpp"  // the backend tag gas::cuda::device
 #include "gas/core/check.hpp"
 #include "gas/cuda/error.hpp"
 
 namespace gas::cuda {
-
-/// @brief Backend tag of CUDA device memory; `Tensor<T, gas::cuda::device>` and the device ops specialise on it.
-struct device {};
 
 namespace detail {
 /// @brief Swallows the status of a cleanup call made where throwing is not allowed (destructors).

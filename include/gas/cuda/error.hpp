@@ -20,6 +20,8 @@ inline namespace v0 {}
 
 namespace detail {
 [[noreturn]] inline void throw_cuda_error(cudaError_t status, const char* call, const char* file, int line) {
+  // Clear the runtime's last-error slot: a caller that catches this must not see it again blamed on its next launch.
+  (void)cudaGetLastError();
   throw cuda_error(std::string(call) + " failed at " + file + ":" + std::to_string(line) + ": " +
                    cudaGetErrorName(status) + " (" + cudaGetErrorString(status) + ")");
 }

@@ -2,6 +2,11 @@
 /// @brief `matmul`: C = op(A) op(B) with optional transposes, through Eigen on the host.
 
 #include <algorithm>
+// Eigen runs on the host only here: under nvcc, keep it from annotating its functions __host__ __device__ (which
+// makes nvcc warn about defaulted members and host-only constexpr calls in a .cu that includes gas.hpp).
+#if defined(__CUDACC__) && !defined(EIGEN_NO_CUDA)
+#define EIGEN_NO_CUDA
+#endif
 #include <Eigen/Core>
 #include <omp.h>
 
