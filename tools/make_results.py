@@ -32,9 +32,9 @@ REFERENCE = {
 NAMES = {"gcn": "GCN", "gat": "GAT", "appnp": "APPNP", "gcnii": "GCNII"}
 
 
-def run_model(gas_train, data, model, runs, seed, threads, out_dir):
-    out = out_dir / f"cora_{model}.json"
-    log = out_dir / f"cora_{model}.log"
+def run_model(gas_train, data, model, runs, seed, threads, out_dir, part):
+    out = out_dir / f"cora_{model}.part{part}.json"
+    log = out_dir / f"cora_{model}.part{part}.log"
     cmd = [str(gas_train), "--dataset", f"planetoid:{data}/planetoid/cora", "--model", model, "--preset", "paper",
            "--runs", str(runs), "--seed", str(seed), "--json", str(out)]
     env = dict(os.environ, OMP_NUM_THREADS=str(threads), OMP_WAIT_POLICY="passive")
@@ -45,6 +45,37 @@ def run_model(gas_train, data, model, runs, seed, threads, out_dir):
     if proc.returncode != 0:
         raise RuntimeError(f"{model}: gas-train exited with {proc.returncode}; see {log}")
     return model
+
+
+def split_runs(runs, parts):
+    """(first seed offset, run count) of each process when `runs` runs are spread over `parts` processes."""
+    parts = max(1, min(parts, runs))
+    sizes = [runs // parts + (1 if i < runs % parts else 0) for i in range(parts)]
+    return [(sum(sizes[:i]), n) for i, n in enumerate(sizes)]
+
+
+def median(values):
+    v = sorted(values)
+    m = len(v) // 2
+    return v[m] if len(v) % 2 else 0.5 * (v[m - 1] + v[m])
+
+
+def merge(out_dir, model, parts):
+    """Joins the parts' JSON into cora_MODEL.json: per-run arrays concatenated in seed order, summaries recomputed
+    (test std is the sample standard deviation; s / epoch the median over runs of each run's median epoch)."""
+    js = [json.loads((out_dir / f"cora_{model}.part{p}.json").read_text()) for p in range(parts)]
+    r = dict(js[0])
+    for key in ("test", "val", "best_epoch", "run_train_seconds", "run_epoch_seconds_median"):
+        r[key] = [x for j in js for x in j[key]]
+    n = len(r["test"])
+    r["runs"] = n
+    r["test_mean"] = sum(r["test"]) / n
+    r["test_std"] = (sum((t - r["test_mean"]) ** 2 for t in r["test"]) / (n - 1)) ** 0.5 if n > 1 else 0.0
+    r["val_mean"] = sum(r["val"]) / n
+    r["train_seconds"] = sum(r["run_train_seconds"]) / n
+    r["epoch_seconds_median"] = median(r["run_epoch_seconds_median"])
+    r["peak_rss_mb"] = max(j["peak_rss_mb"] for j in js)
+    (out_dir / f"cora_{model}.json").write_text(json.dumps(r, indent=1))
 
 
 def cpu_name():
@@ -79,7 +110,8 @@ def render(out_dir, models, threads, jobs, page):
         "Produced by `tools/make_results.py`; rerun it to reproduce (commands at the end). Test accuracy at the",
         "best validation epoch, mean +- sample standard deviation over the runs, in percent. Reference: the GAS",
         "figures of the paper / PyGAS (REFERENCE.md). Epoch time is the median over every epoch of every run of",
-        "the training steps alone (evaluation, which runs after every epoch, excluded), on the host backend.",
+        "the training steps alone (evaluation, which runs after every epoch, excluded): the median over runs of each",
+        "run's median epoch, on the host backend.",
         "",
         "| model | ours (test) | reference (test) | difference | runs | val (ours) | epochs | s / epoch | training s / run | peak RSS MiB |",
         "|---|---|---|---|---|---|---|---|---|---|",
@@ -139,6 +171,8 @@ def main():
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--threads", type=int, default=1, help="OMP_NUM_THREADS of each gas-train")
     ap.add_argument("--jobs", type=int, default=2, help="models trained side by side")
+    ap.add_argument("--split", default="gcnii=2",
+                    help="MODEL=P,...: spread MODEL's runs over P processes (seeds stay seed .. seed + runs - 1)")
     ap.add_argument("--out-dir", default="results/cora")
     ap.add_argument("--page", default="docs/results.md")
     ap.add_argument("--render-only", action="store_true", help="rewrite the page from the JSON files in --out-dir")
@@ -157,13 +191,17 @@ def main():
         meta = {"cpu": cpu_name(), "threads": args.threads, "jobs": args.jobs, "commit": git_commit(),
                 "date": datetime.date.today().isoformat()}
         (out_dir / "meta.json").write_text(json.dumps(meta))
+        split = {k: int(v) for k, v in (item.split("=") for item in args.split.split(",") if item)}
         # The longest first, so that side-by-side jobs finish close together.
         order = sorted(models, key=lambda m: ["gcnii", "gat", "appnp", "gcn"].index(m))
+        tasks = [(m, p, off, n) for m in order for p, (off, n) in enumerate(split_runs(args.runs, split.get(m, 1)))]
         with concurrent.futures.ThreadPoolExecutor(max_workers=args.jobs) as pool:
-            futures = [pool.submit(run_model, gas_train, args.data, m, args.runs, args.seed, args.threads, out_dir)
-                       for m in order]
+            futures = [pool.submit(run_model, gas_train, args.data, m, n, args.seed + off, args.threads, out_dir, p)
+                       for m, p, off, n in tasks]
             for f in concurrent.futures.as_completed(futures):
                 print(f"done: {f.result()}", flush=True)
+        for m in order:
+            merge(out_dir, m, len(split_runs(args.runs, split.get(m, 1))))
     render(out_dir, models, args.threads, args.jobs, pathlib.Path(args.page))
     print(f"wrote {args.page}")
 

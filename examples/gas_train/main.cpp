@@ -48,6 +48,18 @@ gas::JsonWriter hyper_json(const gas_train::Hyper& h) {
   return j;
 }
 
+/// The error's kind as the library names its types, most specific first.
+const char* kind_of(const gas::error& e) {
+  if (dynamic_cast<const gas::format_error*>(&e) != nullptr) return "format_error";
+  if (dynamic_cast<const gas::io_error*>(&e) != nullptr) return "io_error";
+  if (dynamic_cast<const gas::shape_error*>(&e) != nullptr) return "shape_error";
+  if (dynamic_cast<const gas::value_error*>(&e) != nullptr) return "value_error";
+  if (dynamic_cast<const gas::partition_error*>(&e) != nullptr) return "partition_error";
+  if (dynamic_cast<const gas::cuda_error*>(&e) != nullptr) return "cuda_error";
+  if (dynamic_cast<const gas::not_compiled*>(&e) != nullptr) return "not_compiled";
+  return "error";
+}
+
 int run(int argc, char** argv) {
   std::setvbuf(stdout, nullptr, _IOLBF, 0);  // one line per run as it finishes, also into a log file
   bool help = false;
@@ -73,12 +85,13 @@ int run(int argc, char** argv) {
               s.train_seconds, s.peak_rss_mb);
 
   if (!config.json.empty()) {
-    std::vector<double> tests, vals, best_epochs, train_seconds;
+    std::vector<double> tests, vals, best_epochs, train_seconds, epoch_medians;
     for (const auto& r : s.runs) {
       tests.push_back(100 * r.test);
       vals.push_back(100 * r.val);
       best_epochs.push_back(r.best_epoch);
       train_seconds.push_back(r.train_seconds);
+      epoch_medians.push_back(gas_train::detail::median(r.epoch_seconds));
     }
     gas::JsonWriter j;
     j.add("dataset", data.name).add("spec", config.dataset).add("model", name_of(config.model));
@@ -88,7 +101,7 @@ int run(int argc, char** argv) {
     j.add("epochs", *h.epochs).add("epoch_seconds_median", s.epoch_seconds_median);
     j.add("train_seconds", s.train_seconds).add("peak_rss_mb", s.peak_rss_mb);
     j.add_array("test", tests).add_array("val", vals).add_array("best_epoch", best_epochs);
-    j.add_array("run_train_seconds", train_seconds);
+    j.add_array("run_train_seconds", train_seconds).add_array("run_epoch_seconds_median", epoch_medians);
     j.add_object("hyperparameters", hyper_json(h));
     j.save(config.json);
   }
@@ -105,7 +118,7 @@ int main(int argc, char** argv) {
     if (argc <= 1) std::fputs(gas_train::usage().c_str(), stderr);
     return 2;
   } catch (const gas::error& e) {
-    std::fprintf(stderr, "gas-train: %s\n", e.what());
+    std::fprintf(stderr, "gas-train: %s: %s\n", kind_of(e), e.what());
     return 1;
   } catch (const std::exception& e) {
     std::fprintf(stderr, "gas-train: error: %s\n", e.what());

@@ -129,6 +129,14 @@ inline double median(std::vector<double> v) {
 inline Summary train(const gas::Dataset& data, const Config& c, const Hyper& h) {
   using namespace gas::models;
   using detail::Store;
+  // Before any model is built (its widths come from the dataset): say what the dataset lacks.
+  if (!data.has_targets())
+    throw gas::config_error("dataset '" + data.name + "' has no targets (num_classes = " +
+                            std::to_string(data.num_classes) + "): gas-train needs a labelled dataset");
+  if (data.num_features() == 0)
+    throw gas::config_error("dataset '" + data.name + "' has no node features: gas-train needs them");
+  if (data.splits.empty())
+    throw gas::config_error("dataset '" + data.name + "' has no train/val/test split; gas-train needs one");
   Summary s;
   s.metric = std::string(gas::train::to_string(gas::train::metric_for(data)));
   const std::int64_t n = data.num_nodes();

@@ -1,0 +1,128 @@
+#!/usr/bin/env python3
+"""gas-train end to end: a short run writes the promised JSON; bad configurations exit with a message naming the
+cause and leave an existing --json file untouched.
+
+usage: train_check.py GAS_TRAIN DATA_DIR [good|bad]
+       train_check.py CUSTOM_MODEL DATA_DIR custom
+"""
+import json
+import math
+import os
+import subprocess
+import sys
+import tempfile
+
+SMALL = ["--dataset", "sbm:nodes=600,classes=3,features=8,seed=2", "--num-parts", "6", "--batch-size", "2",
+         "--epochs", "15"]
+KEYS = ("dataset", "model", "mode", "runs", "metric", "test_mean", "test_std", "val_mean", "epochs",
+        "epoch_seconds_median", "train_seconds", "peak_rss_mb")
+
+
+def run(exe, *args):
+    return subprocess.run([exe, *args], capture_output=True, text=True, timeout=600)
+
+
+def good(exe, data):
+    failures = 0
+    with tempfile.TemporaryDirectory() as tmp:
+        for mode, model in (("gas", "gcn"), ("full", "gcn"), ("gas", "gat"), ("gas", "appnp"), ("gas", "gcnii"),
+                            ("gas", "gin"), ("gas", "pna"), ("gas", "pna_jk")):
+            out = os.path.join(tmp, f"{model}_{mode}.json")
+            r = run(exe, *SMALL, "--model", model, "--mode", mode, "--runs", "2", "--seed", "3", "--json", out)
+            if r.returncode != 0:
+                print(f"FAIL {model} {mode}: exit {r.returncode}\n{r.stdout}{r.stderr}")
+                failures += 1
+                continue
+            j = json.load(open(out))
+            missing = [k for k in KEYS if k not in j]
+            problems = []
+            if missing:
+                problems.append(f"missing keys {missing}")
+            else:
+                if (j["model"], j["mode"], j["runs"], j["metric"], j["epochs"]) != (model, mode, 2, "accuracy", 15):
+                    problems.append(f"header {j['model']} {j['mode']} {j['runs']} {j['metric']} {j['epochs']}")
+                if not (0 <= j["test_mean"] <= 100 and j["test_std"] >= 0 and 0 <= j["val_mean"] <= 100):
+                    problems.append(f"metrics {j['test_mean']} {j['test_std']} {j['val_mean']}")
+                if len(j["test"]) != 2 or abs(sum(j["test"]) / 2 - j["test_mean"]) > 1e-6:
+                    problems.append(f"per-run tests {j['test']} vs mean {j['test_mean']}")
+                if not (j["epoch_seconds_median"] > 0 and j["train_seconds"] > 0 and j["peak_rss_mb"] > 0):
+                    problems.append("non-positive times or memory")
+            if problems:
+                print(f"FAIL {model} {mode}: {'; '.join(problems)}")
+                failures += 1
+            else:
+                print(f"ok   {model} {mode}: test {j['test_mean']:.1f} +- {j['test_std']:.1f}")
+        # The same seed gives the same run, bit for bit.
+        a, b = (os.path.join(tmp, f"repeat{i}.json") for i in range(2))
+        for path in (a, b):
+            run(exe, *SMALL, "--seed", "5", "--json", path)
+        ja, jb = json.load(open(a)), json.load(open(b))
+        if ja["test"] != jb["test"] or ja["val"] != jb["val"] or ja["best_epoch"] != jb["best_epoch"]:
+            print(f"FAIL same seed, different runs: {ja['test']} vs {jb['test']}")
+            failures += 1
+    return 1 if failures else 0
+
+
+def bad(exe, data):
+    """(arguments, exit status, text the message must contain); None skips a case whose data is absent."""
+    cora_npz = os.path.join(data, "gnn-benchmark", "cora.npz")
+    with tempfile.TemporaryDirectory() as tmp:
+        edges = os.path.join(tmp, "edges.txt")
+        with open(edges, "w") as f:
+            f.write("0 1\n1 2\n2 0\n")
+        cases = [
+            (["--model", "graphsage"], 2, "unknown model 'graphsage'"),
+            (["--preset", "best"], 2, "unknown preset 'best'"),
+            (["--epochs", "-3"], 2, "--epochs"),
+            (["--dropout", "1.5"], 2, "--dropout"),
+            (["--bogus", "1"], 2, "unknown flag '--bogus'"),
+            (["--dataset", f"edgelist:{edges}", "--epochs", "1"], 2, "no targets"),
+            (["--dataset", "sbm:nodes=300,classes=3,features=4,train=0,val=0", "--epochs", "1", "--num-parts", "4"],
+             2, "each must be non-empty"),
+            (["--dataset", "sbm:nodes=100,classes=2,features=4", "--num-parts", "500", "--epochs", "1"], 1,
+             "partition_error: "),
+            (["--dataset", "nosuchkind:x"], 2, "unknown kind 'nosuchkind'"),
+            (["--dataset", "planetoid:" + os.path.join(tmp, "missing"), "--epochs", "1"], 1, "io_error: "),
+        ]
+        if os.path.isfile(cora_npz):
+            cases.append((["--dataset", f"npz:{cora_npz}", "--epochs", "1"], 2, "split"))
+        else:
+            print(f"{cora_npz} is absent: skipping the real dataset without a split")
+        failures = 0
+        saved = os.path.join(tmp, "saved.json")
+        for args, status, text in cases:
+            with open(saved, "w") as f:
+                f.write('{"kept": true}\n')
+            r = run(exe, *args, "--json", saved)
+            message = r.stderr
+            kept = open(saved).read() == '{"kept": true}\n'
+            if r.returncode != status or text not in message or not message.startswith("gas-train: ") or not kept:
+                print(f"FAIL {args}: exit {r.returncode} (want {status}), stderr {message!r}, json kept: {kept}")
+                failures += 1
+            else:
+                print(f"ok   {args}: {message.strip()}")
+        # An unwritable --json path is an io_error after training, naming the file.
+        r = run(exe, *SMALL, "--epochs", "1", "--json", os.path.join(tmp, "no", "such", "dir", "out.json"))
+        if r.returncode != 1 or "out.json" not in r.stderr or "io_error" not in r.stderr:
+            print(f"FAIL unwritable --json: exit {r.returncode}, stderr {r.stderr!r}")
+            failures += 1
+    return 1 if failures else 0
+
+
+def custom(exe, data):
+    """examples/custom_model.cpp: a user-defined model trained by the Trainer learns the SBM graph."""
+    r = run(exe, "--epochs", "30")
+    print(r.stdout + r.stderr)
+    if r.returncode != 0:
+        return 1
+    test = float(r.stdout.rsplit("test ", 1)[1].split(",")[0])
+    return 0 if test > 0.85 else 1
+
+
+def main():
+    exe, data, which = sys.argv[1], sys.argv[2], sys.argv[3]
+    sys.exit({"good": good, "bad": bad, "custom": custom}[which](exe, data))
+
+
+if __name__ == "__main__":
+    main()
