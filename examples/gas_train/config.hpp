@@ -266,9 +266,11 @@ inline Hyper model_defaults(ModelKind model) {
     case ModelKind::gcnii:
       h.layers = 8, h.hidden = 64, h.dropout = 0.5, h.reg_weight_decay = 0.01, h.nonreg_weight_decay = 5e-4;
       break;
-    case ModelKind::gin: h.layers = 3, h.hidden = 64, h.dropout = 0.0, h.batch_norm = true; break;
+    // Without batch norm: statistics of a batch of a few METIS clusters (mostly a few classes each) are far from
+    // the graph's, which stalls training (--batch-norm true to have it).
+    case ModelKind::gin: h.layers = 3, h.hidden = 64, h.dropout = 0.0, h.residual = true; break;
     case ModelKind::pna:
-    case ModelKind::pna_jk: h.layers = 3, h.hidden = 64, h.dropout = 0.0, h.batch_norm = true; break;
+    case ModelKind::pna_jk: h.layers = 2, h.hidden = 64, h.dropout = 0.0; break;
   }
   return h;
 }

@@ -73,6 +73,23 @@ inline gas::models::GCNIIOptions gcnii_options(const gas::Dataset& d, const Hype
   return o;
 }
 
+inline gas::models::GINOptions gin_options(const gas::Dataset& d, const Hyper& h) {
+  gas::models::GINOptions o;
+  o.in = d.num_features(), o.hidden = *h.hidden, o.out = d.num_classes, o.layers = *h.layers;
+  o.dropout = *h.dropout, o.batch_norm = *h.batch_norm, o.residual = *h.residual;
+  return o;
+}
+
+/// PNA's degree scalers need avg_log over the WHOLE graph (never a batch): computed here from the raw graph the
+/// model trains on (PNA declares needs_gcn_norm = false, so the Trainer passes the graph as loaded).
+inline gas::models::PNAModelOptions pna_options(const gas::Dataset& d, const Hyper& h) {
+  gas::models::PNAModelOptions o;
+  o.in = d.num_features(), o.hidden = *h.hidden, o.out = d.num_classes, o.layers = *h.layers;
+  o.degrees = gas::nn::degree_statistics(d.graph);
+  o.dropout = *h.dropout, o.batch_norm = *h.batch_norm, o.residual = *h.residual;
+  return o;
+}
+
 inline gas::TrainerOptions trainer_options(const Config& c, const Hyper& h, std::uint64_t seed) {
   gas::TrainerOptions o;
   o.batch_size = *h.batch_size;
@@ -162,9 +179,20 @@ inline Summary train(const gas::Dataset& data, const Config& c, const Hyper& h) 
       });
       break;
     case ModelKind::gin:
+      s.runs = detail::train_runs<GIN<float>>(data, c, h, [&](std::uint64_t seed) {
+        return std::make_unique<GIN<float>>(n, detail::gin_options(data, h), seed);
+      });
+      break;
     case ModelKind::pna:
+      s.runs = detail::train_runs<PNA<float>>(data, c, h, [&](std::uint64_t seed) {
+        return std::make_unique<PNA<float>>(n, detail::pna_options(data, h), seed);
+      });
+      break;
     case ModelKind::pna_jk:
-      throw gas::config_error("--model " + std::string(name_of(c.model)) + ": not available in this build");
+      s.runs = detail::train_runs<PNAJK<float>>(data, c, h, [&](std::uint64_t seed) {
+        return std::make_unique<PNAJK<float>>(n, detail::pna_options(data, h), seed);
+      });
+      break;
   }
   std::vector<double> tests, epochs;
   double val_sum = 0, train_sum = 0;

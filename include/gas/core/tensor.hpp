@@ -33,9 +33,11 @@ public:
     GAS_CHECK(ld >= cols, shape_error, "leading dimension " << ld << " < cols " << cols);
   }
   /// @brief A view of const elements from a view of mutable ones.
-  operator MatrixView<const T>() const
-    requires(!std::is_const_v<T>)  // a const view converting to itself would be a no-op nvcc warns about
-  {
+  /// (A template, so that a const view declares no conversion to itself at all: nvcc warns about one even when
+  /// a requires-clause disables it.)
+  template <class U = T>
+    requires(!std::is_const_v<U>)
+  operator MatrixView<const U>() const {
     return {data_, rows_, cols_, ld_};
   }
 

@@ -169,8 +169,12 @@ public:
   [[nodiscard]] std::int64_t in_features() const { return options_.in; }
   /// @brief Width of the output (the classes).
   [[nodiscard]] std::int64_t out_features() const { return options_.out; }
-  /// @brief Convolution `l` with its MLP (for inspection and tests).
-  [[nodiscard]] conv_type& conv(std::int32_t l) { return convs_.at(static_cast<std::size_t>(l)); }
+  /// @brief Convolution `l` with its MLP (for inspection and tests). Throws value_error for l outside
+  /// [0, layers).
+  [[nodiscard]] conv_type& conv(std::int32_t l) {
+    GAS_CHECK(l >= 0 && l < options_.layers, value_error, "layer " << l << " outside [0, " << options_.layers << ")");
+    return convs_[static_cast<std::size_t>(l)];
+  }
 
   /// @brief Layer `layer` on a batch: x (adj.cols(), in_l), rows in n_id order, -> (adj.rows(), out_l).
   ///

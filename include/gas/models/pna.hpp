@@ -15,6 +15,11 @@
 /// avg_log (mean over ALL nodes of log(deg + 1), PyGAS's `deg` argument) cannot come from a batch: the caller
 /// computes it once on the whole graph, `options.degrees = nn::degree_statistics(data.graph)` (permuting the
 /// graph leaves it unchanged), before building the model.
+///
+/// Where REFERENCE.md is silent this follows PyGAS's pna.py: its argument defaults (dropout 0, drop_input,
+/// no batch norm, no residual), batch norms on the hidden layers only, and its weight-decay groups. The default
+/// scalers are REFERENCE.md's three; the reference's own configurations mostly use mean (and max) with identity
+/// and amplification, which is nn::PNABranchConv<T, B, nn::Aggregators<aggr::Mean>> with those two scalers.
 
 #include <concepts>
 #include <cstdint>
@@ -122,8 +127,11 @@ public:
   [[nodiscard]] std::int64_t in_features() const { return options_.in; }
   /// @brief Width of the output (the classes).
   [[nodiscard]] std::int64_t out_features() const { return options_.out; }
-  /// @brief Convolution `l` (for inspection and tests).
-  [[nodiscard]] Conv& conv(std::int32_t l) { return convs_.at(static_cast<std::size_t>(l)); }
+  /// @brief Convolution `l` (for inspection and tests). Throws value_error for l outside [0, layers).
+  [[nodiscard]] Conv& conv(std::int32_t l) {
+    GAS_CHECK(l >= 0 && l < options_.layers, value_error, "layer " << l << " outside [0, " << options_.layers << ")");
+    return convs_[static_cast<std::size_t>(l)];
+  }
 
   /// @brief Layer `layer` on a batch: x (adj.cols(), in_l), rows in n_id order, -> (adj.rows(), out_l).
   ///

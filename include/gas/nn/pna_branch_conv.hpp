@@ -18,6 +18,7 @@
 
 #include <cmath>
 #include <cstdint>
+#include <span>
 #include <string>
 #include <utility>
 #include <vector>
@@ -34,6 +35,7 @@
 #include "gas/ops/aggregation.hpp"
 #include "gas/ops/arithmetic.hpp"
 #include "gas/ops/concat.hpp"
+#include "gas/ops/matmul.hpp"
 #include "gas/ops/spmm.hpp"
 
 namespace gas::nn {
@@ -94,14 +96,21 @@ struct PNABranchConv<T, Backend, Aggregators<A...>> {
 
   /// @brief x (adj.cols(), in) -> (adj.rows(), out); the targets are x's first adj.rows() rows. `adj` must
   /// outlive the backward pass. Throws shape_error naming the shapes.
+  ///
+  /// The branches share their products: the pre-layers run as one (|branches| out, in) weight, each aggregator
+  /// aggregates its branches' columns at once, and sum_k post_k(m_k) is one product of the concatenated m_k with
+  /// the post-layers' weights side by side (plus the sum of their biases). Three matrix products instead of
+  /// 2 |branches| + 1, the same function.
   ag::Var<T, Backend> forward(ag::Tape<T, Backend>& tape, ag::Var<T, Backend> x, const Graph& adj) {
     using Var = ag::Var<T, Backend>;
-    const std::int64_t rows = adj.rows();
+    const std::int64_t rows = adj.rows(), out = options.out;
     GAS_CHECK(x.rows() == adj.cols() && rows <= adj.cols() && x.cols() == options.in, shape_error,
-              "PNABranchConv (" << options.in << " -> " << options.out << ") got x (" << x.rows() << " x "
-                                << x.cols() << ") for adjacency (" << adj.rows() << " x " << adj.cols()
+              "PNABranchConv (" << options.in << " -> " << out << ") got x (" << x.rows() << " x " << x.cols()
+                                << ") for adjacency (" << adj.rows() << " x " << adj.cols()
                                 << "): x needs adj.cols() rows and " << options.in
                                 << " columns, the targets being its first rows");
+    const std::size_t k = branches();
+    const auto scalers = static_cast<std::int64_t>(options.scalers.size());
     const double avg_log = options.degrees.avg_log;
     auto log_degree = [&](std::int64_t i) {
       return std::log(static_cast<double>(adj.degree(static_cast<node_id>(i))) + 1.0);
@@ -119,22 +128,50 @@ struct PNABranchConv<T, Backend, Aggregators<A...>> {
             tape, rows, [&](std::int64_t i) { return avg_log / (log_degree(i) + attenuation_eps); });
       return attenuation;
     };
-
-    Var out;  // (rows, out), the running sum of the branches
-    std::size_t k = 0;
-    auto run_aggregator = [&]<class Aggr>() {
-      for (auto s : options.scalers) {
-        auto h = ops::relu(pre[k].forward(tape, x));  // (cols, out)
-        auto m = ops::spmm<Aggr>(adj, h);             // (rows, out)
-        if (s != Scaler::identity) m = ops::mul_rows(m, factor(s));
-        auto y = post[k].forward(tape, m);  // (rows, out)
-        out = out.id() < 0 ? y : ops::add(out, y);
-        ++k;
-      }
+    auto joined = [](std::vector<Var>& parts, bool by_rows) {
+      if (parts.size() == 1) return parts.front();
+      const std::span<const Var> all(parts);
+      return by_rows ? ops::concat_rows(all) : ops::concat_cols(all);
     };
-    (run_aggregator.template operator()<A>(), ...);
+
+    weights_.clear();  // members, so that steady-state steps reuse their capacity
+    biases_.clear();
+    for (auto& l : pre) {
+      weights_.push_back(tape.param(l.weight));
+      biases_.push_back(tape.param(l.bias));
+    }
+    auto h = ops::matmul(x, joined(weights_, true), false, true);  // (cols, k out)
+    h = ops::relu(ops::bias_add(h, joined(biases_, false)));
+
+    bool scaled = false;
+    for (auto s : options.scalers) scaled = scaled || s != Scaler::identity;
+    blocks_.clear();
+    std::int64_t a = 0;
+    auto aggregate = [&]<class Aggr>() {
+      const std::int64_t width = scalers * out;
+      auto m = ops::spmm<Aggr>(adj, sizeof...(A) == 1 ? h : ops::slice_cols(h, a * width, (a + 1) * width));
+      if (!scaled) {  // (rows, |scalers| out), already in branch order
+        blocks_.push_back(m);
+      } else {
+        for (std::int64_t s = 0; s < scalers; ++s) {
+          auto block = scalers == 1 ? m : ops::slice_cols(m, s * out, (s + 1) * out);  // (rows, out)
+          const Scaler scaler = options.scalers[static_cast<std::size_t>(s)];
+          blocks_.push_back(scaler == Scaler::identity ? block : ops::mul_rows(block, factor(scaler)));
+        }
+      }
+      ++a;
+    };
+    (aggregate.template operator()<A>(), ...);
+    auto m = joined(blocks_, false);  // (rows, k out)
+
+    weights_.clear();
+    for (auto& l : post) weights_.push_back(tape.param(l.weight));
+    auto y = ops::matmul(m, joined(weights_, false), false, true);  // (rows, out)
+    auto bias = tape.param(post.front().bias);                      // (1, out)
+    for (std::size_t b = 1; b < k; ++b) bias = ops::add(bias, tape.param(post[b].bias));
+    y = ops::bias_add(y, bias);
     auto x_dst = x.rows() == rows ? x : ops::slice_rows(x, 0, rows);
-    return ops::add(out, lin.forward(tape, x_dst));
+    return ops::add(y, lin.forward(tape, x_dst));
   }
 
   /// @brief The trainable parameters: every pre-layer's, every post-layer's, then lin's (weight, bias each).
@@ -147,6 +184,11 @@ struct PNABranchConv<T, Backend, Aggregators<A...>> {
     for (auto* q : lin.parameters()) p.push_back(q);
     return p;
   }
+
+private:
+  std::vector<ag::Var<T, Backend>> weights_;  // the pre- or post-layers' weights, of the call in progress
+  std::vector<ag::Var<T, Backend>> biases_;   // the pre-layers' biases, of the call in progress
+  std::vector<ag::Var<T, Backend>> blocks_;   // the aggregated (and scaled) branches, of the call in progress
 };
 
 }  // namespace gas::nn

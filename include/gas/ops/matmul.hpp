@@ -7,6 +7,13 @@
 #if defined(__CUDACC__) && !defined(EIGEN_NO_CUDA)
 #define EIGEN_NO_CUDA
 #endif
+// Our matmul parallelises over fixed row blocks itself; Eigen's own GEMM threading would start a nested, spinning
+// OpenMP team inside each block (our num_threads(1) team is an inactive region to Eigen), which collapses under
+// load: a 2-thread run was 25x slower than a 1-thread one. gas_dep and gas.pc also pass -DEIGEN_DONT_PARALLELIZE,
+// for code that includes Eigen before gas.
+#ifndef EIGEN_DONT_PARALLELIZE
+#define EIGEN_DONT_PARALLELIZE
+#endif
 #include <Eigen/Core>
 #include <omp.h>
 
@@ -30,7 +37,7 @@ auto eigen(MatrixView<T> m) {
   return Eigen::Map<Target, Eigen::Unaligned, EigenStride<T>>(m.data(), m.rows(), m.cols(), EigenStride<T>(m.ld()));
 }
 
-/// @brief out (+)= op(a) op(b) in the calling thread (Eigen does not start threads inside a parallel region).
+/// @brief out (+)= op(a) op(b) in the calling thread (EIGEN_DONT_PARALLELIZE: Eigen never starts threads).
 template <class T>
 void gemm_block(MatrixView<const T> a, bool ta, MatrixView<const T> b, bool tb, MatrixView<T> out, bool accumulate) {
   auto ea = eigen(a);
@@ -53,9 +60,9 @@ inline constexpr std::int64_t gemm_rows_per_block = 64;
 ///
 /// Why not Eigen's own threading: its parallel GEMM synchronises by spinning, which collapses when the
 /// machine is oversubscribed (tests running side by side, a loader thread), and its blocking depends on the
-/// thread count. Here every block of 64 output rows is one sequential Eigen product (Eigen stays
-/// single-threaded inside a parallel region), whichever thread runs it, so the bits of the result are the
-/// same for every thread count.
+/// thread count. Here every block of 64 output rows is one sequential Eigen product (Eigen is built with
+/// EIGEN_DONT_PARALLELIZE), whichever thread runs it, so the bits of the result are the same for every thread
+/// count.
 template <class T>
 void gemm(MatrixView<const T> a, bool ta, MatrixView<const T> b, bool tb, MatrixView<T> out, bool accumulate) {
   const std::int64_t m = out.rows(), k = ta ? a.rows() : a.cols();
@@ -67,7 +74,6 @@ void gemm(MatrixView<const T> a, bool ta, MatrixView<const T> b, bool tb, Matrix
     const MatrixView<const T> rows_of_a = ta ? a.slice_cols(r0, r1) : a.slice_rows(r0, r1);
     gemm_block<T>(rows_of_a, ta, b, tb, out.slice_rows(r0, r1), accumulate);
   };
-  // A team (of one when the product is small) around the blocks keeps Eigen from starting threads itself.
   const bool parallel = blocks > 1 && work >= double(1 << 20) && !omp_in_parallel();
 #pragma omp parallel num_threads(parallel ? omp_get_max_threads() : 1) if (!omp_in_parallel())
   {

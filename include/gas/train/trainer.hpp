@@ -382,6 +382,10 @@ private:
     const std::span<const std::int32_t> labels(local_labels_);
     auto loss = metric_ == train::Metric::micro_f1 ? ops::bce_with_logits(out, local_multi_, rows)
                                                    : ops::cross_entropy(out, labels, rows);
+    // A model with a loss-side Lipschitz regulariser (GIN with reg::NoisePerturbation) reports the penalty of the
+    // forward pass just run; it joins the loss with weight 1, as in the reference.
+    if constexpr (requires { model_->regularization_loss(tape); })
+      if (const auto penalty = model_->regularization_loss(tape)) loss = ops::add(loss, *penalty);
     optimizer.zero_grad();
     tape.backward(loss);
     if (options_.grad_clip) train::clip_grad_norm(params, *options_.grad_clip);

@@ -1,0 +1,104 @@
+#pragma once
+/// @brief `DeviceCsr`: a `gas::Graph` copied to the device, with the stable transposed index the backward
+/// passes scatter through; `DeviceCsrView` is its plain-pointer form that kernels take by value.
+///
+/// The transpose is built on the host, where the loader builds the batch adjacency anyway: a stable counting
+/// sort (ops::detail::transpose_index), O(E), so every column lists its entries in row order. Gradients that
+/// flow against the edges then sum in a fixed order on the device too, with no atomics.
+
+#include <cuda_runtime.h>
+
+#include <cstdint>
+#include <vector>
+
+#include "gas/core/check.hpp"
+#include "gas/core/tensor.hpp"
+#include "gas/cuda/device_buffer.hpp"
+#include "gas/graph/dataset.hpp"
+#include "gas/ops/spmm.hpp"
+
+namespace gas::cuda {
+
+/// @brief Device pointers and sizes of a CSR matrix and (optionally) its transpose; trivially copyable.
+struct DeviceCsrView {
+  std::int64_t rows = 0;                    ///< rows of the matrix (destination nodes)
+  std::int64_t cols = 0;                    ///< columns (source nodes)
+  std::int64_t nnz = 0;                     ///< stored entries (edges)
+  const std::int64_t* indptr = nullptr;     ///< (rows + 1)
+  const node_id* indices = nullptr;         ///< (nnz): column of each entry
+  const float* weights = nullptr;           ///< (nnz) or nullptr for an unweighted graph
+  const std::int64_t* t_offsets = nullptr;  ///< (cols + 1): column j's entries are [t_offsets[j], t_offsets[j + 1])
+  const node_id* t_rows = nullptr;          ///< (nnz): row of each transposed entry, ascending within a column
+  const std::int64_t* t_edges = nullptr;    ///< (nnz): CSR position of each transposed entry
+
+  /// @brief True when the transposed index is present (backward passes of sum, mean, max and min need it).
+  [[nodiscard]] bool has_transpose() const { return nnz == 0 || t_offsets != nullptr; }
+};
+
+/// @brief A CSR matrix owned on the device, copied from a host `Graph` on one stream.
+class DeviceCsr {
+public:
+  /// @brief An empty 0 x 0 matrix; makes no CUDA call.
+  DeviceCsr() = default;
+
+  /// @brief Queues copies of `graph` (and, when `with_transpose`, its transposed index) on `stream`. The host
+  /// graph may change once this returns: pageable sources are staged before the copy call returns.
+  DeviceCsr(const Graph& graph, cudaStream_t stream, bool with_transpose = true)
+      : rows_(graph.rows()), cols_(graph.cols()), nnz_(graph.num_edges()),
+        indptr_(static_cast<std::size_t>(rows_ + 1), stream), indices_(static_cast<std::size_t>(nnz_), stream),
+        weights_(graph.has_weights() ? static_cast<std::size_t>(nnz_) : 0, stream) {
+    indptr_.copy_from(graph.indptr());
+    indices_.copy_from(graph.indices());
+    if (graph.has_weights()) weights_.copy_from(graph.weights());
+    if (with_transpose) upload_transpose(graph, stream);
+  }
+
+  /// @brief The plain-pointer form for launchers.
+  [[nodiscard]] DeviceCsrView view() const {
+    DeviceCsrView v;
+    v.rows = rows_;
+    v.cols = cols_;
+    v.nnz = nnz_;
+    v.indptr = indptr_.data();
+    v.indices = indices_.data();
+    v.weights = weights_.empty() ? nullptr : weights_.data();
+    if (has_transpose_) {
+      v.t_offsets = t_offsets_.data();
+      v.t_rows = t_rows_.data();
+      v.t_edges = t_edges_.data();
+    }
+    return v;
+  }
+
+  [[nodiscard]] std::int64_t rows() const { return rows_; }
+  [[nodiscard]] std::int64_t cols() const { return cols_; }
+  [[nodiscard]] std::int64_t num_edges() const { return nnz_; }
+
+private:
+  void upload_transpose(const Graph& graph, cudaStream_t stream) {
+    Tensor<std::int64_t, host> storage;
+    const auto t = ops::detail::transpose_index(graph, storage, true);
+    // Rows fit node_id; narrowing them halves the bytes the backward pass reads per entry.
+    std::vector<node_id> t_rows(static_cast<std::size_t>(nnz_));
+    for (std::int64_t p = 0; p < nnz_; ++p) t_rows[static_cast<std::size_t>(p)] = static_cast<node_id>(t.rows[p]);
+    t_offsets_ = DeviceBuffer<std::int64_t>(static_cast<std::size_t>(cols_ + 1), stream);
+    t_rows_ = DeviceBuffer<node_id>(static_cast<std::size_t>(nnz_), stream);
+    t_edges_ = DeviceBuffer<std::int64_t>(static_cast<std::size_t>(nnz_), stream);
+    t_offsets_.copy_from({t.offsets, static_cast<std::size_t>(cols_ + 1)});
+    t_rows_.copy_from(t_rows);
+    t_edges_.copy_from({t.edges, static_cast<std::size_t>(nnz_)});
+    // The sources are host locals; pageable copies are staged before cudaMemcpyAsync returns, so they may die now.
+    has_transpose_ = true;
+  }
+
+  std::int64_t rows_ = 0, cols_ = 0, nnz_ = 0;
+  DeviceBuffer<std::int64_t> indptr_;
+  DeviceBuffer<node_id> indices_;
+  DeviceBuffer<float> weights_;
+  DeviceBuffer<std::int64_t> t_offsets_;
+  DeviceBuffer<node_id> t_rows_;
+  DeviceBuffer<std::int64_t> t_edges_;
+  bool has_transpose_ = false;
+};
+
+}  // namespace gas::cuda

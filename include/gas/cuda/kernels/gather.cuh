@@ -1,0 +1,197 @@
+#pragma once
+/// @brief Row gathers and deterministic row scatter-adds on the device, matching ops::gather_rows and
+/// ops::scatter_add_rows.
+///
+/// A scatter-add is made deterministic as on the host: the index is inverted first (a stable radix sort of
+/// (target, position) pairs groups the positions by target in increasing position order; CUB's radix sort is
+/// stable), then each target row is owned by one group of threads that adds its sources in that order. No
+/// atomics, so every run gives the same bits; the sums equal the host's up to fp32 reassociation only where
+/// the host also reorders (it does not: both add in position order, so they agree to the last bit).
+
+#include <cuda_runtime.h>
+
+#include <cub/device/device_radix_sort.cuh>
+
+#include <bit>
+#include <cstddef>
+#include <cstdint>
+
+#include "gas/core/check.hpp"
+#include "gas/cuda/device_buffer.hpp"
+#include "gas/cuda/error.hpp"
+#include "gas/cuda/kernels/common.cuh"
+#include "gas/cuda/kernels/launch.hpp"
+#include "gas/graph/dataset.hpp"
+
+namespace gas::cuda {
+inline namespace v0 {
+namespace kernels {
+
+// out (n, width) (+)= src[index[i]] with src (src_rows, width).
+template <class T, int V, bool Accumulate>
+__global__ void gather_rows(const T* __restrict__ src, const node_id* __restrict__ index, std::int64_t n,
+                            std::int64_t width, T* __restrict__ out, int group) {
+  const std::int64_t t = global_thread();
+  const std::int64_t i = t / group;
+  if (i >= n) return;
+  const int lane = static_cast<int>(t % group);
+  const std::int64_t packs = width / V;
+  using P = Pack<T, V>;
+  const P* __restrict__ sp = reinterpret_cast<const P*>(src) + static_cast<std::int64_t>(index[i]) * packs;
+  P* __restrict__ op = reinterpret_cast<P*>(out) + i * packs;
+  for (std::int64_t c = lane; c < packs; c += group) {
+    P v = sp[c];
+    if constexpr (Accumulate) {
+      const P o = op[c];
+      for (int k = 0; k < V; ++k) v.v[k] = o.v[k] + v.v[k];
+    }
+    op[c] = v;
+  }
+}
+
+// Templates rather than plain kernels, so that a header defining them can be included by many translation units.
+template <class I>
+__global__ void iota_positions(I* __restrict__ out, std::int64_t n) {
+  const std::int64_t i = global_thread();
+  if (i < n) out[i] = static_cast<I>(i);
+}
+
+// ptr[t] = first position in the sorted targets with a target >= t, for t in [0, targets].
+template <class I>
+__global__ void group_offsets(const I* __restrict__ sorted, std::int64_t n, std::int64_t targets,
+                                     std::int64_t* __restrict__ ptr) {
+  const std::int64_t t = global_thread();
+  if (t > targets) return;
+  std::int64_t lo = 0, hi = n;
+  while (lo < hi) {
+    const std::int64_t mid = lo + (hi - lo) / 2;
+    if (sorted[mid] < t) lo = mid + 1;
+    else hi = mid;
+  }
+  ptr[t] = lo;
+}
+
+// out (targets, width) (+)= sum of src rows grouped by the inverse (ptr, order).
+template <class T, int V, bool Accumulate>
+__global__ void scatter_rows(const T* __restrict__ src, const std::int64_t* __restrict__ ptr,
+                             const node_id* __restrict__ order, std::int64_t targets, std::int64_t width,
+                             T* __restrict__ out, int group) {
+  const std::int64_t t = global_thread();
+  const std::int64_t r = t / group;
+  if (r >= targets) return;
+  const int lane = static_cast<int>(t % group);
+  const std::int64_t packs = width / V;
+  using P = Pack<T, V>;
+  const P* __restrict__ sp = reinterpret_cast<const P*>(src);
+  P* __restrict__ op = reinterpret_cast<P*>(out) + r * packs;
+  for (std::int64_t c = lane; c < packs; c += group) {
+    P acc;
+    if constexpr (Accumulate) acc = op[c];
+    else
+      for (int k = 0; k < V; ++k) acc.v[k] = T{0};
+    for (std::int64_t q = ptr[r]; q < ptr[r + 1]; ++q) {
+      const P v = sp[static_cast<std::int64_t>(order[q]) * packs + c];
+      for (int k = 0; k < V; ++k) acc.v[k] += v.v[k];
+    }
+    op[c] = acc;
+  }
+}
+
+}  // namespace kernels
+}  // namespace v0
+
+/// @brief The positions of an index grouped by target on the device: target t's positions are
+/// order[ptr[t] .. ptr[t + 1]), increasing.
+struct InvertedIndex {
+  std::int64_t targets = 0;
+  std::int64_t size = 0;
+  DeviceBuffer<std::int64_t> ptr;  ///< (targets + 1)
+  DeviceBuffer<node_id> order;     ///< (size)
+};
+
+/// @brief Inverts the device index (n entries, each in [0, targets): the caller validated them on the host,
+/// where the index is built) on `stream`. Allocates from the arena only, so a warm step asks the driver for
+/// nothing. Throws value_error for negative sizes or more than 2^31 - 1 positions.
+inline InvertedIndex invert_index(const node_id* index, std::int64_t n, std::int64_t targets, cudaStream_t stream) {
+  GAS_CHECK(n >= 0 && targets >= 0, value_error,
+            "cuda::invert_index: negative size (" << n << " indices, " << targets << " targets)");
+  GAS_CHECK(n <= 2147483647 && targets <= 2147483647, value_error,
+            "cuda::invert_index: " << n << " positions or " << targets << " targets exceed node_id");
+  InvertedIndex inv;
+  inv.targets = targets;
+  inv.size = n;
+  inv.ptr = DeviceBuffer<std::int64_t>(static_cast<std::size_t>(targets + 1), stream);
+  inv.order = DeviceBuffer<node_id>(static_cast<std::size_t>(n), stream);
+  if (n == 0) {
+    inv.ptr.fill_zero();
+    return inv;
+  }
+  DeviceBuffer<node_id> positions(static_cast<std::size_t>(n), stream);
+  DeviceBuffer<node_id> sorted(static_cast<std::size_t>(n), stream);
+  kernels::iota_positions<<<static_cast<unsigned>(blocks_for(n)), block_threads, 0, stream>>>(positions.data(), n);
+  GAS_CUDA_CHECK_LAUNCH();
+  // Targets are non-negative and below `targets`: sorting only their significant bits saves passes.
+  const int end_bit = std::max(1, static_cast<int>(std::bit_width(static_cast<std::uint64_t>(targets))));
+  std::size_t temp_bytes = 0;
+  GAS_CUDA_CHECK(cub::DeviceRadixSort::SortPairs(nullptr, temp_bytes, index, sorted.data(), positions.data(),
+                                                 inv.order.data(), n, 0, end_bit, stream));
+  DeviceBuffer<std::byte> temp(temp_bytes, stream);
+  GAS_CUDA_CHECK(cub::DeviceRadixSort::SortPairs(temp.data(), temp_bytes, index, sorted.data(), positions.data(),
+                                                 inv.order.data(), n, 0, end_bit, stream));
+  kernels::group_offsets<<<static_cast<unsigned>(blocks_for(targets + 1)), block_threads, 0, stream>>>(
+      sorted.data(), n, targets, inv.ptr.data());
+  GAS_CUDA_CHECK_LAUNCH();
+  return inv;
+}
+
+/// @brief out (n, width) = src[index[i]] (or += with `accumulate`) for src (src_rows, width); the index entries
+/// must lie in [0, src_rows) (checked by the host op that built them). Throws value_error for negative sizes.
+template <class T>
+void gather_rows(const T* src, std::int64_t src_rows, std::int64_t width, const node_id* index, std::int64_t n, T* out,
+                 bool accumulate, cudaStream_t stream) {
+  GAS_CHECK(src_rows >= 0 && width >= 0 && n >= 0, value_error,
+            "cuda::gather_rows: negative size (src " << src_rows << " x " << width << ", " << n << " indices)");
+  GAS_CHECK(n == 0 || src_rows > 0, value_error,
+            "cuda::gather_rows: " << n << " indices into a source with no rows (0 x " << width << ")");
+  if (n == 0 || width == 0) return;
+  const RowLaunch l = row_launch(n, width, sizeof(T), detail::aligned16(src) && detail::aligned16(out));
+  check_grid(l.blocks, "cuda::gather_rows");
+  const auto grid = static_cast<unsigned>(l.blocks);
+  constexpr int pack = 16 / sizeof(T);
+  if (l.vector == pack) {
+    if (accumulate) kernels::gather_rows<T, pack, true><<<grid, block_threads, 0, stream>>>(src, index, n, width, out, l.group);
+    else kernels::gather_rows<T, pack, false><<<grid, block_threads, 0, stream>>>(src, index, n, width, out, l.group);
+  } else {
+    if (accumulate) kernels::gather_rows<T, 1, true><<<grid, block_threads, 0, stream>>>(src, index, n, width, out, l.group);
+    else kernels::gather_rows<T, 1, false><<<grid, block_threads, 0, stream>>>(src, index, n, width, out, l.group);
+  }
+  GAS_CUDA_CHECK_LAUNCH();
+}
+
+/// @brief out (inv.targets, width) = sum of the src (inv.size, width) rows that point at each target (or += with
+/// `accumulate`), in increasing position order. Throws shape_error when src_rows != inv.size.
+template <class T>
+void scatter_add_rows(const T* src, std::int64_t src_rows, std::int64_t width, const InvertedIndex& inv, T* out,
+                      bool accumulate, cudaStream_t stream) {
+  GAS_CHECK(src_rows == inv.size, shape_error,
+            "cuda::scatter_add_rows: " << inv.size << " indices for src (" << src_rows << " x " << width
+                                       << "): one per row expected");
+  GAS_CHECK(width >= 0, shape_error, "cuda::scatter_add_rows: negative width " << width);
+  if (inv.targets == 0 || width == 0) return;
+  const RowLaunch l = row_launch(inv.targets, width, sizeof(T), detail::aligned16(src) && detail::aligned16(out));
+  check_grid(l.blocks, "cuda::scatter_add_rows");
+  const auto grid = static_cast<unsigned>(l.blocks);
+  constexpr int pack = 16 / sizeof(T);
+  const std::int64_t* ptr = inv.ptr.data();
+  const node_id* order = inv.order.data();
+  if (l.vector == pack) {
+    if (accumulate) kernels::scatter_rows<T, pack, true><<<grid, block_threads, 0, stream>>>(src, ptr, order, inv.targets, width, out, l.group);
+    else kernels::scatter_rows<T, pack, false><<<grid, block_threads, 0, stream>>>(src, ptr, order, inv.targets, width, out, l.group);
+  } else {
+    if (accumulate) kernels::scatter_rows<T, 1, true><<<grid, block_threads, 0, stream>>>(src, ptr, order, inv.targets, width, out, l.group);
+    else kernels::scatter_rows<T, 1, false><<<grid, block_threads, 0, stream>>>(src, ptr, order, inv.targets, width, out, l.group);
+  }
+  GAS_CUDA_CHECK_LAUNCH();
+}
+
+}  // namespace gas::cuda

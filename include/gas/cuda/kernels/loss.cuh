@@ -1,0 +1,231 @@
+#pragma once
+/// @brief Row-wise log-softmax, NLL and fused cross-entropy over selected rows on the device, forward and
+/// backward, matching ops/loss.hpp.
+///
+/// Class counts are small (tens to hundreds), so one thread owns a row and forms its log-sum-exp in double
+/// exactly as the host does. The scalar losses are summed by a single block in a fixed tree, so they are the
+/// same bits on every run. The loss gradient's seed is read on the device (a 1 x 1 device value), so the
+/// backward pass needs no host synchronisation. Selected rows and labels are validated on the host, where the
+/// batch is built (ops::detail::check_selected_rows / check_labels); the launchers take whether the selection is
+/// strictly increasing, which is when a backward may write the selected rows in parallel.
+
+#include <cuda_runtime.h>
+
+#include <cmath>
+#include <cstdint>
+
+#include "gas/core/check.hpp"
+#include "gas/cuda/error.hpp"
+#include "gas/cuda/kernels/common.cuh"
+#include "gas/cuda/kernels/launch.hpp"
+#include "gas/graph/dataset.hpp"
+
+namespace gas::cuda {
+inline namespace v0 {
+namespace kernels {
+
+template <class T>
+__device__ inline double row_log_sum_exp(const T* x, std::int64_t cols) {
+  double m = -INFINITY;
+  for (std::int64_t j = 0; j < cols; ++j) m = fmax(m, static_cast<double>(x[j]));
+  if (isinf(m)) return m;  // all -inf (or some +inf): the shift would give nan
+  double s = 0;
+  for (std::int64_t j = 0; j < cols; ++j) s += exp(static_cast<double>(x[j]) - m);
+  return m + log(s);
+}
+
+template <class T>
+__global__ void log_softmax_forward(const T* __restrict__ x, std::int64_t rows, std::int64_t cols, T* __restrict__ y) {
+  const std::int64_t i = global_thread();
+  if (i >= rows) return;
+  const double lse = row_log_sum_exp(x + i * cols, cols);
+  for (std::int64_t j = 0; j < cols; ++j) y[i * cols + j] = static_cast<T>(x[i * cols + j] - lse);
+}
+
+template <class T>
+__global__ void log_softmax_backward(const T* __restrict__ y, const T* __restrict__ g, std::int64_t rows,
+                                     std::int64_t cols, T* __restrict__ gx) {
+  const std::int64_t i = global_thread();
+  if (i >= rows) return;
+  double sum_g = 0;
+  for (std::int64_t j = 0; j < cols; ++j) sum_g += g[i * cols + j];
+  for (std::int64_t j = 0; j < cols; ++j)
+    gx[i * cols + j] += static_cast<T>(g[i * cols + j] - exp(static_cast<double>(y[i * cols + j])) * sum_g);
+}
+
+inline constexpr int loss_block = 256;
+
+// out[0] = factor * sum_k value(k), by one block: strided partial sums, then a fixed shared-memory tree.
+template <class T, class Value>
+__global__ void block_sum(Value value, std::int64_t count, double factor, T* __restrict__ out) {
+  __shared__ double part[loss_block];
+  double s = 0;
+  for (std::int64_t k = threadIdx.x; k < count; k += loss_block) s += value(k);
+  part[threadIdx.x] = s;
+  __syncthreads();
+  for (int stride = loss_block / 2; stride > 0; stride /= 2) {
+    if (static_cast<int>(threadIdx.x) < stride) part[threadIdx.x] += part[threadIdx.x + stride];
+    __syncthreads();
+  }
+  if (threadIdx.x == 0) out[0] = static_cast<T>(part[0] * factor);
+}
+
+template <class T>
+struct NllTerm {
+  const T* lp;
+  std::int64_t cols;
+  const std::int32_t* labels;
+  const node_id* selected;
+  __device__ double operator()(std::int64_t k) const {
+    const node_id r = selected[k];
+    return -static_cast<double>(lp[static_cast<std::int64_t>(r) * cols + labels[r]]);
+  }
+};
+
+template <class T>
+struct AuxColumn {
+  const T* aux;  // (count, 2)
+  __device__ double operator()(std::int64_t k) const { return static_cast<double>(aux[2 * k + 1]); }
+};
+
+// One thread per position when the selection is strictly increasing, else a single thread in position order.
+template <class T>
+__global__ void nll_backward(const T* __restrict__ seed, const std::int32_t* __restrict__ labels,
+                             const node_id* __restrict__ selected, std::int64_t count, std::int64_t cols, bool serial,
+                             T* __restrict__ gx) {
+  const double coef = static_cast<double>(seed[0]) / static_cast<double>(count);
+  const std::int64_t t = global_thread();
+  const std::int64_t first = serial ? (t == 0 ? 0 : count) : t, last = serial ? count : (t < count ? t + 1 : t);
+  for (std::int64_t k = first; k < last; ++k) {
+    const node_id r = selected[k];
+    gx[static_cast<std::int64_t>(r) * cols + labels[r]] -= static_cast<T>(coef);
+  }
+}
+
+// aux (count, 2) = (log-sum-exp, loss) of each selected position.
+template <class T>
+__global__ void cross_entropy_rows(const T* __restrict__ x, std::int64_t cols, const std::int32_t* __restrict__ labels,
+                                   const node_id* __restrict__ selected, std::int64_t count, T* __restrict__ aux) {
+  const std::int64_t k = global_thread();
+  if (k >= count) return;
+  const std::int64_t r = selected[k];
+  const double lse = row_log_sum_exp(x + r * cols, cols);
+  aux[2 * k] = static_cast<T>(lse);
+  aux[2 * k + 1] = static_cast<T>(lse - static_cast<double>(x[r * cols + labels[r]]));
+}
+
+// gx(r, j) += coef (softmax - onehot). Parallel: a thread per (position, class); serial: a thread per class
+// walking the positions in order, so a row selected twice adds its two terms in the host's order.
+template <class T>
+__global__ void cross_entropy_backward(const T* __restrict__ seed, const T* __restrict__ x, std::int64_t cols,
+                                       const std::int32_t* __restrict__ labels, const node_id* __restrict__ selected,
+                                       std::int64_t count, const T* __restrict__ aux, bool serial, T* __restrict__ gx) {
+  const double coef = static_cast<double>(seed[0]) / static_cast<double>(count);
+  const std::int64_t t = global_thread();
+  std::int64_t k0, k1, j;
+  if (serial) {
+    if (t >= cols) return;
+    j = t;
+    k0 = 0;
+    k1 = count;
+  } else {
+    if (t >= count * cols) return;
+    j = t % cols;
+    k0 = t / cols;
+    k1 = k0 + 1;
+  }
+  for (std::int64_t k = k0; k < k1; ++k) {
+    const std::int64_t r = selected[k];
+    const double p = exp(static_cast<double>(x[r * cols + j]) - static_cast<double>(aux[2 * k]));
+    gx[r * cols + j] += static_cast<T>(coef * (p - (j == labels[r] ? 1.0 : 0.0)));
+  }
+}
+
+}  // namespace kernels
+}  // namespace v0
+
+/// @brief Selected rows and labels of a loss, as device arrays.
+struct LossRows {
+  const std::int32_t* labels = nullptr;  ///< (rows): a label per row of the input; selected ones in [0, cols)
+  const node_id* selected = nullptr;     ///< (count): the rows the loss averages over
+  std::int64_t count = 0;                ///< number of selected positions (>= 1)
+  bool increasing = false;               ///< the selection is strictly increasing (no row twice)
+};
+
+namespace detail {
+inline void check_loss(std::int64_t rows, std::int64_t cols, const LossRows& sel, const char* what) {
+  GAS_CHECK(rows >= 0 && cols > 0, shape_error, what << ": input (" << rows << " x " << cols << ") has no classes");
+  GAS_CHECK(sel.count > 0, value_error, what << ": the row selection is empty (the mean would divide by 0)");
+  GAS_CHECK(rows > 0, value_error, what << ": " << sel.count << " selected rows of an input with none");
+}
+}  // namespace detail
+
+/// @brief y (rows, cols) = x - logsumexp(x) per row, the log-sum-exp in double.
+template <class T>
+void log_softmax_forward(const T* x, std::int64_t rows, std::int64_t cols, T* y, cudaStream_t stream) {
+  GAS_CHECK(rows >= 0 && cols >= 0, shape_error, "cuda::log_softmax_forward: negative shape (" << rows << ", " << cols << ")");
+  if (rows == 0 || cols == 0) return;
+  kernels::log_softmax_forward<T><<<static_cast<unsigned>(blocks_for(rows)), block_threads, 0, stream>>>(x, rows, cols, y);
+  GAS_CUDA_CHECK_LAUNCH();
+}
+
+/// @brief gx += g - softmax(x) * rowsum(g), softmax rebuilt from the forward's output y.
+template <class T>
+void log_softmax_backward(const T* y, const T* g, std::int64_t rows, std::int64_t cols, T* gx, cudaStream_t stream) {
+  GAS_CHECK(rows >= 0 && cols >= 0, shape_error, "cuda::log_softmax_backward: negative shape (" << rows << ", " << cols << ")");
+  if (rows == 0 || cols == 0) return;
+  kernels::log_softmax_backward<T><<<static_cast<unsigned>(blocks_for(rows)), block_threads, 0, stream>>>(y, g, rows,
+                                                                                                         cols, gx);
+  GAS_CUDA_CHECK_LAUNCH();
+}
+
+/// @brief loss (1 x 1, device) = mean over the selected rows r of -log_probs[r, labels[r]].
+template <class T>
+void nll_loss_forward(const T* log_probs, std::int64_t rows, std::int64_t cols, const LossRows& sel, T* loss,
+                      cudaStream_t stream) {
+  detail::check_loss(rows, cols, sel, "cuda::nll_loss_forward");
+  kernels::block_sum<T><<<1, kernels::loss_block, 0, stream>>>(
+      kernels::NllTerm<T>{log_probs, cols, sel.labels, sel.selected}, sel.count, 1.0 / static_cast<double>(sel.count),
+      loss);
+  GAS_CUDA_CHECK_LAUNCH();
+}
+
+/// @brief gx (rows, cols) -= seed / count at each selected (r, labels[r]); `seed` is the loss gradient (device).
+template <class T>
+void nll_loss_backward(const T* seed, std::int64_t rows, std::int64_t cols, const LossRows& sel, T* gx,
+                       cudaStream_t stream) {
+  detail::check_loss(rows, cols, sel, "cuda::nll_loss_backward");
+  const std::int64_t threads = sel.increasing ? sel.count : 1;
+  kernels::nll_backward<T><<<static_cast<unsigned>(blocks_for(threads)), block_threads, 0, stream>>>(
+      seed, sel.labels, sel.selected, sel.count, cols, !sel.increasing, gx);
+  GAS_CUDA_CHECK_LAUNCH();
+}
+
+/// @brief Fused cross-entropy: loss (1 x 1, device) = mean over selected rows of logsumexp(x_r) - x_r[label];
+/// aux (count, 2) receives (log-sum-exp, loss) per position for the backward pass.
+template <class T>
+void cross_entropy_forward(const T* logits, std::int64_t rows, std::int64_t cols, const LossRows& sel, T* aux, T* loss,
+                           cudaStream_t stream) {
+  detail::check_loss(rows, cols, sel, "cuda::cross_entropy_forward");
+  kernels::cross_entropy_rows<T><<<static_cast<unsigned>(blocks_for(sel.count)), block_threads, 0, stream>>>(
+      logits, cols, sel.labels, sel.selected, sel.count, aux);
+  GAS_CUDA_CHECK_LAUNCH();
+  kernels::block_sum<T><<<1, kernels::loss_block, 0, stream>>>(kernels::AuxColumn<T>{aux}, sel.count,
+                                                               1.0 / static_cast<double>(sel.count), loss);
+  GAS_CUDA_CHECK_LAUNCH();
+}
+
+/// @brief gx (rows, cols) += seed / count * (softmax(x_r) - onehot(label)) at the selected rows.
+template <class T>
+void cross_entropy_backward(const T* seed, const T* logits, std::int64_t rows, std::int64_t cols, const LossRows& sel,
+                            const T* aux, T* gx, cudaStream_t stream) {
+  detail::check_loss(rows, cols, sel, "cuda::cross_entropy_backward");
+  const std::int64_t threads = sel.increasing ? sel.count * cols : cols;
+  const auto grid = blocks_for(threads);
+  check_grid(grid, "cuda::cross_entropy_backward");
+  kernels::cross_entropy_backward<T><<<static_cast<unsigned>(grid), block_threads, 0, stream>>>(
+      seed, logits, cols, sel.labels, sel.selected, sel.count, aux, !sel.increasing, gx);
+  GAS_CUDA_CHECK_LAUNCH();
+}
+
+}  // namespace gas::cuda
