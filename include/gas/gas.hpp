@@ -79,4 +79,14 @@
 #if defined(__CUDACC__)
 #include "gas/cuda/error.hpp"
 #include "gas/cuda/memory.hpp"
+#include "gas/cuda/device_csr.hpp"
+#include "gas/cuda/kernels/batch_norm.cuh"
+#include "gas/cuda/kernels/dropout.cuh"
+#include "gas/cuda/kernels/edge_softmax.cuh"
+#include "gas/cuda/kernels/elementwise.cuh"
+#include "gas/cuda/kernels/gather.cuh"
+#include "gas/cuda/kernels/gemm.hpp"
+#include "gas/cuda/kernels/loss.cuh"
+#include "gas/cuda/kernels/reduce.cuh"
+#include "gas/cuda/kernels/spmm.cuh"
 #endif
