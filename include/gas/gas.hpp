@@ -79,6 +79,7 @@
 #if defined(__CUDACC__)
 #include "gas/cuda/error.hpp"
 #include "gas/cuda/memory.hpp"
+#include "gas/cuda/tensor.hpp"
 #include "gas/cuda/device_csr.hpp"
 #include "gas/cuda/kernels/batch_norm.cuh"
 #include "gas/cuda/kernels/dropout.cuh"
