@@ -100,39 +100,6 @@ public:
     return prop_.step(x, x0_.get(tape, layer, adj.rows()), adj);
   }
 
-  /// @brief Layer-wise exact inference: (num_nodes(), out) outputs of every node in evaluation mode; also
-  /// leaves exact embeddings in every history. Hides ScalableGNN::inference, which cannot carry x0 from layer 0
-  /// to later layers across batches (models/initial_residual.hpp). Throws shape_error when the features or the
-  /// loader's graph do not have num_nodes() rows.
-  template <class F>
-    requires std::floating_point<F>
-  Tensor<T, Backend> inference(MatrixView<const F> features, const loader::EvalLoader& loader) {
-    Tensor<T, Backend> out(this->num_nodes(), out_features());  // (num_nodes, out)
-    x0_.run_layerwise(*this, features, loader, &out);
-    return out;
-  }
-
-  /// @brief inference() with the features given as a tensor.
-  template <class F>
-    requires std::floating_point<F>
-  Tensor<T, Backend> inference(const Tensor<F, host>& features, const loader::EvalLoader& loader) {
-    return inference(features.view(), loader);
-  }
-
-  /// @brief Fills every history with exact embeddings (layer-wise inference without the last layer).
-  template <class F>
-    requires std::floating_point<F>
-  void fill_histories(MatrixView<const F> features, const loader::EvalLoader& loader) {
-    x0_.run_layerwise(*this, features, loader, nullptr);
-  }
-
-  /// @brief fill_histories() with the features given as a tensor.
-  template <class F>
-    requires std::floating_point<F>
-  void fill_histories(const Tensor<F, host>& features, const loader::EvalLoader& loader) {
-    fill_histories(features.view(), loader);
-  }
-
   /// @brief Every trainable parameter: lins.0's, then lins.1's.
   std::vector<ag::Parameter<T, Backend>*> parameters() {
     auto out = lins_[0].parameters();
@@ -147,6 +114,9 @@ public:
   std::vector<ag::Parameter<T, Backend>*> nonreg_parameters() { return lins_[1].parameters(); }
 
 private:
+  friend Base;  // Base::inference / fill_histories run layerwise_driver()
+  /// The layer-wise inference driver ScalableGNN uses instead of its own (see the file comment).
+  auto& layerwise_driver() { return x0_; }
   static const APPNPOptions& checked(const APPNPOptions& o) {
     GAS_CHECK(o.K >= 1, value_error, "K = " << o.K << " must be at least 1");
     GAS_CHECK(o.in > 0 && o.hidden > 0 && o.out > 0, value_error,

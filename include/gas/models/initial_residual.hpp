@@ -8,7 +8,7 @@
 /// first on the same tape, so layer 0 records x0 here and layers l > 0 read it back. Layer-wise inference
 /// runs layer 0 over every batch before layer 1 of any, so the x0 of one batch is gone when its layer 1 runs;
 /// ScalableGNN's driver has no place to keep it (its run_layerwise is private and forward_layer sees no batch
-/// ids). The model therefore hides the base's inference()/fill_histories() with run_layerwise() below, which
+/// ids). The model therefore hands the base this object as its `layerwise_driver()`, whose run_layerwise() below
 /// keeps x0 for every node in one (num_nodes, width) table, as PyGAS keeps a per-batch `state['x_0']`.
 
 #include <algorithm>

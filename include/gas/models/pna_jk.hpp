@@ -126,39 +126,6 @@ public:
     return lins_[1].forward(tape, h);  // (batch_size, out)
   }
 
-  /// @brief Layer-wise exact inference: (num_nodes(), out) outputs of every node in evaluation mode; also
-  /// leaves exact embeddings in every history. Hides ScalableGNN::inference, which cannot give the head the
-  /// earlier layers' rows (models/jumping_knowledge.hpp). Throws shape_error when the features or the loader's
-  /// graph do not have num_nodes() rows.
-  template <class F>
-    requires std::floating_point<F>
-  Tensor<T, Backend> inference(MatrixView<const F> features, const loader::EvalLoader& loader) {
-    Tensor<T, Backend> out(this->num_nodes(), out_features());  // (num_nodes, out)
-    jk_.run_layerwise(*this, features, loader, &out);
-    return out;
-  }
-
-  /// @brief inference() with the features given as a tensor.
-  template <class F>
-    requires std::floating_point<F>
-  Tensor<T, Backend> inference(const Tensor<F, host>& features, const loader::EvalLoader& loader) {
-    return inference(features.view(), loader);
-  }
-
-  /// @brief Fills every history with exact embeddings (layer-wise inference without the last layer).
-  template <class F>
-    requires std::floating_point<F>
-  void fill_histories(MatrixView<const F> features, const loader::EvalLoader& loader) {
-    jk_.run_layerwise(*this, features, loader, nullptr);
-  }
-
-  /// @brief fill_histories() with the features given as a tensor.
-  template <class F>
-    requires std::floating_point<F>
-  void fill_histories(const Tensor<F, host>& features, const loader::EvalLoader& loader) {
-    fill_histories(features.view(), loader);
-  }
-
   /// @brief Every trainable parameter: the input stage's and the head's, the convolutions', the batch norms'.
   std::vector<ag::Parameter<T, Backend>*> parameters() {
     auto out = nonreg_parameters();
@@ -183,6 +150,9 @@ public:
   }
 
 private:
+  friend Base;  // Base::inference / fill_histories run layerwise_driver()
+  /// The layer-wise inference driver ScalableGNN uses instead of its own (see the file comment).
+  auto& layerwise_driver() { return jk_; }
   static void append(std::vector<ag::Parameter<T, Backend>*>& out, const std::vector<ag::Parameter<T, Backend>*>& in) {
     out.insert(out.end(), in.begin(), in.end());
   }

@@ -170,7 +170,7 @@ public:
     requires std::floating_point<F>
   Tensor<T, Backend> inference(MatrixView<const F> features, const loader::EvalLoader& loader) {
     Tensor<T, Backend> out(num_nodes_, derived().out_features());  // (num_nodes, out)
-    run_layerwise(features, loader, &out);
+    layerwise(features, loader, &out);
     return out;
   }
 
@@ -186,14 +186,14 @@ public:
   template <class F>
     requires std::floating_point<F>
   void fill_histories(MatrixView<const F> features, const loader::EvalLoader& loader) {
-    run_layerwise(features, loader, nullptr);
+    layerwise(features, loader, nullptr);
   }
 
   /// @brief fill_histories() with the features given as a tensor.
   template <class F>
     requires std::floating_point<F>
   void fill_histories(const Tensor<F, host>& features, const loader::EvalLoader& loader) {
-    run_layerwise(features.view(), loader, nullptr);
+    layerwise(features.view(), loader, nullptr);
   }
 
 protected:
@@ -256,6 +256,18 @@ private:
               "the batch adjacency is (" << batch.adj.rows() << " x " << batch.adj.cols() << ") but the batch has "
                                          << batch.batch_size << " in-batch nodes and " << batch.n_id.size()
                                          << " ids in n_id");
+  }
+
+  /// Layer-wise inference through the model's own driver when it has one: a model whose later layers read
+  /// state of layer 0 across batches (APPNP's and GCNII's x0, PNA_JK's representations) declares a private
+  /// `layerwise_driver()` returning an object with `run_layerwise(model, features, loader, out)` and befriends
+  /// this base (models/initial_residual.hpp, models/jumping_knowledge.hpp). Otherwise the base's driver below.
+  template <class F>
+  void layerwise(MatrixView<const F> features, const loader::EvalLoader& loader, Tensor<T, Backend>* out) {
+    if constexpr (requires(Derived& d) { d.layerwise_driver(); })
+      derived().layerwise_driver().run_layerwise(derived(), features, loader, out);
+    else
+      run_layerwise(features, loader, out);
   }
 
   /// Layer-wise inference; writes the last layer into *out, or stops after the hidden layers when out is null.
