@@ -21,7 +21,7 @@ struct Parameter {
 
   Parameter() = default;
   Parameter(std::string name_, Tensor<T, Backend> value_) : name(std::move(name_)), value(std::move(value_)) {
-    grad = Tensor<T, Backend>(value.rows(), value.cols());
+    zero_grad();
   }
 
   [[nodiscard]] std::int64_t rows() const { return value.rows(); }

@@ -12,9 +12,11 @@
 #include <cstdint>
 #include <deque>
 #include <string>
+#include <utility>
 
 #include "gas/autograd/parameter.hpp"
 #include "gas/core/check.hpp"
+#include "gas/core/exec.hpp"
 #include "gas/core/tensor.hpp"
 
 namespace gas::ag {
@@ -34,6 +36,7 @@ struct Node {
   Tensor<T, Backend> grad_storage;
   Tensor<T, Backend> aux;              // whatever an op saves for backward (mask, softmax, statistics)
   Tensor<std::int64_t, Backend> aux_index;  // integer state (argmax positions, gathered ids)
+  Tensor<std::int32_t, Backend> aux_ids;    // 32-bit ids or labels an op copies to the backend (device gathers)
   std::array<int, max_inputs> inputs{-1, -1, -1, -1};
   std::array<double, 4> scalars{};     // op attributes (slopes, probabilities, epsilons)
   std::array<std::int64_t, 4> ints{};  // op attributes (flags, sizes)
@@ -75,6 +78,10 @@ private:
 };
 
 /// @brief Records ops in order; `backward(loss)` runs their backward functions in reverse.
+///
+/// Values live where the backend keeps them: host memory for `gas::host`; device memory for `gas::cuda::device`,
+/// whose ops run on the stream of the tape's `exec()` (a tape of device values is used from nvcc-compiled code that
+/// includes gas/cuda/ops.cuh, or gas.hpp). `to_host` copies a value out for inspection.
 /// @tparam T float or double.
 /// @tparam Backend where tensors live (`gas::host`; device backends under gas/cuda/).
 template <class T, class Backend = host>
@@ -86,6 +93,8 @@ public:
   using var = Var<T, Backend>;
 
   Tape() = default;
+  /// @brief A tape whose ops run in `exec` (for the device: on its stream).
+  explicit Tape(Exec<Backend> exec) : exec_(std::move(exec)) {}
   Tape(const Tape&) = delete;  // Vars point at their tape
   Tape& operator=(const Tape&) = delete;
 
@@ -95,17 +104,44 @@ public:
   [[nodiscard]] bool grad_enabled() const { return grad_enabled_; }
   void set_grad_enabled(bool on) { grad_enabled_ = on; }
 
+  /// @brief Where the ops run: the device stream and cuBLAS handle, or nothing on the host.
+  [[nodiscard]] Exec<Backend>& exec() { return exec_; }
+
   [[nodiscard]] node_type& node(int id) {
     GAS_CHECK(id >= 0 && id < size_, value_error, "node " << id << " is not on the tape (size " << size_ << ")");
     return nodes_[static_cast<std::size_t>(id)];
   }
 
-  /// @brief A constant (no gradient) holding a copy of `from`.
+  /// @brief A constant (no gradient) holding a copy of `from`, which lives in the backend's memory (a view of a
+  /// host tensor for the host, of a device tensor for the device).
   var constant(MatrixView<const T> from) {
     auto [id, n] = push("constant", from.rows(), from.cols());
-    if (from.cols() > 0)  // a (rows, 0) value has no element to address
-      for (std::int64_t i = 0; i < from.rows(); ++i) std::copy_n(&from(i, 0), from.cols(), &n.value(i, 0));
+    exec_.copy(from, n.value);
     return {this, id};
+  }
+
+  /// @brief A constant holding a copy of the host view `from`, moved to the backend's memory (features, labels'
+  /// masks, per-row factors computed on the host). The same as constant() on the host backend.
+  var constant_from_host(MatrixView<const T> from) {
+    auto [id, n] = push("constant", from.rows(), from.cols());
+    exec_.upload(from, n.value);
+    return {this, id};
+  }
+
+  /// @brief A leaf that needs a gradient, holding a copy of the host view `from` (tests, inputs one differentiates).
+  var variable_from_host(MatrixView<const T> from) {
+    var v = constant_from_host(from);
+    auto& n = v.node();
+    n.op = "variable";
+    n.requires_grad = grad_enabled_;
+    return v;
+  }
+
+  /// @brief A host copy of a value of this tape (for a device tape: waits for the stream).
+  [[nodiscard]] Tensor<T, host> to_host(MatrixView<const T> value) {
+    Tensor<T, host> out(value.rows(), value.cols());
+    exec_.download(value, out.view());
+    return out;
   }
 
   /// @brief A leaf that needs a gradient, holding a copy of `from` (for tests and inputs one differentiates).
@@ -130,14 +166,19 @@ public:
   std::pair<int, node_type&> push(const char* op, std::int64_t rows, std::int64_t cols,
                                   std::initializer_list<var> inputs = {}) {
     auto [id, n] = next_node(op);
+    bind(n.value_storage);
     n.value_storage.resize(rows, cols);
     n.value = n.value_storage.view();
     wire(n, inputs);
     return {id, n};
   }
 
-  /// @brief Like `push`, but the value is a view of memory the caller keeps alive (no copy).
+  /// @brief Like `push`, but the value is a view of memory the caller keeps alive (no copy). Device kernels take
+  /// contiguous rows, so on the device the view must be contiguous (value_error otherwise).
   std::pair<int, node_type&> push_view(const char* op, MatrixView<T> value, std::initializer_list<var> inputs = {}) {
+    GAS_CHECK(on_host<Backend> || value.contiguous(), value_error,
+              "op '" << op << "': a device value must be contiguous (ld " << value.ld() << ", cols " << value.cols()
+                     << ")");
     auto [id, n] = next_node(op);
     n.value = value;
     wire(n, inputs);
@@ -153,9 +194,10 @@ public:
         if (g.rows() != n.value.rows() || g.cols() != n.value.cols()) n.param->zero_grad();
         n.grad = g.view();  // parameters accumulate across passes until zero_grad()
       } else {
+        bind(n.grad_storage);
         n.grad_storage.resize(n.value.rows(), n.value.cols());
-        n.grad_storage.fill(T{0});
         n.grad = n.grad_storage.view();
+        exec_.fill(n.grad, T{0});
       }
       n.grad_live = true;
     }
@@ -167,16 +209,44 @@ public:
     GAS_CHECK(&loss.tape() == this, value_error, "the loss belongs to another tape");
     GAS_CHECK(loss.rows() == 1 && loss.cols() == 1, shape_error,
               "backward needs a scalar (1 x 1) loss, got (" << loss.rows() << " x " << loss.cols() << ")");
+    if (!start_backward(loss)) return;
+    exec_.add_to_element(grad_of(loss.id()), 0, 0, seed);
+    run_backward(loss.id());
+  }
+
+  /// @brief Backpropagates from `out` of any shape, seeded with the gradient `seed` of out's shape (in the
+  /// backend's memory): the vector-Jacobian product seed^T d out / d inputs, added into the inputs' gradients.
+  void backward(var out, MatrixView<const T> seed) {
+    GAS_CHECK(&out.tape() == this, value_error, "the value belongs to another tape");
+    GAS_CHECK(seed.rows() == out.rows() && seed.cols() == out.cols(), shape_error,
+              "seed gradient (" << seed.rows() << " x " << seed.cols() << ") for a value (" << out.rows() << " x "
+                                << out.cols() << ")");
+    if (!start_backward(out)) return;
+    auto g = grad_of(out.id());
+    if (out.node().param != nullptr) {  // a parameter's gradient accumulates: add the seed in (rare; via the host)
+      Tensor<T, host> sum = to_host(g), add = to_host(seed);
+      for (std::int64_t i = 0; i < sum.rows(); ++i)
+        for (std::int64_t j = 0; j < sum.cols(); ++j) sum(i, j) += add(i, j);
+      exec_.upload(MatrixView<const T>(sum.view()), g);
+    } else {
+      exec_.copy(seed, g);  // freshly zeroed: the seed is the gradient
+    }
+    run_backward(out.id());
+  }
+
+private:
+  /// @brief Clears every node's gradient state; false when nothing upstream of `from` needs a gradient.
+  bool start_backward(var from) {
     for (int i = 0; i < size_; ++i) nodes_[static_cast<std::size_t>(i)].grad_live = false;
-    if (!loss.node().requires_grad) return;  // nothing upstream needs a gradient
-    grad_of(loss.id())(0, 0) += seed;
-    for (int i = loss.id(); i >= 0; --i) {
+    return from.node().requires_grad;
+  }
+  void run_backward(int from) {
+    for (int i = from; i >= 0; --i) {
       auto& n = nodes_[static_cast<std::size_t>(i)];
       if (n.requires_grad && n.grad_live && n.backward != nullptr) n.backward(*this, n);
     }
   }
 
-private:
   std::pair<int, node_type&> next_node(const char* op) {
     if (static_cast<std::size_t>(size_) == nodes_.size()) nodes_.emplace_back();
     auto& n = nodes_[static_cast<std::size_t>(size_)];
@@ -189,7 +259,18 @@ private:
     n.op = op;
     n.requires_grad = false;
     n.grad_live = false;
+    bind(n.aux);
+    bind(n.aux_index);
+    bind(n.aux_ids);
     return {size_++, n};
+  }
+
+  /// @brief Puts a node's device tensor on the tape's stream (a no-op on the host), so that its allocations and
+  /// frees are ordered with the kernels that use it.
+  template <class U>
+  void bind(Tensor<U, Backend>& t) {
+    if constexpr (!on_host<Backend>)
+      if (t.stream() != exec_.stream()) t.set_stream(exec_.stream());
   }
 
   void wire(node_type& n, std::initializer_list<var> inputs) {
@@ -205,10 +286,17 @@ private:
     n.requires_grad = grad_enabled_ && any;
   }
 
+  [[no_unique_address]] Exec<Backend> exec_{};
   std::deque<node_type> nodes_;  // deque: references to nodes stay valid while the tape grows
   int size_ = 0;
   bool grad_enabled_ = true;
 };
+
+/// @brief A host copy of `v`'s value (for a device tape: waits for the tape's stream).
+template <class T, class Backend>
+[[nodiscard]] Tensor<T, host> to_host(Var<T, Backend> v) {
+  return v.tape().to_host(v.value());
+}
 
 /// @brief Disables gradient recording on a tape for its lifetime (evaluation, history pushes).
 template <class T, class Backend>

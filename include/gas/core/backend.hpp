@@ -12,4 +12,13 @@ namespace cuda {
 struct device {};
 }  // namespace cuda
 
+/// @brief The graph type the ops of a backend aggregate over: `gas::Graph` on the host (graph/dataset.hpp),
+/// `cuda::DeviceCsr` on the device (cuda/device_csr.hpp). Specialised where those types are defined.
+template <class Backend>
+struct backend_graph;
+
+/// @brief `gas::Graph` for `gas::host`, `cuda::DeviceCsr` for `gas::cuda::device`: what layers' forward takes.
+template <class Backend>
+using GraphOf = typename backend_graph<Backend>::type;
+
 }  // namespace gas

@@ -102,3 +102,11 @@ private:
 };
 
 }  // namespace gas::cuda
+
+namespace gas {
+/// @brief The device backend's ops aggregate over a `cuda::DeviceCsr` (built with its transpose for backward).
+template <>
+struct backend_graph<cuda::device> {
+  using type = cuda::DeviceCsr;
+};
+}  // namespace gas

@@ -1,12 +1,13 @@
 #pragma once
 /// @brief `Tensor<T, gas::cuda::device>`: the device specialisation of gas::Tensor, a row-major (rows, cols) matrix in
 /// arena memory, with explicit transfers to and from host tensors. The device kernels (cuda/kernels/) take its
-/// data(); the autograd Tape does not run on it yet.
+/// data(), and a device `ag::Tape` keeps its values in such tensors.
 
 #include <cuda_runtime.h>
 
 #include <cstdint>
 #include <type_traits>
+#include <vector>
 
 #include "gas/core/backend.hpp"
 #include "gas/core/check.hpp"
@@ -87,6 +88,19 @@ public:
   void fill_zero() {
     if (size() > 0) GAS_CUDA_CHECK(cudaMemsetAsync(data(), 0, bytes(), storage_.stream()));
   }
+  /// @brief Sets every element to `value`: a memset for zero, else an upload of a staged host copy (for
+  /// initialisation; pageable memory is staged before the call returns).
+  void fill(T value) {
+    if (value == T{0} || size() == 0) return fill_zero();
+    const std::vector<T> staged(static_cast<std::size_t>(size()), value);
+    GAS_CUDA_CHECK(cudaMemcpyAsync(data(), staged.data(), bytes(), cudaMemcpyHostToDevice, storage_.stream()));
+  }
+
+  /// @brief A view of the device memory (rows are cols() apart); not dereferenceable on the host.
+  [[nodiscard]] MatrixView<T> view() { return {data(), rows_, cols_}; }
+  [[nodiscard]] MatrixView<const T> view() const { return {data(), rows_, cols_}; }
+  operator MatrixView<T>() { return view(); }
+  operator MatrixView<const T>() const { return view(); }
 
   [[nodiscard]] std::int64_t rows() const { return rows_; }
   [[nodiscard]] std::int64_t cols() const { return cols_; }

@@ -7,6 +7,7 @@
 #include <string_view>
 #include <vector>
 
+#include "gas/core/backend.hpp"
 #include "gas/core/check.hpp"
 #include "gas/core/tensor.hpp"
 #include "gas/graph/csr.hpp"
@@ -18,6 +19,12 @@ using node_id = std::int32_t;
 
 /// @brief The graph type of datasets: symmetric adjacency, rows sorted, optional edge weights.
 using Graph = Csr<node_id, float>;
+
+/// @brief The host backend's ops aggregate over a `Graph`.
+template <>
+struct backend_graph<host> {
+  using type = Graph;
+};
 
 /// @brief One train/validation/test split as sorted node id lists.
 struct Split {

@@ -14,6 +14,7 @@
 
 #include "gas/autograd/parameter.hpp"
 #include "gas/core/check.hpp"
+#include "gas/core/exec.hpp"
 #include "gas/core/rng.hpp"
 #include "gas/core/tensor.hpp"
 
@@ -37,7 +38,13 @@ enum class BiasInit {
 template <class T, class Backend>
 void uniform_(Tensor<T, Backend>& t, double bound, Rng& rng) {
   GAS_CHECK(std::isfinite(bound) && bound >= 0, value_error, "uniform bound " << bound << " must be finite and >= 0");
-  for (auto& v : t.values()) v = static_cast<T>(rng.uniform(-bound, bound));
+  if constexpr (on_host<Backend>) {
+    for (auto& v : t.values()) v = static_cast<T>(rng.uniform(-bound, bound));
+  } else {  // the same draws as on the host, made there and copied over: a model starts identical on both
+    Tensor<T, host> staged(t.rows(), t.cols());
+    uniform_(staged, bound, rng);
+    t.copy_from(staged);
+  }
 }
 
 /// @brief Glorot (Xavier) uniform as torch_geometric.nn.inits.glorot: bound sqrt(6 / (rows + cols)) of the
@@ -60,7 +67,9 @@ void kaiming_uniform_(Tensor<T, Backend>& t, std::int64_t fan_in, double a, Rng&
 /// @brief A (rows, cols) parameter named `name`, filled with `value` (its gradient zero).
 template <class T, class Backend>
 ag::Parameter<T, Backend> make_parameter(std::string name, std::int64_t rows, std::int64_t cols, T value = T{0}) {
-  return ag::Parameter<T, Backend>(std::move(name), Tensor<T, Backend>(rows, cols, value));
+  Tensor<T, Backend> v(rows, cols);
+  v.fill(value);
+  return ag::Parameter<T, Backend>(std::move(name), std::move(v));
 }
 
 /// @brief `prefix + "." + leaf`, or `leaf` alone when the prefix is empty: state_dict-style parameter names.

@@ -13,6 +13,8 @@
 
 #include "gas/autograd/tape.hpp"
 #include "gas/core/check.hpp"
+#include "gas/core/exec.hpp"
+#include "gas/ops/device_ops.hpp"
 
 namespace gas::ops {
 
@@ -136,11 +138,15 @@ ag::Var<T, Backend> unary(const char* name, ag::Var<T, Backend> x, Attributes at
 template <class T, class Backend>
 ag::Var<T, Backend> relu(ag::Var<T, Backend> x) {
   auto [id, node] = x.tape().push("relu", x.rows(), x.cols(), {x});
-  node.backward = &detail::relu_backward<T, Backend>;
-  const auto in = x.value();
+  if constexpr (!on_host<Backend>) {
+    DeviceOps<Backend>::relu(x.tape(), node);
+  } else {
+    node.backward = &detail::relu_backward<T, Backend>;
+    const auto in = x.value();
 #pragma omp parallel for schedule(static) if (in.rows() > 4096)
-  for (std::int64_t i = 0; i < in.rows(); ++i)
-    for (std::int64_t j = 0; j < in.cols(); ++j) node.value(i, j) = in(i, j) > T{0} ? in(i, j) : T{0};
+    for (std::int64_t i = 0; i < in.rows(); ++i)
+      for (std::int64_t j = 0; j < in.cols(); ++j) node.value(i, j) = in(i, j) > T{0} ? in(i, j) : T{0};
+  }
   return {&x.tape(), id};
 }
 
