@@ -11,12 +11,18 @@
 #include "gas/cuda/ops/dense_ops.cuh"
 #include "gas/cuda/ops/elementwise_ops.cuh"
 #include "gas/cuda/ops/graph_ops.cuh"
+#include "gas/cuda/ops/history_ops.cuh"
+#include "gas/cuda/ops/optim_ops.cuh"
 #include "gas/ops/device_ops.hpp"
 
 namespace gas::ops {
 
 /// @brief The CUDA backend's op implementations.
 template <>
-struct DeviceOps<cuda::device> : cuda::tape_ops::ElementwiseOps, cuda::tape_ops::GraphOps, cuda::tape_ops::DenseOps {};
+struct DeviceOps<cuda::device> : cuda::tape_ops::ElementwiseOps,
+                                 cuda::tape_ops::GraphOps,
+                                 cuda::tape_ops::DenseOps,
+                                 cuda::tape_ops::HistoryOps,
+                                 cuda::tape_ops::OptimOps {};
 
 }  // namespace gas::ops

@@ -18,6 +18,7 @@
 #include "gas/history/concept.hpp"
 #include "gas/history/host_store.hpp"
 #include "gas/loader/batch.hpp"
+#include "gas/ops/device_ops.hpp"
 
 namespace gas::history {
 
@@ -105,15 +106,48 @@ ag::Var<T, Backend> push_and_pull(S& store, ag::Var<T, Backend> h, const loader:
   return {&tape, id};
 }
 
+/// @brief push_and_pull on a device tape: the same op, with the histories in host memory. The in-batch rows are
+/// copied out (waiting for the layer) and pushed, the halo rows pulled into host memory and copied in, and the
+/// backward pass adds the gradient's top rows to h on the device. Synchronous and staged through pageable memory:
+/// the correct baseline that the overlapped pinned pipeline replaces. Same checks and errors as the host op.
+template <class T, class Backend, HistoryStore S>
+  requires std::same_as<typename S::value_type, T> && (!std::same_as<Backend, host>)
+ag::Var<T, Backend> push_and_pull(S& store, ag::Var<T, Backend> h, const loader::Batch& batch) {
+  GAS_CHECK(h.cols() == store.width(), shape_error,
+            "h is (" << h.rows() << " x " << h.cols() << ") but the history is " << store.width() << " wide");
+  GAS_CHECK(h.rows() == batch.batch_size, shape_error,
+            "h is (" << h.rows() << " x " << h.cols() << ") but the batch has batch_size = " << batch.batch_size
+                     << " in-batch nodes (n_id has " << batch.n_id.size() << ")");
+  detail::check_batch_against("push_and_pull", batch, store.num_nodes());
+  auto& tape = h.tape();
+  const Tensor<T, host> rows = tape.to_host(h.value());  // (batch_size, width)
+  detail::push_chunks(store, rows.view(), batch);
+  const auto total = static_cast<std::int64_t>(batch.n_id.size());
+  auto [id, node] = tape.push("push_and_pull", total, h.cols(), {h});  // (n_id.size(), width)
+  node.backward = &ops::DeviceOps<Backend>::template push_and_pull_backward<T>;
+  tape.exec().copy(h.value(), node.value.slice_rows(0, batch.batch_size));
+  Tensor<T, host> halo(total - batch.batch_size, h.cols());
+  store.pull(batch.halo(), halo.view());
+  tape.exec().upload(MatrixView<const T>(halo.view()), node.value.slice_rows(batch.batch_size, total));
+  return {&tape, id};
+}
+
 /// @brief History rows ids[i] as a constant of `tape` (no gradient): the input of a layer in layer-wise
 /// inference, where a batch reads all of its rows, in-batch and halo, from the previous layer's history.
 /// Result (ids.size(), width). Throws value_error naming the first id outside the store, before recording.
+/// On a device tape the rows are pulled into host memory and copied over.
 template <class T, class Backend, HistoryStore S>
-  requires std::same_as<typename S::value_type, T> && std::same_as<Backend, host>
+  requires std::same_as<typename S::value_type, T>
 ag::Var<T, Backend> pull(ag::Tape<T, Backend>& tape, S& store, std::span<const node_id> ids) {
   detail::check_ids([] { return std::string("gas::history::pull"); }, "pull", ids, store.num_nodes());
   auto [id, node] = tape.push("history_pull", static_cast<std::int64_t>(ids.size()), store.width());
-  store.pull(ids, node.value);
+  if constexpr (on_host<Backend>) {
+    store.pull(ids, node.value);
+  } else {
+    Tensor<T, host> staged(node.value.rows(), node.value.cols());
+    store.pull(ids, staged.view());
+    tape.exec().upload(MatrixView<const T>(staged.view()), node.value);
+  }
   return {&tape, id};
 }
 

@@ -86,7 +86,7 @@ public:
   /// by layer 0 of the same pass on the same tape. `adj` must outlive the backward pass. Throws value_error for
   /// a layer outside [0, K) or a layer k > 0 without layer 0 before it, shape_error for inputs of the wrong
   /// shape.
-  var forward_layer(std::int32_t layer, ag::Tape<T, Backend>& tape, var x, const Graph& adj, bool training,
+  var forward_layer(std::int32_t layer, ag::Tape<T, Backend>& tape, var x, const GraphOf<Backend>& adj, bool training,
                     std::uint64_t seed) {
     GAS_CHECK(layer >= 0 && layer < options_.K, value_error, "layer " << layer << " outside [0, " << options_.K << ")");
     if (layer == 0) {

@@ -84,7 +84,7 @@ public:
   /// dropout_seed(seed, layer, 1)), then ELU for hidden layers. `adj` (with self-loops) must outlive the
   /// backward pass. Throws value_error for a layer outside [0, layers), shape_error for inputs of the wrong
   /// shape.
-  var forward_layer(std::int32_t layer, ag::Tape<T, Backend>& tape, var x, const Graph& adj, bool training,
+  var forward_layer(std::int32_t layer, ag::Tape<T, Backend>& tape, var x, const GraphOf<Backend>& adj, bool training,
                     std::uint64_t seed) {
     GAS_CHECK(layer >= 0 && layer < options_.layers, value_error,
               "layer " << layer << " outside [0, " << options_.layers << ")");

@@ -90,7 +90,7 @@ public:
   /// its output (BatchNorm, residual, ReLU for hidden layers; the output head after the last). Dropout masks are
   /// seeded by dropout_seed(seed, layer, slot). `adj` must outlive the backward pass. Throws value_error for a
   /// layer outside [0, layers), shape_error for inputs of the wrong shape.
-  var forward_layer(std::int32_t layer, ag::Tape<T, Backend>& tape, var x, const Graph& adj, bool training,
+  var forward_layer(std::int32_t layer, ag::Tape<T, Backend>& tape, var x, const GraphOf<Backend>& adj, bool training,
                     std::uint64_t seed) {
     const std::int32_t last = options_.layers - 1;
     GAS_CHECK(layer >= 0 && layer <= last, value_error,

@@ -48,7 +48,7 @@ namespace gas::models {
 /// (x, adj) and its parameters (`nn::PNABranchConv` and `nn::PNAConv` both qualify).
 template <class C, class T, class Backend>
 concept PNAConvolution = std::constructible_from<C, nn::PNAOptions, Rng&> &&
-                         requires(C& conv, ag::Tape<T, Backend>& tape, ag::Var<T, Backend> x, const Graph& adj) {
+                         requires(C& conv, ag::Tape<T, Backend>& tape, ag::Var<T, Backend> x, const GraphOf<Backend>& adj) {
                            { conv.forward(tape, x, adj) } -> std::same_as<ag::Var<T, Backend>>;
                            { conv.parameters() } -> std::same_as<std::vector<ag::Parameter<T, Backend>*>>;
                          };
@@ -140,7 +140,7 @@ public:
   /// then the convolution on the raw batch adjacency; hidden layers end with [BatchNorm], [residual], ReLU.
   /// `adj` must outlive the backward pass. Throws value_error for a layer outside [0, layers), shape_error for
   /// inputs of the wrong shape.
-  var forward_layer(std::int32_t layer, ag::Tape<T, Backend>& tape, var x, const Graph& adj, bool training,
+  var forward_layer(std::int32_t layer, ag::Tape<T, Backend>& tape, var x, const GraphOf<Backend>& adj, bool training,
                     std::uint64_t seed) {
     const std::int32_t last = options_.layers - 1;
     GAS_CHECK(layer >= 0 && layer <= last, value_error,

@@ -98,7 +98,7 @@ public:
   /// of its rows, drops (seed, l, 2) and applies the head. `adj` must outlive the backward pass. Throws
   /// value_error for a layer outside [0, layers) or a last layer without the earlier layers of its pass,
   /// shape_error for inputs of the wrong shape.
-  var forward_layer(std::int32_t layer, ag::Tape<T, Backend>& tape, var x, const Graph& adj, bool training,
+  var forward_layer(std::int32_t layer, ag::Tape<T, Backend>& tape, var x, const GraphOf<Backend>& adj, bool training,
                     std::uint64_t seed) {
     const std::int32_t last = options_.layers - 1;
     GAS_CHECK(layer >= 0 && layer <= last, value_error,

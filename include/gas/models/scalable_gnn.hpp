@@ -18,6 +18,8 @@
 #include <span>
 #include <type_traits>
 #include <utility>
+#include <optional>
+#include <variant>
 #include <vector>
 
 #include "gas/autograd/tape.hpp"
@@ -65,7 +67,10 @@ ag::Var<T, Backend> gather_features(ag::Tape<T, Backend>& tape, MatrixView<const
   const auto n = static_cast<std::int64_t>(ids.size());
   const std::int64_t cols = features.cols();
   auto [id, node] = tape.push("features", n, cols);  // (ids.size(), cols)
-  const auto out = node.value;
+  // On the device the rows are gathered on the host, where the features live, and copied over in one transfer.
+  Tensor<T, host> staged;
+  if constexpr (!on_host<Backend>) staged = Tensor<T, host>(n, cols);
+  const MatrixView<T> out = on_host<Backend> ? node.value : staged.view();
   if (cols > 0) {
 #pragma omp parallel for schedule(static) if (n * cols > (std::int64_t{1} << 16))
     for (std::int64_t i = 0; i < n; ++i) {
@@ -74,6 +79,7 @@ ag::Var<T, Backend> gather_features(ag::Tape<T, Backend>& tape, MatrixView<const
       for (std::int64_t j = 0; j < cols; ++j) dst[j] = static_cast<T>(src[j]);
     }
   }
+  if constexpr (!on_host<Backend>) tape.exec().upload(MatrixView<const T>(out), node.value);
   return {&tape, id};
 }
 
@@ -81,7 +87,9 @@ ag::Var<T, Backend> gather_features(ag::Tape<T, Backend>& tape, MatrixView<const
 /// inference, generic over the model's layers and the history store.
 /// @tparam Derived the model; it provides forward_layer, in_features and out_features (see the file comment).
 /// @tparam T compute type, float or double.
-/// @tparam Backend where the model computes (`gas::host`; push_and_pull exists for the host today).
+/// @tparam Backend where the model computes: `gas::host`, or `gas::cuda::device` (nvcc), where each batch's adjacency is
+/// copied to the device and histories stay in host memory, read and written through synchronous copies (the
+/// overlapped pipeline is the next step).
 /// @tparam Store the history store, a history::HistoryStore computing in T.
 ///
 /// History l (l = 0 .. num_layers - 2) holds the output of layer l for every node. A model holds its layers and
@@ -125,11 +133,12 @@ public:
     check_features(features);
     check_batch(batch);
     var x = gather_features(tape, features, std::span<const node_id>(batch.n_id));  // (n_id.size(), in)
+    const GraphOf<Backend>& adj = batch_graph(tape, batch);
     for (std::int32_t l = 0; l + 1 < num_layers_; ++l) {
-      var h = layer(l, tape, x, batch.adj, training, seed);                  // (batch_size, width)
+      var h = layer(l, tape, x, adj, training, seed);                                 // (batch_size, width)
       x = history::push_and_pull(histories_[static_cast<std::size_t>(l)], h, batch);  // (n_id.size(), width)
     }
-    return layer(num_layers_ - 1, tape, x, batch.adj, training, seed);  // (batch_size, out)
+    return layer(num_layers_ - 1, tape, x, adj, training, seed);  // (batch_size, out)
   }
 
   /// @brief forward() with the features given as a tensor.
@@ -146,7 +155,8 @@ public:
   /// Runs the same forward_layer code as forward(), so on a single partition (n_id = 0 .. n - 1) the two give
   /// the same bits, dropout masks included. `adj` must outlive the backward pass. Throws shape_error when x and
   /// adj disagree.
-  var forward_full(ag::Tape<T, Backend>& tape, var x, const Graph& adj, bool training, std::uint64_t seed) {
+  var forward_full(ag::Tape<T, Backend>& tape, var x, const GraphOf<Backend>& adj, bool training,
+                   std::uint64_t seed) {
     GAS_CHECK(adj.rows() == adj.cols() && x.rows() == adj.rows(), shape_error,
               "x is (" << x.rows() << " x " << x.cols() << ") for adjacency (" << adj.rows() << " x " << adj.cols()
                        << "): the adjacency must be square with one row per row of x");
@@ -231,7 +241,8 @@ private:
 
   /// Runs layer l and checks the shape the model returned: (adj.rows(), width) for hidden layers, (adj.rows(),
   /// out_features()) for the last; a model whose hidden output is not history-wide would corrupt the histories.
-  var layer(std::int32_t l, ag::Tape<T, Backend>& tape, var x, const Graph& adj, bool training, std::uint64_t seed) {
+  var layer(std::int32_t l, ag::Tape<T, Backend>& tape, var x, const GraphOf<Backend>& adj, bool training,
+            std::uint64_t seed) {
     var h = derived().forward_layer(l, tape, x, adj, training, seed);
     const std::int64_t cols = l + 1 < num_layers_ ? width_ : derived().out_features();
     GAS_CHECK(h.rows() == adj.rows() && h.cols() == cols, shape_error,
@@ -287,9 +298,12 @@ private:
         const std::span<const node_id> ids(batch.n_id);
         var x = l == 0 ? gather_features(tape, features, ids)
                        : history::pull(tape, histories_[static_cast<std::size_t>(l) - 1], ids);  // (n_id.size(), in_l)
-        var h = layer(l, tape, x, batch.adj, false, 0);  // (batch_size, out_l)
+        var h = layer(l, tape, x, batch_graph(tape, batch), false, 0);  // (batch_size, out_l)
         if (l + 1 < num_layers_) {
-          history::push_batch(histories_[static_cast<std::size_t>(l)], h.value(), batch);
+          if constexpr (on_host<Backend>)
+            history::push_batch(histories_[static_cast<std::size_t>(l)], h.value(), batch);
+          else
+            history::push_batch(histories_[static_cast<std::size_t>(l)], tape.to_host(h.value()).view(), batch);
         } else {
           const auto rows = h.value();
           std::int64_t covered = 0;
@@ -303,8 +317,8 @@ private:
                     "the batch's chunks cover " << covered << " rows but batch_size = " << batch.batch_size);
           std::int64_t begin = 0;
           for (const auto& chunk : batch.chunks) {
-            for (std::int64_t i = 0; i < chunk.count && rows.cols() > 0; ++i)
-              std::copy_n(&rows(begin + i, 0), rows.cols(), &(*out)(chunk.offset + i, 0));
+            tape.exec().copy(MatrixView<const T>(rows.slice_rows(begin, begin + chunk.count)),
+                             out->view().slice_rows(chunk.offset, chunk.offset + chunk.count));
             begin += chunk.count;
           }
         }
@@ -313,11 +327,24 @@ private:
     tape.reset();
   }
 
+  /// The batch adjacency in the backend's form: the batch's own graph on the host; on the device a copy (with its
+  /// transpose, for the backward passes) kept until the next batch replaces it, so it outlives the backward pass.
+  const GraphOf<Backend>& batch_graph(ag::Tape<T, Backend>& tape, const loader::Batch& batch) {
+    if constexpr (on_host<Backend>) {
+      (void)tape;
+      return batch.adj;
+    } else {
+      return device_adj_.emplace(batch.adj, tape.exec().stream());
+    }
+  }
+
   std::int64_t num_nodes_;
   std::int64_t width_;
   std::int32_t num_layers_;
   std::vector<Store> histories_;  // (num_layers - 1) tables of (num_nodes, width)
   ag::Tape<T, Backend> tape_;     // layer-wise inference's, reused batch after batch
+  // The current batch's device adjacency (device backend only; an empty slot on the host).
+  std::conditional_t<on_host<Backend>, std::monostate, std::optional<GraphOf<Backend>>> device_adj_{};
 };
 
 }  // namespace gas::models

@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "gas/autograd/tape.hpp"
+#include "gas/core/backend.hpp"
 #include "gas/core/check.hpp"
 #include "gas/graph/dataset.hpp"
 #include "gas/ops/aggregation.hpp"
@@ -34,7 +35,7 @@ struct APPNP {
   /// @brief One step: x (adj.cols(), F), x0 (at least adj.rows() rows, F; its first adj.rows() are used) ->
   /// (1 - alpha) A_hat x + alpha x0 (adj.rows(), F). `adj` must outlive the backward pass. Throws shape_error
   /// naming the shapes.
-  ag::Var<T, Backend> step(ag::Var<T, Backend> x, ag::Var<T, Backend> x0, const Graph& adj) const {
+  ag::Var<T, Backend> step(ag::Var<T, Backend> x, ag::Var<T, Backend> x0, const GraphOf<Backend>& adj) const {
     GAS_CHECK(x.rows() == adj.cols() && x0.rows() >= adj.rows() && x0.cols() == x.cols(), shape_error,
               "APPNP got x (" << x.rows() << " x " << x.cols() << ") and x0 (" << x0.rows() << " x " << x0.cols()
                               << ") for adjacency (" << adj.rows() << " x " << adj.cols()
@@ -44,7 +45,7 @@ struct APPNP {
   }
 
   /// @brief K steps from x0 = x on a square adjacency: x (n, F) -> (n, F). Throws shape_error otherwise.
-  ag::Var<T, Backend> forward(ag::Tape<T, Backend>&, ag::Var<T, Backend> x, const Graph& adj) const {
+  ag::Var<T, Backend> forward(ag::Tape<T, Backend>&, ag::Var<T, Backend> x, const GraphOf<Backend>& adj) const {
     GAS_CHECK(adj.rows() == adj.cols(), shape_error,
               "APPNP forward runs K steps on a square adjacency, got (" << adj.rows() << " x " << adj.cols()
                                                                         << "); call step() between history exchanges");

@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "gas/autograd/tape.hpp"
+#include "gas/core/backend.hpp"
 #include "gas/core/check.hpp"
 #include "gas/core/rng.hpp"
 #include "gas/graph/dataset.hpp"
@@ -68,7 +69,7 @@ struct GATConv {
   /// @brief GAS's call: targets are the first adj.rows() rows of x (the batch of [batch ; halo]), so their
   /// projections are a view of the sources'. `seed` draws the attention dropout mask in training. `adj` must
   /// outlive the backward pass. Throws shape_error naming the shapes.
-  ag::Var<T, Backend> forward(ag::Tape<T, Backend>& tape, ag::Var<T, Backend> x, const Graph& adj,
+  ag::Var<T, Backend> forward(ag::Tape<T, Backend>& tape, ag::Var<T, Backend> x, const GraphOf<Backend>& adj,
                               bool training = false, std::uint64_t seed = 0) {
     check_source(x, adj);
     GAS_CHECK(adj.rows() <= adj.cols(), shape_error,
@@ -81,7 +82,7 @@ struct GATConv {
   /// @brief Bipartite call with separate target features x_dst (adj.rows(), in), projected by the same weight
   /// (PyG's lin_dst is lin_src for an integer in_channels).
   ag::Var<T, Backend> forward(ag::Tape<T, Backend>& tape, ag::Var<T, Backend> x_src, ag::Var<T, Backend> x_dst,
-                              const Graph& adj, bool training = false, std::uint64_t seed = 0) {
+                              const GraphOf<Backend>& adj, bool training = false, std::uint64_t seed = 0) {
     check_source(x_src, adj);
     GAS_CHECK(x_dst.rows() == adj.rows() && x_dst.cols() == options.in, shape_error,
               "GATConv targets x_dst (" << x_dst.rows() << " x " << x_dst.cols() << ") need adj.rows() = " << adj.rows()
@@ -101,7 +102,7 @@ private:
 
   std::vector<Var> parts_;  // per-head scores of the call in progress
 
-  void check_source(Var x, const Graph& adj) const {
+  void check_source(Var x, const GraphOf<Backend>& adj) const {
     GAS_CHECK(x.rows() == adj.cols() && x.cols() == options.in, shape_error,
               "GATConv (" << options.in << " -> " << options.heads << " x " << options.out << ") got x (" << x.rows()
                           << " x " << x.cols() << ") for adjacency (" << adj.rows() << " x " << adj.cols()
@@ -119,7 +120,7 @@ private:
     return ops::concat_cols(std::span<const Var>(parts_));
   }
 
-  Var attend(ag::Tape<T, Backend>& tape, Var h_src, Var h_dst, const Graph& adj, bool training, std::uint64_t seed) {
+  Var attend(ag::Tape<T, Backend>& tape, Var h_src, Var h_dst, const GraphOf<Backend>& adj, bool training, std::uint64_t seed) {
     auto scores = ops::add(ops::gather_edge_src(adj, head_scores(tape, h_src, att_src)),
                            ops::gather_edge_dst(adj, head_scores(tape, h_dst, att_dst)));  // (E, heads)
     auto alpha = ops::edge_softmax(adj, ops::leaky_relu(scores, options.negative_slope));

@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "gas/autograd/tape.hpp"
+#include "gas/core/backend.hpp"
 #include "gas/core/check.hpp"
 #include "gas/core/rng.hpp"
 #include "gas/graph/dataset.hpp"
@@ -59,7 +60,7 @@ struct GCN2Conv {
   /// x_0[:rows]) -> (adj.rows(), C). `adj` (pre-normalised) must outlive the backward pass. Throws shape_error
   /// naming the shapes.
   ag::Var<T, Backend> forward(ag::Tape<T, Backend>& tape, ag::Var<T, Backend> x, ag::Var<T, Backend> x0,
-                              const Graph& adj) {
+                              const GraphOf<Backend>& adj) {
     const std::int64_t c = options.channels;
     GAS_CHECK(x.rows() == adj.cols() && x.cols() == c && x0.rows() >= adj.rows() && x0.cols() == c, shape_error,
               "GCN2Conv (" << c << " channels) got x (" << x.rows() << " x " << x.cols() << ") and x0 (" << x0.rows()

@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "gas/autograd/tape.hpp"
+#include "gas/core/backend.hpp"
 #include "gas/core/check.hpp"
 #include "gas/core/rng.hpp"
 #include "gas/graph/dataset.hpp"
@@ -35,7 +36,7 @@ struct GCNConv {
   /// @brief x (adj.cols(), in) -> (adj.rows(), out); `adj` may be a bipartite batch [batch x n_id] and must
   /// outlive the backward pass. Multiplies by W on whichever side of the aggregation costs fewer flops (the
   /// result is the same up to rounding). Throws shape_error naming the shapes.
-  ag::Var<T, Backend> forward(ag::Tape<T, Backend>& tape, ag::Var<T, Backend> x, const Graph& adj) {
+  ag::Var<T, Backend> forward(ag::Tape<T, Backend>& tape, ag::Var<T, Backend> x, const GraphOf<Backend>& adj) {
     GAS_CHECK(x.rows() == adj.cols() && x.cols() == lin.in_features(), shape_error,
               "GCNConv (" << lin.in_features() << " -> " << lin.out_features() << ") got x (" << x.rows() << " x "
                           << x.cols() << ") for adjacency (" << adj.rows() << " x " << adj.cols()

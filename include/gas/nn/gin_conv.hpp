@@ -25,6 +25,7 @@
 #include <vector>
 
 #include "gas/autograd/tape.hpp"
+#include "gas/core/backend.hpp"
 #include "gas/core/check.hpp"
 #include "gas/graph/dataset.hpp"
 #include "gas/nn/init.hpp"
@@ -73,7 +74,7 @@ struct GINConv {
   /// nn's output for adj.rows() rows. The neighbour sum is spmm<Sum>, which uses edge weights when the graph
   /// has them; PyG's GIN ignores weights, so pass an unweighted graph to match it. `adj` must outlive the
   /// backward pass. `training` and `seed` go to nn. Throws shape_error naming the shapes.
-  ag::Var<T, Backend> forward(ag::Tape<T, Backend>& tape, ag::Var<T, Backend> x, const Graph& adj,
+  ag::Var<T, Backend> forward(ag::Tape<T, Backend>& tape, ag::Var<T, Backend> x, const GraphOf<Backend>& adj,
                               bool training = false, std::uint64_t seed = 0) {
     GAS_CHECK(x.rows() == adj.cols() && adj.rows() <= adj.cols(), shape_error,
               "GINConv got x (" << x.rows() << " x " << x.cols() << ") for adjacency (" << adj.rows() << " x "
@@ -84,7 +85,7 @@ struct GINConv {
 
   /// @brief Bipartite call with separate target features x_dst (adj.rows(), F).
   ag::Var<T, Backend> forward(ag::Tape<T, Backend>& tape, ag::Var<T, Backend> x_src, ag::Var<T, Backend> x_dst,
-                              const Graph& adj, bool training = false, std::uint64_t seed = 0) {
+                              const GraphOf<Backend>& adj, bool training = false, std::uint64_t seed = 0) {
     GAS_CHECK(x_src.rows() == adj.cols() && x_dst.rows() == adj.rows() && x_src.cols() == x_dst.cols(), shape_error,
               "GINConv got x_src (" << x_src.rows() << " x " << x_src.cols() << ") and x_dst (" << x_dst.rows() << " x "
                                     << x_dst.cols() << ") for adjacency (" << adj.rows() << " x " << adj.cols() << ")");
@@ -93,7 +94,10 @@ struct GINConv {
     if (train_eps) {  // (1 + eps) x_dst with a gradient for eps: x_dst + (ones eps) .* x_dst
       root = ops::add(x_dst, ops::mul_rows(x_dst, detail::broadcast_rows(tape.param(eps), adj.rows())));
     } else {
-      root = ops::scale(x_dst, T{1} + eps.value(0, 0));
+      T e{};
+      if constexpr (on_host<Backend>) e = eps.value(0, 0);
+      else e = tape.to_host(eps.value.view())(0, 0);  // a fixed eps: one scalar read per forward
+      root = ops::scale(x_dst, T{1} + e);
     }
     auto h = ops::add(agg, root);  // (rows, F)
     auto out = nn.forward(tape, h, training, seed);

@@ -25,6 +25,7 @@
 
 #include "gas/autograd/parameter.hpp"
 #include "gas/autograd/tape.hpp"
+#include "gas/core/backend.hpp"
 #include "gas/core/check.hpp"
 #include "gas/core/rng.hpp"
 #include "gas/core/tensor.hpp"
@@ -101,7 +102,7 @@ struct PNABranchConv<T, Backend, Aggregators<A...>> {
   /// aggregates its branches' columns at once, and sum_k post_k(m_k) is one product of the concatenated m_k with
   /// the post-layers' weights side by side (plus the sum of their biases). Three matrix products instead of
   /// 2 |branches| + 1, the same function.
-  ag::Var<T, Backend> forward(ag::Tape<T, Backend>& tape, ag::Var<T, Backend> x, const Graph& adj) {
+  ag::Var<T, Backend> forward(ag::Tape<T, Backend>& tape, ag::Var<T, Backend> x, const GraphOf<Backend>& adj) {
     using Var = ag::Var<T, Backend>;
     const std::int64_t rows = adj.rows(), out = options.out;
     GAS_CHECK(x.rows() == adj.cols() && rows <= adj.cols() && x.cols() == options.in, shape_error,

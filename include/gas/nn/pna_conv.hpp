@@ -17,6 +17,7 @@
 #include <vector>
 
 #include "gas/autograd/tape.hpp"
+#include "gas/core/backend.hpp"
 #include "gas/core/check.hpp"
 #include "gas/core/rng.hpp"
 #include "gas/graph/dataset.hpp"
@@ -112,7 +113,7 @@ struct PNAConv<T, Backend, Aggregators<A...>> {
 
   /// @brief x (adj.cols(), in) -> (adj.rows(), out); the targets are x's first adj.rows() rows. `adj` must
   /// outlive the backward pass. Throws shape_error naming the shapes.
-  ag::Var<T, Backend> forward(ag::Tape<T, Backend>& tape, ag::Var<T, Backend> x, const Graph& adj) {
+  ag::Var<T, Backend> forward(ag::Tape<T, Backend>& tape, ag::Var<T, Backend> x, const GraphOf<Backend>& adj) {
     using Var = ag::Var<T, Backend>;
     const std::int64_t in = options.in, rows = adj.rows();
     GAS_CHECK(x.rows() == adj.cols() && rows <= adj.cols() && x.cols() == in, shape_error,

@@ -50,10 +50,18 @@ template <class T, class Backend>
 ag::Var<T, Backend> vector_constant(ag::Tape<T, Backend>& tape, const char* name, const std::vector<double>& values,
                                     bool column) {
   const auto size = static_cast<std::int64_t>(values.size());
-  auto [id, node] = tape.push(name, column ? size : 1, column ? 1 : size);
-  T* out = node.value.data();  // a single row or column of a fresh tensor is contiguous
-  for (std::int64_t i = 0; i < size; ++i) out[i] = static_cast<T>(values[static_cast<std::size_t>(i)]);
-  return {&tape, id};
+  if constexpr (!on_host<Backend>) {  // made on the host, then copied over
+    Tensor<T, host> staged(column ? size : 1, column ? 1 : size);
+    for (std::int64_t i = 0; i < size; ++i) staged.data()[i] = static_cast<T>(values[static_cast<std::size_t>(i)]);
+    auto v = tape.constant_from_host(staged.view());
+    v.node().op = name;
+    return v;
+  } else {
+    auto [id, node] = tape.push(name, column ? size : 1, column ? 1 : size);
+    T* out = node.value.data();  // a single row or column of a fresh tensor is contiguous
+    for (std::int64_t i = 0; i < size; ++i) out[i] = static_cast<T>(values[static_cast<std::size_t>(i)]);
+    return {&tape, id};
+  }
 }
 
 }  // namespace detail
@@ -139,13 +147,17 @@ struct NoisePerturbation {
               "NoisePerturbation needs a finite sigma >= 0 and weight >= 0, got sigma " << sigma << ", weight "
                                                                                         << weight);
     if (!training || x.rows() == 0) return std::nullopt;
-    auto [id, node] = tape.push("gaussian_noise", x.rows(), x.cols());  // (rows, F), a constant
-    const auto noise = node.value;
+    // (rows, F), a constant: drawn on the host (the same draws for every backend), copied to a device tape.
+    Tensor<T, host> staged;
+    auto [id, node] = tape.push("gaussian_noise", x.rows(), x.cols());
+    if constexpr (!on_host<Backend>) staged = Tensor<T, host>(x.rows(), x.cols());
+    const auto noise = on_host<Backend> ? node.value : staged.view();
     const auto cols = x.cols();
 #pragma omp parallel for schedule(static) if (x.rows() > 4096)
     for (std::int64_t i = 0; i < x.rows(); ++i)
       for (std::int64_t j = 0; j < cols; ++j)
         noise(i, j) = static_cast<T>(sigma * gaussian_noise(seed, static_cast<std::uint64_t>(i * cols + j)));
+    if constexpr (!on_host<Backend>) tape.exec().upload(MatrixView<const T>(noise), node.value);
     const ag::Var<T, Backend> clean = fx ? *fx : f(x);
     const ag::Var<T, Backend> noisy = f(ops::add(x, ag::Var<T, Backend>(&tape, id)));
     GAS_CHECK(clean.rows() == noisy.rows() && clean.cols() == noisy.cols() && clean.rows() > 0, shape_error,
@@ -166,7 +178,8 @@ struct NoisePerturbation {
 /// u and v are state of the policy, hence of the layer that holds it, and are filled on the first forward from
 /// `seed` followed by `initial_iterations` steps (as torch.nn.utils.parametrizations.spectral_norm, so that
 /// an evaluation before any training already sees a sensible estimate). Power iteration runs in double on the
-/// host, reading the weight where it lives: the host backend. It allocates only on that first forward.
+/// host: in place for the host backend, which then allocates only on that first forward; on a copy of the weight
+/// for the device backend.
 struct SpectralNorm {
   static constexpr bool penalises = false;
   static constexpr bool reparametrises = true;
@@ -186,7 +199,11 @@ struct SpectralNorm {
     GAS_CHECK(power_iterations >= 0 && initial_iterations >= 0 && eps > 0, value_error,
               "SpectralNorm needs iteration counts >= 0 and eps > 0, got power_iterations "
                   << power_iterations << ", initial_iterations " << initial_iterations << ", eps " << eps);
-    const MatrixView<const T> w = weight.value();  // (out, in)
+    // Power iteration reads the weight on the host: a device weight is copied out first (a small matrix, once per
+    // forward of this layer).
+    Tensor<T, host> staged;
+    if constexpr (!on_host<Backend>) staged = tape.to_host(weight.value());
+    const MatrixView<const T> w = on_host<Backend> ? weight.value() : MatrixView<const T>(staged.view());  // (out, in)
     if (u.empty() && v.empty()) {
       initialise(w);
     } else {

@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "gas/autograd/tape.hpp"
+#include "gas/core/backend.hpp"
 #include "gas/core/check.hpp"
 #include "gas/core/rng.hpp"
 #include "gas/graph/dataset.hpp"
@@ -33,7 +34,7 @@ struct SAGEConv {
 
   /// @brief GAS's call: the roots are the first adj.rows() rows of x. `adj` must outlive the backward pass.
   /// Throws shape_error naming the shapes.
-  ag::Var<T, Backend> forward(ag::Tape<T, Backend>& tape, ag::Var<T, Backend> x, const Graph& adj) {
+  ag::Var<T, Backend> forward(ag::Tape<T, Backend>& tape, ag::Var<T, Backend> x, const GraphOf<Backend>& adj) {
     GAS_CHECK(adj.rows() <= adj.cols() && x.rows() == adj.cols(), shape_error,
               "SAGEConv got x (" << x.rows() << " x " << x.cols() << ") for adjacency (" << adj.rows() << " x "
                                  << adj.cols() << "): x needs adj.cols() rows, the roots being its first adj.rows()");
@@ -42,7 +43,7 @@ struct SAGEConv {
 
   /// @brief Bipartite call with separate root features x_dst (adj.rows(), in).
   ag::Var<T, Backend> forward(ag::Tape<T, Backend>& tape, ag::Var<T, Backend> x_src, ag::Var<T, Backend> x_dst,
-                              const Graph& adj) {
+                              const GraphOf<Backend>& adj) {
     const std::int64_t in = lin_l.in_features(), out = lin_l.out_features();
     GAS_CHECK(x_src.rows() == adj.cols() && x_dst.rows() == adj.rows() && x_src.cols() == in && x_dst.cols() == in,
               shape_error,

@@ -19,7 +19,9 @@
 
 #include "gas/autograd/parameter.hpp"
 #include "gas/core/check.hpp"
+#include "gas/core/exec.hpp"
 #include "gas/core/tensor.hpp"
+#include "gas/ops/device_ops.hpp"
 
 namespace gas::train {
 
@@ -147,7 +149,10 @@ protected:
   std::vector<Tensor<T, Backend>> zeros_like_params() {
     std::vector<Tensor<T, Backend>> out;
     for (auto& g : groups_)
-      for (auto* p : g.params) out.emplace_back(p->value.rows(), p->value.cols(), T{0});
+      for (auto* p : g.params) {
+        out.emplace_back(p->value.rows(), p->value.cols());
+        out.back().fill(T{0});
+      }
     return out;
   }
 
@@ -184,6 +189,17 @@ void adam_update(std::span<T> p, std::span<const T> grad, std::span<T> m, std::s
   }
 }
 
+/// @brief adam_update on a parameter of any backend (the device's kernel lives in gas/cuda/kernels/optim.cuh).
+template <class T, class Backend>
+void adam_step(ag::Parameter<T, Backend>& p, Tensor<T, Backend>& m, Tensor<T, Backend>& v, double lr, double l2,
+               double decoupled, double beta1, double beta2, double eps, std::int64_t step) {
+  if constexpr (on_host<Backend>)
+    adam_update<T>(p.value.values(), std::as_const(p.grad).values(), m.values(), v.values(), lr, l2, decoupled, beta1,
+                   beta2, eps, step);
+  else
+    ops::DeviceOps<Backend>::adam_update(p.value, p.grad, m, v, lr, l2, decoupled, beta1, beta2, eps, step);
+}
+
 }  // namespace detail
 
 /// @brief Adam (torch.optim.Adam): L2 weight decay added to the gradient, bias-corrected moments.
@@ -213,9 +229,8 @@ public:
     this->check_shapes(exp_avg_);
     ++this->steps_;
     this->for_each_param([&](auto& group, ag::Parameter<T, Backend>& p, std::size_t k) {
-      detail::adam_update<T>(p.value.values(), std::as_const(p.grad).values(), exp_avg_[k].values(),
-                             exp_avg_sq_[k].values(), group.lr, group.weight_decay, 0.0, options_.beta1,
-                             options_.beta2, options_.eps, this->steps_);
+      detail::adam_step(p, exp_avg_[k], exp_avg_sq_[k], group.lr, group.weight_decay, 0.0, options_.beta1,
+                        options_.beta2, options_.eps, this->steps_);
     });
   }
 
@@ -251,9 +266,8 @@ public:
     this->check_shapes(exp_avg_);
     ++this->steps_;
     this->for_each_param([&](auto& group, ag::Parameter<T, Backend>& p, std::size_t k) {
-      detail::adam_update<T>(p.value.values(), std::as_const(p.grad).values(), exp_avg_[k].values(),
-                             exp_avg_sq_[k].values(), group.lr, 0.0, group.lr * group.weight_decay, options_.beta1,
-                             options_.beta2, options_.eps, this->steps_);
+      detail::adam_step(p, exp_avg_[k], exp_avg_sq_[k], group.lr, 0.0, group.lr * group.weight_decay, options_.beta1,
+                        options_.beta2, options_.eps, this->steps_);
     });
   }
 
@@ -294,20 +308,25 @@ public:
     const double mu = options_.momentum, damp = options_.dampening;
     const bool first = this->steps_ == 1;
     this->for_each_param([&](auto& group, ag::Parameter<T, Backend>& p, std::size_t k) {
-      auto value = p.value.values();
-      const auto grad = std::as_const(p.grad).values();
-      const std::span<T> buf = mu != 0 ? momentum_[k].values() : std::span<T>();
-      const double lr = group.lr, wd = group.weight_decay;
-      const auto n = static_cast<std::int64_t>(value.size());
+      if constexpr (!on_host<Backend>) {
+        ops::DeviceOps<Backend>::sgd_update(p.value, p.grad, mu != 0 ? &momentum_[k] : nullptr, group.lr,
+                                            group.weight_decay, mu, damp, options_.nesterov, first);
+      } else {
+        auto value = p.value.values();
+        const auto grad = std::as_const(p.grad).values();
+        const std::span<T> buf = mu != 0 ? momentum_[k].values() : std::span<T>();
+        const double lr = group.lr, wd = group.weight_decay;
+        const auto n = static_cast<std::int64_t>(value.size());
 #pragma omp parallel for schedule(static) if (n > 65536)
-      for (std::int64_t i = 0; i < n; ++i) {
-        double d = grad[i];
-        if (wd != 0) d += wd * static_cast<double>(value[i]);
-        if (mu != 0) {
-          buf[i] = static_cast<T>(first ? d : static_cast<double>(buf[i]) * mu + (1 - damp) * d);
-          d = options_.nesterov ? d + mu * static_cast<double>(buf[i]) : static_cast<double>(buf[i]);
+        for (std::int64_t i = 0; i < n; ++i) {
+          double d = grad[i];
+          if (wd != 0) d += wd * static_cast<double>(value[i]);
+          if (mu != 0) {
+            buf[i] = static_cast<T>(first ? d : static_cast<double>(buf[i]) * mu + (1 - damp) * d);
+            d = options_.nesterov ? d + mu * static_cast<double>(buf[i]) : static_cast<double>(buf[i]);
+          }
+          value[i] = static_cast<T>(value[i] - lr * d);
         }
-        value[i] = static_cast<T>(value[i] - lr * d);
       }
     });
   }

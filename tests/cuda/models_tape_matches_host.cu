@@ -1,0 +1,277 @@
+// Layers and models on gas::cuda::device against the same code on the host: one template argument apart, built from
+// the same seeds, so parameters start identical; forward values, input and parameter gradients, optimiser steps,
+// GAS training through the histories and layer-wise inference must agree to fp32 reordering bounds.
+// Every case needs a GPU and is skipped (not failed) without one.
+#include <doctest/doctest.h>
+
+#include <cmath>
+#include <cstdint>
+#include <functional>
+#include <vector>
+
+#include <gas/gas.hpp>
+
+#include "../models/model_test_util.hpp"
+#include "matches_host_util.hpp"
+
+namespace {
+
+using gas_test::no_gpu;
+using gas::cuda::device;
+using gas::host;
+using HTape = gas::ag::Tape<float>;
+using DTape = gas::ag::Tape<float, device>;
+
+constexpr double kRel = 1e-4;  // sums and products reordered between the host loops and the device kernels
+
+// Compares the host and device parameter lists (values and gradients), name by name.
+template <class HP, class DP>
+void check_parameters(const std::vector<HP*>& h, const std::vector<DP*>& d, bool grads) {
+  REQUIRE(h.size() == d.size());
+  for (std::size_t i = 0; i < h.size(); ++i) {
+    INFO("parameter " << h[i]->name);
+    CHECK(h[i]->name == d[i]->name);
+    const auto dv = d[i]->value.to_host();
+    gas_test::check_close<float>(dv.values(), h[i]->value.values(), kRel);
+    if (grads) {
+      const auto dg = d[i]->grad.to_host();
+      gas_test::check_close<float>(dg.values(), h[i]->grad.values(), 1e-3, h[i]->value.values());
+    }
+  }
+}
+
+// Runs f(tape, x) on both backends from the same input X, backpropagates the same seed gradient, and compares the
+// output, x's gradient and the parameters' gradients.
+template <class HLayer, class DLayer, class F>
+void check_layer(HLayer& hl, DLayer& dl, const gas::Tensor<float>& X, F&& f) {
+  HTape ht;
+  DTape dt;
+  auto hx = ht.variable(X.view());
+  auto dx = dt.variable_from_host(X.view());
+  auto hy = f(hl, ht, hx);
+  auto dy = f(dl, dt, dx);
+  REQUIRE(hy.rows() == dy.rows());
+  REQUIRE(hy.cols() == dy.cols());
+  const auto G = gas_test::random_matrix<float>(hy.rows(), hy.cols(), 91);
+  ht.backward(hy, G.view());
+  dt.backward(dy, dt.constant_from_host(G.view()).value());
+  const auto out = gas::ag::to_host(dy);
+  gas_test::check_close<float>(out.values(), gas_test::as_span(hy.value()), kRel, gas_test::as_span(hy.value()));
+  const auto gx = dt.to_host(dx.grad());
+  gas_test::check_close<float>(gx.values(), gas_test::as_span(hx.grad()), 1e-3);
+  check_parameters(hl.parameters(), dl.parameters(), true);
+}
+
+gas::Graph bipartite(gas::node_id rows, gas::node_id cols, bool weighted) {
+  return gas_test::random_graph(rows, cols, 17, weighted);
+}
+
+}  // namespace
+
+TEST_CASE("Linear, GCNConv and SAGEConv on the device match the host" * doctest::skip(no_gpu)) {
+  const auto X = gas_test::random_matrix<float>(60, 37, 3);
+  {
+    gas::Rng r1(1), r2(1);
+    gas::nn::Linear<float> hl(37, 16, r1);
+    gas::nn::Linear<float, device> dl(37, 16, r2);
+    check_layer(hl, dl, X, [](auto& l, auto& t, auto x) { return l.forward(t, x); });
+  }
+  for (const bool weighted : {true, false}) {
+    const auto g = bipartite(40, 60, weighted);
+    gas::cuda::DeviceCsr dg(g, nullptr);
+    gas::Rng r1(2), r2(2);
+    gas::nn::GCNConv<float> hc(37, 16, r1);
+    gas::nn::GCNConv<float, device> dc(37, 16, r2);
+    HTape ht;
+    DTape dt;
+    auto hx = ht.variable(X.view());
+    auto dx = dt.variable_from_host(X.view());
+    auto hy = hc.forward(ht, hx, g);
+    auto dy = dc.forward(dt, dx, dg);
+    const auto G = gas_test::random_matrix<float>(hy.rows(), hy.cols(), 5);
+    ht.backward(hy, G.view());
+    dt.backward(dy, dt.constant_from_host(G.view()).value());
+    gas_test::check_close<float>(gas::ag::to_host(dy).values(), gas_test::as_span(hy.value()), kRel,
+                                 gas_test::as_span(hy.value()));
+    gas_test::check_close<float>(dt.to_host(dx.grad()).values(), gas_test::as_span(hx.grad()), 1e-3);
+    check_parameters(hc.parameters(), dc.parameters(), true);
+
+    gas::Rng r3(3), r4(3);
+    gas::nn::SAGEConv<float> hs(37, 16, r3);
+    gas::nn::SAGEConv<float, device> ds(37, 16, r4);
+    check_layer(hs, ds, X, [&](auto& l, auto& t, auto x) {
+      if constexpr (std::is_same_v<std::decay_t<decltype(t)>, DTape>) return l.forward(t, x, dg);
+      else return l.forward(t, x, g);
+    });
+  }
+}
+
+TEST_CASE("GATConv, GCN2Conv, GINConv and APPNP on the device match the host" * doctest::skip(no_gpu)) {
+  const auto X = gas_test::random_matrix<float>(60, 16, 4);
+  const auto g = bipartite(40, 60, true);
+  const gas::cuda::DeviceCsr dg(g, nullptr);
+  auto on = [&](auto& t) -> decltype(auto) {
+    if constexpr (std::is_same_v<std::decay_t<decltype(t)>, DTape>) return (dg);
+    else return (g);
+  };
+  for (const bool concat : {true, false}) {
+    gas::Rng r1(6), r2(6);
+    const gas::nn::GATOptions o{.in = 16, .out = 8, .heads = 3, .concat = concat};
+    gas::nn::GATConv<float> h(o, r1);
+    gas::nn::GATConv<float, device> d(o, r2);
+    check_layer(h, d, X, [&](auto& l, auto& t, auto x) { return l.forward(t, x, on(t)); });
+  }
+  {
+    gas::Rng r1(7), r2(7);
+    const gas::nn::GCN2Options o{.channels = 16, .alpha = 0.1, .theta = 0.5, .layer = 2, .shared_weights = false};
+    gas::nn::GCN2Conv<float> h(o, r1);
+    gas::nn::GCN2Conv<float, device> d(o, r2);
+    check_layer(h, d, X, [&](auto& l, auto& t, auto x) { return l.forward(t, x, x, on(t)); });
+  }
+  {
+    gas::Rng r1(8), r2(8);
+    const gas::nn::MLPOptions o{.channels = {16, 32, 8}, .batch_norm = true};
+    gas::nn::GINConv<float, host, gas::nn::MLP<float>> h(gas::nn::MLP<float>(o, r1, "nn"), 0.25, true);
+    gas::nn::GINConv<float, device, gas::nn::MLP<float, device>> d(gas::nn::MLP<float, device>(o, r2, "nn"), 0.25,
+                                                                    true);
+    check_layer(h, d, X, [&](auto& l, auto& t, auto x) { return l.forward(t, x, on(t), true, 11); });
+  }
+  {
+    const auto sq = bipartite(60, 60, true);
+    const gas::cuda::DeviceCsr dsq(sq, nullptr);
+    const gas::nn::APPNP<float> h(4, 0.1);
+    const gas::nn::APPNP<float, device> d(4, 0.1);
+    HTape ht;
+    DTape dt;
+    auto hx = ht.variable(X.view());
+    auto dx = dt.variable_from_host(X.view());
+    auto hy = h.forward(ht, hx, sq);
+    auto dy = d.forward(dt, dx, dsq);
+    const auto G = gas_test::random_matrix<float>(hy.rows(), hy.cols(), 9);
+    ht.backward(hy, G.view());
+    dt.backward(dy, dt.constant_from_host(G.view()).value());
+    gas_test::check_close<float>(gas::ag::to_host(dy).values(), gas_test::as_span(hy.value()), kRel,
+                                 gas_test::as_span(hy.value()));
+    gas_test::check_close<float>(dt.to_host(dx.grad()).values(), gas_test::as_span(hx.grad()), 1e-3);
+  }
+}
+
+TEST_CASE("Adam and SGD steps on device parameters match the host" * doctest::skip(no_gpu)) {
+  const auto V = gas_test::random_matrix<float>(33, 17, 12);
+  const auto G = gas_test::random_matrix<float>(33, 17, 13);
+  gas::ag::Parameter<float> hp("w", gas::Tensor<float>(V.view()));
+  gas::ag::Parameter<float, device> dp("w", gas::Tensor<float, device>::from_host(V));
+  gas::ag::Parameter<float> hq("q", gas::Tensor<float>(V.view()));
+  gas::ag::Parameter<float, device> dq("q", gas::Tensor<float, device>::from_host(V));
+  gas::train::AdamW<float> ha({&hp}, {.lr = 0.01, .weight_decay = 0.1});
+  gas::train::AdamW<float, device> da({&dp}, {.lr = 0.01, .weight_decay = 0.1});
+  gas::train::SGD<float> hs({&hq}, {.lr = 0.1, .momentum = 0.9, .weight_decay = 0.01, .nesterov = true});
+  gas::train::SGD<float, device> ds({&dq}, {.lr = 0.1, .momentum = 0.9, .weight_decay = 0.01, .nesterov = true});
+  for (int step = 0; step < 5; ++step) {
+    hp.grad = gas::Tensor<float>(G.view());
+    dp.grad.copy_from(G);
+    hq.grad = gas::Tensor<float>(G.view());
+    dq.grad.copy_from(G);
+    ha.step();
+    da.step();
+    hs.step();
+    ds.step();
+  }
+  gas_test::check_close<float>(dp.value.to_host().values(), hp.value.values(), 1e-5);
+  gas_test::check_close<float>(dq.value.to_host().values(), hq.value.values(), 1e-5);
+}
+
+TEST_CASE("A GCN trains through its histories on the device as on the host" * doctest::skip(no_gpu)) {
+  const auto p = model_test::make_problem(400, 8, model_test::Prep::gcn_normalise);
+  const gas::models::GCNOptions o{.in = 12, .hidden = 16, .out = 4, .layers = 3, .dropout = 0.5};
+  gas::models::GCN<float> hm(p.data.graph.rows(), o, 21);
+  gas::models::GCN<float, device> dm(p.data.graph.rows(), o, 21);
+  check_parameters(hm.parameters(), dm.parameters(), false);
+
+  // forward_full: the whole graph, with dropout in training (the same masks from the same seed).
+  {
+    const gas::cuda::DeviceCsr dg(p.data.graph, nullptr);
+    HTape ht;
+    DTape dt;
+    auto hy = hm.forward_full(ht, ht.constant(p.data.features.view()), p.data.graph, true, 3);
+    auto dy = dm.forward_full(dt, dt.constant_from_host(p.data.features.view()), dg, true, 3);
+    gas_test::check_close<float>(gas::ag::to_host(dy).values(), gas_test::as_span(hy.value()), kRel,
+                                 gas_test::as_span(hy.value()));
+  }
+
+  // GAS training: the same batches in the same order on both, loss by loss, then layer-wise inference.
+  const gas::loader::EvalLoader eval(p.data.graph, p.ptr, 2);
+  gas::loader::TrainLoader hl(p.data.graph, p.ptr, {.batch_size = 2, .seed = 5, .background = false});
+  gas::loader::TrainLoader dl(p.data.graph, p.ptr, {.batch_size = 2, .seed = 5, .background = false});
+  gas::train::Adam<float> ho(hm.parameters(), {.lr = 0.01});
+  gas::train::Adam<float, device> dop(dm.parameters(), {.lr = 0.01});
+  hm.fill_histories(p.data.features, eval);
+  dm.fill_histories(p.data.features, eval);
+  HTape ht;
+  DTape dt;
+  model_test::BatchTargets targets;
+  std::uint64_t step = 0;
+  for (std::int64_t epoch = 0; epoch < 2; ++epoch) {
+    hl.start_epoch(epoch);
+    dl.start_epoch(epoch);
+    gas::loader::Batch hb, db;
+    while (hl.next(hb)) {
+      REQUIRE(dl.next(db));
+      ht.reset();
+      dt.reset();
+      targets.build(p, hb);
+      auto hy = hm.forward(ht, p.data.features, hb, true, step);
+      auto dy = dm.forward(dt, p.data.features, db, true, step);
+      ++step;
+      auto hloss = gas::ops::cross_entropy(hy, targets.labels, targets.rows);
+      auto dloss = gas::ops::cross_entropy(dy, targets.labels, targets.rows);
+      ho.zero_grad();
+      dop.zero_grad();
+      ht.backward(hloss);
+      dt.backward(dloss);
+      ho.step();
+      dop.step();
+      const double h = hloss.value()(0, 0), d = gas::ag::to_host(dloss)(0, 0);
+      INFO("step " << step);
+      CHECK(std::abs(h - d) <= 1e-3 * std::max(1.0, std::abs(h)));
+    }
+  }
+  check_parameters(hm.parameters(), dm.parameters(), false);
+  const auto hlog = hm.inference(p.data.features, eval);
+  const auto dlog = dm.inference(p.data.features, eval).to_host();
+  gas_test::check_close<float>(dlog.values(), hlog.values(), 1e-3, hlog.values());
+}
+
+TEST_CASE("docs/cuda.md: a GCN trained on the device" * doctest::skip(no_gpu)) {
+  const auto p = model_test::make_problem(400, 8, model_test::Prep::gcn_normalise);
+  const gas::Dataset& data = p.data;
+  const std::vector<std::int64_t>& ptr = p.ptr;
+  model_test::BatchTargets targets;
+  double first = 0, last = 0;
+  // example-begin device-gcn
+  using Dev = gas::cuda::device;  // the only change from a host model: this template argument
+  gas::models::GCN<float, Dev> model(data.graph.rows(), {.in = 12, .hidden = 16, .out = 4, .layers = 2}, 7);
+  gas::train::Adam<float, Dev> optimizer(model.parameters(), {.lr = 0.01});
+  const gas::loader::EvalLoader eval(data.graph, ptr, 2);
+  gas::loader::TrainLoader loader(data.graph, ptr, {.batch_size = 2, .seed = 5, .background = false});
+  model.fill_histories(data.features, eval);  // histories stay in host memory
+  gas::ag::Tape<float, Dev> tape;             // its kernels run on tape.exec().stream()
+  for (std::int64_t epoch = 0; epoch < 5; ++epoch) {
+    loader.start_epoch(epoch);
+    for (gas::loader::Batch batch; loader.next(batch);) {
+      tape.reset();
+      targets.build(p, batch);  // labels and training rows of the batch
+      auto logits = model.forward(tape, data.features, batch, /*training=*/true, /*seed=*/epoch);
+      auto loss = gas::ops::cross_entropy(logits, targets.labels, targets.rows);
+      optimizer.zero_grad();
+      tape.backward(loss);
+      optimizer.step();
+      last = gas::ag::to_host(loss)(0, 0);  // a copy to the host: waits for the stream
+      if (first == 0) first = last;
+    }
+  }
+  const gas::Tensor<float, Dev> out = model.inference(data.features, eval);  // (nodes, classes) on the device
+  // example-end device-gcn
+  CHECK(out.rows() == data.graph.rows());
+  CHECK(last < first);
+}
