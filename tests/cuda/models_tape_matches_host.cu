@@ -275,3 +275,29 @@ TEST_CASE("docs/cuda.md: a GCN trained on the device" * doctest::skip(no_gpu)) {
   CHECK(out.rows() == data.graph.rows());
   CHECK(last < first);
 }
+
+TEST_CASE("gas::Trainer fits a device GCN as it fits the host one, in GAS and full mode" * doctest::skip(no_gpu)) {
+  auto data = gas::gen::sbm({.nodes = 600, .classes = 4, .features = 12, .degree = 8, .homophily = 0.9, .noise = 1.0,
+                             .seed = 3});
+  const gas::models::GCNOptions o{.in = 12, .hidden = 16, .out = 4, .layers = 2, .dropout = 0.5};
+  using Store = gas::history::HostStore<float>;
+  for (const auto mode : {gas::TrainerOptions::Mode::gas, gas::TrainerOptions::Mode::full}) {
+    CAPTURE(static_cast<int>(mode));
+    gas::models::GCN<float> hm(data.num_nodes(), o, 4);
+    gas::models::GCN<float, device> dm(data.num_nodes(), o, 4);
+    const gas::TrainerOptions opts{.batch_size = 2, .epochs = 8, .grad_clip = 1.0, .seed = 5, .mode = mode};
+    gas::Trainer<gas::models::GCN<float>, gas::partition::Metis, Store> ht(hm, {.num_parts = 6, .seed = 1}, opts);
+    gas::Trainer<gas::models::GCN<float, device>, gas::partition::Metis, Store> dt(dm, {.num_parts = 6, .seed = 1},
+                                                                                  opts);
+    const auto hr = ht.fit(data);
+    const auto dr = dt.fit(data);
+    REQUIRE(hr.epochs.size() == dr.epochs.size());
+    for (std::size_t e = 0; e < hr.epochs.size(); ++e) {
+      CAPTURE(e);
+      CHECK(std::abs(hr.epochs[e].loss - dr.epochs[e].loss) <= 1e-3 * std::max(1.0, std::abs(hr.epochs[e].loss)));
+      CHECK(std::abs(hr.epochs[e].val - dr.epochs[e].val) <= 0.02);  // a node whose top logits nearly tie may flip
+    }
+    dt.load_best();
+    CHECK(dt.best_parameters().size() == dm.parameters().size());
+  }
+}

@@ -72,4 +72,12 @@ public:
   void synchronize() const {}
 };
 
+/// @brief A copy of `t` on its own backend (copy construction on the host, clone() on a device: device copies are
+/// explicit there, since they cost).
+template <class T, class Backend>
+[[nodiscard]] Tensor<T, Backend> copy_of(const Tensor<T, Backend>& t) {
+  if constexpr (on_host<Backend>) return t;
+  else return t.clone();
+}
+
 }  // namespace gas

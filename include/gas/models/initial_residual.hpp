@@ -91,11 +91,11 @@ public:
           x = history::pull(tape, histories[static_cast<std::size_t>(l) - 1], ids);  // (n_id.size(), width)
           set(tape, history::pull(tape, table_, ids.first(static_cast<std::size_t>(batch.batch_size))));
         }
-        var h = model.forward_layer(l, tape, x, batch.adj, false, 0);  // (batch_size, out_l)
+        var h = model.forward_layer(l, tape, x, batch_graph_(tape, batch.adj), false, 0);  // (batch_size, out_l)
         if (l == 0) {
           const var x0 = get(tape, 0, batch.batch_size);
           if (table_.num_nodes() != n || table_.width() != x0.cols()) table_ = history::HostStore<T>(n, x0.cols());
-          history::push_batch(table_, x0.value().slice_rows(0, batch.batch_size), batch);
+          detail::push_rows(table_, tape, x0.value().slice_rows(0, batch.batch_size), batch);
         }
         const std::int64_t cols = l + 1 < num_layers ? model.history_width() : model.out_features();
         GAS_CHECK(h.rows() == batch.batch_size && h.cols() == cols, shape_error,
@@ -103,9 +103,9 @@ public:
                                    << batch.batch_size << " rows; expected (" << batch.batch_size << " x " << cols
                                    << ")");
         if (l + 1 < num_layers) {
-          history::push_batch(histories[static_cast<std::size_t>(l)], h.value(), batch);
+          detail::push_rows(histories[static_cast<std::size_t>(l)], tape, h.value(), batch);
         } else {
-          write_rows(h.value(), batch, n, *out);
+          detail::write_rows(tape, h.value(), batch, n, *out);
         }
       }
     }
@@ -115,28 +115,11 @@ public:
   }
 
 private:
-  /// Copies a batch's output rows (batch order) into `out` chunk by chunk, after checking the chunks.
-  static void write_rows(MatrixView<const T> rows, const loader::Batch& batch, std::int64_t n, Tensor<T, Backend>& out) {
-    std::int64_t covered = 0;
-    for (const auto& chunk : batch.chunks) {
-      GAS_CHECK(chunk.count >= 0 && chunk.offset >= 0 && chunk.offset + chunk.count <= n, value_error,
-                "chunk [" << chunk.offset << ", " << chunk.offset + chunk.count << ") outside [0, " << n << ")");
-      covered += chunk.count;
-    }
-    GAS_CHECK(covered == batch.batch_size, value_error,
-              "the batch's chunks cover " << covered << " rows but batch_size = " << batch.batch_size);
-    std::int64_t begin = 0;
-    for (const auto& chunk : batch.chunks) {
-      for (std::int64_t i = 0; i < chunk.count && rows.cols() > 0; ++i)
-        std::copy_n(&rows(begin + i, 0), rows.cols(), &out(chunk.offset + i, 0));
-      begin += chunk.count;
-    }
-  }
-
   ag::Tape<T, Backend>* tape_ = nullptr;  // the tape x0 was recorded on
   int id_ = -1;                           // x0's node on that tape
   history::HostStore<T> table_;           // (num_nodes, width) x0 of every node, during layer-wise inference
   ag::Tape<T, Backend> tape_inference_;   // layer-wise inference's, reused batch after batch
+  detail::BackendGraph<Backend> batch_graph_;  // the current batch's adjacency on the backend
 };
 
 }  // namespace gas::models

@@ -83,6 +83,62 @@ ag::Var<T, Backend> gather_features(ag::Tape<T, Backend>& tape, MatrixView<const
   return {&tape, id};
 }
 
+namespace detail {
+
+/// @brief A host graph in the backend's form: the graph itself on the host; on the device a copy (with its
+/// transpose, for the backward passes) kept until the next call replaces it, so that it outlives the backward pass
+/// of the step that asked for it (a batch's adjacency, the whole graph of full-batch training).
+template <class Backend>
+class BackendGraph {
+public:
+  template <class T>
+  const GraphOf<Backend>& operator()(ag::Tape<T, Backend>& tape, const Graph& graph) {
+    if constexpr (on_host<Backend>) {
+      (void)tape;
+      return graph;
+    } else {
+      return device_.emplace(graph, tape.exec().stream());
+    }
+  }
+
+private:
+  std::conditional_t<on_host<Backend>, std::monostate, std::optional<GraphOf<Backend>>> device_{};
+};
+
+/// @brief history::push_batch of rows of a tape of any backend (a device tape's rows are copied out first).
+template <class T, class Backend, history::HistoryStore S>
+void push_rows(S& store, ag::Tape<T, Backend>& tape, MatrixView<const T> rows, const loader::Batch& batch) {
+  if constexpr (on_host<Backend>) {
+    (void)tape;
+    history::push_batch(store, rows, batch);
+  } else {
+    history::push_batch(store, MatrixView<const T>(tape.to_host(rows).view()), batch);
+  }
+}
+
+/// @brief Copies a batch's output rows (batch order, on the tape's backend) into `out` (num_nodes rows, same
+/// backend) chunk by chunk, after checking that the chunks lie in [0, n) and cover the batch.
+template <class T, class Backend>
+void write_rows(ag::Tape<T, Backend>& tape, MatrixView<const T> rows, const loader::Batch& batch, std::int64_t n,
+                Tensor<T, Backend>& out) {
+  std::int64_t covered = 0;
+  for (const auto& chunk : batch.chunks) {
+    GAS_CHECK(chunk.count >= 0 && chunk.offset >= 0 && chunk.offset + chunk.count <= n, value_error,
+              "chunk [" << chunk.offset << ", " << chunk.offset + chunk.count << ") outside [0, " << n << ")");
+    covered += chunk.count;
+  }
+  GAS_CHECK(covered == batch.batch_size, value_error,
+            "the batch's chunks cover " << covered << " rows but batch_size = " << batch.batch_size);
+  std::int64_t begin = 0;
+  for (const auto& chunk : batch.chunks) {
+    tape.exec().copy(rows.slice_rows(begin, begin + chunk.count),
+                     out.view().slice_rows(chunk.offset, chunk.offset + chunk.count));
+    begin += chunk.count;
+  }
+}
+
+}  // namespace detail
+
 /// @brief The base of GAS models (CRTP): histories of the hidden layers, the batch forward pass and layer-wise
 /// inference, generic over the model's layers and the history store.
 /// @tparam Derived the model; it provides forward_layer, in_features and out_features (see the file comment).
@@ -133,7 +189,7 @@ public:
     check_features(features);
     check_batch(batch);
     var x = gather_features(tape, features, std::span<const node_id>(batch.n_id));  // (n_id.size(), in)
-    const GraphOf<Backend>& adj = batch_graph(tape, batch);
+    const GraphOf<Backend>& adj = batch_graph_(tape, batch.adj);
     for (std::int32_t l = 0; l + 1 < num_layers_; ++l) {
       var h = layer(l, tape, x, adj, training, seed);                                 // (batch_size, width)
       x = history::push_and_pull(histories_[static_cast<std::size_t>(l)], h, batch);  // (n_id.size(), width)
@@ -298,44 +354,14 @@ private:
         const std::span<const node_id> ids(batch.n_id);
         var x = l == 0 ? gather_features(tape, features, ids)
                        : history::pull(tape, histories_[static_cast<std::size_t>(l) - 1], ids);  // (n_id.size(), in_l)
-        var h = layer(l, tape, x, batch_graph(tape, batch), false, 0);  // (batch_size, out_l)
-        if (l + 1 < num_layers_) {
-          if constexpr (on_host<Backend>)
-            history::push_batch(histories_[static_cast<std::size_t>(l)], h.value(), batch);
-          else
-            history::push_batch(histories_[static_cast<std::size_t>(l)], tape.to_host(h.value()).view(), batch);
-        } else {
-          const auto rows = h.value();
-          std::int64_t covered = 0;
-          for (const auto& chunk : batch.chunks) {
-            GAS_CHECK(chunk.count >= 0 && chunk.offset >= 0 && chunk.offset + chunk.count <= num_nodes_, value_error,
-                      "chunk [" << chunk.offset << ", " << chunk.offset + chunk.count << ") outside [0, "
-                                << num_nodes_ << ")");
-            covered += chunk.count;
-          }
-          GAS_CHECK(covered == batch.batch_size, value_error,
-                    "the batch's chunks cover " << covered << " rows but batch_size = " << batch.batch_size);
-          std::int64_t begin = 0;
-          for (const auto& chunk : batch.chunks) {
-            tape.exec().copy(MatrixView<const T>(rows.slice_rows(begin, begin + chunk.count)),
-                             out->view().slice_rows(chunk.offset, chunk.offset + chunk.count));
-            begin += chunk.count;
-          }
-        }
+        var h = layer(l, tape, x, batch_graph_(tape, batch.adj), false, 0);  // (batch_size, out_l)
+        if (l + 1 < num_layers_)
+          detail::push_rows(histories_[static_cast<std::size_t>(l)], tape, h.value(), batch);
+        else
+          detail::write_rows(tape, h.value(), batch, num_nodes_, *out);
       }
     }
     tape.reset();
-  }
-
-  /// The batch adjacency in the backend's form: the batch's own graph on the host; on the device a copy (with its
-  /// transpose, for the backward passes) kept until the next batch replaces it, so it outlives the backward pass.
-  const GraphOf<Backend>& batch_graph(ag::Tape<T, Backend>& tape, const loader::Batch& batch) {
-    if constexpr (on_host<Backend>) {
-      (void)tape;
-      return batch.adj;
-    } else {
-      return device_adj_.emplace(batch.adj, tape.exec().stream());
-    }
   }
 
   std::int64_t num_nodes_;
@@ -343,8 +369,7 @@ private:
   std::int32_t num_layers_;
   std::vector<Store> histories_;  // (num_layers - 1) tables of (num_nodes, width)
   ag::Tape<T, Backend> tape_;     // layer-wise inference's, reused batch after batch
-  // The current batch's device adjacency (device backend only; an empty slot on the host).
-  std::conditional_t<on_host<Backend>, std::monostate, std::optional<GraphOf<Backend>>> device_adj_{};
+  detail::BackendGraph<Backend> batch_graph_;  // the current batch's adjacency on the backend
 };
 
 }  // namespace gas::models

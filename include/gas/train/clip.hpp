@@ -7,6 +7,7 @@
 
 #include "gas/autograd/parameter.hpp"
 #include "gas/core/check.hpp"
+#include "gas/core/exec.hpp"
 
 namespace gas::train {
 
@@ -22,13 +23,24 @@ double clip_grad_norm(std::span<ag::Parameter<T, Backend>* const> params, double
   double squares = 0;
   for (std::size_t k = 0; k < params.size(); ++k) {
     GAS_CHECK(params[k] != nullptr, value_error, "parameter " << k << " is null");
-    for (const T g : std::as_const(params[k]->grad).values()) squares += static_cast<double>(g) * g;
+    if constexpr (on_host<Backend>) {
+      for (const T g : std::as_const(params[k]->grad).values()) squares += static_cast<double>(g) * g;
+    } else {  // device gradients are summed on the host, in the same order: a copy out per parameter
+      for (const T g : params[k]->grad.to_host().values()) squares += static_cast<double>(g) * g;
+    }
   }
   const double norm = std::sqrt(squares);
   const double factor = max_norm / (norm + 1e-6);
   if (factor < 1)
-    for (auto* p : params)
-      for (T& g : p->grad.values()) g = static_cast<T>(g * factor);
+    for (auto* p : params) {
+      if constexpr (on_host<Backend>) {
+        for (T& g : p->grad.values()) g = static_cast<T>(g * factor);
+      } else {
+        auto g = p->grad.to_host();
+        for (T& v : g.values()) v = static_cast<T>(v * factor);
+        p->grad.copy_from(g);  // pageable: staged before the call returns, so `g` may die
+      }
+    }
   return norm;
 }
 

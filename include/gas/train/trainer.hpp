@@ -163,7 +163,7 @@ public:
     const auto params = model_->parameters();
     GAS_CHECK(params.size() == best_.size(), shape_error,
               "the model has " << params.size() << " parameters but " << best_.size() << " were kept");
-    for (std::size_t k = 0; k < params.size(); ++k) params[k]->value = best_[k];
+    for (std::size_t k = 0; k < params.size(); ++k) params[k]->value = copy_of(best_[k]);
   }
 
   /// @brief Trains the model on split 0 of `data` for options().epochs epochs and returns the curves and the
@@ -251,7 +251,7 @@ public:
         tape.reset();
         auto x = models::gather_features(tape, std::as_const(prep.data.features).view(),
                                          std::span<const node_id>(prep.iota));  // (num_nodes, in)
-        auto out = model.forward_full(tape, x, prep.data.graph, true, next_seed());  // (num_nodes, out)
+        auto out = model.forward_full(tape, x, full_graph_(tape, prep.data.graph), true, next_seed());  // (n, out)
         loss_sum += train_step(tape, out, optimizer, all);
         loss_count += static_cast<std::int64_t>(local_rows_.size());
       }
@@ -262,9 +262,19 @@ public:
 
       const bool evaluate = (epoch + 1) % options_.eval_every == 0 || epoch + 1 == options_.epochs;
       if (evaluate) {
-        const Tensor<T, Backend> logits = options_.mode == Options::Mode::gas
-                                              ? model.inference(prep.data.features, *eval_loader)
-                                              : full_eval(tape, prep);
+        const Tensor<T, Backend> out = options_.mode == Options::Mode::gas
+                                           ? model.inference(prep.data.features, *eval_loader)
+                                           : full_eval(tape, prep);
+        // Metrics read the logits on the host: the tensor itself there, a copy from the device.
+        Tensor<T, host> staged;
+        const Tensor<T, host>& logits = [&]() -> const Tensor<T, host>& {
+          if constexpr (on_host<Backend>) {
+            return out;
+          } else {
+            staged = out.to_host();
+            return staged;
+          }
+        }();
         record.train = score(logits, prep, prep.data.splits[0].train);
         record.val = score(logits, prep, prep.data.splits[0].val);
         record.test = score(logits, prep, prep.data.splits[0].test);
@@ -390,7 +400,10 @@ private:
     tape.backward(loss);
     if (options_.grad_clip) train::clip_grad_norm(params, *options_.grad_clip);
     optimizer.step();
-    return static_cast<double>(loss.value()(0, 0)) * static_cast<double>(rows.size());
+    T value{};
+    if constexpr (on_host<Backend>) value = loss.value()(0, 0);
+    else value = ag::to_host(loss)(0, 0);  // the step's one wait for the device
+    return static_cast<double>(value) * static_cast<double>(rows.size());
   }
 
   std::uint64_t next_seed() { return counter_hash(options_.seed, detail::trainer_seed_stream, step_++); }
@@ -400,13 +413,14 @@ private:
     tape.reset();
     const ag::NoGrad<T, Backend> no_grad(tape);
     auto x = models::gather_features(tape, p.data.features.view(), std::span<const node_id>(p.iota));
-    auto out = model_->forward_full(tape, x, p.data.graph, false, 0);  // (num_nodes, out)
-    Tensor<T, Backend> logits(out.value());
+    auto out = model_->forward_full(tape, x, full_graph_(tape, p.data.graph), false, 0);  // (num_nodes, out)
+    Tensor<T, Backend> logits(out.rows(), out.cols());
+    tape.exec().copy(out.value(), logits.view());
     tape.reset();
     return logits;
   }
 
-  double score(const Tensor<T, Backend>& logits, const Prepared& p, const std::vector<node_id>& rows) const {
+  double score(const Tensor<T, host>& logits, const Prepared& p, const std::vector<node_id>& rows) const {
     const std::span<const node_id> r(rows);
     if (metric_ == train::Metric::micro_f1) return train::micro_f1(logits.view(), p.data.multi_labels, r);
     return train::accuracy(logits.view(), std::span<const std::int32_t>(p.data.labels), r);
@@ -414,7 +428,7 @@ private:
 
   void keep_best(const std::vector<ag::Parameter<T, Backend>*>& params) {
     best_.resize(params.size());
-    for (std::size_t k = 0; k < params.size(); ++k) best_[k] = params[k]->value;
+    for (std::size_t k = 0; k < params.size(); ++k) best_[k] = copy_of(params[k]->value);
   }
 
   Model* model_;
@@ -426,6 +440,7 @@ private:
   Tensor<std::uint8_t> local_multi_;        // (rows, classes) multi-label targets, local numbering
   std::vector<node_id> local_rows_;         // the current step's training rows, local numbering
   std::vector<Tensor<T, Backend>> best_;    // parameter values at the best validation epoch
+  models::detail::BackendGraph<Backend> full_graph_;  // full mode's graph on the backend (a device copy)
 };
 
 }  // namespace gas
