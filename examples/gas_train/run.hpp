@@ -141,9 +141,11 @@ inline double median(std::vector<double> v) {
 }  // namespace detail
 
 /// @brief Trains c.model on `data` (its name selects the preset) c.runs times with hyperparameters `h`
-/// (resolved) and summarises. Errors from the models and the Trainer propagate (config_error for a dataset
-/// without labels or split, partition_error for more parts than nodes, value_error for bad widths).
-inline Summary train(const gas::Dataset& data, const Config& c, const Hyper& h) {
+/// (resolved) and summarises; the models compute on `Backend` (gas::host, or gas::cuda::device under nvcc). Errors from
+/// the models and the Trainer propagate (config_error for a dataset without labels or split, partition_error for
+/// more parts than nodes, value_error for bad widths).
+template <class Backend = gas::host>
+Summary train(const gas::Dataset& data, const Config& c, const Hyper& h) {
   using namespace gas::models;
   using detail::Store;
   // Before any model is built (its widths come from the dataset): say what the dataset lacks.
@@ -159,38 +161,38 @@ inline Summary train(const gas::Dataset& data, const Config& c, const Hyper& h) 
   const std::int64_t n = data.num_nodes();
   switch (c.model) {
     case ModelKind::gcn:
-      s.runs = detail::train_runs<GCN<float>>(data, c, h, [&](std::uint64_t seed) {
-        return std::make_unique<GCN<float>>(n, detail::gcn_options(data, h), seed);
+      s.runs = detail::train_runs<GCN<float, Backend>>(data, c, h, [&](std::uint64_t seed) {
+        return std::make_unique<GCN<float, Backend>>(n, detail::gcn_options(data, h), seed);
       });
       break;
     case ModelKind::gat:
-      s.runs = detail::train_runs<GAT<float>>(data, c, h, [&](std::uint64_t seed) {
-        return std::make_unique<GAT<float>>(n, detail::gat_options(data, h), seed);
+      s.runs = detail::train_runs<GAT<float, Backend>>(data, c, h, [&](std::uint64_t seed) {
+        return std::make_unique<GAT<float, Backend>>(n, detail::gat_options(data, h), seed);
       });
       break;
     case ModelKind::appnp:
-      s.runs = detail::train_runs<APPNP<float>>(data, c, h, [&](std::uint64_t seed) {
-        return std::make_unique<APPNP<float>>(n, detail::appnp_options(data, h), seed);
+      s.runs = detail::train_runs<APPNP<float, Backend>>(data, c, h, [&](std::uint64_t seed) {
+        return std::make_unique<APPNP<float, Backend>>(n, detail::appnp_options(data, h), seed);
       });
       break;
     case ModelKind::gcnii:
-      s.runs = detail::train_runs<GCNII<float>>(data, c, h, [&](std::uint64_t seed) {
-        return std::make_unique<GCNII<float>>(n, detail::gcnii_options(data, h), seed);
+      s.runs = detail::train_runs<GCNII<float, Backend>>(data, c, h, [&](std::uint64_t seed) {
+        return std::make_unique<GCNII<float, Backend>>(n, detail::gcnii_options(data, h), seed);
       });
       break;
     case ModelKind::gin:
-      s.runs = detail::train_runs<GIN<float>>(data, c, h, [&](std::uint64_t seed) {
-        return std::make_unique<GIN<float>>(n, detail::gin_options(data, h), seed);
+      s.runs = detail::train_runs<GIN<float, Backend>>(data, c, h, [&](std::uint64_t seed) {
+        return std::make_unique<GIN<float, Backend>>(n, detail::gin_options(data, h), seed);
       });
       break;
     case ModelKind::pna:
-      s.runs = detail::train_runs<PNA<float>>(data, c, h, [&](std::uint64_t seed) {
-        return std::make_unique<PNA<float>>(n, detail::pna_options(data, h), seed);
+      s.runs = detail::train_runs<PNA<float, Backend>>(data, c, h, [&](std::uint64_t seed) {
+        return std::make_unique<PNA<float, Backend>>(n, detail::pna_options(data, h), seed);
       });
       break;
     case ModelKind::pna_jk:
-      s.runs = detail::train_runs<PNAJK<float>>(data, c, h, [&](std::uint64_t seed) {
-        return std::make_unique<PNAJK<float>>(n, detail::pna_options(data, h), seed);
+      s.runs = detail::train_runs<PNAJK<float, Backend>>(data, c, h, [&](std::uint64_t seed) {
+        return std::make_unique<PNAJK<float, Backend>>(n, detail::pna_options(data, h), seed);
       });
       break;
   }

@@ -3,6 +3,7 @@
 cause and leave an existing --json file untouched.
 
 usage: train_check.py GAS_TRAIN DATA_DIR [good|bad]
+       train_check.py GAS_TRAIN_CUDA DATA_DIR gpu
        train_check.py CUSTOM_MODEL DATA_DIR custom
 """
 import json
@@ -109,6 +110,28 @@ def bad(exe, data):
     return 1 if failures else 0
 
 
+def have_gpu():
+    """An NVIDIA GPU is visible (its device nodes exist, or nvidia-smi lists one)."""
+    if os.path.exists("/dev/nvidiactl") or os.path.exists("/dev/nvidia0"):
+        return True
+    try:
+        return subprocess.run(["nvidia-smi", "-L"], capture_output=True, timeout=60).returncode == 0
+    except (OSError, subprocess.SubprocessError):
+        return False
+
+
+def gpu(exe, data):
+    """gas-train-cuda: with a GPU, the checks of `good`; without one, a clean cuda_error exit, then skipped (77)."""
+    if have_gpu():
+        return good(exe, data)
+    r = run(exe, *SMALL, "--epochs", "1")
+    if r.returncode != 1 or not r.stderr.startswith("gas-train: cuda_error: "):
+        print(f"FAIL without a GPU: exit {r.returncode} (want 1), stderr {r.stderr!r}")
+        return 1
+    print(f"no GPU: {r.stderr.strip()} (as it should); skipped")
+    return 77
+
+
 def custom(exe, data):
     """examples/custom_model.cpp: a user-defined model trained by the Trainer learns the SBM graph."""
     r = run(exe, "--epochs", "30")
@@ -121,7 +144,7 @@ def custom(exe, data):
 
 def main():
     exe, data, which = sys.argv[1], sys.argv[2], sys.argv[3]
-    sys.exit({"good": good, "bad": bad, "custom": custom}[which](exe, data))
+    sys.exit({"good": good, "bad": bad, "gpu": gpu, "custom": custom}[which](exe, data))
 
 
 if __name__ == "__main__":

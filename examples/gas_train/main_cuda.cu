@@ -1,0 +1,8 @@
+// gas-train-cuda: gas-train (main.cpp) with the models, their optimiser and their histories' traffic on the GPU
+// (gas::cuda::device); the same flags, output and exit statuses. Histories stay in host memory.
+
+#include <gas/gas.hpp>
+
+#include "app.hpp"
+
+int main(int argc, char** argv) { return gas_train::main_on<gas::cuda::device>(argc, argv); }
