@@ -118,17 +118,22 @@ void unary_backward(ag::Tape<T, Backend>& tape, ag::Node<T, Backend>& n) {
     for (std::int64_t j = 0; j < y.cols(); ++j) g(i, j) += n.grad(i, j) * Op::derivative(x(i, j), y(i, j), n.scalars);
 }
 
-/// @brief Records an elementwise op `Op` on x with attributes `attributes`.
+/// @brief Records an elementwise op `Op` on x with attributes `attributes` (a device backend maps Op and the
+/// attributes in node.scalars to its own policy).
 template <class Op, class T, class Backend>
 ag::Var<T, Backend> unary(const char* name, ag::Var<T, Backend> x, Attributes attributes = {}) {
   auto [id, node] = x.tape().push(name, x.rows(), x.cols(), {x});
   node.scalars = attributes;
-  node.backward = &unary_backward<Op, T, Backend>;
-  const auto in = x.value();
-  const auto out = node.value;
+  if constexpr (!on_host<Backend>) {
+    DeviceOps<Backend>::template unary<Op>(x.tape(), node);
+  } else {
+    node.backward = &unary_backward<Op, T, Backend>;
+    const auto in = x.value();
+    const auto out = node.value;
 #pragma omp parallel for schedule(static) if (in.rows() > 4096)
-  for (std::int64_t i = 0; i < in.rows(); ++i)
-    for (std::int64_t j = 0; j < in.cols(); ++j) out(i, j) = Op::value(in(i, j), attributes);
+    for (std::int64_t i = 0; i < in.rows(); ++i)
+      for (std::int64_t j = 0; j < in.cols(); ++j) out(i, j) = Op::value(in(i, j), attributes);
+  }
   return {&x.tape(), id};
 }
 
@@ -181,22 +186,34 @@ ag::Var<T, Backend> exp(ag::Var<T, Backend> x) {
 }
 
 /// @brief Natural logarithm elementwise. Throws value_error naming the first (row-major) element that is not
-/// positive, before anything is recorded.
+/// positive, before anything is recorded (on the device this check waits for the input: one scan and a download
+/// of the position).
 template <class T, class Backend>
 ag::Var<T, Backend> log(ag::Var<T, Backend> x) {
   const auto in = x.value();
-  // A parallel scan that keeps the smallest bad position reports the same element for any thread count.
   std::int64_t first_bad = std::numeric_limits<std::int64_t>::max();
+  T bad_value{};
+  if constexpr (!on_host<Backend>) {
+    const auto [position, value] = DeviceOps<Backend>::log_first_non_positive(x.tape(), in);
+    if (position >= 0) {
+      first_bad = position;
+      bad_value = value;
+    }
+  } else {
+    // A parallel scan that keeps the smallest bad position reports the same element for any thread count.
 #pragma omp parallel for schedule(static) reduction(min : first_bad) if (in.rows() > 4096)
-  for (std::int64_t i = 0; i < in.rows(); ++i)
-    for (std::int64_t j = 0; j < in.cols(); ++j)
-      if (!(in(i, j) > T{0})) {  // NaN fails too
-        first_bad = std::min(first_bad, i * in.cols() + j);
-        break;
-      }
+    for (std::int64_t i = 0; i < in.rows(); ++i)
+      for (std::int64_t j = 0; j < in.cols(); ++j)
+        if (!(in(i, j) > T{0})) {  // NaN fails too
+          first_bad = std::min(first_bad, i * in.cols() + j);
+          break;
+        }
+    if (first_bad != std::numeric_limits<std::int64_t>::max())
+      bad_value = in(first_bad / in.cols(), first_bad % in.cols());
+  }
   if (first_bad != std::numeric_limits<std::int64_t>::max()) {
     const std::int64_t r = first_bad / in.cols(), c = first_bad % in.cols();
-    GAS_FAIL(value_error, "log of a non-positive value: x(" << r << ", " << c << ") = " << in(r, c) << " in a ("
+    GAS_FAIL(value_error, "log of a non-positive value: x(" << r << ", " << c << ") = " << bad_value << " in a ("
                                                             << in.rows() << " x " << in.cols() << ") input");
   }
   return detail::unary<detail::Log>("log", x);

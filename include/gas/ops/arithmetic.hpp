@@ -11,6 +11,8 @@
 
 #include "gas/autograd/tape.hpp"
 #include "gas/core/check.hpp"
+#include "gas/core/exec.hpp"
+#include "gas/ops/device_ops.hpp"
 #include "gas/ops/reduce.hpp"
 
 namespace gas::ops {
@@ -39,12 +41,16 @@ ag::Var<T, Backend> linear_combination(const char* name, ag::Var<T, Backend> a, 
   auto [id, node] = a.tape().push(name, a.rows(), a.cols(), {a, b});
   node.scalars[0] = static_cast<double>(alpha);
   node.scalars[1] = static_cast<double>(beta);
-  node.backward = &linear_combination_backward<T, Backend>;
-  const auto x = a.value(), y = b.value();
-  const auto out = node.value;
+  if constexpr (!on_host<Backend>) {
+    DeviceOps<Backend>::linear_combination(a.tape(), node);
+  } else {
+    node.backward = &linear_combination_backward<T, Backend>;
+    const auto x = a.value(), y = b.value();
+    const auto out = node.value;
 #pragma omp parallel for schedule(static) if (x.rows() > 4096)
-  for (std::int64_t i = 0; i < x.rows(); ++i)
-    for (std::int64_t j = 0; j < x.cols(); ++j) out(i, j) = alpha * x(i, j) + beta * y(i, j);
+    for (std::int64_t i = 0; i < x.rows(); ++i)
+      for (std::int64_t j = 0; j < x.cols(); ++j) out(i, j) = alpha * x(i, j) + beta * y(i, j);
+  }
   return {&a.tape(), id};
 }
 
@@ -78,12 +84,16 @@ ag::Var<T, Backend> affine(const char* name, ag::Var<T, Backend> x, T factor, T 
   auto [id, node] = x.tape().push(name, x.rows(), x.cols(), {x});
   node.scalars[0] = static_cast<double>(factor);
   node.scalars[1] = static_cast<double>(offset);
-  node.backward = &affine_backward<T, Backend>;
-  const auto in = x.value();
-  const auto out = node.value;
+  if constexpr (!on_host<Backend>) {
+    DeviceOps<Backend>::affine(x.tape(), node);
+  } else {
+    node.backward = &affine_backward<T, Backend>;
+    const auto in = x.value();
+    const auto out = node.value;
 #pragma omp parallel for schedule(static) if (in.rows() > 4096)
-  for (std::int64_t i = 0; i < in.rows(); ++i)
-    for (std::int64_t j = 0; j < in.cols(); ++j) out(i, j) = factor * in(i, j) + offset;
+    for (std::int64_t i = 0; i < in.rows(); ++i)
+      for (std::int64_t j = 0; j < in.cols(); ++j) out(i, j) = factor * in(i, j) + offset;
+  }
   return {&x.tape(), id};
 }
 
@@ -168,12 +178,16 @@ ag::Var<T, Backend> mul(ag::Var<T, Backend> a, ag::Var<T, Backend> b) {
   GAS_CHECK(a.rows() == b.rows() && a.cols() == b.cols(), shape_error,
             "shapes differ: (" << a.rows() << " x " << a.cols() << ") * (" << b.rows() << " x " << b.cols() << ")");
   auto [id, node] = a.tape().push("mul", a.rows(), a.cols(), {a, b});
-  node.backward = &detail::mul_backward<T, Backend>;
-  const auto x = a.value(), y = b.value();
-  const auto out = node.value;
+  if constexpr (!on_host<Backend>) {
+    DeviceOps<Backend>::mul(a.tape(), node);
+  } else {
+    node.backward = &detail::mul_backward<T, Backend>;
+    const auto x = a.value(), y = b.value();
+    const auto out = node.value;
 #pragma omp parallel for schedule(static) if (x.rows() > 4096)
-  for (std::int64_t i = 0; i < x.rows(); ++i)
-    for (std::int64_t j = 0; j < x.cols(); ++j) out(i, j) = x(i, j) * y(i, j);
+    for (std::int64_t i = 0; i < x.rows(); ++i)
+      for (std::int64_t j = 0; j < x.cols(); ++j) out(i, j) = x(i, j) * y(i, j);
+  }
   return {&a.tape(), id};
 }
 
@@ -197,30 +211,38 @@ ag::Var<T, Backend> bias_add(ag::Var<T, Backend> x, ag::Var<T, Backend> bias) {
             "bias (" << bias.rows() << " x " << bias.cols() << ") does not broadcast over x (" << x.rows() << " x "
                      << x.cols() << "): expected (1 x " << x.cols() << ")");
   auto [id, node] = x.tape().push("bias_add", x.rows(), x.cols(), {x, bias});
-  node.backward = &detail::bias_add_backward<T, Backend>;
-  const auto in = x.value(), b = bias.value();
-  const auto out = node.value;
+  if constexpr (!on_host<Backend>) {
+    DeviceOps<Backend>::bias_add(x.tape(), node);
+  } else {
+    node.backward = &detail::bias_add_backward<T, Backend>;
+    const auto in = x.value(), b = bias.value();
+    const auto out = node.value;
 #pragma omp parallel for schedule(static) if (in.rows() > 4096)
-  for (std::int64_t i = 0; i < in.rows(); ++i)
-    for (std::int64_t j = 0; j < in.cols(); ++j) out(i, j) = in(i, j) + b(0, j);
+    for (std::int64_t i = 0; i < in.rows(); ++i)
+      for (std::int64_t j = 0; j < in.cols(); ++j) out(i, j) = in(i, j) + b(0, j);
+  }
   return {&x.tape(), id};
 }
 
 /// @brief Row i of x times the constant factors[i] (degree normalisation, masks); no gradient flows to the
-/// factors. `factors` is read again by the backward pass, so it must outlive it. Throws shape_error when
-/// factors.size() != x.rows().
+/// factors. On the host `factors` is read again by the backward pass, so it must outlive it (a device tape
+/// keeps a device copy). Throws shape_error when factors.size() != x.rows().
 template <class T, class Backend>
 ag::Var<T, Backend> scale_rows(ag::Var<T, Backend> x, std::type_identity_t<std::span<const T>> factors) {
   GAS_CHECK(static_cast<std::int64_t>(factors.size()) == x.rows(), shape_error,
             factors.size() << " row factors for x (" << x.rows() << " x " << x.cols() << ")");
   auto [id, node] = x.tape().push("scale_rows", x.rows(), x.cols(), {x});
   node.refs[0] = factors.data();
-  node.backward = &detail::scale_rows_backward<T, Backend>;
-  const auto in = x.value();
-  const auto out = node.value;
+  if constexpr (!on_host<Backend>) {
+    DeviceOps<Backend>::scale_rows(x.tape(), node, factors);
+  } else {
+    node.backward = &detail::scale_rows_backward<T, Backend>;
+    const auto in = x.value();
+    const auto out = node.value;
 #pragma omp parallel for schedule(static) if (in.rows() > 4096)
-  for (std::int64_t i = 0; i < in.rows(); ++i)
-    for (std::int64_t j = 0; j < in.cols(); ++j) out(i, j) = factors[static_cast<std::size_t>(i)] * in(i, j);
+    for (std::int64_t i = 0; i < in.rows(); ++i)
+      for (std::int64_t j = 0; j < in.cols(); ++j) out(i, j) = factors[static_cast<std::size_t>(i)] * in(i, j);
+  }
   return {&x.tape(), id};
 }
 
@@ -232,12 +254,16 @@ ag::Var<T, Backend> mul_rows(ag::Var<T, Backend> x, ag::Var<T, Backend> factors)
             "factors (" << factors.rows() << " x " << factors.cols() << ") do not broadcast over x (" << x.rows()
                         << " x " << x.cols() << "): expected (" << x.rows() << " x 1)");
   auto [id, node] = x.tape().push("mul_rows", x.rows(), x.cols(), {x, factors});
-  node.backward = &detail::mul_rows_backward<T, Backend>;
-  const auto in = x.value(), f = factors.value();
-  const auto out = node.value;
+  if constexpr (!on_host<Backend>) {
+    DeviceOps<Backend>::mul_rows(x.tape(), node);
+  } else {
+    node.backward = &detail::mul_rows_backward<T, Backend>;
+    const auto in = x.value(), f = factors.value();
+    const auto out = node.value;
 #pragma omp parallel for schedule(static) if (in.rows() > 4096)
-  for (std::int64_t i = 0; i < in.rows(); ++i)
-    for (std::int64_t j = 0; j < in.cols(); ++j) out(i, j) = f(i, 0) * in(i, j);
+    for (std::int64_t i = 0; i < in.rows(); ++i)
+      for (std::int64_t j = 0; j < in.cols(); ++j) out(i, j) = f(i, 0) * in(i, j);
+  }
   return {&x.tape(), id};
 }
 

@@ -10,6 +10,7 @@
 #include "gas/autograd/tape.hpp"
 #include "gas/core/check.hpp"
 #include "gas/core/tensor.hpp"
+#include "gas/ops/device_ops.hpp"
 
 namespace gas::ops {
 
@@ -22,10 +23,20 @@ struct BatchNormState {
 };
 
 /// @brief A fresh state for `channels` channels: running mean 0, running variance 1 (PyTorch's initial values).
+/// A device state is filled on the default stream and waited for (initialisation, not a step), so that a tape on
+/// a non-blocking stream, which the default stream does not order, reads the filled values.
 template <class T, class Backend = host>
 BatchNormState<T, Backend> make_batch_norm_state(std::int64_t channels) {
   GAS_CHECK(channels >= 0, value_error, "negative channel count " << channels);
-  return {Tensor<T, Backend>(1, channels, T{0}), Tensor<T, Backend>(1, channels, T{1}), 0};
+  if constexpr (on_host<Backend>) {
+    return {Tensor<T, Backend>(1, channels, T{0}), Tensor<T, Backend>(1, channels, T{1}), 0};
+  } else {  // a device tensor has no fill constructor
+    BatchNormState<T, Backend> state{Tensor<T, Backend>(1, channels), Tensor<T, Backend>(1, channels), 0};
+    state.running_mean.fill(T{0});
+    state.running_var.fill(T{1});
+    if (channels > 0) Exec<Backend>().synchronize();  // no channels: no CUDA call at all
+    return state;
+  }
 }
 
 namespace detail {
@@ -113,8 +124,9 @@ void batch_norm_backward(ag::Tape<T, Backend>& tape, ag::Node<T, Backend>& n) {
 /// Training normalises with the batch mean and biased variance and updates `state` with `momentum` using the
 /// unbiased variance, exactly as torch.nn.BatchNorm1d (cumulative averaging, momentum=None, is not offered);
 /// evaluation normalises with the running statistics. The statistics used are copied into the node, so `state`
-/// may change or die before the backward pass. Throws shape_error for mismatched shapes and value_error for a
-/// training batch of fewer than two rows, a momentum outside [0, 1] or a non-positive eps.
+/// may change or die before the backward pass. On the device, `state` holds device tensors, updated on the tape's
+/// stream. Throws shape_error for mismatched shapes and value_error for a training batch of fewer than two rows, a
+/// momentum outside [0, 1] or a non-positive eps.
 template <class T, class Backend>
 ag::Var<T, Backend> batch_norm(ag::Var<T, Backend> x, ag::Var<T, Backend> gamma, ag::Var<T, Backend> beta,
                                BatchNormState<T, Backend>& state, bool training, double momentum = 0.1,
@@ -135,47 +147,51 @@ ag::Var<T, Backend> batch_norm(ag::Var<T, Backend> x, ag::Var<T, Backend> gamma,
             "training needs more than one row per channel to estimate a variance, got " << rows << " rows");
 
   auto [id, node] = x.tape().push("batch_norm", rows, cols, {x, gamma, beta});
-  node.backward = &detail::batch_norm_backward<T, Backend>;
   node.ints[0] = training;
-  const std::int64_t blocks = (rows + detail::bn_block_rows - 1) / detail::bn_block_rows;
-  auto& aux = node.aux;
-  aux.resize(4 + 2 * blocks, cols);
-  T* mean = &aux(0, 0);
-  T* invstd = &aux(1, 0);
-  const auto in = x.value();
-  if (training) {
-    const auto partial = aux.view().slice_rows(4, aux.rows());
-    const double inv_rows = 1.0 / static_cast<double>(rows);
-    detail::bn_column_sums<1, T>(rows, cols, partial, {mean}, [&](std::int64_t i, std::int64_t j) {
-      return std::array<double, 1>{static_cast<double>(in(i, j))};
-    });
-    for (std::int64_t j = 0; j < cols; ++j) mean[j] = static_cast<T>(mean[j] * inv_rows);
-    // A second pass over centred values keeps the variance accurate when the mean is large.
-    detail::bn_column_sums<1, T>(rows, cols, partial, {invstd}, [&](std::int64_t i, std::int64_t j) {
-      const double d = static_cast<double>(in(i, j)) - mean[j];
-      return std::array<double, 1>{d * d};
-    });
-    const double unbiased = static_cast<double>(rows) / static_cast<double>(rows - 1);
-    for (std::int64_t j = 0; j < cols; ++j) {
-      const double var = invstd[j] * inv_rows;
-      auto& rm = state.running_mean(0, j);
-      auto& rv = state.running_var(0, j);
-      rm = static_cast<T>((1 - momentum) * rm + momentum * mean[j]);
-      rv = static_cast<T>((1 - momentum) * rv + momentum * var * unbiased);
-      invstd[j] = static_cast<T>(1 / std::sqrt(var + eps));
-    }
-    ++state.batches_tracked;
+  if constexpr (!on_host<Backend>) {
+    DeviceOps<Backend>::batch_norm(x.tape(), node, state, momentum, eps);
   } else {
-    for (std::int64_t j = 0; j < cols; ++j) {
-      mean[j] = state.running_mean(0, j);
-      invstd[j] = static_cast<T>(1 / std::sqrt(static_cast<double>(state.running_var(0, j)) + eps));
+    node.backward = &detail::batch_norm_backward<T, Backend>;
+    const std::int64_t blocks = (rows + detail::bn_block_rows - 1) / detail::bn_block_rows;
+    auto& aux = node.aux;
+    aux.resize(4 + 2 * blocks, cols);
+    T* mean = &aux(0, 0);
+    T* invstd = &aux(1, 0);
+    const auto in = x.value();
+    if (training) {
+      const auto partial = aux.view().slice_rows(4, aux.rows());
+      const double inv_rows = 1.0 / static_cast<double>(rows);
+      detail::bn_column_sums<1, T>(rows, cols, partial, {mean}, [&](std::int64_t i, std::int64_t j) {
+        return std::array<double, 1>{static_cast<double>(in(i, j))};
+      });
+      for (std::int64_t j = 0; j < cols; ++j) mean[j] = static_cast<T>(mean[j] * inv_rows);
+      // A second pass over centred values keeps the variance accurate when the mean is large.
+      detail::bn_column_sums<1, T>(rows, cols, partial, {invstd}, [&](std::int64_t i, std::int64_t j) {
+        const double d = static_cast<double>(in(i, j)) - mean[j];
+        return std::array<double, 1>{d * d};
+      });
+      const double unbiased = static_cast<double>(rows) / static_cast<double>(rows - 1);
+      for (std::int64_t j = 0; j < cols; ++j) {
+        const double var = invstd[j] * inv_rows;
+        auto& rm = state.running_mean(0, j);
+        auto& rv = state.running_var(0, j);
+        rm = static_cast<T>((1 - momentum) * rm + momentum * mean[j]);
+        rv = static_cast<T>((1 - momentum) * rv + momentum * var * unbiased);
+        invstd[j] = static_cast<T>(1 / std::sqrt(var + eps));
+      }
+      ++state.batches_tracked;
+    } else {
+      for (std::int64_t j = 0; j < cols; ++j) {
+        mean[j] = state.running_mean(0, j);
+        invstd[j] = static_cast<T>(1 / std::sqrt(static_cast<double>(state.running_var(0, j)) + eps));
+      }
     }
-  }
-  const auto g = gamma.value(), b = beta.value();
-  auto out = node.value;
+    const auto g = gamma.value(), b = beta.value();
+    auto out = node.value;
 #pragma omp parallel for schedule(static) if (rows > 4096)
-  for (std::int64_t i = 0; i < rows; ++i)
-    for (std::int64_t j = 0; j < cols; ++j) out(i, j) = g(0, j) * ((in(i, j) - mean[j]) * invstd[j]) + b(0, j);
+    for (std::int64_t i = 0; i < rows; ++i)
+      for (std::int64_t j = 0; j < cols; ++j) out(i, j) = g(0, j) * ((in(i, j) - mean[j]) * invstd[j]) + b(0, j);
+  }
   return {&x.tape(), id};
 }
 

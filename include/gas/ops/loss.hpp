@@ -2,8 +2,9 @@
 /// @brief Losses over selected rows: log_softmax, nll_loss, cross_entropy (fused) and bce_with_logits.
 ///
 /// A training step computes the loss on the batch's training rows only, so every loss takes the list of rows
-/// it averages over. The row list, the labels and the targets are read again by the backward pass: they must
-/// outlive it (the node keeps pointers, no copies, so that recording allocates nothing).
+/// it averages over. The row list, the labels and the targets are read again by the backward pass: on the host
+/// they must outlive it (the node keeps pointers, no copies, so that recording allocates nothing); on the device
+/// they are uploaded into the node's buffers, which later steps reuse.
 
 #include <algorithm>
 #include <cmath>
@@ -15,6 +16,7 @@
 #include "gas/core/check.hpp"
 #include "gas/core/tensor.hpp"
 #include "gas/graph/dataset.hpp"
+#include "gas/ops/device_ops.hpp"
 
 namespace gas::ops {
 
@@ -132,13 +134,17 @@ void bce_with_logits_backward(ag::Tape<T, Backend>& tape, ag::Node<T, Backend>& 
 template <class T, class Backend>
 ag::Var<T, Backend> log_softmax(ag::Var<T, Backend> x) {
   auto [id, node] = x.tape().push("log_softmax", x.rows(), x.cols(), {x});
-  node.backward = &detail::log_softmax_backward<T, Backend>;
-  const auto in = x.value();
-  auto out = node.value;
+  if constexpr (!on_host<Backend>) {
+    DeviceOps<Backend>::log_softmax(x.tape(), node);
+  } else {
+    node.backward = &detail::log_softmax_backward<T, Backend>;
+    const auto in = x.value();
+    auto out = node.value;
 #pragma omp parallel for schedule(static) if (in.rows() > 4096)
-  for (std::int64_t i = 0; i < in.rows(); ++i) {
-    const double lse = detail::log_sum_exp(&in(i, 0), in.cols());
-    for (std::int64_t j = 0; j < in.cols(); ++j) out(i, j) = static_cast<T>(in(i, j) - lse);
+    for (std::int64_t i = 0; i < in.rows(); ++i) {
+      const double lse = detail::log_sum_exp(&in(i, 0), in.cols());
+      for (std::int64_t j = 0; j < in.cols(); ++j) out(i, j) = static_cast<T>(in(i, j) - lse);
+    }
   }
   return {&x.tape(), id};
 }
@@ -147,20 +153,24 @@ ag::Var<T, Backend> log_softmax(ag::Var<T, Backend> x) {
 ///
 /// `labels` has one entry per row of `log_probs`; only the selected rows' labels are read, and each must lie in
 /// [0, cols) (value_error naming the row otherwise, e.g. for -1, unlabelled). A row selected twice counts
-/// twice. `labels` and `rows` must outlive the backward pass.
+/// twice. On the host, `labels` and `rows` must outlive the backward pass.
 template <class T, class Backend>
 ag::Var<T, Backend> nll_loss(ag::Var<T, Backend> log_probs, std::span<const std::int32_t> labels,
                              std::span<const node_id> rows) {
-  detail::check_selected_rows(rows, log_probs.rows(), "nll_loss");
+  [[maybe_unused]] const bool increasing = detail::check_selected_rows(rows, log_probs.rows(), "nll_loss");
   detail::check_labels(labels, rows, log_probs.rows(), log_probs.cols(), "nll_loss");
   auto [id, node] = log_probs.tape().push("nll_loss", 1, 1, {log_probs});
-  node.backward = &detail::nll_loss_backward<T, Backend>;
   node.refs = {labels.data(), rows.data()};
   node.ints[0] = static_cast<std::int64_t>(rows.size());
-  const auto lp = log_probs.value();
-  double total = 0;
-  for (const node_id r : rows) total -= static_cast<double>(lp(r, labels[static_cast<std::size_t>(r)]));
-  node.value(0, 0) = static_cast<T>(total / static_cast<double>(rows.size()));
+  if constexpr (!on_host<Backend>) {
+    DeviceOps<Backend>::nll_loss(log_probs.tape(), node, labels, rows, increasing);
+  } else {
+    node.backward = &detail::nll_loss_backward<T, Backend>;
+    const auto lp = log_probs.value();
+    double total = 0;
+    for (const node_id r : rows) total -= static_cast<double>(lp(r, labels[static_cast<std::size_t>(r)]));
+    node.value(0, 0) = static_cast<T>(total / static_cast<double>(rows.size()));
+  }
   return {&log_probs.tape(), id};
 }
 
@@ -172,31 +182,35 @@ ag::Var<T, Backend> cross_entropy(ag::Var<T, Backend> logits, std::span<const st
   const bool increasing = detail::check_selected_rows(rows, logits.rows(), "cross_entropy");
   detail::check_labels(labels, rows, logits.rows(), logits.cols(), "cross_entropy");
   auto [id, node] = logits.tape().push("cross_entropy", 1, 1, {logits});
-  node.backward = &detail::cross_entropy_backward<T, Backend>;
   node.refs = {labels.data(), rows.data()};
   const auto count = static_cast<std::int64_t>(rows.size());
   node.ints[0] = count;
   node.ints[1] = increasing;
-  auto& aux = node.aux;
-  aux.resize(count, 2);  // (log-sum-exp, loss) per selected position
-  const auto x = logits.value();
+  if constexpr (!on_host<Backend>) {
+    DeviceOps<Backend>::cross_entropy(logits.tape(), node, labels, rows, increasing);
+  } else {
+    node.backward = &detail::cross_entropy_backward<T, Backend>;
+    auto& aux = node.aux;
+    aux.resize(count, 2);  // (log-sum-exp, loss) per selected position
+    const auto x = logits.value();
 #pragma omp parallel for schedule(static) if (count > 1024)
-  for (std::int64_t k = 0; k < count; ++k) {
-    const node_id r = rows[static_cast<std::size_t>(k)];
-    const double lse = detail::log_sum_exp(&x(r, 0), x.cols());
-    aux(k, 0) = static_cast<T>(lse);
-    aux(k, 1) = static_cast<T>(lse - static_cast<double>(x(r, labels[static_cast<std::size_t>(r)])));
+    for (std::int64_t k = 0; k < count; ++k) {
+      const node_id r = rows[static_cast<std::size_t>(k)];
+      const double lse = detail::log_sum_exp(&x(r, 0), x.cols());
+      aux(k, 0) = static_cast<T>(lse);
+      aux(k, 1) = static_cast<T>(lse - static_cast<double>(x(r, labels[static_cast<std::size_t>(r)])));
+    }
+    double total = 0;  // summed in position order: the same bits for any thread count
+    for (std::int64_t k = 0; k < count; ++k) total += static_cast<double>(aux(k, 1));
+    node.value(0, 0) = static_cast<T>(total / static_cast<double>(count));
   }
-  double total = 0;  // summed in position order: the same bits for any thread count
-  for (std::int64_t k = 0; k < count; ++k) total += static_cast<double>(aux(k, 1));
-  node.value(0, 0) = static_cast<T>(total / static_cast<double>(count));
   return {&logits.tape(), id};
 }
 
 /// @brief Mean over the selected rows and every class of the binary cross-entropy of sigmoid(logits) against 0/1
 /// `targets` (same shape as `logits`), computed as max(x, 0) - x t + log(1 + exp(-|x|)), which never overflows.
 /// Throws shape_error for a shape mismatch and value_error for a target other than 0 or 1 in a selected row.
-/// `targets` and `rows` must outlive the backward pass.
+/// On the host, `targets` and `rows` must outlive the backward pass.
 template <class T, class Backend>
 ag::Var<T, Backend> bce_with_logits(ag::Var<T, Backend> logits, const Tensor<std::uint8_t>& targets,
                                     std::span<const node_id> rows) {
@@ -210,27 +224,31 @@ ag::Var<T, Backend> bce_with_logits(ag::Var<T, Backend> logits, const Tensor<std
       GAS_CHECK(targets(r, j) <= 1, value_error,
                 "row " << r << " has target " << int{targets(r, j)} << " in class " << j << "; targets are 0 or 1");
   auto [id, node] = logits.tape().push("bce_with_logits", 1, 1, {logits});
-  node.backward = &detail::bce_with_logits_backward<T, Backend>;
   node.refs = {&targets, rows.data()};
   const auto count = static_cast<std::int64_t>(rows.size());
   node.ints[0] = count;
   node.ints[1] = increasing;
-  auto& aux = node.aux;
-  aux.resize(count, 1);  // loss summed over the classes of each selected position
-  const auto x = logits.value();
+  if constexpr (!on_host<Backend>) {
+    DeviceOps<Backend>::bce_with_logits(logits.tape(), node, targets, rows, increasing);
+  } else {
+    node.backward = &detail::bce_with_logits_backward<T, Backend>;
+    auto& aux = node.aux;
+    aux.resize(count, 1);  // loss summed over the classes of each selected position
+    const auto x = logits.value();
 #pragma omp parallel for schedule(static) if (count > 1024)
-  for (std::int64_t k = 0; k < count; ++k) {
-    const node_id r = rows[static_cast<std::size_t>(k)];
-    double s = 0;
-    for (std::int64_t j = 0; j < x.cols(); ++j) {
-      const double v = x(r, j);
-      s += std::max(v, 0.0) - v * targets(r, j) + std::log1p(std::exp(-std::abs(v)));
+    for (std::int64_t k = 0; k < count; ++k) {
+      const node_id r = rows[static_cast<std::size_t>(k)];
+      double s = 0;
+      for (std::int64_t j = 0; j < x.cols(); ++j) {
+        const double v = x(r, j);
+        s += std::max(v, 0.0) - v * targets(r, j) + std::log1p(std::exp(-std::abs(v)));
+      }
+      aux(k, 0) = static_cast<T>(s);
     }
-    aux(k, 0) = static_cast<T>(s);
+    double total = 0;
+    for (std::int64_t k = 0; k < count; ++k) total += static_cast<double>(aux(k, 0));
+    node.value(0, 0) = static_cast<T>(total / (static_cast<double>(count) * static_cast<double>(x.cols())));
   }
-  double total = 0;
-  for (std::int64_t k = 0; k < count; ++k) total += static_cast<double>(aux(k, 0));
-  node.value(0, 0) = static_cast<T>(total / (static_cast<double>(count) * static_cast<double>(x.cols())));
   return {&logits.tape(), id};
 }
 

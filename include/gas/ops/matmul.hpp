@@ -1,5 +1,5 @@
 #pragma once
-/// @brief `matmul`: C = op(A) op(B) with optional transposes, through Eigen on the host.
+/// @brief `matmul`: C = op(A) op(B) with optional transposes, through Eigen on the host (cuBLAS on the device).
 
 #include <algorithm>
 // Eigen runs on the host only here: under nvcc, keep it from annotating its functions __host__ __device__ (which
@@ -19,6 +19,7 @@
 
 #include "gas/autograd/tape.hpp"
 #include "gas/core/check.hpp"
+#include "gas/ops/device_ops.hpp"
 
 namespace gas::ops {
 
@@ -113,8 +114,12 @@ ag::Var<T, Backend> matmul(ag::Var<T, Backend> a, ag::Var<T, Backend> b, bool tr
   auto [id, node] = a.tape().push("matmul", m, n, {a, b});
   node.ints[0] = trans_a;
   node.ints[1] = trans_b;
-  node.backward = &detail::matmul_backward<T, Backend>;
-  detail::gemm<T>(a.value(), trans_a, b.value(), trans_b, node.value, false);
+  if constexpr (!on_host<Backend>) {
+    DeviceOps<Backend>::matmul(a.tape(), node);
+  } else {
+    node.backward = &detail::matmul_backward<T, Backend>;
+    detail::gemm<T>(a.value(), trans_a, b.value(), trans_b, node.value, false);
+  }
   return {&a.tape(), id};
 }
 

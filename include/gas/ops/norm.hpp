@@ -5,6 +5,8 @@
 #include <cstdint>
 
 #include "gas/autograd/tape.hpp"
+#include "gas/core/exec.hpp"
+#include "gas/ops/device_ops.hpp"
 
 namespace gas::ops {
 
@@ -31,14 +33,19 @@ void row_l2_norm_backward(ag::Tape<T, Backend>& tape, ag::Node<T, Backend>& n) {
 template <class T, class Backend>
 ag::Var<T, Backend> row_l2_norm(ag::Var<T, Backend> x) {
   auto [id, node] = x.tape().push("row_l2_norm", x.rows(), 1, {x});  // (rows, 1)
-  node.backward = &detail::row_l2_norm_backward<T, Backend>;
-  const auto in = x.value();
-  const auto out = node.value;
+  if constexpr (!on_host<Backend>) {
+    DeviceOps<Backend>::row_l2_norm(x.tape(), node);
+  } else {
+    node.backward = &detail::row_l2_norm_backward<T, Backend>;
+    const auto in = x.value();
+    const auto out = node.value;
 #pragma omp parallel for schedule(static) if (in.rows() > 4096)
-  for (std::int64_t i = 0; i < in.rows(); ++i) {
-    double sum = 0;
-    for (std::int64_t j = 0; j < in.cols(); ++j) sum += static_cast<double>(in(i, j)) * static_cast<double>(in(i, j));
-    out(i, 0) = static_cast<T>(std::sqrt(sum));
+    for (std::int64_t i = 0; i < in.rows(); ++i) {
+      double sum = 0;
+      for (std::int64_t j = 0; j < in.cols(); ++j)
+        sum += static_cast<double>(in(i, j)) * static_cast<double>(in(i, j));
+      out(i, 0) = static_cast<T>(std::sqrt(sum));
+    }
   }
   return {&x.tape(), id};
 }

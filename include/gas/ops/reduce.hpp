@@ -11,30 +11,37 @@
 
 #include "gas/autograd/tape.hpp"
 #include "gas/core/check.hpp"
+#include "gas/core/exec.hpp"
 #include "gas/core/tensor.hpp"
+#include "gas/ops/device_ops.hpp"
 
 namespace gas::ops {
 
 namespace detail {
 
 /// @brief out[j] += factor * sum_i g(i, j), reproducibly for any thread count; `scratch` is reused between calls.
+/// On a device backend g and out are device memory and the sums run on the stream `scratch` is bound to.
 template <class T, class Backend>
 void add_column_sums(MatrixView<const T> g, T factor, Tensor<T, Backend>& scratch, T* out) {
-  constexpr std::int64_t block = 1024;
-  const std::int64_t rows = g.rows(), cols = g.cols();
-  if (cols == 0) return;  // nothing to sum, and no element to take an address of
-  const std::int64_t blocks = (rows + block - 1) / block;
-  scratch.resize(blocks, cols);  // (blocks, cols)
+  if constexpr (!on_host<Backend>) {
+    DeviceOps<Backend>::add_column_sums(g, factor, scratch, out);
+  } else {
+    constexpr std::int64_t block = 1024;
+    const std::int64_t rows = g.rows(), cols = g.cols();
+    if (cols == 0) return;  // nothing to sum, and no element to take an address of
+    const std::int64_t blocks = (rows + block - 1) / block;
+    scratch.resize(blocks, cols);  // (blocks, cols)
 #pragma omp parallel for schedule(static) if (blocks > 4)
-  for (std::int64_t b = 0; b < blocks; ++b) {
-    T* partial = &scratch(b, 0);
-    std::fill_n(partial, cols, T{0});
-    const std::int64_t end = std::min(rows, (b + 1) * block);
-    for (std::int64_t i = b * block; i < end; ++i)
-      for (std::int64_t j = 0; j < cols; ++j) partial[j] += g(i, j);
+    for (std::int64_t b = 0; b < blocks; ++b) {
+      T* partial = &scratch(b, 0);
+      std::fill_n(partial, cols, T{0});
+      const std::int64_t end = std::min(rows, (b + 1) * block);
+      for (std::int64_t i = b * block; i < end; ++i)
+        for (std::int64_t j = 0; j < cols; ++j) partial[j] += g(i, j);
+    }
+    for (std::int64_t b = 0; b < blocks; ++b)
+      for (std::int64_t j = 0; j < cols; ++j) out[j] += factor * scratch(b, j);
   }
-  for (std::int64_t b = 0; b < blocks; ++b)
-    for (std::int64_t j = 0; j < cols; ++j) out[j] += factor * scratch(b, j);
 }
 
 template <class T, class Backend>
@@ -90,9 +97,13 @@ template <class T, class Backend>
 ag::Var<T, Backend> reduce_rows(const char* name, ag::Var<T, Backend> x, double factor) {
   auto [id, node] = x.tape().push(name, 1, x.cols(), {x});  // (1, cols)
   node.scalars[0] = factor;
-  node.backward = &sum_rows_backward<T, Backend>;
-  std::fill_n(node.value.data(), x.cols(), T{0});
-  add_column_sums<T, Backend>(x.value(), static_cast<T>(factor), node.aux, node.value.data());
+  if constexpr (!on_host<Backend>) {
+    DeviceOps<Backend>::reduce_rows(x.tape(), node);
+  } else {
+    node.backward = &sum_rows_backward<T, Backend>;
+    std::fill_n(node.value.data(), x.cols(), T{0});
+    add_column_sums<T, Backend>(x.value(), static_cast<T>(factor), node.aux, node.value.data());
+  }
   return {&x.tape(), id};
 }
 
@@ -100,14 +111,18 @@ template <class T, class Backend>
 ag::Var<T, Backend> reduce_cols(const char* name, ag::Var<T, Backend> x, double factor) {
   auto [id, node] = x.tape().push(name, x.rows(), 1, {x});  // (rows, 1)
   node.scalars[0] = factor;
-  node.backward = &sum_cols_backward<T, Backend>;
-  const auto in = x.value();
-  const auto out = node.value;
+  if constexpr (!on_host<Backend>) {
+    DeviceOps<Backend>::reduce_cols(x.tape(), node);
+  } else {
+    node.backward = &sum_cols_backward<T, Backend>;
+    const auto in = x.value();
+    const auto out = node.value;
 #pragma omp parallel for schedule(static) if (in.rows() > 4096)
-  for (std::int64_t i = 0; i < in.rows(); ++i) {
-    T sum = 0;
-    for (std::int64_t j = 0; j < in.cols(); ++j) sum += in(i, j);
-    out(i, 0) = static_cast<T>(factor) * sum;
+    for (std::int64_t i = 0; i < in.rows(); ++i) {
+      T sum = 0;
+      for (std::int64_t j = 0; j < in.cols(); ++j) sum += in(i, j);
+      out(i, 0) = static_cast<T>(factor) * sum;
+    }
   }
   return {&x.tape(), id};
 }
@@ -118,12 +133,16 @@ ag::Var<T, Backend> reduce_cols(const char* name, ag::Var<T, Backend> x, double 
 template <class T, class Backend>
 ag::Var<T, Backend> sum_all(ag::Var<T, Backend> x) {
   auto [id, node] = x.tape().push("sum_all", 1, 1, {x});
-  node.backward = &detail::sum_all_backward<T, Backend>;
-  const auto in = x.value();
-  double total = 0;
-  for (std::int64_t i = 0; i < in.rows(); ++i)
-    for (std::int64_t j = 0; j < in.cols(); ++j) total += static_cast<double>(in(i, j));
-  node.value(0, 0) = static_cast<T>(total);
+  if constexpr (!on_host<Backend>) {
+    DeviceOps<Backend>::sum_all(x.tape(), node);
+  } else {
+    node.backward = &detail::sum_all_backward<T, Backend>;
+    const auto in = x.value();
+    double total = 0;
+    for (std::int64_t i = 0; i < in.rows(); ++i)
+      for (std::int64_t j = 0; j < in.cols(); ++j) total += static_cast<double>(in(i, j));
+    node.value(0, 0) = static_cast<T>(total);
+  }
   return {&x.tape(), id};
 }
 
@@ -135,8 +154,12 @@ ag::Var<T, Backend> mean_all(ag::Var<T, Backend> x) {
   GAS_CHECK(count > 0, value_error, "mean of an empty (" << x.rows() << " x " << x.cols() << ") value");
   auto [id, node] = x.tape().push("mean_all", 1, 1, {x});
   node.scalars[0] = 1.0 / static_cast<double>(count);
-  node.backward = &detail::scaled_sum_all_backward<T, Backend>;
-  node.value(0, 0) = static_cast<T>(detail::total<T>(x.value()) / static_cast<double>(count));
+  if constexpr (!on_host<Backend>) {
+    DeviceOps<Backend>::mean_all(x.tape(), node);
+  } else {
+    node.backward = &detail::scaled_sum_all_backward<T, Backend>;
+    node.value(0, 0) = static_cast<T>(detail::total<T>(x.value()) / static_cast<double>(count));
+  }
   return {&x.tape(), id};
 }
 

@@ -8,6 +8,8 @@
 
 #include "gas/autograd/tape.hpp"
 #include "gas/core/check.hpp"
+#include "gas/core/exec.hpp"
+#include "gas/ops/device_ops.hpp"
 
 namespace gas::ops {
 
@@ -44,21 +46,28 @@ void div_by_scalar_backward(ag::Tape<T, Backend>& tape, ag::Node<T, Backend>& n)
 
 /// @brief x / s elementwise for a differentiable (1, 1) value s; both receive gradients. Throws shape_error
 /// naming the shapes when s is not (1, 1), and value_error when s is 0 (an all-zero weight under spectral
-/// normalisation), where the quotient and its gradient are undefined.
+/// normalisation), where the quotient and its gradient are undefined. On the device that check downloads s (one
+/// element, waiting for the stream); the kernels then read s on the device.
 template <class T, class Backend>
 ag::Var<T, Backend> div_by_scalar(ag::Var<T, Backend> x, ag::Var<T, Backend> s) {
   GAS_CHECK(s.rows() == 1 && s.cols() == 1, shape_error,
             "div_by_scalar needs a (1 x 1) divisor, got (" << s.rows() << " x " << s.cols() << ") for x (" << x.rows()
                                                            << " x " << x.cols() << ")");
-  const T divisor = s.value()(0, 0);
+  T divisor{};
+  if constexpr (!on_host<Backend>) s.tape().exec().download(s.value(), MatrixView<T>(&divisor, 1, 1));
+  else divisor = s.value()(0, 0);
   GAS_CHECK(divisor != T{0}, value_error, "div_by_scalar: division by zero (op '" << s.node().op << "')");
   auto [id, node] = x.tape().push("div_by_scalar", x.rows(), x.cols(), {x, s});
-  node.backward = &detail::div_by_scalar_backward<T, Backend>;
-  const auto in = x.value();
-  const auto out = node.value;
+  if constexpr (!on_host<Backend>) {
+    DeviceOps<Backend>::div_by_scalar(x.tape(), node);
+  } else {
+    node.backward = &detail::div_by_scalar_backward<T, Backend>;
+    const auto in = x.value();
+    const auto out = node.value;
 #pragma omp parallel for schedule(static) if (in.rows() > 4096)
-  for (std::int64_t i = 0; i < in.rows(); ++i)
-    for (std::int64_t j = 0; j < in.cols(); ++j) out(i, j) = in(i, j) / divisor;
+    for (std::int64_t i = 0; i < in.rows(); ++i)
+      for (std::int64_t j = 0; j < in.cols(); ++j) out(i, j) = in(i, j) / divisor;
+  }
   return {&x.tape(), id};
 }
 

@@ -1,5 +1,5 @@
 #pragma once
-/// @brief Elementwise activations (relu, elu, leaky_relu, sigmoid, tanh) and their backwards, bias add, and
+/// @brief Elementwise activations (relu, elu, leaky_relu, sigmoid, tanh, exp, log) and their backwards, bias add, and
 /// gradient accumulation on the device, matching ops/activation.hpp and ops::bias_add.
 ///
 /// Each activation is a policy struct with device `value` and `grad` (the input gradient contribution from
@@ -10,6 +10,7 @@
 #include <cuda_runtime.h>
 
 #include <cstdint>
+#include <type_traits>
 
 #include "gas/core/check.hpp"
 #include "gas/cuda/error.hpp"
@@ -65,6 +66,25 @@ struct Tanh {
   __device__ T value(T x) const { return kernels::dtanh(x); }
   template <class T>
   __device__ T grad(T, T y, T g) const { return g * (T{1} - y * y); }
+};
+
+/// @brief e^x; the gradient from the output, y.
+struct Exp {
+  template <class T>
+  __device__ T value(T x) const { return kernels::dexp(x); }
+  template <class T>
+  __device__ T grad(T, T y, T g) const { return g * y; }
+};
+
+/// @brief Natural logarithm (the op checks its input positive first); the gradient is 1 / x.
+struct Log {
+  template <class T>
+  __device__ T value(T x) const {
+    if constexpr (std::is_same_v<T, float>) return ::logf(x);
+    else return ::log(x);
+  }
+  template <class T>
+  __device__ T grad(T x, T, T g) const { return g * (T{1} / x); }
 };
 
 }  // namespace act

@@ -1,6 +1,6 @@
 #pragma once
-/// @brief Row-wise log-softmax, NLL and fused cross-entropy over selected rows on the device, forward and
-/// backward, matching ops/loss.hpp.
+/// @brief Row-wise log-softmax, NLL, fused cross-entropy and binary cross-entropy with logits over selected rows
+/// on the device, forward and backward, matching ops/loss.hpp.
 ///
 /// Class counts are small (tens to hundreds), so one thread owns a row and forms its log-sum-exp in double
 /// exactly as the host does. The scalar losses are summed by a single block in a fixed tree, so they are the
@@ -141,6 +141,60 @@ __global__ void cross_entropy_backward(const T* __restrict__ seed, const T* __re
   }
 }
 
+template <class T>
+struct PositionValue {
+  const T* v;  // (count)
+  __device__ double operator()(std::int64_t k) const { return static_cast<double>(v[k]); }
+};
+
+/// @brief The logistic function in double, written so that neither branch overflows (as ops::detail::sigmoid).
+__device__ inline double stable_sigmoid(double x) {
+  if (x >= 0) return 1 / (1 + exp(-x));
+  const double e = exp(x);
+  return e / (1 + e);
+}
+
+// aux (count) = sum over the classes of selected row r of max(x, 0) - x t + log(1 + e^-|x|), in double.
+template <class T>
+__global__ void bce_rows(const T* __restrict__ x, std::int64_t cols, const std::uint8_t* __restrict__ targets,
+                         const node_id* __restrict__ selected, std::int64_t count, T* __restrict__ aux) {
+  const std::int64_t k = global_thread();
+  if (k >= count) return;
+  const std::int64_t r = selected[k];
+  double s = 0;
+  for (std::int64_t j = 0; j < cols; ++j) {
+    const double v = x[r * cols + j];
+    s += fmax(v, 0.0) - v * static_cast<double>(targets[r * cols + j]) + log1p(exp(-fabs(v)));
+  }
+  aux[k] = static_cast<T>(s);
+}
+
+// gx(r, j) += coef (sigmoid(x) - t), coef = seed / (count cols). Parallel: a thread per (position, class); serial:
+// a thread per class walking the positions in order, as cross_entropy_backward.
+template <class T>
+__global__ void bce_backward(const T* __restrict__ seed, const T* __restrict__ x, std::int64_t cols,
+                             const std::uint8_t* __restrict__ targets, const node_id* __restrict__ selected,
+                             std::int64_t count, bool serial, T* __restrict__ gx) {
+  const double coef = static_cast<double>(seed[0]) / (static_cast<double>(count) * static_cast<double>(cols));
+  const std::int64_t t = global_thread();
+  std::int64_t k0, k1, j;
+  if (serial) {
+    if (t >= cols) return;
+    j = t;
+    k0 = 0;
+    k1 = count;
+  } else {
+    if (t >= count * cols) return;
+    j = t % cols;
+    k0 = t / cols;
+    k1 = k0 + 1;
+  }
+  for (std::int64_t k = k0; k < k1; ++k) {
+    const std::int64_t e = static_cast<std::int64_t>(selected[k]) * cols + j;
+    gx[e] += static_cast<T>(coef * (stable_sigmoid(static_cast<double>(x[e])) - static_cast<double>(targets[e])));
+  }
+}
+
 }  // namespace kernels
 }  // namespace v0
 
@@ -150,6 +204,14 @@ struct LossRows {
   const node_id* selected = nullptr;     ///< (count): the rows the loss averages over
   std::int64_t count = 0;                ///< number of selected positions (>= 1)
   bool increasing = false;               ///< the selection is strictly increasing (no row twice)
+};
+
+/// @brief Selected rows and 0/1 targets of a binary cross-entropy, as device arrays.
+struct TargetRows {
+  const std::uint8_t* targets = nullptr;  ///< (rows, cols) row-major: 0 or 1 per class (selected rows checked)
+  const node_id* selected = nullptr;      ///< (count): the rows the loss averages over
+  std::int64_t count = 0;                 ///< number of selected positions (>= 1)
+  bool increasing = false;                ///< the selection is strictly increasing (no row twice)
 };
 
 namespace detail {
@@ -225,6 +287,37 @@ void cross_entropy_backward(const T* seed, const T* logits, std::int64_t rows, s
   check_grid(grid, "cuda::cross_entropy_backward");
   kernels::cross_entropy_backward<T><<<static_cast<unsigned>(grid), block_threads, 0, stream>>>(
       seed, logits, cols, sel.labels, sel.selected, sel.count, aux, !sel.increasing, gx);
+  GAS_CUDA_CHECK_LAUNCH();
+}
+
+/// @brief Binary cross-entropy with logits: loss (1 x 1, device) = mean over the selected rows and every class of
+/// max(x, 0) - x t + log(1 + e^-|x|); aux (count) receives each position's sum over the classes.
+template <class T>
+void bce_with_logits_forward(const T* logits, std::int64_t rows, std::int64_t cols, const TargetRows& sel, T* aux,
+                             T* loss, cudaStream_t stream) {
+  detail::check_loss(rows, cols, LossRows{nullptr, sel.selected, sel.count, sel.increasing},
+                     "cuda::bce_with_logits_forward");
+  kernels::bce_rows<T><<<static_cast<unsigned>(blocks_for(sel.count)), block_threads, 0, stream>>>(
+      logits, cols, sel.targets, sel.selected, sel.count, aux);
+  GAS_CUDA_CHECK_LAUNCH();
+  kernels::block_sum<T><<<1, kernels::loss_block, 0, stream>>>(
+      kernels::PositionValue<T>{aux}, sel.count, 1.0 / (static_cast<double>(sel.count) * static_cast<double>(cols)),
+      loss);
+  GAS_CUDA_CHECK_LAUNCH();
+}
+
+/// @brief gx (rows, cols) += seed / (count cols) * (sigmoid(x) - t) at the selected rows; `seed` is the loss
+/// gradient (device). A row selected twice adds its terms in position order, as on the host.
+template <class T>
+void bce_with_logits_backward(const T* seed, const T* logits, std::int64_t rows, std::int64_t cols,
+                              const TargetRows& sel, T* gx, cudaStream_t stream) {
+  detail::check_loss(rows, cols, LossRows{nullptr, sel.selected, sel.count, sel.increasing},
+                     "cuda::bce_with_logits_backward");
+  const std::int64_t threads = sel.increasing ? sel.count * cols : cols;
+  const auto grid = blocks_for(threads);
+  check_grid(grid, "cuda::bce_with_logits_backward");
+  kernels::bce_backward<T><<<static_cast<unsigned>(grid), block_threads, 0, stream>>>(
+      seed, logits, cols, sel.targets, sel.selected, sel.count, !sel.increasing, gx);
   GAS_CUDA_CHECK_LAUNCH();
 }
 
