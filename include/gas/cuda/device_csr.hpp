@@ -46,7 +46,8 @@ public:
   DeviceCsr(const Graph& graph, cudaStream_t stream, bool with_transpose = true)
       : rows_(graph.rows()), cols_(graph.cols()), nnz_(graph.num_edges()),
         indptr_(static_cast<std::size_t>(rows_ + 1), stream), indices_(static_cast<std::size_t>(nnz_), stream),
-        weights_(graph.has_weights() ? static_cast<std::size_t>(nnz_) : 0, stream) {
+        weights_(graph.has_weights() ? static_cast<std::size_t>(nnz_) : 0, stream),
+        host_indptr_(graph.indptr().begin(), graph.indptr().end()) {
     indptr_.copy_from(graph.indptr());
     indices_.copy_from(graph.indices());
     if (graph.has_weights()) weights_.copy_from(graph.weights());
@@ -73,6 +74,15 @@ public:
   [[nodiscard]] std::int64_t rows() const { return rows_; }
   [[nodiscard]] std::int64_t cols() const { return cols_; }
   [[nodiscard]] std::int64_t num_edges() const { return nnz_; }
+  /// @brief True when the graph carries edge weights (a sum aggregation then scales by them), as Graph::has_weights.
+  [[nodiscard]] bool has_weights() const { return !weights_.empty(); }
+  /// @brief True when the transposed index was uploaded, which every backward pass against the edges needs.
+  [[nodiscard]] bool has_transpose() const { return has_transpose_ || nnz_ == 0; }
+  /// @brief Number of stored entries in row i, read from a host copy of the row offsets (layers compute per-row
+  /// factors such as PNA's degree scalers on the host, as with a Graph); unchecked, as Graph::degree.
+  [[nodiscard]] std::int64_t degree(node_id i) const {
+    return host_indptr_[static_cast<std::size_t>(i) + 1] - host_indptr_[static_cast<std::size_t>(i)];
+  }
 
 private:
   void upload_transpose(const Graph& graph, cudaStream_t stream) {
@@ -98,6 +108,7 @@ private:
   DeviceBuffer<std::int64_t> t_offsets_;
   DeviceBuffer<node_id> t_rows_;
   DeviceBuffer<std::int64_t> t_edges_;
+  std::vector<std::int64_t> host_indptr_{0};  // (rows + 1) on the host, for degree()
   bool has_transpose_ = false;
 };
 

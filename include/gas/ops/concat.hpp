@@ -3,7 +3,10 @@
 ///
 /// A concatenation takes any number of parts, more than a node's `max_inputs`, so its node keeps the part ids
 /// and offsets in `aux_index` (one row per part: id, offset) and its backward reads them from there; `inputs`
-/// is filled too when the parts fit, for tools that walk the tape.
+/// is filled too when the parts fit, for tools that walk the tape. A device node cannot read host integers from
+/// its tensors without waiting for the stream, so on the device a concatenation keeps its parts in `inputs` only:
+/// more parts than fit are first grouped into a tree of concatenations (each part is then copied once per level,
+/// log4(parts) levels; a cheap copy next to the products around it).
 
 #include <array>
 #include <cstdint>
@@ -11,6 +14,7 @@
 
 #include "gas/autograd/tape.hpp"
 #include "gas/core/check.hpp"
+#include "gas/ops/device_ops.hpp"
 
 namespace gas::ops {
 
@@ -50,23 +54,42 @@ ag::Var<T, Backend> concat(const char* name, std::span<const ag::Var<T, Backend>
     total += along_rows ? p.rows() : p.cols();
     any_grad |= p.requires_grad();
   }
+  if constexpr (!on_host<Backend>) {
+    constexpr std::size_t fan = ag::Node<T, Backend>::max_inputs;
+    if (parts.size() > fan) {
+      // Contiguous groups of the parts (each non-empty, as parts > fan), concatenated first; a group of one is
+      // its part itself.
+      std::array<ag::Var<T, Backend>, fan> groups;
+      for (std::size_t g = 0; g < fan; ++g) {
+        const std::size_t b = parts.size() * g / fan, e = parts.size() * (g + 1) / fan;
+        groups[g] = e - b == 1 ? parts[b] : concat<along_rows, T, Backend>(name, parts.subspan(b, e - b));
+      }
+      return concat<along_rows, T, Backend>(name, std::span<const ag::Var<T, Backend>>(groups));
+    }
+  }
   auto [id, node] = along_rows ? tape.push(name, total, fixed) : tape.push(name, fixed, total);
   node.requires_grad = tape.grad_enabled() && any_grad;
-  node.backward = &concat_backward<along_rows, T, Backend>;
-  node.aux_index.resize(static_cast<std::int64_t>(parts.size()), 2);  // (parts, 2): id, offset
-  const auto out = node.value;
-  std::int64_t offset = 0;
-  for (std::size_t k = 0; k < parts.size(); ++k) {
-    const auto& p = parts[k];
-    if (parts.size() <= node.inputs.size()) node.inputs[k] = p.id();
-    node.aux_index(static_cast<std::int64_t>(k), 0) = p.id();
-    node.aux_index(static_cast<std::int64_t>(k), 1) = offset;
-    const auto in = p.value();
-    const auto dst = along_rows ? out.slice_rows(offset, offset + in.rows()) : out.slice_cols(offset, offset + in.cols());
+  if constexpr (!on_host<Backend>) {
+    for (std::size_t k = 0; k < parts.size(); ++k) node.inputs[k] = parts[k].id();
+    DeviceOps<Backend>::template concat_parts<along_rows>(tape, node);
+  } else {
+    node.backward = &concat_backward<along_rows, T, Backend>;
+    node.aux_index.resize(static_cast<std::int64_t>(parts.size()), 2);  // (parts, 2): id, offset
+    const auto out = node.value;
+    std::int64_t offset = 0;
+    for (std::size_t k = 0; k < parts.size(); ++k) {
+      const auto& p = parts[k];
+      if (parts.size() <= node.inputs.size()) node.inputs[k] = p.id();
+      node.aux_index(static_cast<std::int64_t>(k), 0) = p.id();
+      node.aux_index(static_cast<std::int64_t>(k), 1) = offset;
+      const auto in = p.value();
+      const auto dst =
+          along_rows ? out.slice_rows(offset, offset + in.rows()) : out.slice_cols(offset, offset + in.cols());
 #pragma omp parallel for schedule(static) if (in.rows() > 4096)
-    for (std::int64_t i = 0; i < in.rows(); ++i)
-      for (std::int64_t j = 0; j < in.cols(); ++j) dst(i, j) = in(i, j);
-    offset += along_rows ? in.rows() : in.cols();
+      for (std::int64_t i = 0; i < in.rows(); ++i)
+        for (std::int64_t j = 0; j < in.cols(); ++j) dst(i, j) = in(i, j);
+      offset += along_rows ? in.rows() : in.cols();
+    }
   }
   return {&tape, id};
 }
@@ -125,7 +148,8 @@ ag::Var<T, Backend> slice_rows(ag::Var<T, Backend> x, std::int64_t begin, std::i
   auto [id, node] = x.tape().push_view("slice_rows", x.node().value.slice_rows(begin, end), {x});
   node.ints[0] = 1;
   node.ints[1] = begin;
-  node.backward = &detail::slice_backward<T, Backend>;
+  if constexpr (!on_host<Backend>) DeviceOps<Backend>::slice_rows(x.tape(), node);  // device values are contiguous
+  else node.backward = &detail::slice_backward<T, Backend>;
   return {&x.tape(), id};
 }
 
@@ -138,12 +162,16 @@ ag::Var<T, Backend> slice_cols(ag::Var<T, Backend> x, std::int64_t begin, std::i
   auto [id, node] = x.tape().push("slice_cols", x.rows(), end - begin, {x});
   node.ints[0] = 0;
   node.ints[1] = begin;
-  node.backward = &detail::slice_backward<T, Backend>;
-  const auto in = x.value().slice_cols(begin, end);
-  const auto out = node.value;
+  if constexpr (!on_host<Backend>) {
+    DeviceOps<Backend>::slice_cols(x.tape(), node);
+  } else {
+    node.backward = &detail::slice_backward<T, Backend>;
+    const auto in = x.value().slice_cols(begin, end);
+    const auto out = node.value;
 #pragma omp parallel for schedule(static) if (in.rows() > 4096)
-  for (std::int64_t i = 0; i < in.rows(); ++i)
-    for (std::int64_t j = 0; j < in.cols(); ++j) out(i, j) = in(i, j);
+    for (std::int64_t i = 0; i < in.rows(); ++i)
+      for (std::int64_t j = 0; j < in.cols(); ++j) out(i, j) = in(i, j);
+  }
   return {&x.tape(), id};
 }
 

@@ -6,15 +6,18 @@
 /// tensors are (E, ...) in CSR order and a row's edges are contiguous. As in spmm, every pass is a loop in
 /// which one thread owns each output row; gradients that flow against the edges (to the source nodes) go
 /// through the stable transposed index, never through atomics, so results do not depend on the thread count.
-/// Every op keeps a pointer to `adj`: the graph must outlive the backward pass.
+/// Every op keeps a pointer to `adj`: the graph must outlive the backward pass. `adj` is the backend's graph
+/// (GraphOf<Backend>): a Graph on the host, a cuda::DeviceCsr built with its transpose on the device.
 
 #include <algorithm>
 #include <cmath>
 #include <cstdint>
 
 #include "gas/autograd/tape.hpp"
+#include "gas/core/backend.hpp"
 #include "gas/core/check.hpp"
 #include "gas/graph/dataset.hpp"
+#include "gas/ops/device_ops.hpp"
 #include "gas/ops/spmm.hpp"
 
 namespace gas::ops {
@@ -130,43 +133,51 @@ void spmm_edge_backward(ag::Tape<T, Backend>& tape, ag::Node<T, Backend>& n) {
 /// @brief Row e of the (E, x.cols()) result is x[col(e)]: each edge's source features; x has adj.cols() rows.
 /// Throws shape_error naming both shapes otherwise. `adj` must outlive the backward pass.
 template <class T, class Backend>
-ag::Var<T, Backend> gather_edge_src(const Graph& adj, ag::Var<T, Backend> x) {
+ag::Var<T, Backend> gather_edge_src(const GraphOf<Backend>& adj, ag::Var<T, Backend> x) {
   GAS_CHECK(adj.cols() == x.rows(), shape_error,
             "adjacency (" << adj.rows() << " x " << adj.cols() << ") cannot gather source rows of (" << x.rows()
                           << " x " << x.cols() << "): adj.cols() must equal x.rows()");
   auto [id, node] = x.tape().push("gather_edge_src", adj.num_edges(), x.cols(), {x});
   node.refs[0] = &adj;
-  node.backward = &detail::gather_edge_src_backward<T, Backend>;
-  const auto in = x.value();
-  const auto out = node.value;
-  const auto indptr = adj.indptr();
-  const auto indices = adj.indices();
-  const std::int64_t width = in.cols();
+  if constexpr (!on_host<Backend>) {
+    DeviceOps<Backend>::gather_edge_src(x.tape(), node);
+  } else {
+    node.backward = &detail::gather_edge_src_backward<T, Backend>;
+    const auto in = x.value();
+    const auto out = node.value;
+    const auto indptr = adj.indptr();
+    const auto indices = adj.indices();
+    const std::int64_t width = in.cols();
 #pragma omp parallel for schedule(dynamic, detail::graph_chunk) if (adj.num_edges() * width > detail::graph_parallel_work)
-  for (std::int64_t i = 0; i < adj.rows(); ++i)
-    for (std::int64_t e = indptr[static_cast<std::size_t>(i)]; e < indptr[static_cast<std::size_t>(i) + 1]; ++e)
-      std::copy_n(&in(indices[static_cast<std::size_t>(e)], 0), width, &out(e, 0));
+    for (std::int64_t i = 0; i < adj.rows(); ++i)
+      for (std::int64_t e = indptr[static_cast<std::size_t>(i)]; e < indptr[static_cast<std::size_t>(i) + 1]; ++e)
+        std::copy_n(&in(indices[static_cast<std::size_t>(e)], 0), width, &out(e, 0));
+  }
   return {&x.tape(), id};
 }
 
 /// @brief Row e of the (E, x.cols()) result is x[row(e)]: each edge's destination features; x has adj.rows()
 /// rows. Throws shape_error naming both shapes otherwise. `adj` must outlive the backward pass.
 template <class T, class Backend>
-ag::Var<T, Backend> gather_edge_dst(const Graph& adj, ag::Var<T, Backend> x) {
+ag::Var<T, Backend> gather_edge_dst(const GraphOf<Backend>& adj, ag::Var<T, Backend> x) {
   GAS_CHECK(adj.rows() == x.rows(), shape_error,
             "adjacency (" << adj.rows() << " x " << adj.cols() << ") cannot gather destination rows of ("
                           << x.rows() << " x " << x.cols() << "): adj.rows() must equal x.rows()");
   auto [id, node] = x.tape().push("gather_edge_dst", adj.num_edges(), x.cols(), {x});
   node.refs[0] = &adj;
-  node.backward = &detail::gather_edge_dst_backward<T, Backend>;
-  const auto in = x.value();
-  const auto out = node.value;
-  const auto indptr = adj.indptr();
-  const std::int64_t width = in.cols();
+  if constexpr (!on_host<Backend>) {
+    DeviceOps<Backend>::gather_edge_dst(x.tape(), node);
+  } else {
+    node.backward = &detail::gather_edge_dst_backward<T, Backend>;
+    const auto in = x.value();
+    const auto out = node.value;
+    const auto indptr = adj.indptr();
+    const std::int64_t width = in.cols();
 #pragma omp parallel for schedule(dynamic, detail::graph_chunk) if (adj.num_edges() * width > detail::graph_parallel_work)
-  for (std::int64_t i = 0; i < adj.rows(); ++i)
-    for (std::int64_t e = indptr[static_cast<std::size_t>(i)]; e < indptr[static_cast<std::size_t>(i) + 1]; ++e)
-      std::copy_n(&in(i, 0), width, &out(e, 0));
+    for (std::int64_t i = 0; i < adj.rows(); ++i)
+      for (std::int64_t e = indptr[static_cast<std::size_t>(i)]; e < indptr[static_cast<std::size_t>(i) + 1]; ++e)
+        std::copy_n(&in(i, 0), width, &out(e, 0));
+  }
   return {&x.tape(), id};
 }
 
@@ -175,31 +186,35 @@ ag::Var<T, Backend> gather_edge_dst(const Graph& adj, ag::Var<T, Backend> x) {
 /// without edges has no entries to produce. Throws shape_error unless scores has adj.num_edges() rows.
 /// `adj` must outlive the backward pass.
 template <class T, class Backend>
-ag::Var<T, Backend> edge_softmax(const Graph& adj, ag::Var<T, Backend> scores) {
+ag::Var<T, Backend> edge_softmax(const GraphOf<Backend>& adj, ag::Var<T, Backend> scores) {
   GAS_CHECK(scores.rows() == adj.num_edges(), shape_error,
             "scores (" << scores.rows() << " x " << scores.cols() << ") need one row per edge of the adjacency ("
                        << adj.rows() << " x " << adj.cols() << ", " << adj.num_edges() << " edges)");
   auto [id, node] = scores.tape().push("edge_softmax", scores.rows(), scores.cols(), {scores});
   node.refs[0] = &adj;
-  node.backward = &detail::edge_softmax_backward<T, Backend>;
-  const auto s = scores.value();
-  const auto a = node.value;
-  const std::int64_t heads = s.cols();
-  const auto indptr = adj.indptr();
+  if constexpr (!on_host<Backend>) {
+    DeviceOps<Backend>::edge_softmax(scores.tape(), node);
+  } else {
+    node.backward = &detail::edge_softmax_backward<T, Backend>;
+    const auto s = scores.value();
+    const auto a = node.value;
+    const std::int64_t heads = s.cols();
+    const auto indptr = adj.indptr();
 #pragma omp parallel for schedule(dynamic, detail::graph_chunk) if (adj.num_edges() * heads > detail::graph_parallel_work)
-  for (std::int64_t i = 0; i < adj.rows(); ++i) {
-    const auto b = indptr[static_cast<std::size_t>(i)], end = indptr[static_cast<std::size_t>(i) + 1];
-    if (b == end) continue;
-    for (std::int64_t h = 0; h < heads; ++h) {
-      T m = s(b, h);
-      for (auto e = b + 1; e < end; ++e) m = std::max(m, s(e, h));
-      T sum = 0;
-      for (auto e = b; e < end; ++e) {
-        a(e, h) = std::exp(s(e, h) - m);
-        sum += a(e, h);
+    for (std::int64_t i = 0; i < adj.rows(); ++i) {
+      const auto b = indptr[static_cast<std::size_t>(i)], end = indptr[static_cast<std::size_t>(i) + 1];
+      if (b == end) continue;
+      for (std::int64_t h = 0; h < heads; ++h) {
+        T m = s(b, h);
+        for (auto e = b + 1; e < end; ++e) m = std::max(m, s(e, h));
+        T sum = 0;
+        for (auto e = b; e < end; ++e) {
+          a(e, h) = std::exp(s(e, h) - m);
+          sum += a(e, h);
+        }
+        const T inv = T{1} / sum;  // sum >= 1: the maximum contributes exp(0)
+        for (auto e = b; e < end; ++e) a(e, h) *= inv;
       }
-      const T inv = T{1} / sum;  // sum >= 1: the maximum contributes exp(0)
-      for (auto e = b; e < end; ++e) a(e, h) *= inv;
     }
   }
   return {&scores.tape(), id};
@@ -210,7 +225,7 @@ ag::Var<T, Backend> edge_softmax(const Graph& adj, ag::Var<T, Backend> scores) {
 /// and x. Throws shape_error naming the shapes unless alpha has one row per edge, x has adj.cols() rows and
 /// heads (>= 1) divides x.cols(). `adj` must outlive the backward pass.
 template <class T, class Backend>
-ag::Var<T, Backend> spmm_edge(const Graph& adj, ag::Var<T, Backend> alpha, ag::Var<T, Backend> x) {
+ag::Var<T, Backend> spmm_edge(const GraphOf<Backend>& adj, ag::Var<T, Backend> alpha, ag::Var<T, Backend> x) {
   GAS_CHECK(alpha.rows() == adj.num_edges() && alpha.cols() >= 1, shape_error,
             "alpha (" << alpha.rows() << " x " << alpha.cols() << ") needs one row per edge of the adjacency ("
                       << adj.rows() << " x " << adj.cols() << ", " << adj.num_edges() << " edges) and a head");
@@ -220,22 +235,26 @@ ag::Var<T, Backend> spmm_edge(const Graph& adj, ag::Var<T, Backend> alpha, ag::V
                           << "): x needs adj.cols() rows and a multiple of the " << alpha.cols() << " heads in columns");
   auto [id, node] = x.tape().push("spmm_edge", adj.rows(), x.cols(), {alpha, x});
   node.refs[0] = &adj;
-  node.backward = &detail::spmm_edge_backward<T, Backend>;
-  const auto a = alpha.value();  // (E, heads)
-  const auto in = x.value();     // (adj.cols, heads * F)
-  const auto out = node.value;   // (adj.rows, heads * F)
-  const std::int64_t heads = a.cols(), width = in.cols(), per_head = width / heads;
-  const auto indptr = adj.indptr();
-  const auto indices = adj.indices();
+  if constexpr (!on_host<Backend>) {
+    DeviceOps<Backend>::spmm_edge(x.tape(), node);
+  } else {
+    node.backward = &detail::spmm_edge_backward<T, Backend>;
+    const auto a = alpha.value();  // (E, heads)
+    const auto in = x.value();     // (adj.cols, heads * F)
+    const auto out = node.value;   // (adj.rows, heads * F)
+    const std::int64_t heads = a.cols(), width = in.cols(), per_head = width / heads;
+    const auto indptr = adj.indptr();
+    const auto indices = adj.indices();
 #pragma omp parallel for schedule(dynamic, detail::graph_chunk) if (adj.num_edges() * width > detail::graph_parallel_work)
-  for (std::int64_t i = 0; i < adj.rows(); ++i) {
-    T* __restrict o = &out(i, 0);
-    std::fill_n(o, width, T{0});
-    for (std::int64_t e = indptr[static_cast<std::size_t>(i)]; e < indptr[static_cast<std::size_t>(i) + 1]; ++e) {
-      const T* __restrict xj = &in(indices[static_cast<std::size_t>(e)], 0);
-      for (std::int64_t h = 0; h < heads; ++h) {
-        const T s = a(e, h);
-        for (std::int64_t f = h * per_head; f < (h + 1) * per_head; ++f) o[f] += s * xj[f];
+    for (std::int64_t i = 0; i < adj.rows(); ++i) {
+      T* __restrict o = &out(i, 0);
+      std::fill_n(o, width, T{0});
+      for (std::int64_t e = indptr[static_cast<std::size_t>(i)]; e < indptr[static_cast<std::size_t>(i) + 1]; ++e) {
+        const T* __restrict xj = &in(indices[static_cast<std::size_t>(e)], 0);
+        for (std::int64_t h = 0; h < heads; ++h) {
+          const T s = a(e, h);
+          for (std::int64_t f = h * per_head; f < (h + 1) * per_head; ++f) o[f] += s * xj[f];
+        }
       }
     }
   }

@@ -5,7 +5,9 @@
 /// A scatter-add is made deterministic without atomics by inverting the index first: a counting sort groups
 /// the positions by target row, in increasing position order, and each target row then sums its own sources
 /// in that order. The result is the serial loop's to the last bit, for any thread count. The inverse lives in
-/// the node's `aux_index`, so a step allocates nothing once the tape has warmed up.
+/// the node's `aux_index`, so a step allocates nothing once the tape has warmed up. On the device the index is
+/// uploaded into the node when the op is recorded (so only the host backend reads the caller's index again) and
+/// inverted there by a stable radix sort whose scratch also lives in the node (gas/cuda/ops/graph_ops.cuh).
 
 #include <algorithm>
 #include <cstdint>
@@ -15,6 +17,7 @@
 #include "gas/core/check.hpp"
 #include "gas/core/tensor.hpp"
 #include "gas/graph/dataset.hpp"
+#include "gas/ops/device_ops.hpp"
 
 namespace gas::ops {
 
@@ -98,9 +101,9 @@ void scatter_add_rows_backward(ag::Tape<T, Backend>& tape, ag::Node<T, Backend>&
 }  // namespace detail
 
 /// @brief out[i] = x[index[i]]: (index.size(), cols). Rows may repeat or be left out; the backward pass adds
-/// the gradient of every copy into its source row, reproducibly for any thread count. `index` is read again by
-/// the backward pass, so it must outlive it. Throws value_error naming the first position whose entry is outside
-/// [0, x.rows()).
+/// the gradient of every copy into its source row, reproducibly for any thread count. On the host `index` is read
+/// again by the backward pass, so it must outlive it (the device keeps a copy). Throws value_error naming the first
+/// position whose entry is outside [0, x.rows()).
 template <class T, class Backend>
 ag::Var<T, Backend> gather_rows(ag::Var<T, Backend> x, std::span<const node_id> index) {
   const auto bad = detail::first_out_of_range(index, x.rows());
@@ -110,15 +113,20 @@ ag::Var<T, Backend> gather_rows(ag::Var<T, Backend> x, std::span<const node_id> 
   auto [id, node] = x.tape().push("gather_rows", static_cast<std::int64_t>(index.size()), x.cols(), {x});
   node.refs[0] = index.data();
   node.ints[0] = static_cast<std::int64_t>(index.size());
-  node.backward = &detail::gather_rows_backward<T, Backend>;
-  detail::gather<T>(x.value(), index.data(), node.value, false);
+  if constexpr (!on_host<Backend>) {
+    DeviceOps<Backend>::gather_rows(x.tape(), node, index);  // uploads the index into the node
+  } else {
+    node.backward = &detail::gather_rows_backward<T, Backend>;
+    detail::gather<T>(x.value(), index.data(), node.value, false);
+  }
   return {&x.tape(), id};
 }
 
 /// @brief out[index[i]] += x[i] into a zeroed (num_rows, cols) value (sums messages per target); rows no
-/// entry points at stay zero. Summation order is increasing i, for any thread count. `index` is read again by
-/// the backward pass, so it must outlive it. Throws shape_error when index.size() != x.rows(), value_error for a
-/// negative num_rows or naming the first position whose entry is outside [0, num_rows).
+/// entry points at stay zero. Summation order is increasing i, for any thread count. On the host `index` is read
+/// again by the backward pass, so it must outlive it (the device keeps a copy). Throws shape_error when
+/// index.size() != x.rows(), value_error for a negative num_rows or naming the first position whose entry is
+/// outside [0, num_rows).
 template <class T, class Backend>
 ag::Var<T, Backend> scatter_add_rows(ag::Var<T, Backend> x, std::span<const node_id> index, std::int64_t num_rows) {
   GAS_CHECK(static_cast<std::int64_t>(index.size()) == x.rows(), shape_error,
@@ -131,9 +139,13 @@ ag::Var<T, Backend> scatter_add_rows(ag::Var<T, Backend> x, std::span<const node
   auto [id, node] = x.tape().push("scatter_add_rows", num_rows, x.cols(), {x});
   node.refs[0] = index.data();
   node.ints[0] = static_cast<std::int64_t>(index.size());
-  node.backward = &detail::scatter_add_rows_backward<T, Backend>;
-  detail::invert_index(index, num_rows, node.aux_index);
-  detail::scatter_rows<T>(x.value(), node.aux_index.data(), node.value, false);
+  if constexpr (!on_host<Backend>) {
+    DeviceOps<Backend>::scatter_add_rows(x.tape(), node, index);  // uploads the index into the node
+  } else {
+    node.backward = &detail::scatter_add_rows_backward<T, Backend>;
+    detail::invert_index(index, num_rows, node.aux_index);
+    detail::scatter_rows<T>(x.value(), node.aux_index.data(), node.value, false);
+  }
   return {&x.tape(), id};
 }
 

@@ -16,9 +16,11 @@
 #endif
 
 #include "gas/autograd/tape.hpp"
+#include "gas/core/backend.hpp"
 #include "gas/core/check.hpp"
 #include "gas/graph/dataset.hpp"
 #include "gas/ops/aggregation.hpp"
+#include "gas/ops/device_ops.hpp"
 
 namespace gas::ops {
 
@@ -191,49 +193,54 @@ void spmm_backward(ag::Tape<T, Backend>& tape, ag::Node<T, Backend>& n) {
 /// Sum: out_i = sum_e w_e x_col(e) (w_e = 1 for an unweighted graph; a GCN-normalised graph gives A_hat X).
 /// Mean: (1 / deg_i) sum_e x_col(e), ignoring weights. Max / Min: elementwise over the neighbours, ignoring
 /// weights; the gradient reaches the chosen neighbour only (the first one on ties). An empty row gives 0
-/// under every policy. `adj` must outlive the backward pass (the tape keeps a pointer to it). Throws
+/// under every policy. `adj` is a Graph on the host, a cuda::DeviceCsr on the device (built with its transpose
+/// when a backward pass follows); it must outlive the backward pass (the tape keeps a pointer to it). Throws
 /// shape_error naming both shapes when adj.cols() != x.rows().
 /// @tparam A an aggregation policy (aggr::Sum, Mean, Max, Min or a user tag naming one of their reductions).
 template <aggr::Aggregation A, class T, class Backend>
-ag::Var<T, Backend> spmm(const Graph& adj, ag::Var<T, Backend> x) {
+ag::Var<T, Backend> spmm(const GraphOf<Backend>& adj, ag::Var<T, Backend> x) {
   constexpr aggr::Reduction R = A::reduction;
   GAS_CHECK(adj.cols() == x.rows(), shape_error,
             "adjacency (" << adj.rows() << " x " << adj.cols() << ") cannot aggregate features (" << x.rows()
                           << " x " << x.cols() << "): adj.cols() must equal x.rows()");
   auto [id, node] = x.tape().push("spmm", adj.rows(), x.cols(), {x});
   node.refs[0] = &adj;
-  node.backward = &detail::spmm_backward<T, Backend, R>;
-  const auto in = x.value();  // (adj.cols, width)
-  const auto out = node.value;
-  const std::int64_t width = in.cols(), ldx = in.ld();
-  const auto indptr = adj.indptr();
-  const node_id* indices = adj.indices().data();
-  const float* weights = adj.weights().data();
-  const bool weighted = adj.has_weights() && R == aggr::Reduction::sum;
-  const bool save_arg = node.requires_grad;
-  if constexpr (R == aggr::Reduction::max || R == aggr::Reduction::min)
-    if (save_arg) node.aux_index.resize(adj.rows(), width);  // (rows, width): winning column, -1 for none
-  std::int64_t* arg = node.aux_index.data();
-  if (width == 0) return {&x.tape(), id};
+  if constexpr (!on_host<Backend>) {
+    DeviceOps<Backend>::template spmm<R>(x.tape(), node);
+  } else {
+    node.backward = &detail::spmm_backward<T, Backend, R>;
+    const auto in = x.value();  // (adj.cols, width)
+    const auto out = node.value;
+    const std::int64_t width = in.cols(), ldx = in.ld();
+    const auto indptr = adj.indptr();
+    const node_id* indices = adj.indices().data();
+    const float* weights = adj.weights().data();
+    const bool weighted = adj.has_weights() && R == aggr::Reduction::sum;
+    const bool save_arg = node.requires_grad;
+    if constexpr (R == aggr::Reduction::max || R == aggr::Reduction::min)
+      if (save_arg) node.aux_index.resize(adj.rows(), width);  // (rows, width): winning column, -1 for none
+    std::int64_t* arg = node.aux_index.data();
+    if (width == 0) return {&x.tape(), id};
 
 #pragma omp parallel for schedule(dynamic, detail::graph_chunk) if (adj.num_edges() * width > detail::graph_parallel_work)
-  for (std::int64_t i = 0; i < adj.rows(); ++i) {
-    const auto b = indptr[static_cast<std::size_t>(i)];
-    const std::int64_t deg = indptr[static_cast<std::size_t>(i) + 1] - b;
-    T* o = &out(i, 0);
-    if constexpr (R == aggr::Reduction::sum) {
-      if (weighted) detail::sum_rows<T, true>(indices + b, weights + b, deg, in.data(), ldx, o, width);
-      else detail::sum_rows<T, false>(indices + b, nullptr, deg, in.data(), ldx, o, width);
-    } else if constexpr (R == aggr::Reduction::mean) {
-      detail::sum_rows<T, false>(indices + b, nullptr, deg, in.data(), ldx, o, width);
-      if (deg > 0) {
-        const T scale = T{1} / static_cast<T>(deg);
-        for (std::int64_t f = 0; f < width; ++f) o[f] *= scale;
+    for (std::int64_t i = 0; i < adj.rows(); ++i) {
+      const auto b = indptr[static_cast<std::size_t>(i)];
+      const std::int64_t deg = indptr[static_cast<std::size_t>(i) + 1] - b;
+      T* o = &out(i, 0);
+      if constexpr (R == aggr::Reduction::sum) {
+        if (weighted) detail::sum_rows<T, true>(indices + b, weights + b, deg, in.data(), ldx, o, width);
+        else detail::sum_rows<T, false>(indices + b, nullptr, deg, in.data(), ldx, o, width);
+      } else if constexpr (R == aggr::Reduction::mean) {
+        detail::sum_rows<T, false>(indices + b, nullptr, deg, in.data(), ldx, o, width);
+        if (deg > 0) {
+          const T scale = T{1} / static_cast<T>(deg);
+          for (std::int64_t f = 0; f < width; ++f) o[f] *= scale;
+        }
+      } else {
+        constexpr bool is_max = R == aggr::Reduction::max;
+        if (save_arg) detail::extreme_rows<T, is_max, true>(indices + b, deg, in.data(), ldx, o, arg + i * width, width);
+        else detail::extreme_rows<T, is_max, false>(indices + b, deg, in.data(), ldx, o, nullptr, width);
       }
-    } else {
-      constexpr bool is_max = R == aggr::Reduction::max;
-      if (save_arg) detail::extreme_rows<T, is_max, true>(indices + b, deg, in.data(), ldx, o, arg + i * width, width);
-      else detail::extreme_rows<T, is_max, false>(indices + b, deg, in.data(), ldx, o, nullptr, width);
     }
   }
   return {&x.tape(), id};

@@ -12,6 +12,7 @@
 
 #include <cub/device/device_radix_sort.cuh>
 
+#include <algorithm>
 #include <bit>
 #include <cstddef>
 #include <cstdint>
@@ -109,38 +110,85 @@ struct InvertedIndex {
   DeviceBuffer<node_id> order;     ///< (size)
 };
 
+namespace detail {
+
+/// @brief Throws value_error unless n positions over `targets` targets fit the inversion (node_id positions).
+inline void check_invert(std::int64_t n, std::int64_t targets, const char* what) {
+  GAS_CHECK(n >= 0 && targets >= 0, value_error,
+            what << ": negative size (" << n << " indices, " << targets << " targets)");
+  GAS_CHECK(n <= 2147483647 && targets <= 2147483647, value_error,
+            what << ": " << n << " positions or " << targets << " targets exceed node_id");
+}
+
+/// @brief The key bits the sort must look at: targets are non-negative and below `targets`, so sorting only
+/// their significant bits saves passes.
+inline int invert_end_bit(std::int64_t targets) {
+  return std::max(1, static_cast<int>(std::bit_width(static_cast<std::uint64_t>(targets))));
+}
+
+/// @brief `bytes` rounded up to a multiple of 256 (CUB's alignment of temporaries, and a full cache line).
+constexpr std::size_t invert_align256(std::size_t bytes) { return (bytes + 255) / 256 * 256; }
+
+}  // namespace detail
+
+/// @brief The bytes of scratch invert_index_into needs for `n` positions over `targets` targets: the positions,
+/// the sorted keys and the radix sort's temporaries, with room to align them. 0 for no positions. Makes no
+/// allocation (CUB only reports a size); throws value_error for sizes check_invert rejects.
+inline std::size_t invert_index_scratch_bytes(std::int64_t n, std::int64_t targets) {
+  detail::check_invert(n, targets, "cuda::invert_index_scratch_bytes");
+  if (n == 0) return 0;
+  std::size_t temp_bytes = 0;
+  const node_id* none_in = nullptr;
+  node_id* none_out = nullptr;
+  GAS_CUDA_CHECK(cub::DeviceRadixSort::SortPairs(nullptr, temp_bytes, none_in, none_out, none_in, none_out, n, 0,
+                                                 detail::invert_end_bit(targets), cudaStream_t{}));
+  return 255 + 2 * detail::invert_align256(static_cast<std::size_t>(n) * sizeof(node_id)) + temp_bytes;
+}
+
+/// @brief invert_index into memory the caller owns (a tape node's tensors, so a warm step allocates nothing):
+/// `ptr` (targets + 1) and `order` (n) receive the inverse, `scratch` (at least invert_index_scratch_bytes(n,
+/// targets) bytes, any alignment) holds the temporaries. The index entries must lie in [0, targets) (validated by
+/// the host op that built them). Queued on `stream`; throws value_error for bad sizes or too little scratch.
+inline void invert_index_into(const node_id* index, std::int64_t n, std::int64_t targets, std::int64_t* ptr,
+                              node_id* order, void* scratch, std::size_t scratch_bytes, cudaStream_t stream) {
+  detail::check_invert(n, targets, "cuda::invert_index_into");
+  if (n == 0) {  // every group is empty
+    GAS_CUDA_CHECK(cudaMemsetAsync(ptr, 0, static_cast<std::size_t>(targets + 1) * sizeof(std::int64_t), stream));
+    return;
+  }
+  const std::size_t needed = invert_index_scratch_bytes(n, targets);
+  GAS_CHECK(scratch_bytes >= needed, value_error,
+            "cuda::invert_index_into: " << scratch_bytes << " bytes of scratch, " << needed << " needed");
+  // Carve the scratch at 256-byte boundaries: the positions, the sorted keys, then CUB's temporaries.
+  const auto base = reinterpret_cast<std::uintptr_t>(scratch);
+  const std::uintptr_t aligned = (base + 255) / 256 * 256;
+  const std::size_t keys_bytes = detail::invert_align256(static_cast<std::size_t>(n) * sizeof(node_id));
+  auto* positions = reinterpret_cast<node_id*>(aligned);
+  auto* sorted = reinterpret_cast<node_id*>(aligned + keys_bytes);
+  void* temp = reinterpret_cast<void*>(aligned + 2 * keys_bytes);
+  std::size_t temp_bytes = scratch_bytes - static_cast<std::size_t>(aligned - base) - 2 * keys_bytes;
+  kernels::iota_positions<<<static_cast<unsigned>(blocks_for(n)), block_threads, 0, stream>>>(positions, n);
+  GAS_CUDA_CHECK_LAUNCH();
+  GAS_CUDA_CHECK(cub::DeviceRadixSort::SortPairs(temp, temp_bytes, index, sorted, positions, order, n, 0,
+                                                 detail::invert_end_bit(targets), stream));
+  kernels::group_offsets<<<static_cast<unsigned>(blocks_for(targets + 1)), block_threads, 0, stream>>>(
+      sorted, n, targets, ptr);
+  GAS_CUDA_CHECK_LAUNCH();
+}
+
 /// @brief Inverts the device index (n entries, each in [0, targets): the caller validated them on the host,
 /// where the index is built) on `stream`. Allocates from the arena only, so a warm step asks the driver for
 /// nothing. Throws value_error for negative sizes or more than 2^31 - 1 positions.
 inline InvertedIndex invert_index(const node_id* index, std::int64_t n, std::int64_t targets, cudaStream_t stream) {
-  GAS_CHECK(n >= 0 && targets >= 0, value_error,
-            "cuda::invert_index: negative size (" << n << " indices, " << targets << " targets)");
-  GAS_CHECK(n <= 2147483647 && targets <= 2147483647, value_error,
-            "cuda::invert_index: " << n << " positions or " << targets << " targets exceed node_id");
+  detail::check_invert(n, targets, "cuda::invert_index");
   InvertedIndex inv;
   inv.targets = targets;
   inv.size = n;
   inv.ptr = DeviceBuffer<std::int64_t>(static_cast<std::size_t>(targets + 1), stream);
   inv.order = DeviceBuffer<node_id>(static_cast<std::size_t>(n), stream);
-  if (n == 0) {
-    inv.ptr.fill_zero();
-    return inv;
-  }
-  DeviceBuffer<node_id> positions(static_cast<std::size_t>(n), stream);
-  DeviceBuffer<node_id> sorted(static_cast<std::size_t>(n), stream);
-  kernels::iota_positions<<<static_cast<unsigned>(blocks_for(n)), block_threads, 0, stream>>>(positions.data(), n);
-  GAS_CUDA_CHECK_LAUNCH();
-  // Targets are non-negative and below `targets`: sorting only their significant bits saves passes.
-  const int end_bit = std::max(1, static_cast<int>(std::bit_width(static_cast<std::uint64_t>(targets))));
-  std::size_t temp_bytes = 0;
-  GAS_CUDA_CHECK(cub::DeviceRadixSort::SortPairs(nullptr, temp_bytes, index, sorted.data(), positions.data(),
-                                                 inv.order.data(), n, 0, end_bit, stream));
-  DeviceBuffer<std::byte> temp(temp_bytes, stream);
-  GAS_CUDA_CHECK(cub::DeviceRadixSort::SortPairs(temp.data(), temp_bytes, index, sorted.data(), positions.data(),
-                                                 inv.order.data(), n, 0, end_bit, stream));
-  kernels::group_offsets<<<static_cast<unsigned>(blocks_for(targets + 1)), block_threads, 0, stream>>>(
-      sorted.data(), n, targets, inv.ptr.data());
-  GAS_CUDA_CHECK_LAUNCH();
+  const std::size_t scratch_bytes = invert_index_scratch_bytes(n, targets);
+  DeviceBuffer<std::byte> scratch(scratch_bytes, stream);
+  invert_index_into(index, n, targets, inv.ptr.data(), inv.order.data(), scratch.data(), scratch_bytes, stream);
   return inv;
 }
 
@@ -168,30 +216,40 @@ void gather_rows(const T* src, std::int64_t src_rows, std::int64_t width, const 
   GAS_CUDA_CHECK_LAUNCH();
 }
 
+/// @brief out (targets, width) = sum of the src (positions, width) rows that point at each target (or += with
+/// `accumulate`), in increasing position order, through an inverse (ptr (targets + 1), order (positions)) that
+/// invert_index_into wrote. Throws shape_error when src_rows != positions.
+template <class T>
+void scatter_add_rows(const T* src, std::int64_t src_rows, std::int64_t width, const std::int64_t* ptr,
+                      const node_id* order, std::int64_t positions, std::int64_t targets, T* out, bool accumulate,
+                      cudaStream_t stream) {
+  GAS_CHECK(src_rows == positions, shape_error,
+            "cuda::scatter_add_rows: " << positions << " indices for src (" << src_rows << " x " << width
+                                       << "): one per row expected");
+  GAS_CHECK(width >= 0 && targets >= 0, shape_error,
+            "cuda::scatter_add_rows: negative width " << width << " or targets " << targets);
+  if (targets == 0 || width == 0) return;
+  const RowLaunch l = row_launch(targets, width, sizeof(T), detail::aligned16(src) && detail::aligned16(out));
+  check_grid(l.blocks, "cuda::scatter_add_rows");
+  const auto grid = static_cast<unsigned>(l.blocks);
+  constexpr int pack = 16 / sizeof(T);
+  if (l.vector == pack) {
+    if (accumulate) kernels::scatter_rows<T, pack, true><<<grid, block_threads, 0, stream>>>(src, ptr, order, targets, width, out, l.group);
+    else kernels::scatter_rows<T, pack, false><<<grid, block_threads, 0, stream>>>(src, ptr, order, targets, width, out, l.group);
+  } else {
+    if (accumulate) kernels::scatter_rows<T, 1, true><<<grid, block_threads, 0, stream>>>(src, ptr, order, targets, width, out, l.group);
+    else kernels::scatter_rows<T, 1, false><<<grid, block_threads, 0, stream>>>(src, ptr, order, targets, width, out, l.group);
+  }
+  GAS_CUDA_CHECK_LAUNCH();
+}
+
 /// @brief out (inv.targets, width) = sum of the src (inv.size, width) rows that point at each target (or += with
 /// `accumulate`), in increasing position order. Throws shape_error when src_rows != inv.size.
 template <class T>
 void scatter_add_rows(const T* src, std::int64_t src_rows, std::int64_t width, const InvertedIndex& inv, T* out,
                       bool accumulate, cudaStream_t stream) {
-  GAS_CHECK(src_rows == inv.size, shape_error,
-            "cuda::scatter_add_rows: " << inv.size << " indices for src (" << src_rows << " x " << width
-                                       << "): one per row expected");
-  GAS_CHECK(width >= 0, shape_error, "cuda::scatter_add_rows: negative width " << width);
-  if (inv.targets == 0 || width == 0) return;
-  const RowLaunch l = row_launch(inv.targets, width, sizeof(T), detail::aligned16(src) && detail::aligned16(out));
-  check_grid(l.blocks, "cuda::scatter_add_rows");
-  const auto grid = static_cast<unsigned>(l.blocks);
-  constexpr int pack = 16 / sizeof(T);
-  const std::int64_t* ptr = inv.ptr.data();
-  const node_id* order = inv.order.data();
-  if (l.vector == pack) {
-    if (accumulate) kernels::scatter_rows<T, pack, true><<<grid, block_threads, 0, stream>>>(src, ptr, order, inv.targets, width, out, l.group);
-    else kernels::scatter_rows<T, pack, false><<<grid, block_threads, 0, stream>>>(src, ptr, order, inv.targets, width, out, l.group);
-  } else {
-    if (accumulate) kernels::scatter_rows<T, 1, true><<<grid, block_threads, 0, stream>>>(src, ptr, order, inv.targets, width, out, l.group);
-    else kernels::scatter_rows<T, 1, false><<<grid, block_threads, 0, stream>>>(src, ptr, order, inv.targets, width, out, l.group);
-  }
-  GAS_CUDA_CHECK_LAUNCH();
+  scatter_add_rows(src, src_rows, width, inv.ptr.data(), inv.order.data(), inv.size, inv.targets, out, accumulate,
+                   stream);
 }
 
 }  // namespace gas::cuda
