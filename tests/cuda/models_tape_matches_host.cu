@@ -110,23 +110,24 @@ TEST_CASE("GATConv, GCN2Conv, GINConv and APPNP on the device match the host" * 
   const auto X = gas_test::random_matrix<float>(60, 16, 4);
   const auto g = bipartite(40, 60, true);
   const gas::cuda::DeviceCsr dg(g, nullptr);
-  auto on = [&](auto& t) -> decltype(auto) {
-    if constexpr (std::is_same_v<std::decay_t<decltype(t)>, DTape>) return (dg);
-    else return (g);
+  // The graph of a tape's backend: the device copy for the device tape.
+  auto on = [gp = &g, dgp = &dg](auto& t) {
+    if constexpr (std::is_same_v<std::decay_t<decltype(t)>, DTape>) return dgp;
+    else return gp;
   };
   for (const bool concat : {true, false}) {
     gas::Rng r1(6), r2(6);
     const gas::nn::GATOptions o{.in = 16, .out = 8, .heads = 3, .concat = concat};
     gas::nn::GATConv<float> h(o, r1);
     gas::nn::GATConv<float, device> d(o, r2);
-    check_layer(h, d, X, [&](auto& l, auto& t, auto x) { return l.forward(t, x, on(t)); });
+    check_layer(h, d, X, [&](auto& l, auto& t, auto x) { return l.forward(t, x, *on(t)); });
   }
   {
     gas::Rng r1(7), r2(7);
     const gas::nn::GCN2Options o{.channels = 16, .alpha = 0.1, .theta = 0.5, .layer = 2, .shared_weights = false};
     gas::nn::GCN2Conv<float> h(o, r1);
     gas::nn::GCN2Conv<float, device> d(o, r2);
-    check_layer(h, d, X, [&](auto& l, auto& t, auto x) { return l.forward(t, x, x, on(t)); });
+    check_layer(h, d, X, [&](auto& l, auto& t, auto x) { return l.forward(t, x, x, *on(t)); });
   }
   {
     gas::Rng r1(8), r2(8);
@@ -134,7 +135,7 @@ TEST_CASE("GATConv, GCN2Conv, GINConv and APPNP on the device match the host" * 
     gas::nn::GINConv<float, host, gas::nn::MLP<float>> h(gas::nn::MLP<float>(o, r1, "nn"), 0.25, true);
     gas::nn::GINConv<float, device, gas::nn::MLP<float, device>> d(gas::nn::MLP<float, device>(o, r2, "nn"), 0.25,
                                                                     true);
-    check_layer(h, d, X, [&](auto& l, auto& t, auto x) { return l.forward(t, x, on(t), true, 11); });
+    check_layer(h, d, X, [&](auto& l, auto& t, auto x) { return l.forward(t, x, *on(t), true, 11); });
   }
   {
     const auto sq = bipartite(60, 60, true);

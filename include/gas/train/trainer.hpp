@@ -267,14 +267,14 @@ public:
                                            : full_eval(tape, prep);
         // Metrics read the logits on the host: the tensor itself there, a copy from the device.
         Tensor<T, host> staged;
-        const Tensor<T, host>& logits = [&]() -> const Tensor<T, host>& {
-          if constexpr (on_host<Backend>) {
-            return out;
-          } else {
-            staged = out.to_host();
-            return staged;
-          }
-        }();
+        const Tensor<T, host>* host_logits = nullptr;
+        if constexpr (on_host<Backend>) {
+          host_logits = &out;
+        } else {
+          staged = out.to_host();
+          host_logits = &staged;
+        }
+        const Tensor<T, host>& logits = *host_logits;
         record.train = score(logits, prep, prep.data.splits[0].train);
         record.val = score(logits, prep, prep.data.splits[0].val);
         record.test = score(logits, prep, prep.data.splits[0].test);
