@@ -12,6 +12,7 @@
 #include <gas/gas.hpp>
 
 #include "../models/model_test_util.hpp"
+#include "../models/raw_graph_test_util.hpp"
 #include "matches_host_util.hpp"
 
 namespace {
@@ -60,6 +61,51 @@ void check_layer(HLayer& hl, DLayer& dl, const gas::Tensor<float>& X, F&& f) {
   const auto gx = dt.to_host(dx.grad());
   gas_test::check_close<float>(gx.values(), gas_test::as_span(hx.grad()), 1e-3);
   check_parameters(hl.parameters(), dl.parameters(), true);
+}
+
+// Builds the same model on both backends from `o` and seed 7, fills the histories, takes three GAS training steps
+// (same batches, same dropout seeds; Adam) comparing each loss, then compares every parameter and the layer-wise
+// inference. HM and DM are one model template on gas::host and gas::cuda::device.
+template <class HM, class DM, class Options>
+void check_model(const model_test::Problem& p, const Options& o) {
+  HM hm(p.data.num_nodes(), o, 7);
+  DM dm(p.data.num_nodes(), o, 7);
+  check_parameters(hm.parameters(), dm.parameters(), false);
+  const gas::loader::EvalLoader eval(p.data.graph, p.ptr, 2);
+  gas::loader::TrainLoader hl(p.data.graph, p.ptr, {.batch_size = 2, .seed = 3, .background = false});
+  gas::loader::TrainLoader dl(p.data.graph, p.ptr, {.batch_size = 2, .seed = 3, .background = false});
+  gas::train::Adam<float> ho(hm.parameters(), {.lr = 0.01});
+  gas::train::Adam<float, device> dop(dm.parameters(), {.lr = 0.01});
+  hm.fill_histories(p.data.features, eval);
+  dm.fill_histories(p.data.features, eval);
+  HTape ht;
+  DTape dt;
+  model_test::BatchTargets targets;
+  hl.start_epoch(0);
+  dl.start_epoch(0);
+  gas::loader::Batch hb, db;
+  for (std::uint64_t step = 0; step < 3 && hl.next(hb); ++step) {
+    REQUIRE(dl.next(db));
+    ht.reset();
+    dt.reset();
+    targets.build(p, hb);
+    auto hloss = gas::ops::cross_entropy(hm.forward(ht, p.data.features, hb, true, step), targets.labels, targets.rows);
+    auto dloss = gas::ops::cross_entropy(dm.forward(dt, p.data.features, db, true, step), targets.labels, targets.rows);
+    ho.zero_grad();
+    dop.zero_grad();
+    ht.backward(hloss);
+    dt.backward(dloss);
+    check_parameters(hm.parameters(), dm.parameters(), true);
+    ho.step();
+    dop.step();
+    const double h = hloss.value()(0, 0), d = gas::ag::to_host(dloss)(0, 0);
+    INFO("step " << step);
+    CHECK(std::abs(h - d) <= 1e-3 * std::max(1.0, std::abs(h)));
+  }
+  check_parameters(hm.parameters(), dm.parameters(), false);
+  const auto hlog = hm.inference(p.data.features, eval);
+  const auto dlog = dm.inference(p.data.features, eval).to_host();
+  gas_test::check_close<float>(dlog.values(), hlog.values(), 1e-3, hlog.values());
 }
 
 gas::Graph bipartite(gas::node_id rows, gas::node_id cols, bool weighted) {
@@ -300,5 +346,34 @@ TEST_CASE("gas::Trainer fits a device GCN as it fits the host one, in GAS and fu
     }
     dt.load_best();
     CHECK(dt.best_parameters().size() == dm.parameters().size());
+  }
+}
+
+TEST_CASE("GAT, APPNP, GCNII, GIN, PNA and PNA_JK train and infer on the device as on the host" * doctest::skip(no_gpu)) {
+  using namespace gas::models;
+  using model_test::Prep;
+  SUBCASE("GAT") {
+    const auto p = model_test::make_problem(400, 8, Prep::self_loops);
+    check_model<GAT<float>, GAT<float, device>>(p, GATModelOptions{.in = 12, .hidden = 4, .heads = 2, .out = 4});
+  }
+  SUBCASE("APPNP") {
+    const auto p = model_test::make_problem(400, 8, Prep::gcn_normalise);
+    check_model<APPNP<float>, APPNP<float, device>>(p, APPNPOptions{.in = 12, .hidden = 8, .out = 4, .K = 3});
+  }
+  SUBCASE("GCNII") {
+    const auto p = model_test::make_problem(400, 8, Prep::gcn_normalise);
+    const GCNIIOptions o{.in = 12, .hidden = 8, .out = 4, .layers = 3, .shared_weights = false, .batch_norm = true};
+    check_model<GCNII<float>, GCNII<float, device>>(p, o);
+  }
+  SUBCASE("GIN") {
+    const auto p = model_test::make_raw_problem(400, 8);
+    check_model<GIN<float>, GIN<float, device>>(p, GINOptions{.in = 12, .hidden = 8, .out = 4, .layers = 3});
+  }
+  SUBCASE("PNA and PNA_JK") {
+    const auto p = model_test::make_raw_problem(400, 8);
+    const PNAModelOptions o{.in = 12, .hidden = 8, .out = 4, .layers = 3,
+                            .degrees = gas::nn::degree_statistics(p.data.graph), .batch_norm = true};
+    check_model<PNA<float>, PNA<float, device>>(p, o);
+    check_model<PNAJK<float>, PNAJK<float, device>>(p, o);
   }
 }
