@@ -152,7 +152,7 @@ TEST_CASE("Linear, GCNConv and SAGEConv on the device match the host" * doctest:
   }
 }
 
-TEST_CASE("GATConv, GCN2Conv, GINConv and APPNP on the device match the host" * doctest::skip(no_gpu)) {
+TEST_CASE("GATConv, GCN2Conv, GINConv, PNAConv, BatchNorm and APPNP on the device match the host" * doctest::skip(no_gpu)) {
   const auto X = gas_test::random_matrix<float>(60, 16, 4);
   const auto g = bipartite(40, 60, true);
   const gas::cuda::DeviceCsr dg(g, nullptr);
@@ -182,6 +182,25 @@ TEST_CASE("GATConv, GCN2Conv, GINConv and APPNP on the device match the host" * 
     gas::nn::GINConv<float, device, gas::nn::MLP<float, device>> d(gas::nn::MLP<float, device>(o, r2, "nn"), 0.25,
                                                                     true);
     check_layer(h, d, X, [&](auto& l, auto& t, auto x) { return l.forward(t, x, *on(t), true, 11); });
+  }
+  for (const bool branch : {false, true}) {  // PyG's PNAConv and the reference's branch form
+    const gas::nn::PNAOptions o{.in = 16, .out = 8, .degrees = gas::nn::degree_statistics(g)};
+    gas::Rng r1(12), r2(12);
+    if (branch) {
+      gas::nn::PNABranchConv<float> h(o, r1);
+      gas::nn::PNABranchConv<float, device> d(o, r2);
+      check_layer(h, d, X, [&](auto& l, auto& t, auto x) { return l.forward(t, x, *on(t)); });
+    } else {
+      gas::nn::PNAConv<float> h(o, r1);
+      gas::nn::PNAConv<float, device> d(o, r2);
+      check_layer(h, d, X, [&](auto& l, auto& t, auto x) { return l.forward(t, x, *on(t)); });
+    }
+  }
+  {
+    gas::nn::BatchNorm<float> h(16);
+    gas::nn::BatchNorm<float, device> d(16);
+    check_layer(h, d, X, [](auto& l, auto& t, auto x) { return l.forward(t, x, true); });
+    check_layer(h, d, X, [](auto& l, auto& t, auto x) { return l.forward(t, x, false); });  // running statistics
   }
   {
     const auto sq = bipartite(60, 60, true);

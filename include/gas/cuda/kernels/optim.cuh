@@ -67,7 +67,9 @@ __global__ void sgd_update(T* __restrict__ p, const T* __restrict__ grad, T* __r
 }  // namespace v0
 
 namespace detail {
-inline unsigned optim_grid(std::int64_t n) { return static_cast<unsigned>(std::min<std::int64_t>(blocks_for(n), 65536)); }
+inline unsigned optim_grid(std::int64_t n) {
+  return static_cast<unsigned>(std::min<std::int64_t>(blocks_for(n), 65536));
+}
 }  // namespace detail
 
 /// @brief One Adam / AdamW update of n contiguous device elements (p, its gradient, both moments), queued on
