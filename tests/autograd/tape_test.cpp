@@ -4,6 +4,7 @@
 #include "gas/autograd/tape.hpp"
 #include "gas/core/rng.hpp"
 #include "gas/ops/activation.hpp"
+#include "gas/ops/arithmetic.hpp"
 #include "gas/ops/matmul.hpp"
 #include "gas/ops/reduce.hpp"
 #include "graph/io/io_test_util.hpp"
@@ -92,4 +93,38 @@ TEST_CASE("shape and usage errors are typed and name the problem") {
   auto p = other.constant(a);
   auto q = tape.constant(b);
   CHECK_THROWS_NAMING(gas::value_error, gas::ops::matmul(p, q, false, true), "two tapes");
+}
+
+TEST_CASE("backward(out, seed) is the vector-Jacobian product; host transfers copy") {
+  gas::ag::Tape<double> tape;
+  const auto X = random_tensor(3, 4, 5), G = random_tensor(3, 4, 6);
+  auto x = tape.variable_from_host(X.view());
+  auto y = gas::ops::relu(x);
+  tape.backward(y, G.view());  // dx = G where x > 0
+  for (std::int64_t i = 0; i < 3; ++i)
+    for (std::int64_t j = 0; j < 4; ++j) CHECK(x.grad()(i, j) == (X(i, j) > 0 ? G(i, j) : 0.0));
+  // The same through a scalar loss sum(y .* G) gives the same gradient.
+  gas::ag::Tape<double> other;
+  auto x2 = other.variable(X.view());
+  other.backward(gas::ops::sum_all(gas::ops::mul(gas::ops::relu(x2), other.constant(G.view()))));
+  CHECK(gas::Tensor<double>(x.grad()) == gas::Tensor<double>(x2.grad()));
+  // to_host and constant_from_host copy (the host backend's memory is the host's).
+  const auto copy = gas::ag::to_host(y);
+  CHECK(copy.rows() == 3);
+  CHECK(copy(1, 2) == y.value()(1, 2));
+  auto c = tape.constant_from_host(X.view());
+  CHECK_FALSE(c.requires_grad());
+  CHECK(c.value().data() != X.data());
+  CHECK(gas::Tensor<double>(c.value()) == X);
+  // A seed of the wrong shape, or from another tape's value, is refused before anything runs.
+  CHECK_THROWS_NAMING(gas::shape_error, tape.backward(y, G.view().slice_rows(0, 2)), "seed gradient (2 x 4)",
+                      "(3 x 4)");
+  CHECK_THROWS_NAMING(gas::value_error, other.backward(y, G.view()), "another tape");
+  // A parameter seeded directly accumulates the seed into its gradient.
+  gas::ag::Parameter<double> w("w", random_tensor(3, 4, 7));
+  tape.reset();
+  tape.backward(tape.param(w), G.view());
+  tape.reset();
+  tape.backward(tape.param(w), G.view());
+  CHECK(w.grad(2, 3) == doctest::Approx(2 * G(2, 3)));
 }
