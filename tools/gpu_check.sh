@@ -29,7 +29,8 @@ case "$cmd" in
       grep -v -e libcuda -e libcublas -e libcudart -e libcusparse -e 'libc\.so' -e 'libm\.so' -e ld-linux \
               -e 'libstdc++' -e libgcc_s -e libdl -e libpthread -e librt |
       while read -r lib; do cp -L "$lib" "$bundle/lib/"; done
-    echo "prepared $bundle: $(ls "$bundle/bin" | wc -l) programs, $(ls "$bundle/lib" | wc -l) libraries, $(du -sh "$bundle" | cut -f1)"
+    size=$(du -sh "$bundle" | cut -f1)
+    echo "prepared $bundle: $(ls "$bundle/bin" | wc -l) programs, $(ls "$bundle/lib" | wc -l) libraries, $size"
     ;;
   run)
     out=${OUT:-/tmp/gpu-check}
