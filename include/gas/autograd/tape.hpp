@@ -153,8 +153,12 @@ public:
     return v;
   }
 
-  /// @brief A leaf that reads `p.value` in place and accumulates into `p.grad`.
+  /// @brief A leaf that reads `p.value` in place and accumulates into `p.grad`. On the device the parameter's
+  /// tensors move to the tape's stream, so that its gradient, its zeroing and the optimiser's update (which run on
+  /// the tensors' stream) are ordered with the kernels that read and write them.
   var param(Parameter<T, Backend>& p) {
+    bind(p.value);
+    bind(p.grad);
     auto [id, n] = push_view("param", p.value.view());
     n.param = &p;
     n.requires_grad = grad_enabled_;

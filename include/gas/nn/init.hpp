@@ -44,6 +44,7 @@ void uniform_(Tensor<T, Backend>& t, double bound, Rng& rng) {
     Tensor<T, host> staged(t.rows(), t.cols());
     uniform_(staged, bound, rng);
     t.copy_from(staged);
+    Exec<Backend>(t.stream()).synchronize();  // initialisation, not a step: done before any stream reads it
   }
 }
 
@@ -69,7 +70,11 @@ template <class T, class Backend>
 ag::Parameter<T, Backend> make_parameter(std::string name, std::int64_t rows, std::int64_t cols, T value = T{0}) {
   Tensor<T, Backend> v(rows, cols);
   v.fill(value);
-  return ag::Parameter<T, Backend>(std::move(name), std::move(v));
+  ag::Parameter<T, Backend> p(std::move(name), std::move(v));
+  // On a device the fills are queued on the tensors' stream; wait for them once, so that a tape on any stream reads
+  // the initial values.
+  if constexpr (!on_host<Backend>) Exec<Backend>(p.value.stream()).synchronize();
+  return p;
 }
 
 /// @brief `prefix + "." + leaf`, or `leaf` alone when the prefix is empty: state_dict-style parameter names.

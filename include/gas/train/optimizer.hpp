@@ -153,6 +153,8 @@ protected:
         out.emplace_back(p->value.rows(), p->value.cols());
         out.back().fill(T{0});
       }
+    // Device state is cleared on the default stream; the updates run on the parameters' (a tape's) stream.
+    if constexpr (!on_host<Backend>) Exec<Backend>().synchronize();
     return out;
   }
 
