@@ -42,7 +42,9 @@ public:
   DeviceCsr() = default;
 
   /// @brief Queues copies of `graph` (and, when `with_transpose`, its transposed index) on `stream`. The host
-  /// graph may change once this returns: pageable sources are staged before the copy call returns.
+  /// graph may change once this returns: pageable sources are staged before the copy call returns. Pass the
+  /// stream of the tape whose ops read it (`tape.exec().stream()`): the upload, the kernels and the final free are
+  /// then ordered; on another stream the caller orders them.
   DeviceCsr(const Graph& graph, cudaStream_t stream, bool with_transpose = true)
       : rows_(graph.rows()), cols_(graph.cols()), nnz_(graph.num_edges()),
         indptr_(static_cast<std::size_t>(rows_ + 1), stream), indices_(static_cast<std::size_t>(nnz_), stream),
