@@ -120,15 +120,18 @@ ag::Var<T, Backend> push_and_pull(S& store, ag::Var<T, Backend> h, const loader:
                      << " in-batch nodes (n_id has " << batch.n_id.size() << ")");
   detail::check_batch_against("push_and_pull", batch, store.num_nodes());
   auto& tape = h.tape();
-  const Tensor<T, host> rows = tape.to_host(h.value());  // (batch_size, width)
-  detail::push_chunks(store, rows.view(), batch);
   const auto total = static_cast<std::int64_t>(batch.n_id.size());
   auto [id, node] = tape.push("push_and_pull", total, h.cols(), {h});  // (n_id.size(), width)
   node.backward = &ops::DeviceOps<Backend>::template push_and_pull_backward<T>;
+  // The node's host staging tensor carries the batch rows out, then the halo rows in (its memory is reused).
+  auto& staged = node.host_stage;
+  staged.resize(batch.batch_size, h.cols());
+  tape.exec().download(h.value(), staged.view());  // waits for the layer
+  detail::push_chunks(store, MatrixView<const T>(staged.view()), batch);
   tape.exec().copy(h.value(), node.value.slice_rows(0, batch.batch_size));
-  Tensor<T, host> halo(total - batch.batch_size, h.cols());
-  store.pull(batch.halo(), halo.view());
-  tape.exec().upload(MatrixView<const T>(halo.view()), node.value.slice_rows(batch.batch_size, total));
+  staged.resize(total - batch.batch_size, h.cols());
+  store.pull(batch.halo(), staged.view());
+  tape.exec().upload(MatrixView<const T>(staged.view()), node.value.slice_rows(batch.batch_size, total));
   return {&tape, id};
 }
 
@@ -144,9 +147,9 @@ ag::Var<T, Backend> pull(ag::Tape<T, Backend>& tape, S& store, std::span<const n
   if constexpr (on_host<Backend>) {
     store.pull(ids, node.value);
   } else {
-    Tensor<T, host> staged(node.value.rows(), node.value.cols());
-    store.pull(ids, staged.view());
-    tape.exec().upload(MatrixView<const T>(staged.view()), node.value);
+    node.host_stage.resize(node.value.rows(), node.value.cols());
+    store.pull(ids, node.host_stage.view());
+    tape.exec().upload(MatrixView<const T>(node.host_stage.view()), node.value);
   }
   return {&tape, id};
 }

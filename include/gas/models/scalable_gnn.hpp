@@ -67,10 +67,10 @@ ag::Var<T, Backend> gather_features(ag::Tape<T, Backend>& tape, MatrixView<const
   const auto n = static_cast<std::int64_t>(ids.size());
   const std::int64_t cols = features.cols();
   auto [id, node] = tape.push("features", n, cols);  // (ids.size(), cols)
-  // On the device the rows are gathered on the host, where the features live, and copied over in one transfer.
-  Tensor<T, host> staged;
-  if constexpr (!on_host<Backend>) staged = Tensor<T, host>(n, cols);
-  const MatrixView<T> out = on_host<Backend> ? node.value : staged.view();
+  // On the device the rows are gathered on the host, where the features live, into the node's staging tensor (its
+  // memory reused step after step), and copied over in one transfer.
+  if constexpr (!on_host<Backend>) node.host_stage.resize(n, cols);
+  const MatrixView<T> out = on_host<Backend> ? node.value : node.host_stage.view();
   if (cols > 0) {
 #pragma omp parallel for schedule(static) if (n * cols > (std::int64_t{1} << 16))
     for (std::int64_t i = 0; i < n; ++i) {

@@ -30,17 +30,15 @@ namespace detail {
 /// so that the backward pass reads the tape's copy and no buffer of the layer has to outlive it.
 template <class T, class Backend, class F>
 ag::Var<T, Backend> row_constant(ag::Tape<T, Backend>& tape, std::int64_t rows, F&& f) {
-  if constexpr (!on_host<Backend>) {  // computed on the host, then copied over
-    Tensor<T, host> staged(rows, 1);
-    for (std::int64_t i = 0; i < rows; ++i) staged(i, 0) = static_cast<T>(f(i));
-    auto v = tape.constant_from_host(staged.view());
-    v.node().op = "row_constant";
-    return v;
+  auto [id, node] = tape.push("row_constant", rows, 1);
+  if constexpr (!on_host<Backend>) {  // computed in the node's host staging tensor, then copied over
+    node.host_stage.resize(rows, 1);
+    for (std::int64_t i = 0; i < rows; ++i) node.host_stage(i, 0) = static_cast<T>(f(i));
+    tape.exec().upload(MatrixView<const T>(node.host_stage.view()), node.value);
   } else {
-    auto [id, node] = tape.push("row_constant", rows, 1);
     for (std::int64_t i = 0; i < rows; ++i) node.value(i, 0) = static_cast<T>(f(i));
-    return {&tape, id};
   }
+  return {&tape, id};
 }
 
 /// @brief The (rows, k) value whose every row is the (1, k) value v, differentiable in v (a trainable scalar

@@ -50,18 +50,13 @@ template <class T, class Backend>
 ag::Var<T, Backend> vector_constant(ag::Tape<T, Backend>& tape, const char* name, const std::vector<double>& values,
                                     bool column) {
   const auto size = static_cast<std::int64_t>(values.size());
-  if constexpr (!on_host<Backend>) {  // made on the host, then copied over
-    Tensor<T, host> staged(column ? size : 1, column ? 1 : size);
-    for (std::int64_t i = 0; i < size; ++i) staged.data()[i] = static_cast<T>(values[static_cast<std::size_t>(i)]);
-    auto v = tape.constant_from_host(staged.view());
-    v.node().op = name;
-    return v;
-  } else {
-    auto [id, node] = tape.push(name, column ? size : 1, column ? 1 : size);
-    T* out = node.value.data();  // a single row or column of a fresh tensor is contiguous
-    for (std::int64_t i = 0; i < size; ++i) out[i] = static_cast<T>(values[static_cast<std::size_t>(i)]);
-    return {&tape, id};
-  }
+  auto [id, node] = tape.push(name, column ? size : 1, column ? 1 : size);
+  // On the device the values are made in the node's host staging tensor and copied over.
+  if constexpr (!on_host<Backend>) node.host_stage.resize(node.value.rows(), node.value.cols());
+  T* out = on_host<Backend> ? node.value.data() : node.host_stage.data();  // one row or column: contiguous
+  for (std::int64_t i = 0; i < size; ++i) out[i] = static_cast<T>(values[static_cast<std::size_t>(i)]);
+  if constexpr (!on_host<Backend>) tape.exec().upload(MatrixView<const T>(node.host_stage.view()), node.value);
+  return {&tape, id};
 }
 
 }  // namespace detail
@@ -147,11 +142,11 @@ struct NoisePerturbation {
               "NoisePerturbation needs a finite sigma >= 0 and weight >= 0, got sigma " << sigma << ", weight "
                                                                                         << weight);
     if (!training || x.rows() == 0) return std::nullopt;
-    // (rows, F), a constant: drawn on the host (the same draws for every backend), copied to a device tape.
-    Tensor<T, host> staged;
+    // (rows, F), a constant: drawn on the host (the same draws for every backend), in the node's host staging
+    // tensor for a device tape, then copied over.
     auto [id, node] = tape.push("gaussian_noise", x.rows(), x.cols());
-    if constexpr (!on_host<Backend>) staged = Tensor<T, host>(x.rows(), x.cols());
-    const auto noise = on_host<Backend> ? node.value : staged.view();
+    if constexpr (!on_host<Backend>) node.host_stage.resize(x.rows(), x.cols());
+    const auto noise = on_host<Backend> ? node.value : node.host_stage.view();
     const auto cols = x.cols();
 #pragma omp parallel for schedule(static) if (x.rows() > 4096)
     for (std::int64_t i = 0; i < x.rows(); ++i)
