@@ -13,6 +13,7 @@
 #include <deque>
 #include <string>
 #include <utility>
+#include <vector>
 
 #include "gas/autograd/parameter.hpp"
 #include "gas/core/check.hpp"
@@ -38,6 +39,7 @@ struct Node {
   Tensor<std::int64_t, Backend> aux_index;  // integer state (argmax positions, gathered ids)
   Tensor<std::int32_t, Backend> aux_ids;    // 32-bit ids or labels an op copies to the backend (device gathers)
   Tensor<T, host> host_stage;               // host rows a device op stages (gathered features, history rows)
+  std::vector<int> host_inputs;             // a device op's inputs beyond `inputs` (concat's parts), kept on the host
   std::array<int, max_inputs> inputs{-1, -1, -1, -1};
   std::array<double, 4> scalars{};     // op attributes (slopes, probabilities, epsilons)
   std::array<std::int64_t, 4> ints{};  // op attributes (flags, sizes)

@@ -3,10 +3,9 @@
 ///
 /// A concatenation takes any number of parts, more than a node's `max_inputs`, so its node keeps the part ids
 /// and offsets in `aux_index` (one row per part: id, offset) and its backward reads them from there; `inputs`
-/// is filled too when the parts fit, for tools that walk the tape. A device node cannot read host integers from
-/// its tensors without waiting for the stream, so on the device a concatenation keeps its parts in `inputs` only:
-/// more parts than fit are first grouped into a tree of concatenations (each part is then copied once per level,
-/// log4(parts) levels; a cheap copy next to the products around it).
+/// is filled too when the parts fit, for tools that walk the tape. A device node's tensors live in device memory,
+/// which the host cannot read without waiting for the stream, so on the device the part ids go to the node's
+/// host-side `host_inputs` instead (one copy of each part, however many there are).
 
 #include <array>
 #include <cstdint>
@@ -54,23 +53,16 @@ ag::Var<T, Backend> concat(const char* name, std::span<const ag::Var<T, Backend>
     total += along_rows ? p.rows() : p.cols();
     any_grad |= p.requires_grad();
   }
-  if constexpr (!on_host<Backend>) {
-    constexpr std::size_t fan = ag::Node<T, Backend>::max_inputs;
-    if (parts.size() > fan) {
-      // Contiguous groups of the parts (each non-empty, as parts > fan), concatenated first; a group of one is
-      // its part itself.
-      std::array<ag::Var<T, Backend>, fan> groups;
-      for (std::size_t g = 0; g < fan; ++g) {
-        const std::size_t b = parts.size() * g / fan, e = parts.size() * (g + 1) / fan;
-        groups[g] = e - b == 1 ? parts[b] : concat<along_rows, T, Backend>(name, parts.subspan(b, e - b));
-      }
-      return concat<along_rows, T, Backend>(name, std::span<const ag::Var<T, Backend>>(groups));
-    }
-  }
   auto [id, node] = along_rows ? tape.push(name, total, fixed) : tape.push(name, fixed, total);
   node.requires_grad = tape.grad_enabled() && any_grad;
   if constexpr (!on_host<Backend>) {
-    for (std::size_t k = 0; k < parts.size(); ++k) node.inputs[k] = parts[k].id();
+    // The part ids stay on the host (the device op reads them on the host to queue its copies); `inputs` holds the
+    // first of them, as on the host.
+    node.host_inputs.clear();
+    for (std::size_t k = 0; k < parts.size(); ++k) {
+      node.host_inputs.push_back(parts[k].id());
+      if (k < node.inputs.size()) node.inputs[k] = parts[k].id();
+    }
     DeviceOps<Backend>::template concat_parts<along_rows>(tape, node);
   } else {
     node.backward = &concat_backward<along_rows, T, Backend>;

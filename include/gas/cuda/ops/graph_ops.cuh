@@ -197,14 +197,13 @@ struct GraphOps {
 
   // ---- concatenations and slices ---------------------------------------------------------------------------
 
-  /// @brief node.value = the inputs (at most Node::max_inputs: the op groups more parts into a tree of
-  /// concatenations first) stacked along rows or columns; each part is one 2D copy into its block.
+  /// @brief node.value = the parts (node.host_inputs, any number) stacked along rows or columns; each part is one
+  /// 2D copy into its block.
   template <bool along_rows, class T>
   static void concat_parts(Tape<T>& tape, Node<T>& node) {
     const auto out = node.value;
     std::int64_t offset = 0;
-    for (const int in : node.inputs) {
-      if (in < 0) break;
+    for (const int in : node.host_inputs) {
       const MatrixView<const T> part = tape.node(in).value;
       const auto dst = along_rows ? out.slice_rows(offset, offset + part.rows())
                                   : out.slice_cols(offset, offset + part.cols());
@@ -217,8 +216,7 @@ struct GraphOps {
   static void concat_parts_backward(Tape<T>& tape, Node<T>& node) {
     const auto g = node.grad;
     std::int64_t offset = 0;
-    for (const int in : node.inputs) {
-      if (in < 0) break;
+    for (const int in : node.host_inputs) {
       const auto& part = tape.node(in);
       const std::int64_t rows = part.value.rows(), cols = part.value.cols();
       if (part.requires_grad) {
