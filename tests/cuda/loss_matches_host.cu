@@ -112,7 +112,9 @@ void check_batch_norm(bool training) {
   gas::cuda::batch_norm_forward(args, dy.data(), saved.data(), s);
   gas::cuda::batch_norm_backward(args, saved.data(), dg.data(), dgx.data(), dgg.data(), dgb.data(), s);
   const auto out = dy.to_host();
-  gas_test::check_close<float>(out, gas_test::as_span(y.value()), 1e-5);
+  // Against the output's magnitude: the host rounds the column sums to float per block, the device keeps double,
+  // so means differ by an ulp, and normalised outputs near zero differ relatively.
+  gas_test::check_close_normwise<float>(out, gas_test::as_span(y.value()), 1e-5);
   const auto rm = drm.to_host();
   const auto rv = drv.to_host();
   gas_test::check_close<float>(rm, state.running_mean.values(), 1e-5);

@@ -4,6 +4,7 @@
 // Every case needs a GPU and is skipped (not failed) without one.
 #include <doctest/doctest.h>
 
+#include <algorithm>
 #include <cmath>
 #include <cstdint>
 #include <functional>
@@ -26,10 +27,15 @@ using DTape = gas::ag::Tape<float, device>;
 // Sums and products reordered between the host loops and the device kernels, relative to each tensor's magnitude.
 constexpr double kRel = 1e-4;
 
-// Compares the host and device parameter lists (values and gradients), name by name.
+// Compares the host and device parameter lists (values and gradients), name by name. A gradient is compared
+// against its own magnitude, but at least 1 % of the largest gradient of the list: a parameter whose gradient is
+// zero in exact arithmetic (a bias followed by batch norm) holds rounding noise on both backends.
 template <class HP, class DP>
 void check_parameters(const std::vector<HP*>& h, const std::vector<DP*>& d, bool grads) {
   REQUIRE(h.size() == d.size());
+  float largest = 0;
+  for (const auto* p : h)
+    for (const float g : p->grad.values()) largest = std::max(largest, std::abs(g));
   for (std::size_t i = 0; i < h.size(); ++i) {
     INFO("parameter " << h[i]->name);
     CHECK(h[i]->name == d[i]->name);
@@ -37,7 +43,10 @@ void check_parameters(const std::vector<HP*>& h, const std::vector<DP*>& d, bool
     gas_test::check_close_normwise<float>(dv.values(), h[i]->value.values(), kRel);
     if (grads) {
       const auto dg = d[i]->grad.to_host();
-      gas_test::check_close_normwise<float>(dg.values(), h[i]->grad.values(), kRel);
+      float own = 0;
+      for (const float g : h[i]->grad.values()) own = std::max(own, std::abs(g));
+      const std::vector<float> scale(dg.values().size(), std::max(own, 0.01f * largest));
+      gas_test::check_close<float>(dg.values(), h[i]->grad.values(), kRel, scale);
     }
   }
 }

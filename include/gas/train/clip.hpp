@@ -26,7 +26,8 @@ double clip_grad_norm(std::span<ag::Parameter<T, Backend>* const> params, double
     if constexpr (on_host<Backend>) {
       for (const T g : std::as_const(params[k]->grad).values()) squares += static_cast<double>(g) * g;
     } else {  // device gradients are summed on the host, in the same order: a copy out per parameter
-      for (const T g : params[k]->grad.to_host().values()) squares += static_cast<double>(g) * g;
+      const Tensor<T, host> copy = params[k]->grad.to_host();  // named: a temporary in the range-for would dangle
+      for (const T g : copy.values()) squares += static_cast<double>(g) * g;
     }
   }
   const double norm = std::sqrt(squares);
