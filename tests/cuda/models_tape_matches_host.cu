@@ -73,19 +73,19 @@ void check_layer(HLayer& hl, DLayer& dl, const gas::Tensor<float>& X, F&& f) {
   check_parameters(hl.parameters(), dl.parameters(), true);
 }
 
-// Builds the same model on both backends from `o` and seed 7, fills the histories, takes three GAS training steps
-// (same batches, same dropout seeds; Adam) comparing each loss, then compares every parameter and the layer-wise
-// inference. HM and DM are one model template on gas::host and gas::cuda::device.
+// Builds the same model on both backends from `o` and seed 7, fills the histories, takes `steps` GAS training steps
+// (same batches, same dropout seeds, epoch after epoch) comparing each loss and every gradient, then compares every
+// parameter and the layer-wise inference. HM and DM are one model template on gas::host and gas::cuda::device.
+// SGD, not Adam: Adam's first steps move every weight by about lr whatever its gradient's size, so gradients at
+// rounding level whose sign differs between the backends would part the runs; SGD keeps differences at rounding.
 template <class HM, class DM, class Options>
-void check_model(const model_test::Problem& p, const Options& o) {
+void check_model(const model_test::Problem& p, const Options& o, std::uint64_t steps = 3) {
   HM hm(p.data.num_nodes(), o, 7);
   DM dm(p.data.num_nodes(), o, 7);
   check_parameters(hm.parameters(), dm.parameters(), false);
   const gas::loader::EvalLoader eval(p.data.graph, p.ptr, 2);
   gas::loader::TrainLoader hl(p.data.graph, p.ptr, {.batch_size = 2, .seed = 3, .background = false});
   gas::loader::TrainLoader dl(p.data.graph, p.ptr, {.batch_size = 2, .seed = 3, .background = false});
-  // SGD, not Adam: Adam's first steps move every weight by about lr whatever its gradient's size, so gradients at
-  // rounding level whose sign differs between the backends would part the runs; SGD keeps differences at rounding.
   gas::train::SGD<float> ho(hm.parameters(), {.lr = 0.05, .momentum = 0.9});
   gas::train::SGD<float, device> dop(dm.parameters(), {.lr = 0.05, .momentum = 0.9});
   hm.fill_histories(p.data.features, eval);
@@ -93,26 +93,31 @@ void check_model(const model_test::Problem& p, const Options& o) {
   HTape ht;
   DTape dt;
   model_test::BatchTargets targets;
-  hl.start_epoch(0);
-  dl.start_epoch(0);
-  gas::loader::Batch hb, db;
-  for (std::uint64_t step = 0; step < 3 && hl.next(hb); ++step) {
-    REQUIRE(dl.next(db));
-    ht.reset();
-    dt.reset();
-    targets.build(p, hb);
-    auto hloss = gas::ops::cross_entropy(hm.forward(ht, p.data.features, hb, true, step), targets.labels, targets.rows);
-    auto dloss = gas::ops::cross_entropy(dm.forward(dt, p.data.features, db, true, step), targets.labels, targets.rows);
-    ho.zero_grad();
-    dop.zero_grad();
-    ht.backward(hloss);
-    dt.backward(dloss);
-    check_parameters(hm.parameters(), dm.parameters(), true);
-    ho.step();
-    dop.step();
-    const double h = hloss.value()(0, 0), d = gas::ag::to_host(dloss)(0, 0);
-    INFO("step " << step);
-    CHECK(std::abs(h - d) <= 1e-3 * std::max(1.0, std::abs(h)));
+  std::uint64_t step = 0;
+  for (std::int64_t epoch = 0; step < steps; ++epoch) {
+    hl.start_epoch(epoch);
+    dl.start_epoch(epoch);
+    gas::loader::Batch hb, db;
+    for (; step < steps && hl.next(hb); ++step) {
+      REQUIRE(dl.next(db));
+      ht.reset();
+      dt.reset();
+      targets.build(p, hb);
+      auto hy = hm.forward(ht, p.data.features, hb, true, step);
+      auto dy = dm.forward(dt, p.data.features, db, true, step);
+      auto hloss = gas::ops::cross_entropy(hy, targets.labels, targets.rows);
+      auto dloss = gas::ops::cross_entropy(dy, targets.labels, targets.rows);
+      ho.zero_grad();
+      dop.zero_grad();
+      ht.backward(hloss);
+      dt.backward(dloss);
+      check_parameters(hm.parameters(), dm.parameters(), true);
+      ho.step();
+      dop.step();
+      const double h = hloss.value()(0, 0), d = gas::ag::to_host(dloss)(0, 0);
+      INFO("step " << step);
+      CHECK(std::abs(h - d) <= 1e-3 * std::max(1.0, std::abs(h)));
+    }
   }
   check_parameters(hm.parameters(), dm.parameters(), false);
   const auto hlog = hm.inference(p.data.features, eval);
@@ -274,49 +279,8 @@ TEST_CASE("A GCN trains through its histories on the device as on the host" * do
     gas_test::check_close_normwise<float>(gas::ag::to_host(dy).values(), gas_test::as_span(hy.value()), kRel);
   }
 
-  // GAS training: the same batches in the same order on both, loss by loss, then layer-wise inference.
-  const gas::loader::EvalLoader eval(p.data.graph, p.ptr, 2);
-  gas::loader::TrainLoader hl(p.data.graph, p.ptr, {.batch_size = 2, .seed = 5, .background = false});
-  gas::loader::TrainLoader dl(p.data.graph, p.ptr, {.batch_size = 2, .seed = 5, .background = false});
-  // SGD, not Adam: Adam's first steps move every weight by about lr whatever its gradient's size, so gradients at
-  // rounding level whose sign differs between the backends would part the runs; SGD keeps differences at rounding.
-  gas::train::SGD<float> ho(hm.parameters(), {.lr = 0.05, .momentum = 0.9});
-  gas::train::SGD<float, device> dop(dm.parameters(), {.lr = 0.05, .momentum = 0.9});
-  hm.fill_histories(p.data.features, eval);
-  dm.fill_histories(p.data.features, eval);
-  HTape ht;
-  DTape dt;
-  model_test::BatchTargets targets;
-  std::uint64_t step = 0;
-  for (std::int64_t epoch = 0; epoch < 2; ++epoch) {
-    hl.start_epoch(epoch);
-    dl.start_epoch(epoch);
-    gas::loader::Batch hb, db;
-    while (hl.next(hb)) {
-      REQUIRE(dl.next(db));
-      ht.reset();
-      dt.reset();
-      targets.build(p, hb);
-      auto hy = hm.forward(ht, p.data.features, hb, true, step);
-      auto dy = dm.forward(dt, p.data.features, db, true, step);
-      ++step;
-      auto hloss = gas::ops::cross_entropy(hy, targets.labels, targets.rows);
-      auto dloss = gas::ops::cross_entropy(dy, targets.labels, targets.rows);
-      ho.zero_grad();
-      dop.zero_grad();
-      ht.backward(hloss);
-      dt.backward(dloss);
-      ho.step();
-      dop.step();
-      const double h = hloss.value()(0, 0), d = gas::ag::to_host(dloss)(0, 0);
-      INFO("step " << step);
-      CHECK(std::abs(h - d) <= 1e-3 * std::max(1.0, std::abs(h)));
-    }
-  }
-  check_parameters(hm.parameters(), dm.parameters(), false);
-  const auto hlog = hm.inference(p.data.features, eval);
-  const auto dlog = dm.inference(p.data.features, eval).to_host();
-  gas_test::check_close_normwise<float>(dlog.values(), hlog.values(), kRel);
+  // GAS training through the histories, two epochs of four steps, then layer-wise inference.
+  check_model<gas::models::GCN<float>, gas::models::GCN<float, device>>(p, o, 8);
 }
 
 TEST_CASE("docs/cuda.md: a GCN trained on the device" * doctest::skip(no_gpu)) {
