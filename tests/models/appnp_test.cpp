@@ -124,14 +124,14 @@ TEST_CASE("APPNP: bad configurations throw typed errors") {
   gas::ag::Tape<float> tape;
   const auto ids = model_test::iota_ids(p.data.num_nodes());
   auto x = gas::models::gather_features(tape, p.data.features.view(), std::span<const gas::node_id>(ids));
-  CHECK_THROWS_NAMING(gas::value_error, model.forward_layer(3, tape, x, p.data.graph, true, 0), "layer 3 outside [0, 3)");
+  CHECK_THROWS_NAMING(gas::value_error, model.run_layer(3, tape, x, p.data.graph, true, 0), "layer 3 outside [0, 3)");
   // A later layer without layer 0 before it on this tape has no x0.
-  CHECK_THROWS_NAMING(gas::value_error, model.forward_layer(1, tape, x, p.data.graph, true, 0), "layer 1 needs x0");
-  auto h = model.forward_layer(0, tape, x, p.data.graph, true, 0);
+  CHECK_THROWS_NAMING(gas::value_error, model.run_layer(1, tape, x, p.data.graph, true, 0), "layer 1 reads slot 0");
+  auto h = model.run_layer(0, tape, x, p.data.graph, true, 0);
   gas::ag::Tape<float> other;
   auto y = gas::models::gather_features(other, p.data.features.view(), std::span<const gas::node_id>(ids));
-  CHECK_THROWS_NAMING(gas::value_error, model.forward_layer(1, other, y, p.data.graph, true, 0), "same tape");
-  CHECK(model.forward_layer(1, tape, h, p.data.graph, true, 0).rows() == p.data.num_nodes());
+  CHECK_THROWS_NAMING(gas::value_error, model.run_layer(1, other, y, p.data.graph, true, 0), "reads slot 0");
+  CHECK(model.run_layer(1, tape, h, p.data.graph, true, 0).rows() == p.data.num_nodes());
 
   // Inference checks the features and the loader's graph like ScalableGNN's.
   const gas::Tensor<float> narrow(p.data.num_nodes(), p.data.num_features() - 1);

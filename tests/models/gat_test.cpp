@@ -111,6 +111,6 @@ TEST_CASE("GAT: bad configurations throw typed errors") {
   gas::ag::Tape<float> tape;
   const auto ids = model_test::iota_ids(p.data.num_nodes());
   auto x = gas::models::gather_features(tape, p.data.features.view(), std::span<const gas::node_id>(ids));
-  CHECK_THROWS_NAMING(gas::value_error, model.forward_layer(2, tape, x, p.data.graph, true, 0), "layer 2 outside [0, 2)");
-  CHECK_THROWS_NAMING(gas::shape_error, model.forward_layer(1, tape, x, p.data.graph, true, 0), "GATConv");
+  CHECK_THROWS_NAMING(gas::value_error, model.run_layer(2, tape, x, p.data.graph, true, 0), "layer 2 outside [0, 2)");
+  CHECK_THROWS_NAMING(gas::shape_error, model.run_layer(1, tape, x, p.data.graph, true, 0), "GATConv");
 }

@@ -177,7 +177,7 @@ TEST_CASE("GCN: after inference, a GAS forward on any batch equals the full forw
     const auto ids = iota_ids(p.data.num_nodes());
     auto x = gas::models::gather_features(tape, p.data.features.view(), ids);
     for (std::int32_t l = 0; l + 1 < model.num_layers(); ++l) {
-      x = model.forward_layer(l, tape, x, p.data.graph, false, 0);
+      x = model.run_layer(l, tape, x, p.data.graph, false, 0);
       CHECK(max_rel_diff<float>(model.histories()[static_cast<std::size_t>(l)].table(), x.value()) < 1e-5);
     }
   }
@@ -358,7 +358,7 @@ TEST_CASE("GCN: bad configurations throw typed errors") {
   broken.n_id.push_back(0);
   CHECK_THROWS_NAMING(gas::shape_error, model.forward(tape, p.data.features, broken, true, 0), "batch adjacency");
   auto x = gas::models::gather_features(tape, p.data.features.view(), std::span<const node_id>(batch.n_id));
-  CHECK_THROWS_NAMING(gas::value_error, model.forward_layer(2, tape, x, batch.adj, true, 0), "layer 2 outside [0, 2)");
+  CHECK_THROWS_NAMING(gas::value_error, model.run_layer(2, tape, x, batch.adj, true, 0), "layer 2 outside [0, 2)");
 
   // The full pass needs a square adjacency over x's rows, and x as wide as the input.
   CHECK_THROWS_NAMING(gas::shape_error, model.forward_full(tape, x, batch.adj, true, 0), "must be square");

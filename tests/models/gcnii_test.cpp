@@ -125,11 +125,11 @@ TEST_CASE("GCNII: bad configurations throw typed errors") {
   gas::ag::Tape<float> tape;
   const auto ids = model_test::iota_ids(p.data.num_nodes());
   auto x = gas::models::gather_features(tape, p.data.features.view(), std::span<const gas::node_id>(ids));
-  CHECK_THROWS_NAMING(gas::value_error, model.forward_layer(3, tape, x, p.data.graph, true, 0), "layer 3 outside [0, 3)");
-  CHECK_THROWS_NAMING(gas::value_error, model.forward_layer(2, tape, x, p.data.graph, true, 0), "layer 2 needs x0");
-  auto h = model.forward_layer(0, tape, x, p.data.graph, true, 0);
-  CHECK(model.forward_layer(1, tape, h, p.data.graph, true, 0).cols() == 8);
-  CHECK_THROWS_NAMING(gas::shape_error, model.forward_layer(1, tape, x, p.data.graph, true, 0), "GCN2Conv");
+  CHECK_THROWS_NAMING(gas::value_error, model.run_layer(3, tape, x, p.data.graph, true, 0), "layer 3 outside [0, 3)");
+  CHECK_THROWS_NAMING(gas::value_error, model.run_layer(2, tape, x, p.data.graph, true, 0), "layer 2 reads slot 0");
+  auto h = model.run_layer(0, tape, x, p.data.graph, true, 0);
+  CHECK(model.run_layer(1, tape, h, p.data.graph, true, 0).cols() == 8);
+  CHECK_THROWS_NAMING(gas::shape_error, model.run_layer(1, tape, x, p.data.graph, true, 0), "GCN2Conv");
 
   const gas::Tensor<float> narrow(p.data.num_nodes(), p.data.num_features() - 1);
   const gas::loader::EvalLoader eval(p.data.graph, p.ptr, 2);

@@ -140,7 +140,7 @@ double test_accuracy(Model& model, const Problem& p, const gas::loader::EvalLoad
 }  // namespace
 
 // The model takes the raw graph and satisfies what Trainer needs; each policy lands where it acts.
-static_assert(!gas::needs_gcn_norm_v<GIN<float>>);
+static_assert(!GIN<float>::traits.gcn_norm);
 static_assert(gas::TrainableModel<GIN<float>>);
 static_assert(gas::TrainableModel<GIN<double, Noise>>);
 static_assert(std::is_same_v<GIN<float, Noise>::conv_type,
@@ -423,11 +423,11 @@ TEST_CASE("GIN: bad configurations throw typed errors") {
   auto x = gas::models::gather_features(tape, p.data.features.view(), std::span<const node_id>(ids));
   CHECK_THROWS_NAMING(gas::value_error, model.forward_full(tape, x, p.data.graph, true, 0), "sigma -1");
   CHECK_NOTHROW(model.forward_full(tape, x, p.data.graph, false, 0));
-  CHECK_THROWS_NAMING(gas::value_error, model.forward_layer(3, tape, x, p.data.graph, true, 0), "layer 3 outside [0, 3)");
+  CHECK_THROWS_NAMING(gas::value_error, model.run_layer(3, tape, x, p.data.graph, true, 0), "layer 3 outside [0, 3)");
   CHECK_THROWS_NAMING(gas::value_error, model.conv(-1), "layer -1 outside [0, 3)");
-  auto h = model.forward_layer(0, tape, x, p.data.graph, false, 0);
-  CHECK_THROWS_NAMING(gas::shape_error, model.forward_layer(1, tape, x, p.data.graph, false, 0), "Linear");
-  CHECK(model.forward_layer(1, tape, h, p.data.graph, false, 0).cols() == 8);
+  auto h = model.run_layer(0, tape, x, p.data.graph, false, 0);
+  CHECK_THROWS_NAMING(gas::shape_error, model.run_layer(1, tape, x, p.data.graph, false, 0), "Linear");
+  CHECK(model.run_layer(1, tape, h, p.data.graph, false, 0).cols() == 8);
 }
 
 TEST_CASE("GIN: gas::Trainer takes the raw graph; one partition trains exactly as full-batch") {

@@ -87,8 +87,8 @@ gas::Tensor<double> affine(const gas::Tensor<double>& x, const gas::nn::Linear<d
 }  // namespace
 
 // The models declare that they take the raw graph, and satisfy what Trainer needs.
-static_assert(!gas::needs_gcn_norm_v<PNA<float>>);
-static_assert(!gas::needs_gcn_norm_v<PNAJK<float>>);
+static_assert(!PNA<float>::traits.gcn_norm);
+static_assert(!PNAJK<float>::traits.gcn_norm);
 static_assert(gas::TrainableModel<PNA<float>>);
 static_assert(gas::TrainableModel<PNAJK<double>>);
 static_assert(std::is_same_v<gas::models::PNA_JK<float>, PNAJK<float>>);
@@ -343,16 +343,16 @@ TEST_CASE("PNA and PNA_JK: bad configurations throw typed errors") {
   gas::ag::Tape<float> tape;
   const auto ids = model_test::iota_ids(p.data.num_nodes());
   auto x = gas::models::gather_features(tape, p.data.features.view(), std::span<const node_id>(ids));
-  CHECK_THROWS_NAMING(gas::value_error, model.forward_layer(3, tape, x, p.data.graph, true, 0), "layer 3 outside [0, 3)");
+  CHECK_THROWS_NAMING(gas::value_error, model.run_layer(3, tape, x, p.data.graph, true, 0), "layer 3 outside [0, 3)");
   CHECK_THROWS_NAMING(gas::value_error, PNA<float>(20, o).conv(3), "layer 3 outside [0, 3)");
-  auto h = model.forward_layer(0, tape, x, p.data.graph, true, 0);
-  CHECK_THROWS_NAMING(gas::shape_error, model.forward_layer(1, tape, x, p.data.graph, true, 0), "PNABranchConv");
-  h = model.forward_layer(1, tape, h, p.data.graph, true, 0);
-  CHECK(model.forward_layer(2, tape, h, p.data.graph, true, 0).cols() == 4);
+  auto h = model.run_layer(0, tape, x, p.data.graph, true, 0);
+  CHECK_THROWS_NAMING(gas::shape_error, model.run_layer(1, tape, x, p.data.graph, true, 0), "PNABranchConv");
+  h = model.run_layer(1, tape, h, p.data.graph, true, 0);
+  CHECK(model.run_layer(2, tape, h, p.data.graph, true, 0).cols() == 4);
   gas::ag::Tape<float> other;
   auto hidden = other.constant(gas::Tensor<float>(p.data.num_nodes(), 8).view());
-  CHECK_THROWS_NAMING(gas::value_error, model.forward_layer(2, other, hidden, p.data.graph, true, 0),
-                      "representation 0", "run the layers in order");
+  CHECK_THROWS_NAMING(gas::value_error, model.run_layer(2, other, hidden, p.data.graph, true, 0),
+                      "reads slot 0", "run the layers in order");
 
   const gas::Tensor<float> narrow(p.data.num_nodes(), p.data.num_features() - 1);
   const gas::loader::EvalLoader eval(p.data.graph, p.ptr, 2);

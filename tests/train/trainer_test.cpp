@@ -247,7 +247,7 @@ concept valid_trainer = requires { sizeof(gas::Trainer<GCN<float>, P, S>); };
 static_assert(valid_trainer<gas::partition::Metis, Store>);
 static_assert(!valid_trainer<int, Store>);                                         // not a partitioner
 static_assert(!valid_trainer<gas::partition::Metis, std::vector<float>>);          // not a history store
-static_assert(gas::needs_gcn_norm_v<GCN<float>>);                                  // GCN: the default, true
+static_assert(GCN<float>::traits.gcn_norm);                                  // GCN: the default, true
 
 TEST_CASE("Trainer: GCN on Cora (METIS 40 parts, batch 10, 100 epochs) reaches the reference's accuracy" *
           doctest::skip(gas_test::missing("planetoid/cora"))) {

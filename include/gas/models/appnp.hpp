@@ -5,8 +5,9 @@
 /// every n_id row of the batch; x0 = those rows; then K steps x <- (1 - alpha) A_hat x + alpha x0[:rows], with
 /// a push/pull after each of the first K - 1 (histories are `out` wide). Mapped onto ScalableGNN's layers: K
 /// layers; layer 0 = the MLP and the first step; layer k = step k + 1. The adjacency is normalised over the
-/// whole graph beforehand (graph/transforms.hpp, gcn_normalise). Layers k > 0 read the x0 that layer 0
-/// recorded (models/initial_residual.hpp), so layer-wise inference is this file's, not ScalableGNN's.
+/// whole graph beforehand (graph/transforms.hpp, gcn_normalise). Layer 0 keeps x0 in the context's slot 0 and
+/// layers k > 0 read their batch's rows of it back (models/layer_context.hpp), in training and in layer-wise
+/// inference alike.
 
 #include <concepts>
 #include <cstdint>
@@ -20,7 +21,6 @@
 #include "gas/history/concept.hpp"
 #include "gas/history/host_store.hpp"
 #include "gas/loader/eval_loader.hpp"
-#include "gas/models/initial_residual.hpp"
 #include "gas/models/scalable_gnn.hpp"
 #include "gas/nn/appnp.hpp"
 #include "gas/nn/linear.hpp"
@@ -48,18 +48,19 @@ struct APPNPOptions {
 /// reference's state_dict: `lins.0.weight`, `lins.0.bias`, `lins.1.weight`, `lins.1.bias`.
 template <class T, class Backend = host, history::HistoryStore Store = history::HostStore<T>>
   requires std::same_as<typename Store::value_type, T>
-class APPNP : public ScalableGNN<APPNP<T, Backend, Store>, T, Backend, Store> {
-  using Base = ScalableGNN<APPNP<T, Backend, Store>, T, Backend, Store>;
+class APPNP : public ScalableGNN<APPNP<T, Backend, Store>, Config<T, Backend, Store>> {
+  using Base = ScalableGNN<APPNP<T, Backend, Store>, Config<T, Backend, Store>>;
 
 public:
   using var = ag::Var<T, Backend>;
+  using context = typename Base::context;
 
   /// @brief An APPNP model for a graph of `num_nodes` nodes, initialised from Rng(seed) (lins.0, then lins.1),
   /// with zero-filled histories Store(num_nodes, out). Throws value_error for K < 1, non-positive widths, alpha
   /// outside [0, 1] or a dropout outside [0, 1).
   APPNP(std::int64_t num_nodes, const APPNPOptions& options, std::uint64_t seed = 0)
     requires std::constructible_from<Store, std::int64_t, std::int64_t>
-      : Base(num_nodes, checked(options).out, options.K), options_(options), prop_(options.K, options.alpha) {
+      : Base(num_nodes, widths(options)), options_(options), prop_(options.K, options.alpha) {
     build(seed);
   }
 
@@ -68,76 +69,48 @@ public:
   template <class MakeStore>
     requires std::invocable<MakeStore&, std::int32_t, std::int64_t, std::int64_t>
   APPNP(std::int64_t num_nodes, const APPNPOptions& options, std::uint64_t seed, MakeStore&& make)
-      : Base(num_nodes, checked(options).out, options.K, make), options_(options), prop_(options.K, options.alpha) {
+      : Base(num_nodes, widths(options), make), options_(options), prop_(options.K, options.alpha) {
     build(seed);
   }
 
   /// @brief The options the model was built with.
   [[nodiscard]] const APPNPOptions& options() const { return options_; }
-  /// @brief Width of layer 0's input (the features).
-  [[nodiscard]] std::int64_t in_features() const { return options_.in; }
-  /// @brief Width of the output (the classes).
-  [[nodiscard]] std::int64_t out_features() const { return options_.out; }
 
-  /// @brief Layer `layer` on a batch: x (adj.cols(), in_l), rows in n_id order, -> (adj.rows(), out).
+  /// @brief Layer ctx.layer() on a batch: x (adj.cols(), in_l), rows in n_id order, -> (adj.rows(), out).
   ///
-  /// Layer 0 runs the MLP on every row of x (dropout masks dropout_seed(seed, 0, 0) and (seed, 0, 1)), records
-  /// its output as x0 and takes the first propagation step; layer k > 0 takes step k + 1 with the x0 recorded
-  /// by layer 0 of the same pass on the same tape. `adj` must outlive the backward pass. Throws value_error for
-  /// a layer outside [0, K) or a layer k > 0 without layer 0 before it, shape_error for inputs of the wrong
-  /// shape.
-  var forward_layer(std::int32_t layer, ag::Tape<T, Backend>& tape, var x, const GraphOf<Backend>& adj, bool training,
-                    std::uint64_t seed) {
-    GAS_CHECK(layer >= 0 && layer < options_.K, value_error, "layer " << layer << " outside [0, " << options_.K << ")");
-    if (layer == 0) {
-      x = ops::dropout(x, options_.dropout, dropout_seed(seed, 0, 0), training);
-      x = ops::relu(lins_[0].forward(tape, x));  // (n_id.size(), hidden)
-      x = ops::dropout(x, options_.dropout, dropout_seed(seed, 0, 1), training);
-      x = lins_[1].forward(tape, x);  // (n_id.size(), out)
-      x0_.set(tape, x);
-      return prop_.step(x, x, adj);  // x0 = x: step() uses its first adj.rows() rows
-    }
-    return prop_.step(x, x0_.get(tape, layer, adj.rows()), adj);
+  /// Layer 0 runs the MLP on every row of x (dropout masks dropout_seed(seed, 0, 0) and (seed, 0, 1)), keeps
+  /// its output as x0 (slot 0) and takes the first propagation step; layer k > 0 takes step k + 1 with the
+  /// x0 rows of its batch. Throws value_error for a layer k > 0 without layer 0 before it, shape_error for
+  /// inputs of the wrong shape.
+  var forward_layer(var x, context& ctx) {
+    if (!ctx.first()) return prop_.step(x, ctx.kept(0), ctx.adj());
+    x = ctx.dropout(x, options_.dropout, 0);
+    x = ops::relu(lins_[0].forward(ctx.tape(), x));                             // (n_id.size(), hidden)
+    x = lins_[1].forward(ctx.tape(), ctx.dropout(x, options_.dropout, 1));     // (n_id.size(), out)
+    return prop_.step(x, ctx.keep(0, x), ctx.adj());  // x0 = x: step() uses its first adj.rows() rows
   }
-
-  /// @brief Every trainable parameter: lins.0's, then lins.1's.
-  std::vector<ag::Parameter<T, Backend>*> parameters() {
-    auto out = lins_[0].parameters();
-    for (auto* p : lins_[1].parameters()) out.push_back(p);
-    return out;
-  }
-
-  /// @brief The reference's `reg_modules` (the weight-decayed group): the first Linear.
-  std::vector<ag::Parameter<T, Backend>*> reg_parameters() { return lins_[0].parameters(); }
-
-  /// @brief The reference's `nonreg_modules`: the second Linear.
-  std::vector<ag::Parameter<T, Backend>*> nonreg_parameters() { return lins_[1].parameters(); }
 
 private:
-  friend Base;  // Base::inference / fill_histories run layerwise_driver()
-  /// The layer-wise inference driver ScalableGNN uses instead of its own (see the file comment).
-  auto& layerwise_driver() { return x0_; }
-  static const APPNPOptions& checked(const APPNPOptions& o) {
+  static Widths widths(const APPNPOptions& o) {
     GAS_CHECK(o.K >= 1, value_error, "K = " << o.K << " must be at least 1");
     GAS_CHECK(o.in > 0 && o.hidden > 0 && o.out > 0, value_error,
               "widths in = " << o.in << ", hidden = " << o.hidden << ", out = " << o.out << " must be positive");
     GAS_CHECK(o.alpha >= 0 && o.alpha <= 1, value_error, "alpha = " << o.alpha << " must lie in [0, 1]");
     GAS_CHECK(o.dropout >= 0 && o.dropout < 1, value_error, "dropout = " << o.dropout << " must lie in [0, 1)");
-    return o;
+    return {.in = o.in, .hidden = o.out, .out = o.out, .layers = static_cast<std::int32_t>(o.K)};
   }
 
-  /// Builds the MLP in place (a reserved vector: parameter addresses never move afterwards).
+  /// Builds and registers the MLP: the reference decays lins.0 and not lins.1.
   void build(std::uint64_t seed) {
     Rng rng(seed);
-    lins_.reserve(2);
-    lins_.emplace_back(options_.in, options_.hidden, rng, nn::LinearOptions{}, "lins.0");
-    lins_.emplace_back(options_.hidden, options_.out, rng, nn::LinearOptions{}, "lins.1");
+    lins_.emplace_back(options_.in, options_.hidden, rng);
+    lins_.emplace_back(options_.hidden, options_.out, rng).set_decay(nn::Decay::nonreg);
+    this->register_module("lins", lins_);
   }
 
   APPNPOptions options_;
-  std::vector<nn::Linear<T, Backend>> lins_;  // (2): the MLP
-  nn::APPNP<T, Backend> prop_;                // one propagation step per layer
-  InitialResidual<T, Backend> x0_;            // x0 of the pass in progress; inference's x0 table
+  nn::ModuleList<nn::Linear<T, Backend>> lins_;  // (2): the MLP
+  nn::APPNP<T, Backend> prop_;                   // one propagation step per layer
 };
 
 }  // namespace gas::models

@@ -47,18 +47,19 @@ struct GATModelOptions {
 /// reference's state_dict: `convs.l.lin_src.weight`, `convs.l.att_src`, `convs.l.att_dst`, `convs.l.bias`.
 template <class T, class Backend = host, history::HistoryStore Store = history::HostStore<T>>
   requires std::same_as<typename Store::value_type, T>
-class GAT : public ScalableGNN<GAT<T, Backend, Store>, T, Backend, Store> {
-  using Base = ScalableGNN<GAT<T, Backend, Store>, T, Backend, Store>;
+class GAT : public ScalableGNN<GAT<T, Backend, Store>, Config<T, Backend, Store>> {
+  using Base = ScalableGNN<GAT<T, Backend, Store>, Config<T, Backend, Store>>;
 
 public:
   using var = ag::Var<T, Backend>;
+  using context = typename Base::context;
 
   /// @brief A GAT for a graph of `num_nodes` nodes (self-loops included), initialised from Rng(seed) layer by
   /// layer, with zero-filled histories Store(num_nodes, hidden * heads). Throws value_error for layers < 1,
   /// non-positive sizes or a dropout outside [0, 1).
   GAT(std::int64_t num_nodes, const GATModelOptions& options, std::uint64_t seed = 0)
     requires std::constructible_from<Store, std::int64_t, std::int64_t>
-      : Base(num_nodes, history_width_of(options), options.layers), options_(options) {
+      : Base(num_nodes, widths(options)), options_(options) {
     build(seed);
   }
 
@@ -67,82 +68,53 @@ public:
   template <class MakeStore>
     requires std::invocable<MakeStore&, std::int32_t, std::int64_t, std::int64_t>
   GAT(std::int64_t num_nodes, const GATModelOptions& options, std::uint64_t seed, MakeStore&& make)
-      : Base(num_nodes, history_width_of(options), options.layers, make), options_(options) {
+      : Base(num_nodes, widths(options), make), options_(options) {
     build(seed);
   }
 
   /// @brief The options the model was built with.
   [[nodiscard]] const GATModelOptions& options() const { return options_; }
-  /// @brief Width of layer 0's input (the features).
-  [[nodiscard]] std::int64_t in_features() const { return options_.in; }
-  /// @brief Width of the output (the classes).
-  [[nodiscard]] std::int64_t out_features() const { return options_.out; }
 
-  /// @brief Layer `layer` on a batch: x (adj.cols(), in_l), rows in n_id order, -> (adj.rows(), out_l).
+  /// @brief Layer ctx.layer() on a batch: x (adj.cols(), in_l), rows in n_id order, -> (adj.rows(), out_l).
   ///
   /// Dropout (mask dropout_seed(seed, layer, 0)), the attention convolution on (x, x[:rows]) (attention dropout
-  /// dropout_seed(seed, layer, 1)), then ELU for hidden layers. `adj` (with self-loops) must outlive the
-  /// backward pass. Throws value_error for a layer outside [0, layers), shape_error for inputs of the wrong
-  /// shape.
-  var forward_layer(std::int32_t layer, ag::Tape<T, Backend>& tape, var x, const GraphOf<Backend>& adj, bool training,
-                    std::uint64_t seed) {
-    GAS_CHECK(layer >= 0 && layer < options_.layers, value_error,
-              "layer " << layer << " outside [0, " << options_.layers << ")");
-    x = ops::dropout(x, options_.dropout, dropout_seed(seed, layer, 0), training);
-    var h = convs_[static_cast<std::size_t>(layer)].forward(tape, x, adj, training, dropout_seed(seed, layer, 1));
-    return layer + 1 < options_.layers ? ops::elu(h) : h;
+  /// dropout_seed(seed, layer, 1)), then ELU for hidden layers. Throws shape_error for inputs of the wrong shape.
+  var forward_layer(var x, context& ctx) {
+    x = ctx.dropout(x, options_.dropout, 0);
+    var h = convs_[static_cast<std::size_t>(ctx.layer())].forward(ctx.tape(), x, ctx.adj(), ctx.training(),
+                                                                  ctx.dropout_seed(1));
+    return ctx.last() ? h : ops::elu(h);
   }
-
-  /// @brief Every trainable parameter, convolution by convolution.
-  std::vector<ag::Parameter<T, Backend>*> parameters() {
-    std::vector<ag::Parameter<T, Backend>*> out;
-    for (auto& conv : convs_) append(out, conv.parameters());
-    return out;
-  }
-
-  /// @brief The reference's `reg_modules` (the weight-decayed group): every convolution but the last.
-  std::vector<ag::Parameter<T, Backend>*> reg_parameters() {
-    std::vector<ag::Parameter<T, Backend>*> out;
-    for (std::size_t l = 0; l + 1 < convs_.size(); ++l) append(out, convs_[l].parameters());
-    return out;
-  }
-
-  /// @brief The reference's `nonreg_modules`: the last convolution.
-  std::vector<ag::Parameter<T, Backend>*> nonreg_parameters() { return convs_.back().parameters(); }
 
 private:
-  static std::int64_t history_width_of(const GATModelOptions& o) {
+  static Widths widths(const GATModelOptions& o) {
     GAS_CHECK(o.layers >= 1, value_error, "layers = " << o.layers << " must be at least 1");
     GAS_CHECK(o.in > 0 && o.hidden > 0 && o.heads > 0 && o.out > 0 && o.out_heads > 0, value_error,
               "sizes in = " << o.in << ", hidden = " << o.hidden << ", heads = " << o.heads << ", out = " << o.out
                             << ", out_heads = " << o.out_heads << " must be positive");
     GAS_CHECK(o.dropout >= 0 && o.dropout < 1, value_error, "dropout = " << o.dropout << " must lie in [0, 1)");
-    return o.hidden * o.heads;
+    return {.in = o.in, .hidden = o.hidden * o.heads, .out = o.out, .layers = o.layers};
   }
 
-  static void append(std::vector<ag::Parameter<T, Backend>*>& out, const std::vector<ag::Parameter<T, Backend>*>& in) {
-    out.insert(out.end(), in.begin(), in.end());
-  }
-
-  /// Builds the convolutions in place (a reserved vector: parameter addresses never move afterwards).
+  /// Builds and registers the convolutions; the reference decays every convolution but the last.
   void build(std::uint64_t seed) {
     const auto& o = options_;
     Rng rng(seed);
-    convs_.reserve(static_cast<std::size_t>(o.layers));
     for (std::int32_t l = 0; l < o.layers; ++l) {
       const bool last = l + 1 == o.layers;
-      const nn::GATOptions c{.in = l == 0 ? o.in : o.hidden * o.heads,
-                             .out = last ? o.out : o.hidden,
-                             .heads = last ? o.out_heads : o.heads,
-                             .concat = !last,
-                             .dropout = o.dropout};
-      auto& conv = convs_.emplace_back(c, rng);
-      for (auto* p : conv.parameters()) p->name = "convs." + std::to_string(l) + "." + p->name;
+      convs_.emplace_back(nn::GATOptions{.in = l == 0 ? o.in : o.hidden * o.heads,
+                                         .out = last ? o.out : o.hidden,
+                                         .heads = last ? o.out_heads : o.heads,
+                                         .concat = !last,
+                                         .dropout = o.dropout},
+                          rng);
     }
+    this->register_module("convs", convs_);
+    convs_.back().set_decay(nn::Decay::nonreg);
   }
 
   GATModelOptions options_;
-  std::vector<nn::GATConv<T, Backend>> convs_;  // (layers)
+  nn::ModuleList<nn::GATConv<T, Backend>> convs_;  // (layers)
 };
 
 }  // namespace gas::models

@@ -52,18 +52,19 @@ struct GCNOptions {
 /// reference's state_dict: `lins.k.weight`, `convs.l.lin.weight`, `convs.l.bias`, `bns.l.weight`, ...
 template <class T, class Backend = host, history::HistoryStore Store = history::HostStore<T>>
   requires std::same_as<typename Store::value_type, T>
-class GCN : public ScalableGNN<GCN<T, Backend, Store>, T, Backend, Store> {
-  using Base = ScalableGNN<GCN<T, Backend, Store>, T, Backend, Store>;
+class GCN : public ScalableGNN<GCN<T, Backend, Store>, Config<T, Backend, Store>> {
+  using Base = ScalableGNN<GCN<T, Backend, Store>, Config<T, Backend, Store>>;
 
 public:
   using var = ag::Var<T, Backend>;
+  using context = typename Base::context;
 
   /// @brief A GCN for a graph of `num_nodes` nodes, initialised from Rng(seed) (heads, then convolutions, as
   /// PyTorch registers them), with zero-filled HostStore-style histories Store(num_nodes, hidden).
   /// Throws value_error for layers < 1, non-positive widths or a dropout outside [0, 1).
   GCN(std::int64_t num_nodes, const GCNOptions& options, std::uint64_t seed = 0)
     requires std::constructible_from<Store, std::int64_t, std::int64_t>
-      : Base(num_nodes, checked(options).hidden, options.layers), options_(options) {
+      : Base(num_nodes, widths(options)), options_(options) {
     build(seed);
   }
 
@@ -72,122 +73,72 @@ public:
   template <class MakeStore>
     requires std::invocable<MakeStore&, std::int32_t, std::int64_t, std::int64_t>
   GCN(std::int64_t num_nodes, const GCNOptions& options, std::uint64_t seed, MakeStore&& make)
-      : Base(num_nodes, checked(options).hidden, options.layers, make), options_(options) {
+      : Base(num_nodes, widths(options), make), options_(options) {
     build(seed);
   }
 
   /// @brief The options the model was built with.
   [[nodiscard]] const GCNOptions& options() const { return options_; }
-  /// @brief Width of layer 0's input (the features).
-  [[nodiscard]] std::int64_t in_features() const { return options_.in; }
-  /// @brief Width of the output (the classes).
-  [[nodiscard]] std::int64_t out_features() const { return options_.out; }
 
-  /// @brief Layer `layer` on a batch: x (adj.cols(), in_l), rows in n_id order, -> (adj.rows(), out_l).
+  /// @brief Layer ctx.layer() on a batch: x (adj.cols(), in_l), rows in n_id order, -> (adj.rows(), out_l).
   ///
   /// Starts with the dropout that precedes the layer's convolution (input dropout and the input head for
   /// layer 0, the hidden dropout after the previous push/pull otherwise) and ends with the post-processing of
   /// its output (BatchNorm, residual, ReLU for hidden layers; the output head after the last). Dropout masks are
-  /// seeded by dropout_seed(seed, layer, slot). `adj` must outlive the backward pass. Throws value_error for a
-  /// layer outside [0, layers), shape_error for inputs of the wrong shape.
-  var forward_layer(std::int32_t layer, ag::Tape<T, Backend>& tape, var x, const GraphOf<Backend>& adj, bool training,
-                    std::uint64_t seed) {
-    const std::int32_t last = options_.layers - 1;
-    GAS_CHECK(layer >= 0 && layer <= last, value_error,
-              "layer " << layer << " outside [0, " << options_.layers << ")");
-    if (layer == 0) {
-      x = ops::dropout(x, options_.input_dropout, dropout_seed(seed, 0, 0), training);
-      if (options_.linear_head) {
-        x = ops::relu(lins_[0].forward(tape, x));  // (n_id.size(), hidden)
-        x = ops::dropout(x, options_.dropout, dropout_seed(seed, 0, 1), training);
-      }
+  /// seeded by dropout_seed(seed, layer, slot). Throws shape_error for inputs of the wrong shape.
+  var forward_layer(var x, context& ctx) {
+    auto& tape = ctx.tape();
+    if (ctx.first()) {
+      x = ctx.dropout(x, options_.input_dropout, 0);
+      if (options_.linear_head) x = ctx.dropout(ops::relu(lins_[0].forward(tape, x)), options_.dropout, 1);
     } else {
-      x = ops::dropout(x, options_.dropout, dropout_seed(seed, layer, 0), training);
+      x = ctx.dropout(x, options_.dropout, 0);
     }
-    var h = convs_[static_cast<std::size_t>(layer)].forward(tape, x, adj);  // (batch_size, out_l)
-    if (layer < last || options_.linear_head) {
-      if (options_.batch_norm) h = bns_[static_cast<std::size_t>(layer)].forward(tape, h, training);
-      if (options_.residual && h.cols() == x.cols()) h = ops::add(h, ops::slice_rows(x, 0, h.rows()));
+    var h = convs_[static_cast<std::size_t>(ctx.layer())].forward(tape, x, ctx.adj());  // (batch_size, out_l)
+    if (!ctx.last() || options_.linear_head) {
+      if (options_.batch_norm) h = bns_[static_cast<std::size_t>(ctx.layer())].forward(tape, h, ctx.training());
+      if (options_.residual && h.cols() == x.cols()) h = ops::add(h, ctx.targets(x));
       h = ops::relu(h);
     }
-    if (layer == last && options_.linear_head) {
-      h = ops::dropout(h, options_.dropout, dropout_seed(seed, layer, 2), training);
-      h = lins_[1].forward(tape, h);  // (batch_size, out)
-    }
-    return h;
-  }
-
-  /// @brief Every trainable parameter: the heads', the convolutions', the batch norms' (in that order).
-  std::vector<ag::Parameter<T, Backend>*> parameters() {
-    std::vector<ag::Parameter<T, Backend>*> out;
-    for (auto& lin : lins_) append(out, lin.parameters());
-    for (auto& conv : convs_) append(out, conv.parameters());
-    for (auto& bn : bns_) append(out, bn.parameters());
-    return out;
-  }
-
-  /// @brief The reference's `reg_modules` (the weight-decayed group): every convolution but the last, and the
-  /// batch norms; with linear heads, every convolution and the batch norms.
-  std::vector<ag::Parameter<T, Backend>*> reg_parameters() {
-    std::vector<ag::Parameter<T, Backend>*> out;
-    const std::size_t convs = options_.linear_head ? convs_.size() : convs_.size() - 1;
-    for (std::size_t l = 0; l < convs; ++l) append(out, convs_[l].parameters());
-    for (auto& bn : bns_) append(out, bn.parameters());
-    return out;
-  }
-
-  /// @brief The reference's `nonreg_modules`: the last convolution, or the linear heads when there are heads.
-  std::vector<ag::Parameter<T, Backend>*> nonreg_parameters() {
-    std::vector<ag::Parameter<T, Backend>*> out;
-    if (options_.linear_head) {
-      for (auto& lin : lins_) append(out, lin.parameters());
-    } else {
-      append(out, convs_.back().parameters());
-    }
-    return out;
+    if (ctx.last() && options_.linear_head) h = lins_[1].forward(tape, ctx.dropout(h, options_.dropout, 2));
+    return h;  // (batch_size, out_l)
   }
 
 private:
-  static const GCNOptions& checked(const GCNOptions& o) {
+  static Widths widths(const GCNOptions& o) {
     GAS_CHECK(o.layers >= 1, value_error, "layers = " << o.layers << " must be at least 1");
     GAS_CHECK(o.in > 0 && o.hidden > 0 && o.out > 0, value_error,
               "widths in = " << o.in << ", hidden = " << o.hidden << ", out = " << o.out << " must be positive");
     GAS_CHECK(o.dropout >= 0 && o.dropout < 1 && o.input_dropout >= 0 && o.input_dropout < 1, value_error,
               "dropout = " << o.dropout << " and input_dropout = " << o.input_dropout << " must lie in [0, 1)");
-    return o;
+    return {.in = o.in, .hidden = o.hidden, .out = o.out, .layers = o.layers};
   }
 
-  static void append(std::vector<ag::Parameter<T, Backend>*>& out, const std::vector<ag::Parameter<T, Backend>*>& in) {
-    out.insert(out.end(), in.begin(), in.end());
-  }
-
-  /// Builds the layers in place (reserved vectors: parameter addresses never move afterwards).
+  /// Builds and registers the layers in PyTorch's order (heads, convolutions, norms) and the reference's
+  /// weight-decay groups: `reg_modules` are the convolutions (but the last, without heads) and the norms,
+  /// `nonreg_modules` the heads, or the last convolution without heads.
   void build(std::uint64_t seed) {
     const auto& o = options_;
     Rng rng(seed);
     if (o.linear_head) {
-      lins_.reserve(2);
-      lins_.emplace_back(o.in, o.hidden, rng, nn::LinearOptions{}, "lins.0");
-      lins_.emplace_back(o.hidden, o.out, rng, nn::LinearOptions{}, "lins.1");
+      lins_.emplace_back(o.in, o.hidden, rng);
+      lins_.emplace_back(o.hidden, o.out, rng);
     }
-    convs_.reserve(static_cast<std::size_t>(o.layers));
-    for (std::int32_t l = 0; l < o.layers; ++l) {
-      const std::int64_t in = l == 0 && !o.linear_head ? o.in : o.hidden;
-      const std::int64_t out = l == o.layers - 1 && !o.linear_head ? o.out : o.hidden;
-      auto& conv = convs_.emplace_back(in, out, rng);
-      for (auto* p : conv.parameters()) p->name = "convs." + std::to_string(l) + "." + p->name;
-    }
-    if (o.batch_norm) {
-      const std::int32_t norms = o.linear_head ? o.layers : o.layers - 1;
-      bns_.reserve(static_cast<std::size_t>(norms));
-      for (std::int32_t l = 0; l < norms; ++l) bns_.emplace_back(o.hidden, 0.1, 1e-5, "bns." + std::to_string(l));
-    }
+    for (std::int32_t l = 0; l < o.layers; ++l)
+      convs_.emplace_back(l == 0 && !o.linear_head ? o.in : o.hidden,
+                          l == o.layers - 1 && !o.linear_head ? o.out : o.hidden, rng);
+    if (o.batch_norm)
+      for (std::int32_t l = 0; l < (o.linear_head ? o.layers : o.layers - 1); ++l) bns_.emplace_back(o.hidden);
+    this->register_module("lins", lins_, nn::Decay::nonreg);
+    this->register_module("convs", convs_);
+    this->register_module("bns", bns_);
+    if (!o.linear_head) convs_.back().set_decay(nn::Decay::nonreg);
   }
 
   GCNOptions options_;
-  std::vector<nn::Linear<T, Backend>> lins_;      // input and output heads, or none
-  std::vector<nn::GCNConv<T, Backend>> convs_;    // (layers)
-  std::vector<nn::BatchNorm<T, Backend>> bns_;    // one per conv followed by ReLU, or none
+  nn::ModuleList<nn::Linear<T, Backend>> lins_;    // input and output heads, or none
+  nn::ModuleList<nn::GCNConv<T, Backend>> convs_;  // (layers)
+  nn::ModuleList<nn::BatchNorm<T, Backend>> bns_;  // one per conv followed by ReLU, or none
 };
 
 }  // namespace gas::models

@@ -7,8 +7,8 @@
 /// dropout -> ... -> after the last: dropout -> Linear(hidden, out). Mapped onto ScalableGNN's layers: layer 0
 /// also runs the input stage, layer l > 0 starts with the dropout after the previous push/pull, and the last
 /// also runs the head. The adjacency is normalised over the whole graph beforehand (graph/transforms.hpp,
-/// gcn_normalise). Layers l > 0 read the x0 that layer 0 recorded (models/initial_residual.hpp), so layer-wise
-/// inference is this file's, not ScalableGNN's.
+/// gcn_normalise). Layer 0 keeps x0 in the context's slot 0 and layers l > 0 read their batch's rows of it back
+/// (models/layer_context.hpp).
 
 #include <concepts>
 #include <cstdint>
@@ -23,7 +23,6 @@
 #include "gas/history/concept.hpp"
 #include "gas/history/host_store.hpp"
 #include "gas/loader/eval_loader.hpp"
-#include "gas/models/initial_residual.hpp"
 #include "gas/models/scalable_gnn.hpp"
 #include "gas/nn/batch_norm.hpp"
 #include "gas/nn/gcn2_conv.hpp"
@@ -60,11 +59,12 @@ struct GCNIIOptions {
 /// `bns.l.weight`, `bns.l.bias`.
 template <class T, class Backend = host, history::HistoryStore Store = history::HostStore<T>>
   requires std::same_as<typename Store::value_type, T>
-class GCNII : public ScalableGNN<GCNII<T, Backend, Store>, T, Backend, Store> {
-  using Base = ScalableGNN<GCNII<T, Backend, Store>, T, Backend, Store>;
+class GCNII : public ScalableGNN<GCNII<T, Backend, Store>, Config<T, Backend, Store>> {
+  using Base = ScalableGNN<GCNII<T, Backend, Store>, Config<T, Backend, Store>>;
 
 public:
   using var = ag::Var<T, Backend>;
+  using context = typename Base::context;
 
   /// @brief A GCNII model for a graph of `num_nodes` nodes, initialised from Rng(seed) (the Linears, then the
   /// convolutions, as PyTorch registers them), with zero-filled histories Store(num_nodes, hidden). Throws
@@ -72,7 +72,7 @@ public:
   /// [0, 1).
   GCNII(std::int64_t num_nodes, const GCNIIOptions& options, std::uint64_t seed = 0)
     requires std::constructible_from<Store, std::int64_t, std::int64_t>
-      : Base(num_nodes, checked(options).hidden, options.layers), options_(options) {
+      : Base(num_nodes, widths(options)), options_(options) {
     build(seed);
   }
 
@@ -81,119 +81,75 @@ public:
   template <class MakeStore>
     requires std::invocable<MakeStore&, std::int32_t, std::int64_t, std::int64_t>
   GCNII(std::int64_t num_nodes, const GCNIIOptions& options, std::uint64_t seed, MakeStore&& make)
-      : Base(num_nodes, checked(options).hidden, options.layers, make), options_(options) {
+      : Base(num_nodes, widths(options), make), options_(options) {
     build(seed);
   }
 
   /// @brief The options the model was built with.
   [[nodiscard]] const GCNIIOptions& options() const { return options_; }
-  /// @brief Width of layer 0's input (the features).
-  [[nodiscard]] std::int64_t in_features() const { return options_.in; }
-  /// @brief Width of the output (the classes).
-  [[nodiscard]] std::int64_t out_features() const { return options_.out; }
 
-  /// @brief Layer `layer` on a batch: x (adj.cols(), in_l), rows in n_id order, -> (adj.rows(), out_l).
+  /// @brief Layer ctx.layer() on a batch: x (adj.cols(), in_l), rows in n_id order, -> (adj.rows(), out_l).
   ///
   /// Layer 0 starts with the input stage (dropout mask dropout_seed(seed, 0, 0) when drop_input, x0 =
-  /// ReLU(Linear(x)) recorded for the later layers, dropout (seed, 0, 1)); layer l > 0 with the dropout after
-  /// the previous push/pull (seed, l, 0). Then GCN2Conv with x0, [BatchNorm], [residual], ReLU; the last layer
-  /// ends with dropout (seed, l, 2) and the Linear head. `adj` must outlive the backward pass. Throws
-  /// value_error for a layer outside [0, layers) or a layer l > 0 without layer 0 before it, shape_error for
-  /// inputs of the wrong shape.
-  var forward_layer(std::int32_t layer, ag::Tape<T, Backend>& tape, var x, const GraphOf<Backend>& adj, bool training,
-                    std::uint64_t seed) {
-    const std::int32_t last = options_.layers - 1;
-    GAS_CHECK(layer >= 0 && layer <= last, value_error,
-              "layer " << layer << " outside [0, " << options_.layers << ")");
+  /// ReLU(Linear(x)) kept in slot 0 for the later layers, dropout (seed, 0, 1)); layer l > 0 with the dropout
+  /// after the previous push/pull (seed, l, 0). Then GCN2Conv with x0, [BatchNorm], [residual], ReLU; the last
+  /// layer ends with dropout (seed, l, 2) and the Linear head. Throws value_error for a layer l > 0 without
+  /// layer 0 before it, shape_error for inputs of the wrong shape.
+  var forward_layer(var x, context& ctx) {
+    auto& tape = ctx.tape();
     var x0;
-    if (layer == 0) {
-      if (options_.drop_input) x = ops::dropout(x, options_.dropout, dropout_seed(seed, 0, 0), training);
-      x0 = ops::relu(lins_[0].forward(tape, x));  // (n_id.size(), hidden)
-      x0_.set(tape, x0);
-      x = ops::dropout(x0, options_.dropout, dropout_seed(seed, 0, 1), training);
+    if (ctx.first()) {
+      if (options_.drop_input) x = ctx.dropout(x, options_.dropout, 0);
+      x0 = ctx.keep(0, ops::relu(lins_[0].forward(tape, x)));  // (n_id.size(), hidden)
+      x = ctx.dropout(x0, options_.dropout, 1);
     } else {
-      x0 = x0_.get(tape, layer, adj.rows());
-      x = ops::dropout(x, options_.dropout, dropout_seed(seed, layer, 0), training);
+      x0 = ctx.kept(0);  // (batch_size, hidden)
+      x = ctx.dropout(x, options_.dropout, 0);
     }
-    var h = convs_[static_cast<std::size_t>(layer)].forward(tape, x, x0, adj);  // (batch_size, hidden)
-    if (options_.batch_norm) h = bns_[static_cast<std::size_t>(layer)].forward(tape, h, training);
-    if (options_.residual) h = ops::add(h, ops::slice_rows(x, 0, h.rows()));
+    var h = convs_[static_cast<std::size_t>(ctx.layer())].forward(tape, x, x0, ctx.adj());  // (batch_size, hidden)
+    if (options_.batch_norm) h = bns_[static_cast<std::size_t>(ctx.layer())].forward(tape, h, ctx.training());
+    if (options_.residual) h = ops::add(h, ctx.targets(x));
     h = ops::relu(h);
-    if (layer == last) {
-      h = ops::dropout(h, options_.dropout, dropout_seed(seed, layer, 2), training);
-      h = lins_[1].forward(tape, h);  // (batch_size, out)
-    }
+    if (ctx.last()) h = lins_[1].forward(tape, ctx.dropout(h, options_.dropout, 2));  // (batch_size, out)
     return h;
   }
 
-  /// @brief Every trainable parameter: the Linears', the convolutions', the batch norms' (in that order).
-  std::vector<ag::Parameter<T, Backend>*> parameters() {
-    auto out = nonreg_parameters();
-    append(out, reg_parameters());
-    return out;
-  }
-
-  /// @brief The reference's `reg_modules` (the weight-decayed group): the convolutions and the batch norms.
-  std::vector<ag::Parameter<T, Backend>*> reg_parameters() {
-    std::vector<ag::Parameter<T, Backend>*> out;
-    for (auto& conv : convs_) append(out, conv.parameters());
-    for (auto& bn : bns_) append(out, bn.parameters());
-    return out;
-  }
-
-  /// @brief The reference's `nonreg_modules`: the input and output Linears.
-  std::vector<ag::Parameter<T, Backend>*> nonreg_parameters() {
-    auto out = lins_[0].parameters();
-    append(out, lins_[1].parameters());
-    return out;
-  }
-
 private:
-  friend Base;  // Base::inference / fill_histories run layerwise_driver()
-  /// The layer-wise inference driver ScalableGNN uses instead of its own (see the file comment).
-  auto& layerwise_driver() { return x0_; }
-  static const GCNIIOptions& checked(const GCNIIOptions& o) {
+  static Widths widths(const GCNIIOptions& o) {
     GAS_CHECK(o.layers >= 1, value_error, "layers = " << o.layers << " must be at least 1");
     GAS_CHECK(o.in > 0 && o.hidden > 0 && o.out > 0, value_error,
               "widths in = " << o.in << ", hidden = " << o.hidden << ", out = " << o.out << " must be positive");
     GAS_CHECK(o.alpha >= 0 && o.alpha <= 1, value_error, "alpha = " << o.alpha << " must lie in [0, 1]");
     GAS_CHECK(o.theta > 0, value_error, "theta = " << o.theta << " must be positive");
     GAS_CHECK(o.dropout >= 0 && o.dropout < 1, value_error, "dropout = " << o.dropout << " must lie in [0, 1)");
-    return o;
+    return {.in = o.in, .hidden = o.hidden, .out = o.out, .layers = o.layers};
   }
 
-  static void append(std::vector<ag::Parameter<T, Backend>*>& out, const std::vector<ag::Parameter<T, Backend>*>& in) {
-    out.insert(out.end(), in.begin(), in.end());
-  }
-
-  /// Builds the layers in place (reserved vectors: parameter addresses never move afterwards).
+  /// Builds and registers the layers in PyTorch's order; the reference decays the convolutions and the norms
+  /// (`reg_modules`), not the Linears (`nonreg_modules`).
   void build(std::uint64_t seed) {
     const auto& o = options_;
     Rng rng(seed);
-    lins_.reserve(2);
-    lins_.emplace_back(o.in, o.hidden, rng, nn::LinearOptions{}, "lins.0");
-    lins_.emplace_back(o.hidden, o.out, rng, nn::LinearOptions{}, "lins.1");
-    convs_.reserve(static_cast<std::size_t>(o.layers));
-    for (std::int32_t l = 0; l < o.layers; ++l) {
-      auto& conv = convs_.emplace_back(nn::GCN2Options{.channels = o.hidden,
-                                                       .alpha = o.alpha,
-                                                       .theta = o.theta,
-                                                       .layer = l + 1,
-                                                       .shared_weights = o.shared_weights},
-                                       rng);
-      for (auto* p : conv.parameters()) p->name = "convs." + std::to_string(l) + "." + p->name;
-    }
-    if (o.batch_norm) {
-      bns_.reserve(static_cast<std::size_t>(o.layers));
-      for (std::int32_t l = 0; l < o.layers; ++l) bns_.emplace_back(o.hidden, 0.1, 1e-5, "bns." + std::to_string(l));
-    }
+    lins_.emplace_back(o.in, o.hidden, rng);
+    lins_.emplace_back(o.hidden, o.out, rng);
+    for (std::int32_t l = 0; l < o.layers; ++l)
+      convs_.emplace_back(nn::GCN2Options{.channels = o.hidden,
+                                          .alpha = o.alpha,
+                                          .theta = o.theta,
+                                          .layer = l + 1,
+                                          .shared_weights = o.shared_weights},
+                          rng);
+    if (o.batch_norm)
+      for (std::int32_t l = 0; l < o.layers; ++l) bns_.emplace_back(o.hidden);
+    this->register_module("lins", lins_, nn::Decay::nonreg);
+    this->register_module("convs", convs_);
+    this->register_module("bns", bns_);
   }
 
   GCNIIOptions options_;
-  std::vector<nn::Linear<T, Backend>> lins_;      // (2): input stage and head
-  std::vector<nn::GCN2Conv<T, Backend>> convs_;   // (layers)
-  std::vector<nn::BatchNorm<T, Backend>> bns_;    // (layers) or none
-  InitialResidual<T, Backend> x0_;                // x0 of the pass in progress; inference's x0 table
+  nn::ModuleList<nn::Linear<T, Backend>> lins_;     // (2): input stage and head
+  nn::ModuleList<nn::GCN2Conv<T, Backend>> convs_;  // (layers)
+  nn::ModuleList<nn::BatchNorm<T, Backend>> bns_;   // (layers) or none
 };
 
 }  // namespace gas::models

@@ -68,38 +68,30 @@ inline constexpr std::uint64_t gin_noise_stream = 0x67696e6e;
 /// @tparam Reg the weight policy of both Linears (reg::None, or reg::SpectralNorm to bound their Lipschitz
 /// constants).
 template <class T, class Backend = host, reg::Regularizer<T, Backend> Reg = reg::None>
-struct GINMLP {
-  nn::Linear<T, Backend, Reg> lin0;  // (width, width)
-  nn::BatchNorm<T, Backend> bn;      // (width), with batch_norm
-  nn::Linear<T, Backend, Reg> lin1;  // (width, width)
+struct GINMLP : nn::Module<T, Backend> {
+  nn::Linear<T, Backend, Reg> lin0;              // (width, width)
+  std::optional<nn::BatchNorm<T, Backend>> bn;  // (width), with batch_norm
+  nn::Linear<T, Backend, Reg> lin1;              // (width, width)
   bool batch_norm = false;
 
-  GINMLP() = default;
-  /// @brief Layers initialised from `rng` (lin0, then lin1); each Linear gets its own copy of `reg`. Throws
-  /// value_error for width <= 0.
-  GINMLP(std::int64_t width, bool batch_norm_, Rng& rng, const std::string& name, const Reg& reg = {})
-      : lin0(width, width, rng, nn::LinearOptions{}, name + ".0", reg),
-        lin1(width, width, rng, nn::LinearOptions{}, name + (batch_norm_ ? ".3" : ".2"), reg),
+  /// @brief Layers initialised from `rng` (lin0, then lin1), registered as the reference's Sequential; each
+  /// Linear gets its own copy of `reg`. Throws value_error for width <= 0.
+  GINMLP(std::int64_t width, bool batch_norm_, Rng& rng, const Reg& reg = {})
+      : lin0(width, width, rng, nn::LinearOptions{}, reg),
+        lin1(width, width, rng, nn::LinearOptions{}, reg),
         batch_norm(batch_norm_) {
-    if (batch_norm) bn = nn::BatchNorm<T, Backend>(width, 0.1, 1e-5, name + ".1");
+    this->register_module("0", lin0);
+    if (batch_norm) this->register_module("1", bn.emplace(width));
+    this->register_module(batch_norm ? "3" : "2", lin1);
   }
 
   /// @brief x (rows, width) -> (rows, width); `training` selects batch statistics and goes to the weight
   /// policy. Nothing here draws: `seed` is unused (GINConv's Network interface).
   ag::Var<T, Backend> forward(ag::Tape<T, Backend>& tape, ag::Var<T, Backend> x, bool training, std::uint64_t) {
     x = lin0.forward(tape, x, training);
-    if (batch_norm) x = bn.forward(tape, x, training);
+    if (batch_norm) x = bn->forward(tape, x, training);
     x = ops::relu(x);
     return ops::relu(lin1.forward(tape, x, training));
-  }
-
-  /// @brief The trainable parameters: lin0's, the norm's, lin1's.
-  std::vector<ag::Parameter<T, Backend>*> parameters() {
-    auto p = lin0.parameters();
-    if (batch_norm)
-      for (auto* q : bn.parameters()) p.push_back(q);
-    for (auto* q : lin1.parameters()) p.push_back(q);
-    return p;
   }
 };
 
@@ -128,8 +120,8 @@ struct GINOptions {
 template <class T, class Backend = host, history::HistoryStore Store = history::HostStore<T>,
           reg::Regularizer<T, Backend> Reg = reg::None>
   requires std::same_as<typename Store::value_type, T>
-class GIN : public ScalableGNN<GIN<T, Backend, Store, Reg>, T, Backend, Store> {
-  using Base = ScalableGNN<GIN<T, Backend, Store, Reg>, T, Backend, Store>;
+class GIN : public ScalableGNN<GIN<T, Backend, Store, Reg>, Config<T, Backend, Store>> {
+  using Base = ScalableGNN<GIN<T, Backend, Store, Reg>, Config<T, Backend, Store>>;
   using NetReg = std::conditional_t<Reg::reparametrises, Reg, reg::None>;
   using ConvReg = std::conditional_t<Reg::penalises, Reg, reg::None>;
 
@@ -138,9 +130,11 @@ public:
   using regularizer_type = Reg;
   using net_type = GINMLP<T, Backend, NetReg>;
   using conv_type = nn::GINConv<T, Backend, net_type, ConvReg>;
+  using context = typename Base::context;
 
-  /// @brief GIN sums the raw neighbours: Trainer must not GCN-normalise the graph (train/trainer.hpp).
-  static constexpr bool needs_gcn_norm = false;
+  /// @brief GIN sums the raw neighbours, so the Trainer must not GCN-normalise the graph; a penalising `Reg`
+  /// adds regularization_loss(tape) to the loss.
+  static constexpr ModelTraits traits{.gcn_norm = false, .regularization = Reg::penalises};
 
   /// @brief A GIN for a graph of `num_nodes` nodes, initialised from Rng(seed) (the Linears, then the MLPs, as
   /// PyTorch registers them), with zero-filled histories Store(num_nodes, hidden); `regularizer` holds the
@@ -149,7 +143,7 @@ public:
   /// non-finite eps.
   GIN(std::int64_t num_nodes, const GINOptions& options, std::uint64_t seed = 0, const Reg& regularizer = {})
     requires std::constructible_from<Store, std::int64_t, std::int64_t>
-      : Base(num_nodes, checked(options).hidden, options.layers), options_(options) {
+      : Base(num_nodes, widths(options)), options_(options) {
     build(seed, regularizer);
   }
 
@@ -159,16 +153,12 @@ public:
     requires std::invocable<MakeStore&, std::int32_t, std::int64_t, std::int64_t>
   GIN(std::int64_t num_nodes, const GINOptions& options, std::uint64_t seed, MakeStore&& make,
       const Reg& regularizer = {})
-      : Base(num_nodes, checked(options).hidden, options.layers, make), options_(options) {
+      : Base(num_nodes, widths(options), make), options_(options) {
     build(seed, regularizer);
   }
 
   /// @brief The options the model was built with.
   [[nodiscard]] const GINOptions& options() const { return options_; }
-  /// @brief Width of layer 0's input (the features).
-  [[nodiscard]] std::int64_t in_features() const { return options_.in; }
-  /// @brief Width of the output (the classes).
-  [[nodiscard]] std::int64_t out_features() const { return options_.out; }
   /// @brief Convolution `l` with its MLP (for inspection and tests). Throws value_error for l outside
   /// [0, layers).
   [[nodiscard]] conv_type& conv(std::int32_t l) {
@@ -176,31 +166,28 @@ public:
     return convs_[static_cast<std::size_t>(l)];
   }
 
-  /// @brief Layer `layer` on a batch: x (adj.cols(), in_l), rows in n_id order, -> (adj.rows(), out_l).
+  /// @brief Layer ctx.layer() on a batch: x (adj.cols(), in_l), rows in n_id order, -> (adj.rows(), out_l).
   ///
   /// Layer 0 starts with the input Linear and ReLU over every n_id row; layer l > 0 with the dropout after the
   /// previous push/pull (mask dropout_seed(seed, l, 0)). Then GINConv with its MLP on the raw batch adjacency,
   /// [skip]; the last layer ends with dropout (seed, l, 2) and the head. In training under a penalising `Reg`,
-  /// hidden layers 0 < l < layers - 1 add their share of the penalty (see regularization_loss). `adj` must
-  /// outlive the backward pass. Throws value_error for a layer outside [0, layers), shape_error for inputs of
-  /// the wrong shape.
-  var forward_layer(std::int32_t layer, ag::Tape<T, Backend>& tape, var x, const GraphOf<Backend>& adj, bool training,
-                    std::uint64_t seed) {
-    const std::int32_t last = options_.layers - 1;
-    GAS_CHECK(layer >= 0 && layer <= last, value_error,
-              "layer " << layer << " outside [0, " << options_.layers << ")");
+  /// hidden layers 0 < l < layers - 1 add their share of the penalty (see regularization_loss). Throws
+  /// shape_error for inputs of the wrong shape.
+  var forward_layer(var x, context& ctx) {
+    auto& tape = ctx.tape();
+    const std::int32_t layer = ctx.layer();
     auto& conv = convs_[static_cast<std::size_t>(layer)];
-    if (layer == 0) {
+    if (ctx.first()) {
       penalty_tape_ = nullptr;  // every pass starts here: a penalty of an earlier pass is never returned
       penalty_id_ = -1;
       x = ops::relu(lins_[0].forward(tape, x));  // (n_id.size(), hidden)
     } else {
-      x = ops::dropout(x, options_.dropout, dropout_seed(seed, layer, 0), training);
+      x = ctx.dropout(x, options_.dropout, 0);
     }
-    var h = conv.forward(tape, x, adj, training, dropout_seed(seed, layer, 1));  // (batch_size, hidden)
+    var h = conv.forward(tape, x, ctx.adj(), ctx.training(), ctx.dropout_seed(1));  // (batch_size, hidden)
     if constexpr (Reg::penalises) {
-      if (training && layer > 0 && layer < last) {
-        const auto noise_seed = counter_hash(seed, detail::gin_noise_stream, static_cast<std::uint64_t>(layer));
+      if (ctx.training() && layer > 0 && !ctx.last()) {
+        const auto noise_seed = counter_hash(ctx.seed(), detail::gin_noise_stream, static_cast<std::uint64_t>(layer));
         if (auto r = conv.regularization(tape, true, noise_seed)) {
           const T share = T{1} / static_cast<T>(options_.layers - 1);
           const var total = penalty_tape_ == &tape && penalty_id_ >= 0
@@ -211,11 +198,8 @@ public:
         }
       }
     }
-    if (options_.residual) h = ops::add(h, ops::slice_rows(x, 0, h.rows()));
-    if (layer == last) {
-      h = ops::dropout(h, options_.dropout, dropout_seed(seed, layer, 2), training);
-      h = lins_[1].forward(tape, h);  // (batch_size, out)
-    }
+    if (options_.residual) h = ops::add(h, ctx.targets(x));
+    if (ctx.last()) h = lins_[1].forward(tape, ctx.dropout(h, options_.dropout, 2));  // (batch_size, out)
     return h;
   }
 
@@ -223,74 +207,49 @@ public:
   /// added to the loss with weight 1; nothing when `Reg` does not penalise, in evaluation, with fewer than three
   /// layers (no hidden layer but the first), or for an empty batch. Call it after the forward and before the
   /// tape's next reset: a reset followed by a pass that did not start at layer 0 is not detected.
-  [[nodiscard]] std::optional<var> regularization_loss(ag::Tape<T, Backend>& tape) const {
+  [[nodiscard]] std::optional<var> regularization_loss(ag::Tape<T, Backend>& tape) const
+    requires Reg::penalises
+  {
     if (penalty_tape_ != &tape || penalty_id_ < 0 || penalty_id_ >= tape.size()) return std::nullopt;
     return var{&tape, penalty_id_};
   }
 
-  /// @brief Every trainable parameter: the Linears', the convolutions' eps (when trained), the MLPs' (the
-  /// reference's registration order).
-  std::vector<ag::Parameter<T, Backend>*> parameters() {
-    auto out = nonreg_parameters();
-    append(out, reg_parameters());
-    return out;
-  }
-
-  /// @brief The convolutions with their MLPs (eps first, then the MLPs): the group the reference's GAS
-  /// models weight-decay (`reg_modules`: the message-passing layers and their norms; the example itself uses one
-  /// group).
-  std::vector<ag::Parameter<T, Backend>*> reg_parameters() {
-    std::vector<ag::Parameter<T, Backend>*> out;
-    if (options_.train_eps)
-      for (auto& conv : convs_) out.push_back(&conv.eps);
-    for (auto& conv : convs_) append(out, conv.nn.parameters());
-    return out;
-  }
-
-  /// @brief The input and output Linears (`nonreg_modules`, as for the reference's models with linear heads).
-  std::vector<ag::Parameter<T, Backend>*> nonreg_parameters() {
-    auto out = lins_[0].parameters();
-    append(out, lins_[1].parameters());
-    return out;
-  }
-
 private:
-  static const GINOptions& checked(const GINOptions& o) {
+  static Widths widths(const GINOptions& o) {
     GAS_CHECK(o.layers >= 1, value_error, "layers = " << o.layers << " must be at least 1");
     GAS_CHECK(o.in > 0 && o.hidden > 0 && o.out > 0, value_error,
               "widths in = " << o.in << ", hidden = " << o.hidden << ", out = " << o.out << " must be positive");
     GAS_CHECK(o.dropout >= 0 && o.dropout < 1, value_error, "dropout = " << o.dropout << " must lie in [0, 1)");
     GAS_CHECK(std::isfinite(o.eps), value_error, "eps = " << o.eps << " must be finite");
-    return o;
+    return {.in = o.in, .hidden = o.hidden, .out = o.out, .layers = o.layers};
   }
 
-  static void append(std::vector<ag::Parameter<T, Backend>*>& out, const std::vector<ag::Parameter<T, Backend>*>& in) {
-    out.insert(out.end(), in.begin(), in.end());
-  }
-
-  /// Builds the layers in place (reserved vectors: parameter addresses never move afterwards).
+  /// Builds the layers in PyTorch's order (the Linears, then the MLPs) and registers them under the reference's
+  /// names (`lins.k`, `convs.l.eps`, `mlps.l.k`) and groups: the Linears are `nonreg_modules`; the convolutions'
+  /// eps and MLPs are the message-passing layers the reference's GAS models decay (`reg_modules`).
   void build(std::uint64_t seed, const Reg& regularizer) {
     const auto& o = options_;
     Rng rng(seed);
-    lins_.reserve(2);
-    lins_.emplace_back(o.in, o.hidden, rng, nn::LinearOptions{}, "lins.0");
-    lins_.emplace_back(o.hidden, o.out, rng, nn::LinearOptions{}, "lins.1");
+    lins_.emplace_back(o.in, o.hidden, rng);
+    lins_.emplace_back(o.hidden, o.out, rng);
     NetReg net_reg{};
     ConvReg conv_reg{};
     if constexpr (Reg::reparametrises) net_reg = regularizer;
     if constexpr (Reg::penalises) conv_reg = regularizer;
-    convs_.reserve(static_cast<std::size_t>(o.layers));
-    for (std::int32_t l = 0; l < o.layers; ++l) {
-      const std::string index = std::to_string(l);
-      auto& conv = convs_.emplace_back(net_type(o.hidden, o.batch_norm, rng, "mlps." + index, net_reg), o.eps,
-                                       o.train_eps, conv_reg);
-      conv.eps.name = "convs." + index + ".eps";
-    }
+    for (std::int32_t l = 0; l < o.layers; ++l)
+      convs_.emplace_back(nn::GINConvOptions{.eps = o.eps, .train_eps = o.train_eps}, conv_reg, o.hidden,
+                          o.batch_norm, rng, net_reg);
+    this->register_module("lins", lins_, nn::Decay::nonreg);
+    if (o.train_eps)
+      for (std::int32_t l = 0; l < o.layers; ++l)
+        this->register_parameter("convs." + std::to_string(l) + ".eps", convs_[static_cast<std::size_t>(l)].eps);
+    for (std::int32_t l = 0; l < o.layers; ++l)
+      this->register_module("mlps." + std::to_string(l), convs_[static_cast<std::size_t>(l)].nn);
   }
 
   GINOptions options_;
-  std::vector<nn::Linear<T, Backend>> lins_;  // (2): input Linear and head
-  std::vector<conv_type> convs_;              // (layers), each with its MLP
+  nn::ModuleList<nn::Linear<T, Backend>> lins_;  // (2): input Linear and head
+  nn::ModuleList<conv_type> convs_;              // (layers), each with its MLP; registered by parts (build)
   ag::Tape<T, Backend>* penalty_tape_ = nullptr;  // the tape of the pass whose penalty is kept
   int penalty_id_ = -1;                           // the penalty's node on it, -1 for none
 };

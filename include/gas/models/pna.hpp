@@ -50,8 +50,7 @@ template <class C, class T, class Backend>
 concept PNAConvolution = std::constructible_from<C, nn::PNAOptions, Rng&> &&
                          requires(C& conv, ag::Tape<T, Backend>& tape, ag::Var<T, Backend> x, const GraphOf<Backend>& adj) {
                            { conv.forward(tape, x, adj) } -> std::same_as<ag::Var<T, Backend>>;
-                           { conv.parameters() } -> std::same_as<std::vector<ag::Parameter<T, Backend>*>>;
-                         };
+                         } && std::derived_from<C, nn::Module<T, Backend>>;
 
 /// @brief Sizes and switches of PNA and PNAJK (PyGAS's PNA / PNA_JK arguments; the aggregators are the
 /// convolution's type).
@@ -71,12 +70,12 @@ struct PNAModelOptions {
 namespace detail {
 
 /// @brief Throws value_error for options no PNA model accepts (the convolution checks scalers and degrees).
-inline const PNAModelOptions& checked_pna_options(const PNAModelOptions& o) {
+inline Widths pna_widths(const PNAModelOptions& o) {
   GAS_CHECK(o.layers >= 1, value_error, "layers = " << o.layers << " must be at least 1");
   GAS_CHECK(o.in > 0 && o.hidden > 0 && o.out > 0, value_error,
             "widths in = " << o.in << ", hidden = " << o.hidden << ", out = " << o.out << " must be positive");
   GAS_CHECK(o.dropout >= 0 && o.dropout < 1, value_error, "dropout = " << o.dropout << " must lie in [0, 1)");
-  return o;
+  return {.in = o.in, .hidden = o.hidden, .out = o.out, .layers = o.layers};
 }
 
 }  // namespace detail
@@ -93,22 +92,23 @@ inline const PNAModelOptions& checked_pna_options(const PNAModelOptions& o) {
 template <class T, class Backend = host, history::HistoryStore Store = history::HostStore<T>,
           PNAConvolution<T, Backend> Conv = nn::PNABranchConv<T, Backend>>
   requires std::same_as<typename Store::value_type, T>
-class PNA : public ScalableGNN<PNA<T, Backend, Store, Conv>, T, Backend, Store> {
-  using Base = ScalableGNN<PNA<T, Backend, Store, Conv>, T, Backend, Store>;
+class PNA : public ScalableGNN<PNA<T, Backend, Store, Conv>, Config<T, Backend, Store>> {
+  using Base = ScalableGNN<PNA<T, Backend, Store, Conv>, Config<T, Backend, Store>>;
 
 public:
   using var = ag::Var<T, Backend>;
   using conv_type = Conv;
+  using context = typename Base::context;
 
-  /// @brief PNA aggregates the raw graph: Trainer must not GCN-normalise it (train/trainer.hpp).
-  static constexpr bool needs_gcn_norm = false;
+  /// @brief PNA aggregates the raw graph: the Trainer must not GCN-normalise it (train/trainer.hpp).
+  static constexpr ModelTraits traits{.gcn_norm = false};
 
   /// @brief A PNA for a graph of `num_nodes` nodes, initialised from Rng(seed) (convolutions in order), with
   /// zero-filled histories Store(num_nodes, hidden). Throws value_error for layers < 1, non-positive widths, a
   /// dropout outside [0, 1), and what the convolution refuses (no scaler, avg_log <= 0 with a degree scaler).
   PNA(std::int64_t num_nodes, const PNAModelOptions& options, std::uint64_t seed = 0)
     requires std::constructible_from<Store, std::int64_t, std::int64_t>
-      : Base(num_nodes, detail::checked_pna_options(options).hidden, options.layers), options_(options) {
+      : Base(num_nodes, detail::pna_widths(options)), options_(options) {
     build(seed);
   }
 
@@ -117,93 +117,57 @@ public:
   template <class MakeStore>
     requires std::invocable<MakeStore&, std::int32_t, std::int64_t, std::int64_t>
   PNA(std::int64_t num_nodes, const PNAModelOptions& options, std::uint64_t seed, MakeStore&& make)
-      : Base(num_nodes, detail::checked_pna_options(options).hidden, options.layers, make), options_(options) {
+      : Base(num_nodes, detail::pna_widths(options), make), options_(options) {
     build(seed);
   }
 
   /// @brief The options the model was built with.
   [[nodiscard]] const PNAModelOptions& options() const { return options_; }
-  /// @brief Width of layer 0's input (the features).
-  [[nodiscard]] std::int64_t in_features() const { return options_.in; }
-  /// @brief Width of the output (the classes).
-  [[nodiscard]] std::int64_t out_features() const { return options_.out; }
   /// @brief Convolution `l` (for inspection and tests). Throws value_error for l outside [0, layers).
   [[nodiscard]] Conv& conv(std::int32_t l) {
     GAS_CHECK(l >= 0 && l < options_.layers, value_error, "layer " << l << " outside [0, " << options_.layers << ")");
     return convs_[static_cast<std::size_t>(l)];
   }
 
-  /// @brief Layer `layer` on a batch: x (adj.cols(), in_l), rows in n_id order, -> (adj.rows(), out_l).
+  /// @brief Layer ctx.layer() on a batch: x (adj.cols(), in_l), rows in n_id order, -> (adj.rows(), out_l).
   ///
   /// Starts with the dropout that precedes the convolution (the input dropout, mask dropout_seed(seed, 0, 0),
   /// for layer 0 when drop_input; the hidden dropout (seed, layer, 0) after the previous push/pull otherwise),
   /// then the convolution on the raw batch adjacency; hidden layers end with [BatchNorm], [residual], ReLU.
-  /// `adj` must outlive the backward pass. Throws value_error for a layer outside [0, layers), shape_error for
-  /// inputs of the wrong shape.
-  var forward_layer(std::int32_t layer, ag::Tape<T, Backend>& tape, var x, const GraphOf<Backend>& adj, bool training,
-                    std::uint64_t seed) {
-    const std::int32_t last = options_.layers - 1;
-    GAS_CHECK(layer >= 0 && layer <= last, value_error,
-              "layer " << layer << " outside [0, " << options_.layers << ")");
-    if (layer > 0 || options_.drop_input)
-      x = ops::dropout(x, options_.dropout, dropout_seed(seed, layer, 0), training);
-    var h = convs_[static_cast<std::size_t>(layer)].forward(tape, x, adj);  // (batch_size, out_l)
-    if (layer < last) {
-      if (options_.batch_norm) h = bns_[static_cast<std::size_t>(layer)].forward(tape, h, training);
-      if (options_.residual && h.cols() == x.cols()) h = ops::add(h, ops::slice_rows(x, 0, h.rows()));
+  /// Throws shape_error for inputs of the wrong shape.
+  var forward_layer(var x, context& ctx) {
+    if (!ctx.first() || options_.drop_input) x = ctx.dropout(x, options_.dropout, 0);
+    var h = convs_[static_cast<std::size_t>(ctx.layer())].forward(ctx.tape(), x, ctx.adj());  // (batch_size, out_l)
+    if (!ctx.last()) {
+      if (options_.batch_norm) h = bns_[static_cast<std::size_t>(ctx.layer())].forward(ctx.tape(), h, ctx.training());
+      if (options_.residual && h.cols() == x.cols()) h = ops::add(h, ctx.targets(x));
       h = ops::relu(h);
     }
     return h;
   }
 
-  /// @brief Every trainable parameter: the convolutions', then the batch norms' (the reference's order).
-  std::vector<ag::Parameter<T, Backend>*> parameters() {
-    std::vector<ag::Parameter<T, Backend>*> out;
-    for (auto& conv : convs_) append(out, conv.parameters());
-    for (auto& bn : bns_) append(out, bn.parameters());
-    return out;
-  }
-
-  /// @brief The reference's `reg_modules` (the weight-decayed group): every convolution but the last, and the
-  /// batch norms.
-  std::vector<ag::Parameter<T, Backend>*> reg_parameters() {
-    std::vector<ag::Parameter<T, Backend>*> out;
-    for (std::size_t l = 0; l + 1 < convs_.size(); ++l) append(out, convs_[l].parameters());
-    for (auto& bn : bns_) append(out, bn.parameters());
-    return out;
-  }
-
-  /// @brief The reference's `nonreg_modules`: the last convolution.
-  std::vector<ag::Parameter<T, Backend>*> nonreg_parameters() { return convs_.back().parameters(); }
-
 private:
-  static void append(std::vector<ag::Parameter<T, Backend>*>& out, const std::vector<ag::Parameter<T, Backend>*>& in) {
-    out.insert(out.end(), in.begin(), in.end());
-  }
-
-  /// Builds the layers in place (reserved vectors: parameter addresses never move afterwards).
+  /// Builds and registers the layers (convolutions, then norms: the reference's order); the reference decays
+  /// every convolution but the last, and the norms.
   void build(std::uint64_t seed) {
     const auto& o = options_;
     Rng rng(seed);
-    convs_.reserve(static_cast<std::size_t>(o.layers));
-    for (std::int32_t l = 0; l < o.layers; ++l) {
-      const nn::PNAOptions c{.in = l == 0 ? o.in : o.hidden,
-                             .out = l + 1 == o.layers ? o.out : o.hidden,
-                             .scalers = o.scalers,
-                             .degrees = o.degrees};
-      auto& conv = convs_.emplace_back(c, rng);
-      for (auto* p : conv.parameters()) p->name = "convs." + std::to_string(l) + "." + p->name;
-    }
-    if (o.batch_norm) {
-      bns_.reserve(static_cast<std::size_t>(o.layers - 1));
-      for (std::int32_t l = 0; l + 1 < o.layers; ++l)
-        bns_.emplace_back(o.hidden, 0.1, 1e-5, "bns." + std::to_string(l));
-    }
+    for (std::int32_t l = 0; l < o.layers; ++l)
+      convs_.emplace_back(nn::PNAOptions{.in = l == 0 ? o.in : o.hidden,
+                                         .out = l + 1 == o.layers ? o.out : o.hidden,
+                                         .scalers = o.scalers,
+                                         .degrees = o.degrees},
+                          rng);
+    if (o.batch_norm)
+      for (std::int32_t l = 0; l + 1 < o.layers; ++l) bns_.emplace_back(o.hidden);
+    this->register_module("convs", convs_);
+    this->register_module("bns", bns_);
+    convs_.back().set_decay(nn::Decay::nonreg);
   }
 
   PNAModelOptions options_;
-  std::vector<Conv> convs_;                     // (layers)
-  std::vector<nn::BatchNorm<T, Backend>> bns_;  // (layers - 1) or none
+  nn::ModuleList<Conv> convs_;                     // (layers)
+  nn::ModuleList<nn::BatchNorm<T, Backend>> bns_;  // (layers - 1) or none
 };
 
 }  // namespace gas::models

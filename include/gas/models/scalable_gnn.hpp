@@ -1,16 +1,17 @@
 #pragma once
-/// @brief `ScalableGNN`: the CRTP base of GAS models. It owns one history per hidden layer and runs the two
-/// drivers every model shares: the training forward pass over a batch (layer, push/pull, layer, ...) and
-/// layer-wise exact inference over every node.
+/// @brief `ScalableGNN`: the CRTP base of GAS models. It owns one history per hidden layer, registers the
+/// model's parameters (it is an nn::Module), and runs the one driver every model shares, in three modes: the
+/// training forward pass over a batch (layer, push/pull, layer, ...), the full-graph pass, and layer-wise exact
+/// inference over every node.
 ///
-/// A model derives from `ScalableGNN<Model, T, Backend, Store>` and writes one layer at a time:
-/// `forward_layer(l, tape, x, adj, training, seed)` maps the (adj.cols(), in_l) input rows of a batch (in-batch
-/// rows first, then halo rows) to the (adj.rows(), out_l) outputs of its in-batch rows, pre- and
-/// post-processing included. Whatever the reference applies between a layer's push/pull and the next
-/// convolution (GCN's dropout) is the *start* of the next layer's `forward_layer`, so that the same per-layer
-/// code serves training (inputs = [batch rows ; pulled halo rows]) and layer-wise inference (inputs = all rows
-/// pulled from the previous history). The model also provides `in_features()` (the width of layer 0's input)
-/// and `out_features()` (the width of the last layer's output).
+/// A model derives from `ScalableGNN<Model, Config<T, Backend, Store>>` and writes one layer at a time:
+/// `forward_layer(x, ctx)` maps the (ctx.adj().cols(), in_l) input rows of a batch (in-batch rows first, then
+/// halo rows) to the (ctx.adj().rows(), out_l) outputs of its in-batch rows, pre- and post-processing included.
+/// Whatever the reference applies between a layer's push/pull and the next convolution (GCN's dropout) is the
+/// *start* of the next layer's `forward_layer`, so that the same per-layer code serves training (inputs = [batch
+/// rows ; pulled halo rows]) and layer-wise inference (inputs = all rows pulled from the previous history). State
+/// a layer reads across layers (x0, jumping-knowledge rows) goes through the context's hooks
+/// (models/layer_context.hpp). The model declares its `traits` (gcn_norm, regularization) in one ModelTraits.
 
 #include <algorithm>
 #include <concepts>
@@ -33,25 +34,44 @@
 #include "gas/history/push_and_pull.hpp"
 #include "gas/loader/batch.hpp"
 #include "gas/loader/eval_loader.hpp"
+#include "gas/models/layer_context.hpp"
+#include "gas/nn/module.hpp"
 #include "gas/ops/gather.hpp"
 
 namespace gas::models {
 
-namespace detail {
+/// @brief What the Trainer needs to know of a model, declared in one place: `static constexpr ModelTraits traits{
+/// .gcn_norm = false };`. A misspelt field does not compile (designated initialisers), and the Trainer checks
+/// the declaration against the model (a model with `regularization` must have `regularization_loss(tape)`, and
+/// one without must not).
+struct ModelTraits {
+  bool gcn_norm = true;         ///< the Trainer GCN-normalises the graph (self-loops, D^-1/2 A D^-1/2) first
+  bool regularization = false;  ///< the model adds regularization_loss(tape) to every training loss
+};
 
-/// @brief The counter_hash stream of model dropout seeds ("mdrp"), distinct from the masks' own stream.
-inline constexpr std::uint64_t dropout_seed_stream = 0x6d647270;
+/// @brief The configuration bundle of a model: compute type, backend and history store in one type, so that a
+/// model written once as `template <class C> class M : public ScalableGNN<M<C>, C>` runs as M<Config<float>> on
+/// the host and M<Config<float, gas::cuda::device>> on the GPU.
+/// @tparam T float or double; @tparam Backend `gas::host` or `gas::cuda::device`; @tparam Store the history store.
+template <class T = float, class Backend = host, history::HistoryStore Store = history::HostStore<T>>
+  requires std::same_as<typename Store::value_type, T>
+struct Config {
+  using value_type = T;
+  using backend_type = Backend;
+  using store_type = Store;
+  using var = ag::Var<T, Backend>;
+  using tape_type = ag::Tape<T, Backend>;
+  using graph_type = GraphOf<Backend>;
+};
 
-}  // namespace detail
-
-/// @brief The seed of dropout number `slot` of layer `layer` in a forward pass seeded with `seed`.
-///
-/// It depends on (seed, layer, slot) only, never on the batch: with one partition a GAS step draws the same
-/// masks as the full-graph forward pass, which is what makes the two bit-identical.
-inline std::uint64_t dropout_seed(std::uint64_t seed, std::int32_t layer, std::int32_t slot) {
-  return counter_hash(seed, detail::dropout_seed_stream,
-                      static_cast<std::uint64_t>(layer) * 16u + static_cast<std::uint64_t>(slot));
-}
+/// @brief The widths of a model: its input features, its hidden layers (and histories), its output, and the
+/// number of layers.
+struct Widths {
+  std::int64_t in = 0;
+  std::int64_t hidden = 0;
+  std::int64_t out = 0;
+  std::int32_t layers = 1;
+};
 
 /// @brief Feature rows ids[i] of `features` as a constant (ids.size(), features.cols()) of `tape`, converted to T.
 /// Throws value_error naming the first id outside [0, features.rows()).
@@ -139,39 +159,45 @@ void write_rows(ag::Tape<T, Backend>& tape, MatrixView<const T> rows, const load
 
 }  // namespace detail
 
-/// @brief The base of GAS models (CRTP): histories of the hidden layers, the batch forward pass and layer-wise
-/// inference, generic over the model's layers and the history store.
-/// @tparam Derived the model; it provides forward_layer, in_features and out_features (see the file comment).
-/// @tparam T compute type, float or double.
-/// @tparam Backend where the model computes: `gas::host`, or `gas::cuda::device` (nvcc), where each batch's adjacency is
-/// copied to the device and histories stay in host memory, read and written through synchronous copies (the
-/// overlapped pipeline is the next step).
-/// @tparam Store the history store, a history::HistoryStore computing in T.
+/// @brief The base of GAS models (CRTP): the parameter registry, histories of the hidden layers, and the one
+/// driver (batch forward pass, full-graph pass, layer-wise inference), generic over the model's layers and the
+/// history store.
+/// @tparam Derived the model; it provides `forward_layer(x, ctx)` (see the file comment) and registers its
+/// layers; it may declare `traits` and hide `in_features()` / `out_features()`.
+/// @tparam C the configuration bundle, `Config<T, Backend, Store>`: where the model computes (on the device,
+/// each batch's adjacency is copied there and histories stay in host memory, read and written through
+/// synchronous copies; the overlapped pipeline is the next step) and how it keeps its histories.
 ///
 /// History l (l = 0 .. num_layers - 2) holds the output of layer l for every node. A model holds its layers and
 /// its histories by value, so it is neither copied nor moved: optimisers keep pointers to its parameters.
-template <class Derived, class T, class Backend = host, history::HistoryStore Store = history::HostStore<T>>
-  requires std::same_as<typename Store::value_type, T>
-class ScalableGNN {
+template <class Derived, class C>
+class ScalableGNN : public nn::Module<typename C::value_type, typename C::backend_type> {
 public:
-  using value_type = T;
-  using backend_type = Backend;
-  using store_type = Store;
-  using var = ag::Var<T, Backend>;
+  using config_type = C;
+  using value_type = typename C::value_type;
+  using backend_type = typename C::backend_type;
+  using store_type = typename C::store_type;
+  using var = ag::Var<value_type, backend_type>;
+  using tape_type = ag::Tape<value_type, backend_type>;
+  using context = LayerContext<value_type, backend_type, store_type>;
 
-  ScalableGNN(const ScalableGNN&) = delete;
-  ScalableGNN& operator=(const ScalableGNN&) = delete;
+  /// @brief The defaults: the graph is GCN-normalised, no regularization loss. A model hides them with its own.
+  static constexpr ModelTraits traits{};
 
   /// @brief Number of layers (convolutions); num_layers() - 1 histories.
-  [[nodiscard]] std::int32_t num_layers() const { return num_layers_; }
+  [[nodiscard]] std::int32_t num_layers() const { return widths_.layers; }
   /// @brief Rows of every history: the nodes of the (permuted) graph the model was built for.
   [[nodiscard]] std::int64_t num_nodes() const { return num_nodes_; }
   /// @brief Width of every history (the hidden layers' output width).
-  [[nodiscard]] std::int64_t history_width() const { return width_; }
+  [[nodiscard]] std::int64_t history_width() const { return widths_.hidden; }
+  /// @brief Width of layer 0's input (the features).
+  [[nodiscard]] std::int64_t in_features() const { return widths_.in; }
+  /// @brief Width of the last layer's output (the classes).
+  [[nodiscard]] std::int64_t out_features() const { return widths_.out; }
   /// @brief The histories, one per hidden layer (history l holds layer l's output rows).
-  [[nodiscard]] std::span<Store> histories() { return histories_; }
+  [[nodiscard]] std::span<store_type> histories() { return histories_; }
   /// @brief The histories, read-only.
-  [[nodiscard]] std::span<const Store> histories() const { return histories_; }
+  [[nodiscard]] std::span<const store_type> histories() const { return histories_; }
 
   /// @brief GAS's training (or evaluation) forward pass over one batch: (batch_size, out_features()) outputs of
   /// the batch's in-batch nodes, in batch order.
@@ -184,24 +210,25 @@ public:
   /// value_error when the batch's ids fall outside it.
   template <class F>
     requires std::floating_point<F>
-  var forward(ag::Tape<T, Backend>& tape, MatrixView<const F> features, const loader::Batch& batch, bool training,
+  var forward(tape_type& tape, MatrixView<const F> features, const loader::Batch& batch, bool training,
               std::uint64_t seed) {
     check_features(features);
     check_batch(batch);
     var x = gather_features(tape, features, std::span<const node_id>(batch.n_id));  // (n_id.size(), in)
-    const GraphOf<Backend>& adj = batch_graph_(tape, batch.adj);
-    for (std::int32_t l = 0; l + 1 < num_layers_; ++l) {
+    const GraphOf<backend_type>& adj = batch_graph_(tape, batch.adj);
+    state_.begin_pass(tape);
+    for (std::int32_t l = 0; l + 1 < num_layers(); ++l) {
       var h = layer(l, tape, x, adj, training, seed);                                 // (batch_size, width)
       x = history::push_and_pull(histories_[static_cast<std::size_t>(l)], h, batch);  // (n_id.size(), width)
     }
-    return layer(num_layers_ - 1, tape, x, adj, training, seed);  // (batch_size, out)
+    return layer(num_layers() - 1, tape, x, adj, training, seed);  // (batch_size, out)
   }
 
   /// @brief forward() with the features given as a tensor.
   template <class F>
     requires std::floating_point<F>
-  var forward(ag::Tape<T, Backend>& tape, const Tensor<F, host>& features, const loader::Batch& batch,
-              bool training, std::uint64_t seed) {
+  var forward(tape_type& tape, const Tensor<F, host>& features, const loader::Batch& batch, bool training,
+              std::uint64_t seed) {
     return forward(tape, features.view(), batch, training, seed);
   }
 
@@ -211,16 +238,27 @@ public:
   /// Runs the same forward_layer code as forward(), so on a single partition (n_id = 0 .. n - 1) the two give
   /// the same bits, dropout masks included. `adj` must outlive the backward pass. Throws shape_error when x and
   /// adj disagree.
-  var forward_full(ag::Tape<T, Backend>& tape, var x, const GraphOf<Backend>& adj, bool training,
-                   std::uint64_t seed) {
+  var forward_full(tape_type& tape, var x, const GraphOf<backend_type>& adj, bool training, std::uint64_t seed) {
     GAS_CHECK(adj.rows() == adj.cols() && x.rows() == adj.rows(), shape_error,
               "x is (" << x.rows() << " x " << x.cols() << ") for adjacency (" << adj.rows() << " x " << adj.cols()
                        << "): the adjacency must be square with one row per row of x");
     GAS_CHECK(x.cols() == derived().in_features(), shape_error,
               "x is (" << x.rows() << " x " << x.cols() << ") but the model takes in_features = "
                        << derived().in_features());
-    for (std::int32_t l = 0; l < num_layers_; ++l) x = layer(l, tape, x, adj, training, seed);
+    state_.begin_pass(tape);
+    for (std::int32_t l = 0; l < num_layers(); ++l) x = layer(l, tape, x, adj, training, seed);
     return x;
+  }
+
+  /// @brief One layer on its own, as the drivers run it: x (adj.cols(), in_l) -> (adj.rows(), out_l), checked.
+  /// Layer 0, or a layer on another tape than the last call's, starts a new pass; a later layer reads what the
+  /// earlier layers of the pass kept. For tests and custom drivers. Throws value_error for a layer outside
+  /// [0, num_layers()) or one whose hooks find nothing kept (an earlier layer skipped), shape_error as forward().
+  var run_layer(std::int32_t l, tape_type& tape, var x, const GraphOf<backend_type>& adj, bool training,
+                std::uint64_t seed) {
+    GAS_CHECK(l >= 0 && l < num_layers(), value_error, "layer " << l << " outside [0, " << num_layers() << ")");
+    if (l == 0 || state_.layerwise || state_.tape != &tape) state_.begin_pass(tape);
+    return layer(l, tape, x, adj, training, seed);
   }
 
   /// @brief Layer-wise exact inference ("mini_inference"): the (num_nodes(), out_features()) outputs of every
@@ -234,8 +272,8 @@ public:
   /// Throws shape_error when the features or the loader's graph do not have num_nodes() rows.
   template <class F>
     requires std::floating_point<F>
-  Tensor<T, Backend> inference(MatrixView<const F> features, const loader::EvalLoader& loader) {
-    Tensor<T, Backend> out(num_nodes_, derived().out_features());  // (num_nodes, out)
+  Tensor<value_type, backend_type> inference(MatrixView<const F> features, const loader::EvalLoader& loader) {
+    Tensor<value_type, backend_type> out(num_nodes_, derived().out_features());  // (num_nodes, out)
     layerwise(features, loader, &out);
     return out;
   }
@@ -243,7 +281,7 @@ public:
   /// @brief inference() with the features given as a tensor.
   template <class F>
     requires std::floating_point<F>
-  Tensor<T, Backend> inference(const Tensor<F, host>& features, const loader::EvalLoader& loader) {
+  Tensor<value_type, backend_type> inference(const Tensor<F, host>& features, const loader::EvalLoader& loader) {
     return inference(features.view(), loader);
   }
 
@@ -263,30 +301,30 @@ public:
   }
 
 protected:
-  /// @brief Histories Store(num_nodes, width), one per hidden layer (num_layers - 1 of them), zero-filled.
-  /// Throws value_error for num_layers < 1 or a negative size.
-  ScalableGNN(std::int64_t num_nodes, std::int64_t width, std::int32_t num_layers)
-    requires std::constructible_from<Store, std::int64_t, std::int64_t>
-      : ScalableGNN(num_nodes, width, num_layers,
-                    [](std::int32_t, std::int64_t n, std::int64_t w) { return Store(n, w); }) {}
+  /// @brief Histories Store(num_nodes, widths.hidden), one per hidden layer (widths.layers - 1 of them),
+  /// zero-filled. Throws value_error for layers < 1 or a negative size.
+  ScalableGNN(std::int64_t num_nodes, const Widths& widths)
+    requires std::constructible_from<store_type, std::int64_t, std::int64_t>
+      : ScalableGNN(num_nodes, widths,
+                    [](std::int32_t, std::int64_t n, std::int64_t w) { return store_type(n, w); }) {}
 
-  /// @brief Histories make(l, num_nodes, width) for l = 0 .. num_layers - 2 (a file per layer for MappedStore,
-  /// say). Throws value_error for num_layers < 1 or a negative size, shape_error naming the layer when a store
-  /// made is not (num_nodes x width).
+  /// @brief Histories make(l, num_nodes, widths.hidden) for l = 0 .. layers - 2 (a file per layer for
+  /// MappedStore, say). Throws value_error for layers < 1 or a negative size, shape_error naming the layer when
+  /// a store made is not (num_nodes x hidden).
   template <class MakeStore>
     requires std::invocable<MakeStore&, std::int32_t, std::int64_t, std::int64_t> &&
-             std::same_as<std::invoke_result_t<MakeStore&, std::int32_t, std::int64_t, std::int64_t>, Store>
-  ScalableGNN(std::int64_t num_nodes, std::int64_t width, std::int32_t num_layers, MakeStore&& make)
-      : num_nodes_(num_nodes), width_(width), num_layers_(num_layers) {
-    GAS_CHECK(num_layers >= 1, value_error, "num_layers = " << num_layers << " must be at least 1");
-    GAS_CHECK(num_nodes >= 0 && width >= 0, value_error,
-              "histories of shape (" << num_nodes << " x " << width << ") need non-negative sizes");
-    histories_.reserve(static_cast<std::size_t>(num_layers - 1));
-    for (std::int32_t l = 0; l + 1 < num_layers; ++l) {
-      Store& s = histories_.emplace_back(make(l, num_nodes, width));
-      GAS_CHECK(s.num_nodes() == num_nodes && s.width() == width, shape_error,
+             std::same_as<std::invoke_result_t<MakeStore&, std::int32_t, std::int64_t, std::int64_t>, store_type>
+  ScalableGNN(std::int64_t num_nodes, const Widths& widths, MakeStore&& make) : num_nodes_(num_nodes), widths_(widths) {
+    GAS_CHECK(widths.layers >= 1, value_error, "num_layers = " << widths.layers << " must be at least 1");
+    GAS_CHECK(num_nodes >= 0 && widths.hidden >= 0, value_error,
+              "histories of shape (" << num_nodes << " x " << widths.hidden << ") need non-negative sizes");
+    histories_.reserve(static_cast<std::size_t>(widths.layers - 1));
+    for (std::int32_t l = 0; l + 1 < widths.layers; ++l) {
+      store_type& s = histories_.emplace_back(make(l, num_nodes, widths.hidden));
+      GAS_CHECK(s.num_nodes() == num_nodes && s.width() == widths.hidden, shape_error,
                 "history " << l << " is (" << s.num_nodes() << " x " << s.width() << ") but the model needs ("
-                           << num_nodes << " x " << width << "): " << num_nodes << " nodes, hidden width " << width);
+                           << num_nodes << " x " << widths.hidden << "): " << num_nodes << " nodes, hidden width "
+                           << widths.hidden);
     }
   }
 
@@ -297,14 +335,17 @@ private:
 
   /// Runs layer l and checks the shape the model returned: (adj.rows(), width) for hidden layers, (adj.rows(),
   /// out_features()) for the last; a model whose hidden output is not history-wide would corrupt the histories.
-  var layer(std::int32_t l, ag::Tape<T, Backend>& tape, var x, const GraphOf<Backend>& adj, bool training,
+  /// Records a hidden layer's output for the context's output(k).
+  var layer(std::int32_t l, tape_type& tape, var x, const GraphOf<backend_type>& adj, bool training,
             std::uint64_t seed) {
-    var h = derived().forward_layer(l, tape, x, adj, training, seed);
-    const std::int64_t cols = l + 1 < num_layers_ ? width_ : derived().out_features();
+    context ctx(tape, adj, l, num_layers(), training, seed, state_);
+    var h = derived().forward_layer(x, ctx);
+    const std::int64_t cols = l + 1 < num_layers() ? widths_.hidden : derived().out_features();
     GAS_CHECK(h.rows() == adj.rows() && h.cols() == cols, shape_error,
               "forward_layer(" << l << ") returned (" << h.rows() << " x " << h.cols() << ") for a batch of "
                                << adj.rows() << " rows; expected (" << adj.rows() << " x " << cols << ")"
-                               << (l + 1 < num_layers_ ? ", the history width" : ", the output width"));
+                               << (l + 1 < num_layers() ? ", the history width" : ", the output width"));
+    if (!state_.layerwise) state_.set(state_.outputs, l, h.id());
     return h;
   }
 
@@ -325,51 +366,59 @@ private:
                                          << " ids in n_id");
   }
 
-  /// Layer-wise inference through the model's own driver when it has one: a model whose later layers read
-  /// state of layer 0 across batches (APPNP's and GCNII's x0, PNA_JK's representations) declares a private
-  /// `layerwise_driver()` returning an object with `run_layerwise(model, features, loader, out)` and befriends
-  /// this base (models/initial_residual.hpp, models/jumping_knowledge.hpp). Otherwise the base's driver below.
-  template <class F>
-  void layerwise(MatrixView<const F> features, const loader::EvalLoader& loader, Tensor<T, Backend>* out) {
-    if constexpr (requires(Derived& d) { d.layerwise_driver(); })
-      derived().layerwise_driver().run_layerwise(derived(), features, loader, out);
-    else
-      run_layerwise(features, loader, out);
-  }
-
   /// Layer-wise inference; writes the last layer into *out, or stops after the hidden layers when out is null.
+  /// After each batch, the in-batch rows of every value a layer kept go to that slot's per-node table.
   template <class F>
-  void run_layerwise(MatrixView<const F> features, const loader::EvalLoader& loader, Tensor<T, Backend>* out) {
+  void layerwise(MatrixView<const F> features, const loader::EvalLoader& loader,
+                 Tensor<value_type, backend_type>* out) {
     check_features(features);
     const auto ptr = loader.ptr();
     GAS_CHECK(ptr.back() == num_nodes_, shape_error,
               "the loader's graph has " << ptr.back() << " nodes but the model's histories have " << num_nodes_);
     auto& tape = tape_;
-    const ag::NoGrad<T, Backend> no_grad(tape);
-    const std::int32_t layers = out != nullptr ? num_layers_ : num_layers_ - 1;
+    const ag::NoGrad<value_type, backend_type> no_grad(tape);
+    state_.histories = histories_;
+    const std::int32_t layers = out != nullptr ? num_layers() : num_layers() - 1;
     for (std::int32_t l = 0; l < layers; ++l) {
       for (const loader::Batch& batch : loader) {
         check_batch(batch);
         tape.reset();
         const std::span<const node_id> ids(batch.n_id);
+        state_.begin_batch(tape, ids.first(static_cast<std::size_t>(batch.batch_size)));
         var x = l == 0 ? gather_features(tape, features, ids)
                        : history::pull(tape, histories_[static_cast<std::size_t>(l) - 1], ids);  // (n_id.size(), in_l)
         var h = layer(l, tape, x, batch_graph_(tape, batch.adj), false, 0);  // (batch_size, out_l)
-        if (l + 1 < num_layers_)
+        store_kept(tape, batch);
+        if (l + 1 < num_layers())
           detail::push_rows(histories_[static_cast<std::size_t>(l)], tape, h.value(), batch);
         else
           detail::write_rows(tape, h.value(), batch, num_nodes_, *out);
       }
     }
     tape.reset();
+    state_.begin_pass(tape);  // nothing recorded on the reset tape stays reachable
+  }
+
+  /// Pushes the in-batch rows of the values kept in this batch (not those pulled back) into their tables.
+  void store_kept(tape_type& tape, const loader::Batch& batch) {
+    for (std::size_t slot = 0; slot < state_.fresh.size(); ++slot) {
+      const int id = state_.fresh[slot];
+      if (id < 0) continue;
+      if (state_.tables.size() <= slot) state_.tables.resize(slot + 1);
+      auto& table = state_.tables[slot];
+      const auto rows = tape.node(id).value.slice_rows(0, batch.batch_size);
+      if (table.num_nodes() != num_nodes_ || table.width() != rows.cols())
+        table = history::HostStore<value_type>(num_nodes_, rows.cols());
+      detail::push_rows(table, tape, MatrixView<const value_type>(rows), batch);
+    }
   }
 
   std::int64_t num_nodes_;
-  std::int64_t width_;
-  std::int32_t num_layers_;
-  std::vector<Store> histories_;  // (num_layers - 1) tables of (num_nodes, width)
-  ag::Tape<T, Backend> tape_;     // layer-wise inference's, reused batch after batch
-  detail::BackendGraph<Backend> batch_graph_;  // the current batch's adjacency on the backend
+  Widths widths_;
+  std::vector<store_type> histories_;  // (num_layers - 1) tables of (num_nodes, width)
+  tape_type tape_;                     // layer-wise inference's, reused batch after batch
+  detail::BackendGraph<backend_type> batch_graph_;  // the current batch's adjacency on the backend
+  detail::PassState<value_type, backend_type, store_type> state_;  // what the context's hooks read
 };
 
 }  // namespace gas::models

@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "gas/autograd/tape.hpp"
+#include "gas/nn/module.hpp"
 #include "gas/core/backend.hpp"
 #include "gas/core/check.hpp"
 #include "gas/graph/dataset.hpp"
@@ -21,11 +22,10 @@ namespace gas::nn {
 
 /// @brief APPNP propagation with K steps and teleport probability alpha; no parameters.
 template <class T, class Backend = host>
-struct APPNP {
+struct APPNP : Module<T, Backend> {
   std::int64_t K = 1;
   double alpha = 0.1;
 
-  APPNP() = default;
   /// @brief Throws value_error for K < 0 or alpha outside [0, 1].
   APPNP(std::int64_t k, double alpha_) : K(k), alpha(alpha_) {
     GAS_CHECK(K >= 0 && alpha >= 0 && alpha <= 1, value_error,
@@ -53,9 +53,6 @@ struct APPNP {
     for (std::int64_t k = 0; k < K; ++k) h = step(h, x, adj);
     return h;
   }
-
-  /// @brief No trainable parameters.
-  std::vector<ag::Parameter<T, Backend>*> parameters() { return {}; }
 };
 
 }  // namespace gas::nn

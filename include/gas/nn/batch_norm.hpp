@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "gas/autograd/tape.hpp"
+#include "gas/nn/module.hpp"
 #include "gas/core/check.hpp"
 #include "gas/nn/init.hpp"
 #include "gas/ops/batch_norm.hpp"
@@ -14,22 +15,23 @@ namespace gas::nn {
 
 /// @brief Per-channel batch normalisation with learnable scale and shift (PyTorch names `weight`, `bias`).
 template <class T, class Backend = host>
-struct BatchNorm {
+struct BatchNorm : Module<T, Backend> {
   ag::Parameter<T, Backend> weight;       // "weight" (1, C), ones (gamma)
   ag::Parameter<T, Backend> bias;         // "bias" (1, C), zeros (beta)
   ops::BatchNormState<T, Backend> state;  // running mean and variance, batches tracked
   double momentum = 0.1;
   double eps = 1e-5;
 
-  BatchNorm() = default;
-  /// @brief A layer over `channels` channels with PyTorch's initial values; parameters are named
-  /// `<name>.weight` and `<name>.bias`. Throws value_error for channels <= 0.
-  explicit BatchNorm(std::int64_t channels, double momentum_ = 0.1, double eps_ = 1e-5, const std::string& name = "")
+  /// @brief A layer over `channels` channels with PyTorch's initial values, registering `weight` and `bias`.
+  /// Throws value_error for channels <= 0.
+  explicit BatchNorm(std::int64_t channels, double momentum_ = 0.1, double eps_ = 1e-5)
       : momentum(momentum_), eps(eps_) {
     GAS_CHECK(channels > 0, value_error, "BatchNorm needs channels > 0, got " << channels);
-    weight = make_parameter<T, Backend>(qualified_name(name, "weight"), 1, channels, T{1});
-    bias = make_parameter<T, Backend>(qualified_name(name, "bias"), 1, channels, T{0});
+    weight = make_parameter<T, Backend>("weight", 1, channels, T{1});
+    bias = make_parameter<T, Backend>("bias", 1, channels, T{0});
     state = ops::make_batch_norm_state<T, Backend>(channels);
+    this->register_parameter("weight", weight);
+    this->register_parameter("bias", bias);
   }
 
   [[nodiscard]] std::int64_t channels() const { return weight.cols(); }
@@ -39,9 +41,6 @@ struct BatchNorm {
   ag::Var<T, Backend> forward(ag::Tape<T, Backend>& tape, ag::Var<T, Backend> x, bool training) {
     return ops::batch_norm(x, tape.param(weight), tape.param(bias), state, training, momentum, eps);
   }
-
-  /// @brief The trainable parameters: weight, bias (the running statistics are state, not parameters).
-  std::vector<ag::Parameter<T, Backend>*> parameters() { return {&weight, &bias}; }
 };
 
 }  // namespace gas::nn

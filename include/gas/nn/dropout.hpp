@@ -5,6 +5,7 @@
 #include <vector>
 
 #include "gas/autograd/tape.hpp"
+#include "gas/nn/module.hpp"
 #include "gas/core/check.hpp"
 #include "gas/ops/dropout.hpp"
 
@@ -17,10 +18,9 @@ namespace gas::nn {
 /// the step and the layer), so a step can be replayed exactly and a gradient check sees the same mask on
 /// every rebuild.
 template <class T, class Backend = host>
-struct Dropout {
+struct Dropout : Module<T, Backend> {
   double p = 0.0;
 
-  Dropout() = default;
   /// @brief Throws value_error when p is outside [0, 1).
   explicit Dropout(double p_) : p(p_) {
     GAS_CHECK(p >= 0.0 && p < 1.0, value_error, "dropout probability " << p << " outside [0, 1)");
@@ -30,9 +30,6 @@ struct Dropout {
   ag::Var<T, Backend> forward(ag::Tape<T, Backend>&, ag::Var<T, Backend> x, bool training, std::uint64_t seed) {
     return ops::dropout(x, p, seed, training);
   }
-
-  /// @brief No trainable parameters.
-  std::vector<ag::Parameter<T, Backend>*> parameters() { return {}; }
 };
 
 }  // namespace gas::nn

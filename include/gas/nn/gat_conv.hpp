@@ -16,6 +16,7 @@
 #include "gas/core/rng.hpp"
 #include "gas/graph/dataset.hpp"
 #include "gas/nn/init.hpp"
+#include "gas/nn/module.hpp"
 #include "gas/nn/linear.hpp"
 #include "gas/ops/activation.hpp"
 #include "gas/ops/arithmetic.hpp"
@@ -39,19 +40,18 @@ struct GATOptions {
 
 /// @brief Graph attention convolution; x (adj.cols(), in) -> (adj.rows(), heads * out or out).
 template <class T, class Backend = host>
-struct GATConv {
+struct GATConv : Module<T, Backend> {
   GATOptions options;
   Linear<T, Backend> lin_src;         // "lin_src.weight" (heads * out, in), glorot; PyG's lin_dst is the same module
   ag::Parameter<T, Backend> att_src;  // "att_src" (heads, out): PyG's (1, heads, out)
   ag::Parameter<T, Backend> att_dst;  // "att_dst" (heads, out)
   ag::Parameter<T, Backend> bias;     // "bias" (1, heads * out) when concatenating, (1, out) when averaging
 
-  GATConv() = default;
   /// @brief A convolution initialised as PyG (glorot weights and attention vectors, zero bias). Throws
   /// value_error for non-positive sizes or a dropout outside [0, 1).
   GATConv(GATOptions opts, Rng& rng)
       : options(opts),
-        lin_src(opts.in, opts.heads * opts.out, rng, {.bias = false, .weight_init = WeightInit::glorot}, "lin_src") {
+        lin_src(opts.in, opts.heads * opts.out, rng, {.bias = false, .weight_init = WeightInit::glorot}) {
     GAS_CHECK(opts.heads > 0 && opts.out > 0, value_error,
               "GATConv needs positive heads and out, got heads " << opts.heads << ", out " << opts.out);
     GAS_CHECK(opts.dropout >= 0 && opts.dropout < 1, value_error,
@@ -61,6 +61,10 @@ struct GATConv {
     glorot_(att_src.value, rng);
     glorot_(att_dst.value, rng);
     if (opts.bias) bias = make_parameter<T, Backend>("bias", 1, opts.concat ? opts.heads * opts.out : opts.out);
+    this->register_module("lin_src", lin_src);
+    this->register_parameter("att_src", att_src);
+    this->register_parameter("att_dst", att_dst);
+    if (opts.bias) this->register_parameter("bias", bias);
   }
 
   /// @brief Output width: heads * out when concatenating, out when averaging.
@@ -88,13 +92,6 @@ struct GATConv {
               "GATConv targets x_dst (" << x_dst.rows() << " x " << x_dst.cols() << ") need adj.rows() = " << adj.rows()
                                         << " rows and " << options.in << " columns");
     return attend(tape, lin_src.forward(tape, x_src), lin_src.forward(tape, x_dst), adj, training, seed);
-  }
-
-  /// @brief The trainable parameters: lin_src.weight, att_src, att_dst, then bias when there is one.
-  std::vector<ag::Parameter<T, Backend>*> parameters() {
-    std::vector<ag::Parameter<T, Backend>*> p{&lin_src.weight, &att_src, &att_dst};
-    if (bias.value.size() > 0) p.push_back(&bias);
-    return p;
   }
 
 private:

@@ -16,6 +16,7 @@
 #include "gas/core/rng.hpp"
 #include "gas/graph/dataset.hpp"
 #include "gas/nn/init.hpp"
+#include "gas/nn/module.hpp"
 #include "gas/ops/aggregation.hpp"
 #include "gas/ops/arithmetic.hpp"
 #include "gas/ops/concat.hpp"
@@ -35,13 +36,12 @@ struct GCN2Options {
 
 /// @brief GCNII convolution; x (adj.cols(), C) and x0 (>= adj.rows(), C) -> (adj.rows(), C).
 template <class T, class Backend = host>
-struct GCN2Conv {
+struct GCN2Conv : Module<T, Backend> {
   GCN2Options options;
   double beta = 1;
   ag::Parameter<T, Backend> weight1;  // "weight1" (C, C), glorot; out = ... z W1 (PyG's layout: x @ W)
   ag::Parameter<T, Backend> weight2;  // "weight2" (C, C), glorot; (0, 0) with shared weights
 
-  GCN2Conv() = default;
   /// @brief A convolution initialised as PyG (glorot). Throws value_error for channels, layer or theta <= 0.
   GCN2Conv(GCN2Options opts, Rng& rng) : options(opts) {
     GAS_CHECK(opts.channels > 0 && opts.layer > 0 && opts.theta > 0, value_error,
@@ -54,6 +54,8 @@ struct GCN2Conv {
       weight2 = make_parameter<T, Backend>("weight2", opts.channels, opts.channels);
       glorot_(weight2.value, rng);
     }
+    this->register_parameter("weight1", weight1);
+    if (!opts.shared_weights) this->register_parameter("weight2", weight2);
   }
 
   /// @brief x (adj.cols(), C), x0 (at least adj.rows() rows; its first adj.rows() are used, as PyG's
@@ -75,12 +77,6 @@ struct GCN2Conv {
     }
     return ops::add(ops::add_scaled(p, T{1} - b, ops::matmul(p, tape.param(weight1)), b),
                     ops::add_scaled(q, T{1} - b, ops::matmul(q, tape.param(weight2)), b));
-  }
-
-  /// @brief The trainable parameters: weight1, then weight2 when the weights are separate.
-  std::vector<ag::Parameter<T, Backend>*> parameters() {
-    if (options.shared_weights) return {&weight1};
-    return {&weight1, &weight2};
   }
 };
 

@@ -22,15 +22,15 @@ namespace gas::nn {
 
 /// @brief Graph convolution out = A_hat (x W^T) + b with A_hat's weights given (PyG: normalize=False).
 template <class T, class Backend = host>
-struct GCNConv {
+struct GCNConv : Module<T, Backend> {
   Linear<T, Backend> lin;          // "lin.weight" (out, in), glorot, no bias
   ag::Parameter<T, Backend> bias;  // "bias" (1, out), zeros; (0, 0) without a bias
 
-  GCNConv() = default;
   /// @brief A convolution from `in` to `out` features, initialised as PyG (glorot weight, zero bias).
   GCNConv(std::int64_t in, std::int64_t out, Rng& rng, bool with_bias = true)
-      : lin(in, out, rng, {.bias = false, .weight_init = WeightInit::glorot}, "lin") {
-    if (with_bias) bias = make_parameter<T, Backend>("bias", 1, out);
+      : lin(in, out, rng, {.bias = false, .weight_init = WeightInit::glorot}) {
+    this->register_module("lin", lin);
+    if (with_bias) this->register_parameter("bias", bias = make_parameter<T, Backend>("bias", 1, out));
   }
 
   /// @brief x (adj.cols(), in) -> (adj.rows(), out); `adj` may be a bipartite batch [batch x n_id] and must
@@ -48,13 +48,6 @@ struct GCNConv {
     auto h = transform_first <= aggregate_first ? ops::spmm<aggr::Sum>(adj, lin.forward(tape, x))
                                                 : lin.forward(tape, ops::spmm<aggr::Sum>(adj, x));  // (rows, out)
     return bias.value.size() > 0 ? ops::bias_add(h, tape.param(bias)) : h;
-  }
-
-  /// @brief The trainable parameters: lin.weight, then bias when there is one.
-  std::vector<ag::Parameter<T, Backend>*> parameters() {
-    auto p = lin.parameters();
-    if (bias.value.size() > 0) p.push_back(&bias);
-    return p;
   }
 };
 

@@ -31,6 +31,7 @@
 #include "gas/nn/init.hpp"
 #include "gas/nn/linear.hpp"
 #include "gas/nn/mlp.hpp"
+#include "gas/nn/module.hpp"
 #include "gas/nn/regularizer.hpp"
 #include "gas/ops/aggregation.hpp"
 #include "gas/ops/arithmetic.hpp"
@@ -39,12 +40,18 @@
 
 namespace gas::nn {
 
-/// @brief What GINConv needs of its inner network: a forward with a training flag and a dropout seed, and
-/// its parameters.
+/// @brief What GINConv needs of its inner network: a module (its parameters registered) with a forward taking
+/// a training flag and a dropout seed.
 template <class Net, class T, class Backend>
-concept Network = requires(Net net, ag::Tape<T, Backend>& tape, ag::Var<T, Backend> x) {
-  { net.forward(tape, x, true, std::uint64_t{0}) } -> std::same_as<ag::Var<T, Backend>>;
-  { net.parameters() } -> std::same_as<std::vector<ag::Parameter<T, Backend>*>>;
+concept Network = std::derived_from<Net, Module<T, Backend>> &&
+                  requires(Net& net, ag::Tape<T, Backend>& tape, ag::Var<T, Backend> x) {
+                    { net.forward(tape, x, true, std::uint64_t{0}) } -> std::same_as<ag::Var<T, Backend>>;
+                  };
+
+/// @brief GINConv's own switches (PyG's names).
+struct GINConvOptions {
+  double eps = 0.0;        ///< initial eps (PyG's default 0)
+  bool train_eps = false;  ///< train eps, or keep it constant
 };
 
 /// @brief Graph isomorphism convolution with an optional trainable eps and an optional penalty on its network.
@@ -52,23 +59,33 @@ concept Network = requires(Net net, ag::Tape<T, Backend>& tape, ag::Var<T, Backe
 /// @tparam Reg a penalising regulariser policy (`reg::NoisePerturbation`) for `regularization`, or `reg::None`.
 template <class T, class Backend = host, Network<T, Backend> Net = MLP<T, Backend>,
           reg::Regularizer<T, Backend> Reg = reg::None>
-struct GINConv {
+struct GINConv : Module<T, Backend> {
   static_assert(!Reg::reparametrises, "GINConv has no weight of its own to reparametrise: give the policy to its "
                                       "network instead, GINConv<T, B, MLP<T, B, reg::SpectralNorm>>");
 
-  Net nn;                         // its parameters should be named "nn.*" to match PyG's state_dict
+  Net nn;                         // registered as "nn", as PyG's state_dict
   ag::Parameter<T, Backend> eps;  // "eps" (1, 1); a constant unless train_eps
   bool train_eps = false;
   [[no_unique_address]] Reg regularizer{};
 
-  GINConv() = default;
-  /// @brief Wraps `net`; eps starts at `initial_eps` (PyG's default 0) and is trained when `train_eps`; `reg`
-  /// is the penalty policy.
-  explicit GINConv(Net net, double initial_eps = 0.0, bool train_eps_ = false, Reg reg = {})
-      : nn(std::move(net)),
-        eps(make_parameter<T, Backend>("eps", 1, 1, static_cast<T>(initial_eps))),
-        train_eps(train_eps_),
-        regularizer(std::move(reg)) {}
+  /// @brief Builds the network in place from `net_args` (Net(net_args...)); eps starts at `options.eps` and is
+  /// trained (registered as a parameter) when `options.train_eps`.
+  template <class... NetArgs>
+    requires std::constructible_from<Net, NetArgs...>
+  explicit GINConv(GINConvOptions options, NetArgs&&... net_args)
+      : GINConv(options, Reg{}, std::forward<NetArgs>(net_args)...) {}
+
+  /// @brief As above with the penalty policy `reg`.
+  template <class... NetArgs>
+    requires std::constructible_from<Net, NetArgs...>
+  GINConv(GINConvOptions options, Reg reg, NetArgs&&... net_args)
+      : nn(std::forward<NetArgs>(net_args)...),
+        eps(make_parameter<T, Backend>("eps", 1, 1, static_cast<T>(options.eps))),
+        train_eps(options.train_eps),
+        regularizer(std::move(reg)) {
+    this->register_module("nn", nn);
+    if (train_eps) this->register_parameter("eps", eps);
+  }
 
   /// @brief x (adj.cols(), F) with the targets as its first adj.rows() rows (GAS's [batch ; halo]) ->
   /// nn's output for adj.rows() rows. The neighbour sum is spmm<Sum>, which uses edge weights when the graph
@@ -125,13 +142,6 @@ struct GINConv {
       auto f = [&](ag::Var<T, Backend> x) { return nn.forward(tape, x, training, recorded_.seed); };
       return regularizer.penalty(tape, f, recorded_.input, seed, training, recorded_.output);
     }
-  }
-
-  /// @brief The trainable parameters: nn's, then eps when it is trained.
-  std::vector<ag::Parameter<T, Backend>*> parameters() {
-    auto p = nn.parameters();
-    if (train_eps) p.push_back(&eps);
-    return p;
   }
 
 private:

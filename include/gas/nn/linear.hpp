@@ -1,8 +1,8 @@
 #pragma once
 /// @brief `Linear`: y = x W^T + b, as torch.nn.Linear (and PyG's Linear, whose initialisers it can take).
 ///
-/// Layers hold their parameters by value and hand out pointers to them (`parameters()`), so a layer must stay
-/// where it is once an optimiser holds those pointers: build models in place, not by moving layers around.
+/// Layers are modules (nn/module.hpp): they hold their parameters by value and register them, so a layer never
+/// moves; models build their layers in place.
 ///
 /// A reparametrising regulariser policy (`reg::SpectralNorm`) replaces the weight by what its
 /// `transform_weight` returns in every forward; the default `reg::None` records nothing extra.
@@ -18,6 +18,7 @@
 #include "gas/core/check.hpp"
 #include "gas/core/rng.hpp"
 #include "gas/nn/init.hpp"
+#include "gas/nn/module.hpp"
 #include "gas/nn/regularizer.hpp"
 #include "gas/ops/arithmetic.hpp"
 #include "gas/ops/matmul.hpp"
@@ -63,7 +64,7 @@ struct LinearOptions {
 /// @tparam Reg a regulariser policy applied to the weight (`reg::None`, `reg::SpectralNorm`); penalising
 /// policies belong to the layer that owns the regularised function (GINConv), not here.
 template <class T, class Backend = host, reg::Regularizer<T, Backend> Reg = reg::None>
-struct Linear {
+struct Linear : Module<T, Backend> {
   static_assert(!Reg::penalises, "Linear takes weight reparametrisations (reg::SpectralNorm); give a penalty "
                                  "policy to the layer whose function it regularises (GINConv<T, B, Net, Reg>)");
 
@@ -71,24 +72,23 @@ struct Linear {
   ag::Parameter<T, Backend> bias;    // (1, out); (0, 0) without a bias
   [[no_unique_address]] Reg regularizer{};  // with its state (SpectralNorm's u, v): one per layer
 
-  Linear() = default;
-  /// @brief A layer from `in` to `out` features initialised from `rng`; parameters are named
-  /// `<name>.weight` and `<name>.bias` (just `weight`, `bias` for an empty name); `reg` is the weight's policy.
-  /// Throws value_error for non-positive sizes.
-  Linear(std::int64_t in, std::int64_t out, Rng& rng, LinearOptions options = {}, const std::string& name = "",
-         Reg reg = {})
+  /// @brief A layer from `in` to `out` features initialised from `rng`, registering `weight` and `bias`; `reg`
+  /// is the weight's policy. Throws value_error for non-positive sizes.
+  Linear(std::int64_t in, std::int64_t out, Rng& rng, LinearOptions options = {}, Reg reg = {})
       : regularizer(std::move(reg)) {
     GAS_CHECK(in > 0 && out > 0, value_error, "Linear needs positive sizes, got in " << in << ", out " << out);
-    weight = make_parameter<T, Backend>(qualified_name(name, "weight"), out, in);
+    weight = make_parameter<T, Backend>("weight", out, in);
     switch (options.weight_init) {
       case WeightInit::kaiming_uniform: kaiming_uniform_(weight.value, in, std::sqrt(5.0), rng); break;
       case WeightInit::glorot: glorot_(weight.value, rng); break;
       case WeightInit::zeros: break;
     }
     if (options.bias) {
-      bias = make_parameter<T, Backend>(qualified_name(name, "bias"), 1, out);
+      bias = make_parameter<T, Backend>("bias", 1, out);
       if (options.bias_init == BiasInit::uniform) uniform_(bias.value, 1.0 / std::sqrt(static_cast<double>(in)), rng);
     }
+    this->register_parameter("weight", weight);
+    if (options.bias) this->register_parameter("bias", bias);
   }
 
   [[nodiscard]] std::int64_t in_features() const { return weight.cols(); }
@@ -104,12 +104,6 @@ struct Linear {
     auto w = regularizer.transform_weight(tape, tape.param(weight), training);  // (out, in)
     auto y = ops::matmul(x, w, false, true);                                    // (rows, out)
     return has_bias() ? ops::bias_add(y, tape.param(bias)) : y;
-  }
-
-  /// @brief The trainable parameters: weight, then bias when there is one.
-  std::vector<ag::Parameter<T, Backend>*> parameters() {
-    if (has_bias()) return {&weight, &bias};
-    return {&weight};
   }
 };
 

@@ -28,28 +28,27 @@ struct MLPOptions {
 /// @brief A multi-layer perceptron; parameters named as PyG's MLP (`lins.<i>.weight`, `norms.<i>.weight`).
 /// @tparam Reg the weight policy of every Linear (`reg::SpectralNorm` bounds each one's Lipschitz constant).
 template <class T, class Backend = host, reg::Regularizer<T, Backend> Reg = reg::None>
-struct MLP {
+struct MLP : Module<T, Backend> {
   MLPOptions options;
-  std::vector<Linear<T, Backend, Reg>> lins;
-  std::vector<BatchNorm<T, Backend>> norms;  // one per Linear that is followed by an activation, when enabled
+  ModuleList<Linear<T, Backend, Reg>> lins;
+  ModuleList<BatchNorm<T, Backend>> norms;  // one per activated Linear when enabled: norms[k] follows lins[k]
 
-  MLP() = default;
-  /// @brief Layers initialised as torch.nn.Linear from `rng`, in order; `name` prefixes every parameter name;
-  /// each Linear gets its own copy of `reg` (and so its own state). Throws value_error for fewer than two
-  /// channel sizes or a dropout outside [0, 1).
-  MLP(MLPOptions opts, Rng& rng, const std::string& name = "", const Reg& reg = {}) : options(std::move(opts)) {
+  /// @brief Layers initialised as torch.nn.Linear from `rng`, in order, registered as PyG names them
+  /// (`lins.<i>`, `norms.<i>`); each Linear gets its own copy of `reg` (and so its own state). Throws
+  /// value_error for fewer than two channel sizes or a dropout outside [0, 1).
+  MLP(MLPOptions opts, Rng& rng, const Reg& reg = {}) : options(std::move(opts)) {
     const auto& ch = options.channels;
     GAS_CHECK(ch.size() >= 2, value_error, "MLP needs at least input and output sizes, got " << ch.size());
     GAS_CHECK(options.dropout >= 0 && options.dropout < 1, value_error,
               "dropout probability " << options.dropout << " outside [0, 1)");
     const std::size_t layers = ch.size() - 1;
-    lins.reserve(layers);  // parameters() hands out pointers into these vectors: no reallocation afterwards
-    norms.reserve(layers);
-    for (std::size_t i = 0; i < layers; ++i)
-      lins.emplace_back(ch[i], ch[i + 1], rng, LinearOptions{}, qualified_name(name, "lins." + std::to_string(i)), reg);
+    for (std::size_t i = 0; i < layers; ++i) lins.emplace_back(ch[i], ch[i + 1], rng, LinearOptions{}, reg);
     if (options.batch_norm)
       for (std::size_t i = 0; i < layers; ++i)
-        if (activated(i)) norms.emplace_back(ch[i + 1], 0.1, 1e-5, qualified_name(name, "norms." + std::to_string(i)));
+        if (activated(i)) norms.emplace_back(ch[i + 1]);
+    // PyG's order: every Linear, then every norm (its state_dict lists lins.* before norms.*).
+    this->register_module("lins", lins);
+    if (options.batch_norm) this->register_module("norms", norms);
   }
 
   [[nodiscard]] std::int64_t in_features() const { return options.channels.front(); }
@@ -67,17 +66,6 @@ struct MLP {
       x = ops::dropout(x, options.dropout, counter_hash(seed, dropout_stream, i), training);
     }
     return x;
-  }
-
-  /// @brief The trainable parameters, layer by layer (Linear weight and bias, then its BatchNorm's).
-  std::vector<ag::Parameter<T, Backend>*> parameters() {
-    std::vector<ag::Parameter<T, Backend>*> p;
-    for (std::size_t i = 0; i < lins.size(); ++i) {
-      for (auto* q : lins[i].parameters()) p.push_back(q);
-      if (options.batch_norm && activated(i))
-        for (auto* q : norms[i].parameters()) p.push_back(q);
-    }
-    return p;
   }
 
 private:

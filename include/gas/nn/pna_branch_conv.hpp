@@ -31,6 +31,7 @@
 #include "gas/core/tensor.hpp"
 #include "gas/graph/dataset.hpp"
 #include "gas/nn/linear.hpp"
+#include "gas/nn/module.hpp"
 #include "gas/nn/pna_conv.hpp"
 #include "gas/ops/activation.hpp"
 #include "gas/ops/aggregation.hpp"
@@ -54,42 +55,26 @@ struct PNABranchConv {
 /// Scalers: identity, amplification log(deg + 1) / avg_log, attenuation avg_log / (log(deg + 1) + 1e-5); the
 /// reference knows no others, so the linear scalers are refused.
 template <class T, class Backend, aggr::Aggregation... A>
-struct PNABranchConv<T, Backend, Aggregators<A...>> {
+struct PNABranchConv<T, Backend, Aggregators<A...>> : Module<T, Backend> {
   static_assert(sizeof...(A) > 0, "PNABranchConv needs at least one aggregator");
 
   /// @brief The reference's guard on attenuation's denominator.
   static constexpr double attenuation_eps = 1e-5;
 
   PNAOptions options;
-  std::vector<Linear<T, Backend>> pre;   // "pre_lins.k" (out, in), one per branch
-  std::vector<Linear<T, Backend>> post;  // "post_lins.k" (out, out), one per branch
+  ModuleList<Linear<T, Backend>> pre;   // "pre_lins.k" (out, in), one per branch
+  ModuleList<Linear<T, Backend>> post;  // "post_lins.k" (out, out), one per branch
   Linear<T, Backend> lin;                // "lin" (out, in): the root term
 
-  PNABranchConv() = default;
   /// @brief A convolution initialised as torch.nn.Linear from `rng` (pre-layers, post-layers, lin: PyTorch's
   /// registration order). Throws value_error for non-positive sizes, no scaler, a linear scaler, or
   /// avg_log <= 0 with amplification or attenuation.
-  PNABranchConv(PNAOptions opts, Rng& rng) : options(std::move(opts)) {
-    GAS_CHECK(options.in > 0 && options.out > 0, value_error,
-              "PNABranchConv needs positive sizes, got in " << options.in << ", out " << options.out);
-    GAS_CHECK(!options.scalers.empty(), value_error, "PNABranchConv needs at least one scaler");
-    for (auto s : options.scalers) {
-      GAS_CHECK(s == Scaler::identity || s == Scaler::amplification || s == Scaler::attenuation, value_error,
-                "PNABranchConv knows the identity, amplification and attenuation scalers (as the reference), not "
-                "the linear ones");
-      if (s != Scaler::identity)
-        GAS_CHECK(options.degrees.avg_log > 0, value_error,
-                  "amplification and attenuation need avg_log > 0 (the whole graph's mean of log(deg + 1)), got "
-                      << options.degrees.avg_log);
-    }
-    const std::size_t k = branches();
-    pre.reserve(k);  // parameters() hands out pointers into these vectors: no reallocation afterwards
-    post.reserve(k);
-    for (std::size_t b = 0; b < k; ++b)
-      pre.emplace_back(options.in, options.out, rng, LinearOptions{}, "pre_lins." + std::to_string(b));
-    for (std::size_t b = 0; b < k; ++b)
-      post.emplace_back(options.out, options.out, rng, LinearOptions{}, "post_lins." + std::to_string(b));
-    lin = Linear<T, Backend>(options.in, options.out, rng, LinearOptions{}, "lin");
+  PNABranchConv(PNAOptions opts, Rng& rng)
+      // lin draws from rng after every branch layer (PyTorch's order): its initialiser builds them first.
+      : options(checked(std::move(opts))), lin((build_branches(rng), options.in), options.out, rng) {
+    this->register_module("pre_lins", pre);
+    this->register_module("post_lins", post);
+    this->register_module("lin", lin);
   }
 
   /// @brief Number of branches: |aggregators| |scalers|.
@@ -175,18 +160,28 @@ struct PNABranchConv<T, Backend, Aggregators<A...>> {
     return ops::add(y, lin.forward(tape, x_dst));
   }
 
-  /// @brief The trainable parameters: every pre-layer's, every post-layer's, then lin's (weight, bias each).
-  std::vector<ag::Parameter<T, Backend>*> parameters() {
-    std::vector<ag::Parameter<T, Backend>*> p;
-    for (auto& l : pre)
-      for (auto* q : l.parameters()) p.push_back(q);
-    for (auto& l : post)
-      for (auto* q : l.parameters()) p.push_back(q);
-    for (auto* q : lin.parameters()) p.push_back(q);
-    return p;
+private:
+  static PNAOptions checked(PNAOptions options) {
+    GAS_CHECK(options.in > 0 && options.out > 0, value_error,
+              "PNABranchConv needs positive sizes, got in " << options.in << ", out " << options.out);
+    GAS_CHECK(!options.scalers.empty(), value_error, "PNABranchConv needs at least one scaler");
+    for (auto s : options.scalers) {
+      GAS_CHECK(s == Scaler::identity || s == Scaler::amplification || s == Scaler::attenuation, value_error,
+                "PNABranchConv knows the identity, amplification and attenuation scalers (as the reference), not "
+                "the linear ones");
+      if (s != Scaler::identity)
+        GAS_CHECK(options.degrees.avg_log > 0, value_error,
+                  "amplification and attenuation need avg_log > 0 (the whole graph's mean of log(deg + 1)), got "
+                      << options.degrees.avg_log);
+    }
+    return options;
   }
 
-private:
+  void build_branches(Rng& rng) {
+    for (std::size_t b = 0; b < branches(); ++b) pre.emplace_back(options.in, options.out, rng);
+    for (std::size_t b = 0; b < branches(); ++b) post.emplace_back(options.out, options.out, rng);
+  }
+
   std::vector<ag::Var<T, Backend>> weights_;  // the pre- or post-layers' weights, of the call in progress
   std::vector<ag::Var<T, Backend>> biases_;   // the pre-layers' biases, of the call in progress
   std::vector<ag::Var<T, Backend>> blocks_;   // the aggregated (and scaled) branches, of the call in progress

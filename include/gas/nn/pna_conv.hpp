@@ -22,6 +22,7 @@
 #include "gas/core/rng.hpp"
 #include "gas/graph/dataset.hpp"
 #include "gas/nn/linear.hpp"
+#include "gas/nn/module.hpp"
 #include "gas/ops/aggregation.hpp"
 #include "gas/ops/arithmetic.hpp"
 #include "gas/ops/concat.hpp"
@@ -83,7 +84,7 @@ struct PNAConv {
 /// @brief PNA convolution; x (adj.cols(), in), targets its first adj.rows() rows -> (adj.rows(), out).
 /// @tparam A the aggregators, concatenated in this order (PyG: sum, mean, max).
 template <class T, class Backend, aggr::Aggregation... A>
-struct PNAConv<T, Backend, Aggregators<A...>> {
+struct PNAConv<T, Backend, Aggregators<A...>> : Module<T, Backend> {
   static_assert(sizeof...(A) > 0, "PNAConv needs at least one aggregator");
 
   PNAOptions options;
@@ -91,15 +92,16 @@ struct PNAConv<T, Backend, Aggregators<A...>> {
   Linear<T, Backend> post;  // "post_nns.0.0" (out, (1 + |A| |scalers|) in)
   Linear<T, Backend> lin;   // "lin" (out, out)
 
-  PNAConv() = default;
   /// @brief A convolution initialised as torch.nn.Linear (PyG's default). Throws value_error for
   /// non-positive sizes, no scaler, or a degree average a chosen scaler would divide by that is not positive.
   PNAConv(PNAOptions opts, Rng& rng)
       : options(std::move(opts)),
-        pre(2 * options.in, options.in, rng, {}, "pre_nns.0.0"),
-        post(options.in * (1 + static_cast<std::int64_t>(sizeof...(A) * options.scalers.size())), options.out, rng, {},
-             "post_nns.0.0"),
-        lin(options.out, options.out, rng, {}, "lin") {
+        pre(2 * options.in, options.in, rng),
+        post(options.in * (1 + static_cast<std::int64_t>(sizeof...(A) * options.scalers.size())), options.out, rng),
+        lin(options.out, options.out, rng) {
+    this->register_module("pre_nns.0.0", pre);
+    this->register_module("post_nns.0.0", post);
+    this->register_module("lin", lin);
     GAS_CHECK(!options.scalers.empty(), value_error, "PNAConv needs at least one scaler");
     for (auto s : options.scalers) {
       if (s == Scaler::amplification || s == Scaler::attenuation)
@@ -152,14 +154,6 @@ struct PNAConv<T, Backend, Aggregators<A...>> {
     }
     auto h = ops::concat_cols(std::span<const Var>(parts_));  // (rows, (1 + |A| |scalers|) in)
     return lin.forward(tape, post.forward(tape, h));
-  }
-
-  /// @brief The trainable parameters: pre's, post's, lin's (weight, bias each).
-  std::vector<ag::Parameter<T, Backend>*> parameters() {
-    std::vector<ag::Parameter<T, Backend>*> p;
-    for (auto* l : {&pre, &post, &lin})
-      for (auto* q : l->parameters()) p.push_back(q);
-    return p;
   }
 
 private:

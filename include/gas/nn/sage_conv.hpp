@@ -11,6 +11,7 @@
 #include "gas/core/rng.hpp"
 #include "gas/graph/dataset.hpp"
 #include "gas/nn/linear.hpp"
+#include "gas/nn/module.hpp"
 #include "gas/ops/aggregation.hpp"
 #include "gas/ops/arithmetic.hpp"
 #include "gas/ops/concat.hpp"
@@ -23,14 +24,16 @@ namespace gas::nn {
 /// @tparam Aggr how neighbours are aggregated (aggr::Mean as PyG's default; Sum uses edge weights, Mean, Max
 /// and Min ignore them).
 template <class T, class Backend = host, aggr::Aggregation Aggr = aggr::Mean>
-struct SAGEConv {
+struct SAGEConv : Module<T, Backend> {
   Linear<T, Backend> lin_l;  // "lin_l.weight" (out, in), "lin_l.bias" (1, out): on the aggregated neighbours
   Linear<T, Backend> lin_r;  // "lin_r.weight" (out, in), no bias: on the root
 
-  SAGEConv() = default;
   /// @brief A convolution initialised as torch.nn.Linear (PyG's default for SAGEConv).
   SAGEConv(std::int64_t in, std::int64_t out, Rng& rng, bool bias = true)
-      : lin_l(in, out, rng, {.bias = bias}, "lin_l"), lin_r(in, out, rng, {.bias = false}, "lin_r") {}
+      : lin_l(in, out, rng, {.bias = bias}), lin_r(in, out, rng, {.bias = false}) {
+    this->register_module("lin_l", lin_l);
+    this->register_module("lin_r", lin_r);
+  }
 
   /// @brief GAS's call: the roots are the first adj.rows() rows of x. `adj` must outlive the backward pass.
   /// Throws shape_error naming the shapes.
@@ -64,13 +67,6 @@ struct SAGEConv {
       neighbours = lin_l.forward(tape, ops::spmm<Aggr>(adj, x_src));
     }
     return ops::add(neighbours, lin_r.forward(tape, x_dst));
-  }
-
-  /// @brief The trainable parameters: lin_l's (weight, bias), then lin_r.weight.
-  std::vector<ag::Parameter<T, Backend>*> parameters() {
-    auto p = lin_l.parameters();
-    p.push_back(&lin_r.weight);
-    return p;
   }
 };
 

@@ -72,25 +72,14 @@ struct TrainResult {
   double total_seconds = 0;            ///< the whole fit: preprocessing, history warm-up, training, evaluation
 };
 
-/// @brief Whether Trainer GCN-normalises the adjacency (self-loops, D^-1/2 (A + I) D^-1/2) over the whole graph
-/// before partitioning: `Model::needs_gcn_norm` when the model declares it, true otherwise (GCN's need, and the
-/// reference's default). A model that normalises differently, or takes the raw graph, declares
-/// `static constexpr bool needs_gcn_norm = false;` and the graph reaches it as the dataset holds it.
-template <class Model>
-inline constexpr bool needs_gcn_norm_v = [] {
-  if constexpr (requires { { Model::needs_gcn_norm } -> std::convertible_to<bool>; })
-    return static_cast<bool>(Model::needs_gcn_norm);
-  else
-    return true;
-}();
-
-/// @brief What Trainer needs of a model: a ScalableGNN with its parameters split into the reference's two
-/// weight-decay groups.
+/// @brief What Trainer needs of a model: a ScalableGNN (a registry of parameters split into the reference's two
+/// weight-decay groups, with histories) whose `traits` are a models::ModelTraits, declared in one place.
 template <class M>
 concept TrainableModel = requires(M& m) {
   typename M::value_type;
   typename M::backend_type;
   typename M::store_type;
+  requires std::same_as<std::remove_cv_t<decltype(M::traits)>, models::ModelTraits>;
   requires requires(std::vector<ag::Parameter<typename M::value_type, typename M::backend_type>*> params) {
     params = m.parameters();
     params = m.reg_parameters();
@@ -100,6 +89,11 @@ concept TrainableModel = requires(M& m) {
   { m.out_features() } -> std::convertible_to<std::int64_t>;
   { m.num_nodes() } -> std::convertible_to<std::int64_t>;
 };
+
+/// @brief Whether a model's regularization_loss(tape) exists (what traits.regularization must say).
+template <class M>
+concept HasRegularizationLoss =
+    requires(M& m, ag::Tape<typename M::value_type, typename M::backend_type>& tape) { m.regularization_loss(tape); };
 
 namespace detail {
 
@@ -111,19 +105,24 @@ inline constexpr std::uint64_t trainer_seed_stream = 0x74726e30;
 /// @brief Trains `Model` with GAS (or full-batch) on a Dataset and reports curves and the best-validation metric.
 /// @tparam Model a TrainableModel (a ScalableGNN such as models::GCN), built for the dataset's node count.
 /// @tparam P the partitioner (partition::Metis, Random, Contiguous); its own fields carry its seed.
-/// @tparam Store the history store; it must be the model's store type (the model owns the histories).
+/// @tparam Store the history store: the model's own (Model::store_type, the default), since the model owns its
+/// histories.
 ///
 /// Step k of a run (counted over all epochs) seeds its dropout masks with counter_hash(seed, "trn0", k) in both
 /// modes, so on one partition with batch size 1 a GAS run and a full run take the same steps bit for bit.
 /// Evaluation in GAS mode is the model's layer-wise inference, which also refreshes the histories (staleness at
 /// most one epoch, as in the reference); in full mode it is forward_full in evaluation mode.
 /// The trainer holds a reference to the model, which must outlive it.
-template <class Model, partition::Partitioner P, history::HistoryStore Store>
+template <class Model, partition::Partitioner P, history::HistoryStore Store = typename Model::store_type>
   requires TrainableModel<Model>
 class Trainer {
   static_assert(std::is_same_v<Store, typename Model::store_type>,
                 "gas::Trainer: the Store argument must be the model's history store type (Model::store_type): the "
-                "model owns its histories, so build the model with the store you name here");
+                "model owns its histories, so build the model with the store you name here, or leave it out");
+  static_assert(Model::traits.regularization == HasRegularizationLoss<Model>,
+                "gas::Trainer: Model::traits.regularization must say whether the model has regularization_loss(tape) "
+                "(declare static constexpr models::ModelTraits traits{.regularization = true} beside it, or fix the "
+                "function's name)");
 
 public:
   using Options = TrainerOptions;
@@ -182,8 +181,8 @@ public:
     metric_ = train::metric_for(data);
 
     // Normalise over the whole graph before any cut: every in-batch row then keeps its exact weights.
-    Graph normalised = needs_gcn_norm_v<Model> ? gcn_normalise(data.graph) : Graph();
-    const Graph& adj_original = needs_gcn_norm_v<Model> ? normalised : data.graph;
+    Graph normalised = Model::traits.gcn_norm ? gcn_normalise(data.graph) : Graph();
+    const Graph& adj_original = Model::traits.gcn_norm ? normalised : data.graph;
 
     Prepared prep;
     std::vector<std::int64_t> ptr;
@@ -394,7 +393,7 @@ private:
                                                    : ops::cross_entropy(out, labels, rows);
     // A model with a loss-side Lipschitz regulariser (GIN with reg::NoisePerturbation) reports the penalty of the
     // forward pass just run; it joins the loss with weight 1, as in the reference.
-    if constexpr (requires { model_->regularization_loss(tape); })
+    if constexpr (Model::traits.regularization)
       if (const auto penalty = model_->regularization_loss(tape)) loss = ops::add(loss, *penalty);
     optimizer.zero_grad();
     tape.backward(loss);
