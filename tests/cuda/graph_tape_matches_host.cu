@@ -1,5 +1,6 @@
 // The graph ops of the tape on the device (ag::Tape<T, gas::cuda::device>) against the same ops on the host tape:
-// spmm under every aggregation, the edge ops of attention, row gathers / scatters, concatenations and slices.
+// spmm under every aggregation, the edge ops of attention and of message passing, row gathers / scatters,
+// concatenations and slices.
 // Each case records the op on both tapes from the same inputs, backpropagates the same random seed gradient, and
 // compares the value and every input's gradient. GPU cases skip (not fail) without a GPU; the others check argument
 // validation that throws before any CUDA call.
@@ -147,6 +148,23 @@ void check_spmm() {
   }
 }
 
+template <aggr::Aggregation A>
+void check_aggregate_edges() {
+  constexpr aggr::Reduction R = A::reduction;
+  const Tolerance tol = R == aggr::Reduction::max || R == aggr::Reduction::min ? Tolerance::exact : Tolerance::sums;
+  std::uint64_t seed = 900;
+  for (const auto& graph : test_graphs()) {
+    CAPTURE(graph.rows());
+    CAPTURE(graph.cols());
+    for (const std::int64_t width : {16, 37, 128, 1, 0}) {
+      CAPTURE(width);
+      const auto M = gas_test::random_matrix<float>(graph.num_edges(), width, ++seed);
+      check_op<float>(graph, {M}, {},
+                      [](const auto& adj, const auto& xs) { return ops::aggregate_edges<A>(adj, xs[0]); }, tol, ++seed);
+    }
+  }
+}
+
 /// Random ids in [0, bound - spare): the last `spare` rows are never chosen (rows without sources).
 std::vector<gas::node_id> random_index(std::int64_t n, std::int64_t bound, std::int64_t spare, std::uint64_t seed) {
   gas::Rng rng(seed);
@@ -180,6 +198,12 @@ TEST_CASE("cuda_graph_launchers_validate_arguments_before_touching_the_device") 
                   gas::shape_error);  // the gradient has 2 rows, not 3
   CHECK_THROWS_WITH_AS(gas::cuda::spmm_edge_backward_x(adj, none, 4, 2, none, 3, 8, none, 5, nullptr),
                        doctest::Contains("without its transpose"), gas::value_error);
+  CHECK_THROWS_WITH_AS(gas::cuda::aggregate_edges_forward<aggr::Reduction::sum>(adj, none, 3, 8, none, nullptr, nullptr),
+                       doctest::Contains("messages (3 x 8) needs one row per edge"), gas::shape_error);
+  CHECK_THROWS_AS(gas::cuda::aggregate_edges_backward<aggr::Reduction::mean>(adj, none, 3, 8, nullptr, none, 5, nullptr),
+                  gas::shape_error);  // 5 message rows, not 4
+  CHECK_THROWS_WITH_AS(gas::cuda::aggregate_edges_backward<aggr::Reduction::max>(adj, none, 3, 8, nullptr, none, 4, nullptr),
+                       doctest::Contains("the argument array"), gas::value_error);
   CHECK_THROWS_AS(gas::cuda::add_strided(none, 2, 3, 4, none, 4, nullptr), gas::shape_error);  // ld 2 < 4 columns
   CHECK_THROWS_AS(gas::cuda::invert_index_scratch_bytes(-1, 3), gas::value_error);
   CHECK(gas::cuda::invert_index_scratch_bytes(0, 3) == 0);  // nothing to sort: no CUDA call either
@@ -201,6 +225,7 @@ TEST_CASE("cuda_graph_ops_validate_arguments_on_a_device_tape") {
   CHECK_THROWS_AS(ops::gather_edge_dst(adj, x), gas::shape_error);
   CHECK_THROWS_AS(ops::edge_softmax(adj, x), gas::shape_error);
   CHECK_THROWS_AS(ops::spmm_edge(adj, x, x), gas::shape_error);
+  CHECK_THROWS_AS(ops::aggregate_edges<aggr::Mean>(adj, x), gas::shape_error);
   const std::vector<gas::node_id> index{0, 2};
   CHECK_THROWS_WITH_AS(ops::gather_rows(x, std::span<const gas::node_id>(index)), doctest::Contains("index[1] = 2"),
                        gas::value_error);
@@ -283,6 +308,24 @@ TEST_CASE("cuda_tape_spmm_edge_matches_host" * doctest::skip(no_gpu)) {
   }
 }
 
+TEST_CASE("cuda_tape_aggregate_edges_sum_matches_host" * doctest::skip(no_gpu)) { check_aggregate_edges<aggr::Sum>(); }
+TEST_CASE("cuda_tape_aggregate_edges_mean_matches_host" * doctest::skip(no_gpu)) { check_aggregate_edges<aggr::Mean>(); }
+TEST_CASE("cuda_tape_aggregate_edges_max_matches_host" * doctest::skip(no_gpu)) { check_aggregate_edges<aggr::Max>(); }
+TEST_CASE("cuda_tape_aggregate_edges_min_matches_host" * doctest::skip(no_gpu)) { check_aggregate_edges<aggr::Min>(); }
+
+TEST_CASE("cuda_tape_message_passing_chain_matches_host" * doctest::skip(no_gpu)) {
+  // A message-passing layer's shape: source rows gathered onto the edges, scaled per edge, reduced into their rows.
+  const gas::Graph graph = gas_test::random_graph(110, 90, 71, false);
+  const auto X = gas_test::random_matrix<float>(90, 24, 72);
+  const auto W = gas_test::random_matrix<float>(graph.num_edges(), 1, 73);
+  check_op<float>(
+      graph, {X, W}, {},
+      [](const auto& adj, const auto& xs) {
+        return ops::aggregate_edges<aggr::Max>(adj, ops::mul_rows(ops::gather_edge_src(adj, xs[0]), xs[1]));
+      },
+      Tolerance::sums, 74);
+}
+
 TEST_CASE("cuda_tape_graph_ops_in_double_match_host" * doctest::skip(no_gpu)) {
   // Doubles pack in twos: one run of each vectorised kernel family.
   const gas::Graph graph = gas_test::random_graph(80, 70, 51, true);
@@ -294,6 +337,9 @@ TEST_CASE("cuda_tape_graph_ops_in_double_match_host" * doctest::skip(no_gpu)) {
                    Tolerance::exact, 55);
   check_op<double>(graph, {Alpha, X}, {}, [](const auto& adj, const auto& xs) { return ops::spmm_edge(adj, xs[0], xs[1]); },
                    Tolerance::sums, 56);
+  const auto M = gas_test::random_matrix<double>(graph.num_edges(), 12, 57);
+  check_op<double>(graph, {M}, {}, [](const auto& adj, const auto& xs) { return ops::aggregate_edges<aggr::Mean>(adj, xs[0]); },
+                   Tolerance::sums, 58);
 }
 
 TEST_CASE("cuda_tape_attention_chain_matches_host" * doctest::skip(no_gpu)) {

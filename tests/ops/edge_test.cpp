@@ -13,6 +13,7 @@
 #include "gas/ops/edge.hpp"
 #include "gas/ops/matmul.hpp"
 #include "gas/ops/reduce.hpp"
+#include "gas/ops/spmm.hpp"
 #include "graph/io/io_test_util.hpp"
 #include "ops/ops_test_util.hpp"
 
@@ -103,6 +104,46 @@ std::vector<gas::Tensor<T>> gat_chain(const gas::Graph& adj, int threads, std::i
   Eigen::setNbThreads(0);  // back to following OpenMP
   return {gas::Tensor<T>(src.value()), gas::Tensor<T>(dst.value()), gas::Tensor<T>(alpha.value()),
           gas::Tensor<T>(out.value()), xs.grad, xd.grad, att.grad};
+}
+
+/// Naive reduction of per-edge messages into their rows, in double: sum, mean, max or min; an empty row gives 0.
+gas::Tensor<double> aggregate_reference(const gas::Graph& adj, const gas::Tensor<double>& m, gas::aggr::Reduction r) {
+  gas::Tensor<double> out(adj.rows(), m.cols(), 0.0);
+  const auto indptr = adj.indptr();
+  for (gas::node_id i = 0; i < adj.rows(); ++i) {
+    const auto b = indptr[i], end = indptr[i + 1];
+    for (std::int64_t f = 0; f < m.cols(); ++f) {
+      if (b == end) continue;
+      double acc = r == gas::aggr::Reduction::sum || r == gas::aggr::Reduction::mean ? 0.0 : m(b, f);
+      for (auto e = b; e < end; ++e) {
+        if (r == gas::aggr::Reduction::max) acc = std::max(acc, m(e, f));
+        else if (r == gas::aggr::Reduction::min) acc = std::min(acc, m(e, f));
+        else acc += m(e, f);
+      }
+      out(i, f) = r == gas::aggr::Reduction::mean ? acc / static_cast<double>(end - b) : acc;
+    }
+  }
+  return out;
+}
+
+/// `adj` without its edge weights.
+gas::Graph unweighted(const gas::Graph& adj) {
+  return {adj.rows(), adj.cols(), std::vector<std::int64_t>(adj.indptr().begin(), adj.indptr().end()),
+          std::vector<gas::node_id>(adj.indices().begin(), adj.indices().end())};
+}
+
+/// aggregate_edges<A>(adj, gather_edge_src(adj, x)) and spmm<A>(adj, x) on an unweighted graph: the same values
+/// and the same gradient of x, bit for bit.
+template <gas::aggr::Aggregation A, class T>
+void check_aggregate_edges_is_spmm(const gas::Graph& adj, const gas::Tensor<T>& x0) {
+  gas::ag::Tape<T> tape;
+  gas::ag::Parameter<T> x1("x1", x0), x2("x2", x0);
+  auto by_edges = gas::ops::aggregate_edges<A>(adj, gas::ops::gather_edge_src(adj, tape.param(x1)));
+  auto by_spmm = gas::ops::spmm<A>(adj, tape.param(x2));
+  CHECK(gas::Tensor<T>(by_edges.value()) == gas::Tensor<T>(by_spmm.value()));
+  tape.backward(scalar_loss(by_edges, 31));
+  tape.backward(scalar_loss(by_spmm, 31));
+  CHECK(x1.grad == x2.grad);
 }
 
 }  // namespace
@@ -253,6 +294,112 @@ TEST_CASE_TEMPLATE("edge ops give bit-identical values and gradients on 1, 2 and
   }
 }
 
+TEST_CASE_TEMPLATE("aggregate_edges matches the naive reduction of every aggregation", T, float, double) {
+  const double tolerance = std::is_same_v<T, float> ? 1e-5 : 1e-12;
+  for (const auto& adj : test_graphs()) {
+    CAPTURE(adj.rows());
+    CAPTURE(adj.cols());
+    gas::ag::Tape<T> tape;
+    const auto m = gas_test::random_tensor<T>(adj.num_edges(), 21, 23);  // 21: a vector body plus a remainder
+    const auto md = to_double<T>(m.view());
+    const auto v = tape.constant(m);
+    check_close<T>(gas::ops::aggregate_edges<gas::aggr::Sum>(adj, v).value(),
+                   aggregate_reference(adj, md, gas::aggr::Reduction::sum), tolerance);
+    check_close<T>(gas::ops::aggregate_edges<gas::aggr::Mean>(adj, v).value(),
+                   aggregate_reference(adj, md, gas::aggr::Reduction::mean), tolerance);
+    check_close<T>(gas::ops::aggregate_edges<gas::aggr::Max>(adj, v).value(),
+                   aggregate_reference(adj, md, gas::aggr::Reduction::max), tolerance);
+    check_close<T>(gas::ops::aggregate_edges<gas::aggr::Min>(adj, v).value(),
+                   aggregate_reference(adj, md, gas::aggr::Reduction::min), tolerance);
+  }
+}
+
+TEST_CASE_TEMPLATE("aggregate_edges of gathered source rows is spmm on the unweighted graph, bit for bit", T, float,
+                   double) {
+  for (const auto& weighted : test_graphs()) {
+    const auto adj = unweighted(weighted);  // spmm's sum applies weights; aggregate_edges leaves them to the message
+    CAPTURE(adj.rows());
+    CAPTURE(adj.cols());
+    const auto x = gas_test::random_tensor<T>(adj.cols(), 13, 24);
+    check_aggregate_edges_is_spmm<gas::aggr::Sum>(adj, x);
+    check_aggregate_edges_is_spmm<gas::aggr::Mean>(adj, x);
+    check_aggregate_edges_is_spmm<gas::aggr::Max>(adj, x);
+    check_aggregate_edges_is_spmm<gas::aggr::Min>(adj, x);
+  }
+}
+
+TEST_CASE("aggregate_edges ignores edge weights and gives 0 for an empty row") {
+  // Row 0: edges 0, 1 (weights 2, 3); row 1 empty; row 2: edge 2.
+  const gas::Graph adj(3, 3, {0, 2, 2, 3}, {0, 2, 1}, {2.0f, 3.0f, 0.5f});
+  gas::ag::Tape<double> tape;
+  const auto m = tape.constant(gas::Tensor<double>(3, 2, {1, -1, -4, 3, 10, 20}));
+  auto expect = [](gas::ag::Var<double> y, std::vector<double> values) {
+    CHECK(std::equal(values.begin(), values.end(), y.value().data()));
+  };
+  expect(gas::ops::aggregate_edges<gas::aggr::Sum>(adj, m), {-3, 2, 0, 0, 10, 20});
+  expect(gas::ops::aggregate_edges<gas::aggr::Mean>(adj, m), {-1.5, 1, 0, 0, 10, 20});
+  expect(gas::ops::aggregate_edges<gas::aggr::Max>(adj, m), {1, 3, 0, 0, 10, 20});
+  expect(gas::ops::aggregate_edges<gas::aggr::Min>(adj, m), {-4, -1, 0, 0, 10, 20});
+}
+
+TEST_CASE("aggregate_edges passes the gradient check for every aggregation") {
+  for (const auto& adj : test_graphs()) {
+    CAPTURE(adj.rows());
+    CAPTURE(adj.cols());
+    gas::ag::Tape<double> tape;
+    gas::ag::Parameter<double> m("m", gas_test::random_tensor<double>(adj.num_edges(), 4, 25));  // distinct draws
+    auto check = [&]<class A>(A) {
+      const std::string aggregation(A::name);
+      CAPTURE(aggregation);
+      auto build = [&](gas::ag::Tape<double>& t) { return scalar_loss(gas::ops::aggregate_edges<A>(adj, t.param(m)), 26); };
+      const auto result = gas::ag::check_gradients(tape, build, {&m});
+      CHECK_MESSAGE(result.ok, result.worst);
+    };
+    check(gas::aggr::Sum{});
+    check(gas::aggr::Mean{});
+    check(gas::aggr::Max{});
+    check(gas::aggr::Min{});
+  }
+}
+
+TEST_CASE("aggregate_edges max/min send the gradient to the winning edge only, the first one on ties") {
+  // Row 0 has edges 0, 1, 2; edges 0 and 2 tie for the maximum of column 0, edge 1 holds the minimum.
+  const gas::Graph adj(2, 3, {0, 3, 3}, {0, 1, 2});
+  gas::ag::Tape<double> tape;
+  gas::ag::Parameter<double> m("m", gas::Tensor<double>(3, 2, {5, 1, -2, 7, 5, 0}));
+  tape.backward(gas::ops::sum_all(gas::ops::aggregate_edges<gas::aggr::Max>(adj, tape.param(m))));
+  CHECK(m.grad == gas::Tensor<double>(3, 2, {1, 0, 0, 1, 0, 0}));
+  m.zero_grad();
+  tape.reset();
+  tape.backward(gas::ops::sum_all(gas::ops::aggregate_edges<gas::aggr::Min>(adj, tape.param(m))));
+  CHECK(m.grad == gas::Tensor<double>(3, 2, {0, 0, 1, 0, 0, 1}));
+}
+
+TEST_CASE_TEMPLATE("aggregate_edges gives bit-identical values and gradients on 1, 2 and 3 threads", T, float, double) {
+  const auto adj = gas_test::random_graph(5000, 4000, 8, 27, false, false);
+  const auto m0 = gas_test::random_tensor<T>(adj.num_edges(), 16, 28);
+  auto run = [&](int threads) {
+    const int saved = omp_get_max_threads();
+    omp_set_num_threads(threads);
+    std::vector<gas::Tensor<T>> out;
+    gas::ag::Tape<T> tape;
+    gas::ag::Parameter<T> mean("mean", m0), max("max", m0);
+    auto a = gas::ops::aggregate_edges<gas::aggr::Mean>(adj, tape.param(mean));
+    auto b = gas::ops::aggregate_edges<gas::aggr::Max>(adj, tape.param(max));
+    tape.backward(scalar_loss(gas::ops::add(a, b), 29));
+    omp_set_num_threads(saved);
+    return std::vector<gas::Tensor<T>>{gas::Tensor<T>(a.value()), gas::Tensor<T>(b.value()), mean.grad, max.grad};
+  };
+  const auto one = run(1);
+  for (int threads : {2, 3}) {
+    const auto many = run(threads);
+    for (std::size_t k = 0; k < one.size(); ++k) {
+      CAPTURE(k);
+      CHECK(one[k] == many[k]);
+    }
+  }
+}
+
 TEST_CASE("edge op shape errors name the shapes") {
   const auto adj = gas_test::random_graph(6, 4, 2, 22, false, false);
   const auto edges = adj.num_edges();
@@ -270,4 +417,6 @@ TEST_CASE("edge op shape errors name the shapes") {
   CHECK_THROWS_NAMING(gas::shape_error, gas::ops::spmm_edge(adj, alpha, rows6), "(6 x 4)", "adj.cols() rows");
   const auto odd = tape.constant(gas::Tensor<double>(4, 5));
   CHECK_THROWS_NAMING(gas::shape_error, gas::ops::spmm_edge(adj, alpha, odd), "(4 x 5)", "multiple of the 2 heads");
+  CHECK_THROWS_NAMING(gas::shape_error, gas::ops::aggregate_edges<gas::aggr::Sum>(adj, bad_alpha),
+                      "messages (" + std::to_string(edges + 1) + " x 2)", "one row per edge");
 }

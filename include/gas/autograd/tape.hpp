@@ -4,8 +4,8 @@
 /// Why a tape of reusable nodes rather than a graph of heap objects: a training step records the same ops
 /// in the same order every time, so node i of this step has the shapes node i had last step. `reset()` keeps
 /// every node and its buffers, and `Tensor::resize` reuses their allocations: in the steady state a step
-/// allocates nothing. A node's backward is a plain function pointer and its saved state lives in fixed
-/// fields and two auxiliary tensors, so recording an op allocates nothing either.
+/// allocates nothing. A node's backward is a plain function pointer, its op's attributes live in a fixed typed slot
+/// (ag::OpAttributes) and its saved state in auxiliary tensors, so recording an op allocates nothing either.
 
 #include <algorithm>
 #include <array>
@@ -15,6 +15,7 @@
 #include <utility>
 #include <vector>
 
+#include "gas/autograd/attributes.hpp"
 #include "gas/autograd/parameter.hpp"
 #include "gas/core/check.hpp"
 #include "gas/core/exec.hpp"
@@ -49,6 +50,26 @@ struct Node {
   const char* op = "";                 // name of the op that produced the node, for messages
   bool requires_grad = false;
   bool grad_live = false;              // grad holds this pass's accumulated gradient
+
+  /// @brief The attributes the node's op stored (see ops::record); throws value_error naming the op and both
+  /// types when they are not of type A.
+  template <class A>
+  [[nodiscard]] A& attrs() {
+    return attributes_.get<A>(op);
+  }
+  template <class A>
+  [[nodiscard]] const A& attrs() const {
+    return attributes_.get<A>(op);
+  }
+  /// @brief Stores the op's attributes (a trivially copyable struct of at most OpAttributes::capacity bytes).
+  template <class A>
+  void set_attrs(const A& attributes) {
+    attributes_.set(attributes);
+  }
+
+private:
+  friend class Tape<T, Backend>;
+  OpAttributes attributes_;
 };
 
 /// @brief A handle to a node of a tape: what ops take and return. Valid until the tape's next `reset()`.
@@ -261,6 +282,7 @@ private:
     n.scalars.fill(0);
     n.ints.fill(0);
     n.refs.fill(nullptr);
+    n.attributes_.clear();
     n.backward = nullptr;
     n.param = nullptr;
     n.op = op;

@@ -9,6 +9,7 @@
 #include "gas/core/backend.hpp"
 #include "gas/cuda/exec.hpp"
 #include "gas/cuda/ops/dense_ops.cuh"
+#include "gas/cuda/ops/edge.cuh"
 #include "gas/cuda/ops/elementwise_ops.cuh"
 #include "gas/cuda/ops/graph_ops.cuh"
 #include "gas/cuda/ops/history_ops.cuh"

@@ -1,6 +1,6 @@
 #pragma once
-/// @brief Per-edge ops for attention layers (GAT): gather node rows onto edges, softmax over each row's
-/// edges, and aggregation weighted by per-edge, per-head coefficients.
+/// @brief Per-edge ops: gather node rows onto edges, softmax over each row's edges, aggregation weighted by
+/// per-edge, per-head coefficients (GAT), and the reduction of per-edge messages into their rows (message passing).
 ///
 /// Edge e is the e-th stored entry of the CSR adjacency (row(e) = destination, col(e) = source), so per-edge
 /// tensors are (E, ...) in CSR order and a row's edges are contiguous. As in spmm, every pass is a loop in
@@ -17,7 +17,10 @@
 #include "gas/core/backend.hpp"
 #include "gas/core/check.hpp"
 #include "gas/graph/dataset.hpp"
+#include "gas/ops/attributes.hpp"
 #include "gas/ops/device_ops.hpp"
+#include "gas/ops/host/edge.hpp"
+#include "gas/ops/impl.hpp"
 #include "gas/ops/spmm.hpp"
 
 namespace gas::ops {
@@ -259,6 +262,23 @@ ag::Var<T, Backend> spmm_edge(const GraphOf<Backend>& adj, ag::Var<T, Backend> a
     }
   }
   return {&x.tape(), id};
+}
+
+/// @brief Reduces per-edge messages into their rows: `messages` is (adj.num_edges(), d), one row per edge in CSR
+/// order (e.g. gather_edge_src(adj, x) transformed edge by edge); the result is (adj.rows(), d) with row i the
+/// reduction A over the messages of row i's edges. Sum adds them (edge weights are not applied: a message that
+/// should be weighted carries its weight already); Mean divides by the row's degree; Max / Min take the elementwise
+/// extreme, and the gradient reaches the winning edge only (the first one on ties). An empty row gives 0 under
+/// every policy. So aggregate_edges<A>(adj, gather_edge_src(adj, x)) is spmm<A>(adj, x) for an unweighted graph.
+/// The backward pass needs no transpose and no atomics: each edge reads its own row's gradient. `adj` must
+/// outlive the backward pass. Throws shape_error naming the shapes unless messages has one row per edge.
+/// @tparam A an aggregation policy (aggr::Sum, Mean, Max, Min or a user tag naming one of their reductions).
+template <aggr::Aggregation A, class T, class Backend>
+ag::Var<T, Backend> aggregate_edges(const GraphOf<Backend>& adj, ag::Var<T, Backend> messages) {
+  GAS_CHECK(messages.rows() == adj.num_edges(), shape_error,
+            "messages (" << messages.rows() << " x " << messages.cols() << ") need one row per edge of the adjacency ("
+                         << adj.rows() << " x " << adj.cols() << ", " << adj.num_edges() << " edges)");
+  return record(AggregateEdges<A, Backend>{.adj = &adj}, adj.rows(), messages.cols(), {messages});
 }
 
 }  // namespace gas::ops

@@ -82,18 +82,24 @@ TransposeIndex transpose_index(const Graph& adj, Tensor<std::int64_t, Backend>& 
   return {off, row_of, edge_of};
 }
 
-/// @brief out = sum_k s_k x[cols[k]] over one row's `deg` entries (s_k = w[k] when Weighted, else 1).
-/// Four entries per pass: four independent row streams in flight and a quarter of the accumulator traffic.
-template <class T, bool Weighted>
+/// @brief out = sum_k s_k x_k over one row's `deg` entries (s_k = w[k] when Weighted, else 1), where x_k is row
+/// cols[k] of x (Indexed: a neighbour's features) or row k of x (not Indexed: the entries' own rows, as the
+/// messages of aggregate_edges; x then points at the row's first entry). Four entries per pass: four independent
+/// row streams in flight and a quarter of the accumulator traffic.
+template <class T, bool Weighted, bool Indexed = true>
 inline void sum_rows(const node_id* __restrict cols, const float* __restrict w, std::int64_t deg,
                      const T* __restrict x, std::int64_t ldx, T* __restrict out, std::int64_t width) {
+  auto row = [&](std::int64_t k) -> const T* {
+    if constexpr (Indexed) return x + cols[k] * ldx;
+    else return x + k * ldx;
+  };
   std::fill_n(out, width, T{0});
   std::int64_t k = 0;
   for (; k + 4 <= deg; k += 4) {
-    const T* __restrict x0 = x + cols[k] * ldx;
-    const T* __restrict x1 = x + cols[k + 1] * ldx;
-    const T* __restrict x2 = x + cols[k + 2] * ldx;
-    const T* __restrict x3 = x + cols[k + 3] * ldx;
+    const T* __restrict x0 = row(k);
+    const T* __restrict x1 = row(k + 1);
+    const T* __restrict x2 = row(k + 2);
+    const T* __restrict x3 = row(k + 3);
     if constexpr (Weighted) {
       const T w0 = static_cast<T>(w[k]), w1 = static_cast<T>(w[k + 1]);
       const T w2 = static_cast<T>(w[k + 2]), w3 = static_cast<T>(w[k + 3]);
@@ -103,7 +109,7 @@ inline void sum_rows(const node_id* __restrict cols, const float* __restrict w, 
     }
   }
   for (; k < deg; ++k) {
-    const T* __restrict x0 = x + cols[k] * ldx;
+    const T* __restrict x0 = row(k);
     if constexpr (Weighted) {
       const T w0 = static_cast<T>(w[k]);
       for (std::int64_t f = 0; f < width; ++f) out[f] += w0 * x0[f];
@@ -113,20 +119,30 @@ inline void sum_rows(const node_id* __restrict cols, const float* __restrict w, 
   }
 }
 
-/// @brief out = elementwise max (Max) or min over one row's entries, arg = the winning column (first on ties).
-template <class T, bool Max, bool SaveArg>
+/// @brief out = elementwise max (Max) or min over one row's entries, arg = the winning entry's id (first on ties):
+/// Indexed, entry k is row cols[k] of x and its id cols[k]; not Indexed, entry k is row k of x (x points at the
+/// row's first entry) and its id first + k (an edge id).
+template <class T, bool Max, bool SaveArg, bool Indexed = true>
 inline void extreme_rows(const node_id* __restrict cols, std::int64_t deg, const T* __restrict x, std::int64_t ldx,
-                         T* __restrict out, std::int64_t* __restrict arg, std::int64_t width) {
+                         T* __restrict out, std::int64_t* __restrict arg, std::int64_t width, std::int64_t first = 0) {
+  auto id = [&](std::int64_t k) -> std::int64_t {
+    if constexpr (Indexed) return cols[k];
+    else return first + k;
+  };
+  auto row = [&](std::int64_t k) -> const T* {
+    if constexpr (Indexed) return x + cols[k] * ldx;
+    else return x + k * ldx;
+  };
   if (deg == 0) {  // PyG's scatter max/min: an empty row gives 0
     std::fill_n(out, width, T{0});
     if constexpr (SaveArg) std::fill_n(arg, width, std::int64_t{-1});
     return;
   }
-  std::copy_n(x + cols[0] * ldx, width, out);
-  if constexpr (SaveArg) std::fill_n(arg, width, std::int64_t{cols[0]});
+  std::copy_n(row(0), width, out);
+  if constexpr (SaveArg) std::fill_n(arg, width, id(0));
   for (std::int64_t k = 1; k < deg; ++k) {
-    const T* __restrict xk = x + cols[k] * ldx;
-    const std::int64_t c = cols[k];
+    const T* __restrict xk = row(k);
+    const std::int64_t c = id(k);
     for (std::int64_t f = 0; f < width; ++f) {
       const bool better = Max ? xk[f] > out[f] : xk[f] < out[f];  // strict: the first occurrence wins a tie
       out[f] = better ? xk[f] : out[f];

@@ -1,0 +1,165 @@
+#pragma once
+/// @brief aggregate_edges on the device, forward and backward, matching ops::aggregate_edges: row i reduces the
+/// message rows of its edges (sum, mean, max or min; 0 for an empty row).
+///
+/// Layout as on the host: messages are (E, width), one row per CSR entry, so a row's messages are contiguous. As in
+/// spmm.cuh, a group of threads owns each output row and its lanes split the features in 16-byte packs where the
+/// width and the pointers allow. The backward pass is row-parallel too: every edge belongs to one row, so the group
+/// owning row i writes the gradients of row i's edges and nothing else; no transpose, no atomics.
+
+#include <cuda_runtime.h>
+
+#include <cstdint>
+
+#include "gas/core/check.hpp"
+#include "gas/cuda/device_csr.hpp"
+#include "gas/cuda/error.hpp"
+#include "gas/cuda/kernels/common.cuh"
+#include "gas/cuda/kernels/edge.cuh"
+#include "gas/cuda/kernels/launch.hpp"
+#include "gas/ops/aggregation.hpp"
+
+namespace gas::cuda {
+inline namespace v0 {
+namespace kernels {
+
+// out (adj.rows, width) = R over row i's messages m (E, width); arg (adj.rows, width): the winning edge of each
+// element (-1 for an empty row), or null.
+template <class T, int V, aggr::Reduction R>
+__global__ void aggregate_edges_forward(DeviceCsrView adj, const T* __restrict__ m, std::int64_t width,
+                                        T* __restrict__ out, std::int64_t* __restrict__ arg, int group) {
+  const std::int64_t t = global_thread();
+  const std::int64_t row = t / group;
+  if (row >= adj.rows) return;
+  const int lane = static_cast<int>(t % group);
+  const std::int64_t begin = adj.indptr[row], end = adj.indptr[row + 1];
+  const std::int64_t packs = width / V;
+  using P = Pack<T, V>;
+  const P* __restrict__ mp = reinterpret_cast<const P*>(m);
+  P* __restrict__ op = reinterpret_cast<P*>(out);
+  for (std::int64_t c = lane; c < packs; c += group) {
+    P acc;
+    if constexpr (R == aggr::Reduction::sum || R == aggr::Reduction::mean) {
+      for (int k = 0; k < V; ++k) acc.v[k] = T{0};
+      for (std::int64_t e = begin; e < end; ++e) {
+        const P v = mp[e * packs + c];
+        for (int k = 0; k < V; ++k) acc.v[k] += v.v[k];
+      }
+      if constexpr (R == aggr::Reduction::mean) {
+        if (end > begin) {
+          const T scale = T{1} / static_cast<T>(end - begin);
+          for (int k = 0; k < V; ++k) acc.v[k] *= scale;
+        }
+      }
+    } else {
+      constexpr bool is_max = R == aggr::Reduction::max;
+      std::int64_t best[V];
+      if (end == begin) {  // an empty row gives 0 and no argument, as on the host
+        for (int k = 0; k < V; ++k) {
+          acc.v[k] = T{0};
+          best[k] = -1;
+        }
+      } else {
+        acc = mp[begin * packs + c];
+        for (int k = 0; k < V; ++k) best[k] = begin;
+        for (std::int64_t e = begin + 1; e < end; ++e) {
+          const P v = mp[e * packs + c];
+          for (int k = 0; k < V; ++k) {
+            const bool better = is_max ? v.v[k] > acc.v[k] : v.v[k] < acc.v[k];  // strict: first wins a tie
+            acc.v[k] = better ? v.v[k] : acc.v[k];
+            best[k] = better ? e : best[k];
+          }
+        }
+      }
+      if (arg != nullptr)
+        for (int k = 0; k < V; ++k) arg[row * width + c * V + k] = best[k];
+    }
+    op[row * packs + c] = acc;
+  }
+}
+
+// gm (E, width) += g_i for every edge of row i (sum), or g_i / deg(i) (mean).
+template <class T, int V, bool Mean>
+__global__ void aggregate_edges_backward_sum(DeviceCsrView adj, const T* __restrict__ g, std::int64_t width,
+                                             T* __restrict__ gm, int group) {
+  const std::int64_t t = global_thread();
+  const std::int64_t row = t / group;
+  if (row >= adj.rows) return;
+  const int lane = static_cast<int>(t % group);
+  const std::int64_t begin = adj.indptr[row], end = adj.indptr[row + 1];
+  if (end == begin) return;
+  const std::int64_t packs = width / V;
+  using P = Pack<T, V>;
+  const P* __restrict__ gp = reinterpret_cast<const P*>(g);
+  P* __restrict__ op = reinterpret_cast<P*>(gm);
+  const T s = Mean ? T{1} / static_cast<T>(end - begin) : T{1};
+  for (std::int64_t c = lane; c < packs; c += group) {
+    const P gi = gp[row * packs + c];
+    for (std::int64_t e = begin; e < end; ++e) {
+      P acc = op[e * packs + c];
+      for (int k = 0; k < V; ++k) acc.v[k] += s * gi.v[k];
+      op[e * packs + c] = acc;
+    }
+  }
+}
+
+// gm (E, width): element (arg(i, f), f) += g(i, f) for every row i (max, min).
+template <class T>
+__global__ void aggregate_edges_backward_arg(DeviceCsrView adj, const T* __restrict__ g,
+                                             const std::int64_t* __restrict__ arg, std::int64_t width,
+                                             T* __restrict__ gm, int group) {
+  const std::int64_t t = global_thread();
+  const std::int64_t row = t / group;
+  if (row >= adj.rows) return;
+  const int lane = static_cast<int>(t % group);
+  for (std::int64_t f = lane; f < width; f += group) {
+    const std::int64_t e = arg[row * width + f];
+    if (e >= 0) gm[e * width + f] += g[row * width + f];
+  }
+}
+
+}  // namespace kernels
+}  // namespace v0
+
+/// @brief out (adj.rows, width) = the reduction R over each row's messages m (E, width), as ops::aggregate_edges;
+/// for max and min, `arg` (adj.rows, width) receives the winning edge per element (-1 for an empty row), or pass
+/// nullptr when no backward pass follows. Contiguous row-major device arrays; queued on `stream`. Throws
+/// shape_error naming the shapes unless m has one row per edge.
+template <aggr::Reduction R, class T>
+void aggregate_edges_forward(const DeviceCsrView& adj, const T* m, std::int64_t m_rows, std::int64_t width, T* out,
+                             std::int64_t* arg, cudaStream_t stream) {
+  detail::check_edge_rows(adj, m_rows, width, "cuda::aggregate_edges_forward", "messages");
+  if (adj.rows == 0 || width == 0) return;
+  const RowLaunch l = row_launch(adj.rows, width, sizeof(T), detail::aligned16(m) && detail::aligned16(out));
+  check_grid(l.blocks, "cuda::aggregate_edges_forward");
+  const auto grid = static_cast<unsigned>(l.blocks);
+  constexpr int pack = 16 / sizeof(T);
+  if (l.vector == pack) kernels::aggregate_edges_forward<T, pack, R><<<grid, block_threads, 0, stream>>>(adj, m, width, out, arg, l.group);
+  else kernels::aggregate_edges_forward<T, 1, R><<<grid, block_threads, 0, stream>>>(adj, m, width, out, arg, l.group);
+  GAS_CUDA_CHECK_LAUNCH();
+}
+
+/// @brief gm (E, width) += d aggregate_edges<R> / d m applied to g (adj.rows, width): each edge receives its row's
+/// gradient (sum), divided by the row's degree (mean), or the elements its row chose (max, min: the `arg` that
+/// aggregate_edges_forward wrote). Throws shape_error for mismatched sizes, value_error when max/min lack `arg`.
+template <aggr::Reduction R, class T>
+void aggregate_edges_backward(const DeviceCsrView& adj, const T* g, std::int64_t g_rows, std::int64_t width,
+                              const std::int64_t* arg, T* gm, std::int64_t gm_rows, cudaStream_t stream) {
+  detail::check_node_rows(adj, g_rows, width, adj.rows, "cuda::aggregate_edges_backward", "gradient");
+  detail::check_edge_rows(adj, gm_rows, width, "cuda::aggregate_edges_backward", "message gradient");
+  constexpr bool extreme = R == aggr::Reduction::max || R == aggr::Reduction::min;
+  GAS_CHECK(!extreme || arg != nullptr || adj.rows == 0 || width == 0, value_error,
+            "cuda::aggregate_edges_backward: max/min need the argument array that aggregate_edges_forward wrote");
+  if (adj.nnz == 0 || width == 0) return;  // no edges: nothing flows back
+  const RowLaunch l = row_launch(adj.rows, width, sizeof(T), detail::aligned16(g) && detail::aligned16(gm) && !extreme);
+  check_grid(l.blocks, "cuda::aggregate_edges_backward");
+  const auto grid = static_cast<unsigned>(l.blocks);
+  constexpr int pack = 16 / sizeof(T);
+  constexpr bool mean = R == aggr::Reduction::mean;
+  if constexpr (extreme) kernels::aggregate_edges_backward_arg<T><<<grid, block_threads, 0, stream>>>(adj, g, arg, width, gm, l.group);
+  else if (l.vector == pack) kernels::aggregate_edges_backward_sum<T, pack, mean><<<grid, block_threads, 0, stream>>>(adj, g, width, gm, l.group);
+  else kernels::aggregate_edges_backward_sum<T, 1, mean><<<grid, block_threads, 0, stream>>>(adj, g, width, gm, l.group);
+  GAS_CUDA_CHECK_LAUNCH();
+}
+
+}  // namespace gas::cuda

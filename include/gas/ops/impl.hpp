@@ -1,0 +1,80 @@
+#pragma once
+/// @brief The one dispatch point of the ops: `Impl<Op, Backend>` holds an op's forward and backward for one
+/// backend, and `record` puts an op on the tape through it.
+///
+/// An op is three things. Its attributes: a small trivially copyable struct naming the op (`name`) and holding what
+/// the forward and backward passes need besides the input values (`Dropout{p, seed}`, a pointer to the graph, the
+/// spans of labels); the built-in ones are in gas/ops/attributes.hpp. Its implementations, one per backend, as
+/// specialisations of `Impl<Op, Backend>` with two static member templates:
+///
+///     template <class T> static void forward(ag::Tape<T, B>& tape, ag::Node<T, B>& node, const Op& attrs, extra...);
+///     template <class T> static void backward(ag::Tape<T, B>& tape, ag::Node<T, B>& node, const Op& attrs);
+///
+/// `forward` computes node.value from the inputs' values (tape.node(node.inputs[k]).value) and saves in the node's
+/// aux tensors what the backward pass needs; `backward` adds into the inputs' gradients (tape.grad_of(input)) from
+/// node.grad. The host ones are in gas/ops/host/, the device ones in gas/cuda/ops/ (nvcc only). And its public
+/// function, which checks the arguments and calls `record`. Nothing in this scheme is closed: a user adds an op from
+/// their own code by writing the three (docs/autograd.md, "A custom op").
+
+#include <concepts>
+#include <cstdint>
+#include <initializer_list>
+#include <type_traits>
+#include <utility>
+
+#include "gas/autograd/tape.hpp"
+#include "gas/core/check.hpp"
+#include "gas/core/tensor.hpp"
+
+namespace gas::ops {
+
+/// @brief The implementation of op `Op` on `Backend`; specialised per op and backend (gas/ops/host/ for the host,
+/// gas/cuda/ops/ for the device). The primary template only reports a missing specialisation.
+template <class Op, class Backend>
+struct Impl {
+  static_assert(dependent_false<Op>,
+                "gas::ops::Impl<Op, Backend>: no implementation of op Op for backend Backend (both named in the "
+                "instantiation above); for gas::cuda::device compile with nvcc and include <gas/gas.hpp>");
+};
+
+/// @brief What an op's attributes must be: trivially copyable (they live in the node's fixed slot) and named.
+template <class A>
+concept OpAttributes = std::is_trivially_copyable_v<A> && requires(const A& a) {
+  { a.name } -> std::convertible_to<const char*>;
+};
+
+namespace detail {
+
+/// @brief The backward function record installs: Impl<Op, Backend>::backward with the attributes stored in the node.
+template <class Op, class T, class Backend>
+void backward_of(ag::Tape<T, Backend>& tape, ag::Node<T, Backend>& node) {
+  Impl<Op, Backend>::backward(tape, node, std::as_const(node).template attrs<Op>());
+}
+
+}  // namespace detail
+
+/// @brief Records op `attrs` on node `id`, which the caller has pushed (with `tape.push_view`, or with inputs wired
+/// by hand, as a concatenation of many parts does): stores the attributes, runs Impl<Op, Backend>::forward(tape,
+/// node, attrs, extra...) and installs the backward function. Returns the node's Var.
+template <OpAttributes Op, class T, class Backend, class... Extra>
+ag::Var<T, Backend> record_pushed(ag::Tape<T, Backend>& tape, int id, const Op& attrs, Extra&&... extra) {
+  auto& node = tape.node(id);
+  node.set_attrs(attrs);
+  Impl<Op, Backend>::forward(tape, node, std::as_const(node).template attrs<Op>(), std::forward<Extra>(extra)...);
+  node.backward = &detail::backward_of<Op, T, Backend>;
+  return {&tape, id};
+}
+
+/// @brief Records op `attrs` with a (rows, cols) value computed from `inputs` (at least one; their tape is the
+/// op's): pushes the node named attrs.name, then as record_pushed. `extra` reaches the forward pass only (host
+/// data it uploads or state it updates); what the backward pass needs must be in the attributes or the node.
+template <OpAttributes Op, class T, class Backend, class... Extra>
+ag::Var<T, Backend> record(const Op& attrs, std::int64_t rows, std::int64_t cols,
+                           std::initializer_list<ag::Var<T, Backend>> inputs, Extra&&... extra) {
+  GAS_CHECK(inputs.size() > 0, value_error, "op '" << attrs.name << "' has no input to take its tape from");
+  auto& tape = inputs.begin()->tape();
+  const int id = tape.push(attrs.name, rows, cols, inputs).first;
+  return record_pushed(tape, id, attrs, std::forward<Extra>(extra)...);
+}
+
+}  // namespace gas::ops
