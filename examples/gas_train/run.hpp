@@ -81,7 +81,7 @@ inline gas::models::GINOptions gin_options(const gas::Dataset& d, const Hyper& h
 }
 
 /// PNA's degree scalers need avg_log over the WHOLE graph (never a batch): computed here from the raw graph the
-/// model trains on (PNA declares needs_gcn_norm = false, so the Trainer passes the graph as loaded).
+/// model trains on (PNA declares traits.gcn_norm = false, so the Trainer passes the graph as loaded).
 inline gas::models::PNAModelOptions pna_options(const gas::Dataset& d, const Hyper& h) {
   gas::models::PNAModelOptions o;
   o.in = d.num_features(), o.hidden = *h.hidden, o.out = d.num_classes, o.layers = *h.layers;
@@ -112,7 +112,7 @@ std::vector<RunRecord> train_runs(const gas::Dataset& data, const Config& c, con
   for (std::int32_t r = 0; r < c.runs; ++r) {
     const std::uint64_t seed = c.seed + static_cast<std::uint64_t>(r);
     std::unique_ptr<Model> model = make(seed);  // models are built in place: optimisers point into them
-    gas::Trainer<Model, gas::partition::Metis, typename Model::store_type> trainer(
+    gas::Trainer<Model, gas::partition::Metis> trainer(
         *model, gas::partition::Metis{.num_parts = *h.num_parts, .seed = c.seed}, trainer_options(c, h, seed));
     const gas::TrainResult result = trainer.fit(data);
     RunRecord& rec = out.emplace_back();

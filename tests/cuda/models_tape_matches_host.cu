@@ -183,9 +183,8 @@ TEST_CASE("GATConv, GCN2Conv, GINConv, PNAConv, BatchNorm and APPNP on the devic
   {
     gas::Rng r1(8), r2(8);
     const gas::nn::MLPOptions o{.channels = {16, 32, 8}, .batch_norm = true};
-    gas::nn::GINConv<float, host, gas::nn::MLP<float>> h(gas::nn::MLP<float>(o, r1, "nn"), 0.25, true);
-    gas::nn::GINConv<float, device, gas::nn::MLP<float, device>> d(gas::nn::MLP<float, device>(o, r2, "nn"), 0.25,
-                                                                    true);
+    gas::nn::GINConv<float, host, gas::nn::MLP<float>> h({.eps = 0.25, .train_eps = true}, o, r1);
+    gas::nn::GINConv<float, device, gas::nn::MLP<float, device>> d({.eps = 0.25, .train_eps = true}, o, r2);
     check_layer(h, d, X, [&](auto& l, auto& t, auto x) { return l.forward(t, x, on(t), true, 11); });
   }
   for (const bool branch : {false, true}) {  // PyG's PNAConv and the reference's branch form

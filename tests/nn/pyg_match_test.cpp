@@ -89,7 +89,7 @@ TEST_CASE_TEMPLATE("GCN2Conv matches PyG's GCN2Conv with shared and separate wei
 TEST_CASE_TEMPLATE("GINConv matches PyG's GINConv(Linear-ReLU-Linear, train_eps)", T, float, double) {
   const auto f = gas_test::load_fixture("gin");
   gas::Rng rng(4);
-  gas::nn::GINConv<T> conv(gas::nn::MLP<T>({.channels = {5, 8, 4}}, rng, "nn"), 0.0, true);
+  gas::nn::GINConv<T> conv({.eps = 0.0, .train_eps = true}, gas::nn::MLPOptions{.channels = {5, 8, 4}}, rng);
   // PyG's Sequential numbers its modules: Linear 0, ReLU 1, Linear 2.
   gas_test::load_parameters<T>(f, conv.parameters(), [](const std::string& name) {
     if (name.starts_with("nn.lins.0")) return "nn.0" + name.substr(9);

@@ -274,7 +274,7 @@ TEST_CASE("SpectralNorm follows torch's spectral_norm on a case computed by hand
 TEST_CASE_TEMPLATE("SpectralNorm in a Linear converges: the largest singular value of W / sigma is 1", T, float,
                    double) {
   gas::Rng rng(8);
-  gas::nn::Linear<T, host, gas::reg::SpectralNorm> lin(5, 7, rng, {}, "lin", {.seed = 3});
+  gas::nn::Linear<T, host, gas::reg::SpectralNorm> lin(5, 7, rng, {}, {.seed = 3});
   lin.weight.value = gas_test::random_tensor<T>(7, 5, 9);
   const auto svd = singular_values(lin.weight.value);
   gas::ag::Tape<T> tape;
@@ -319,7 +319,7 @@ TEST_CASE("SpectralNorm passes the gradient check in a Linear and an MLP, u and 
   auto x = Param("x", gas_test::random_tensor(5, 4, 16));
   Tape tape;
   SUBCASE("Linear") {
-    gas::nn::Linear<double, host, gas::reg::SpectralNorm> lin(4, 3, rng, {}, "lin");
+    gas::nn::Linear<double, host, gas::reg::SpectralNorm> lin(4, 3, rng, {});
     (void)lin.forward(tape, tape.param(x), true);
     auto params = lin.parameters();
     params.push_back(&x);
@@ -345,7 +345,7 @@ TEST_CASE("SpectralNorm rejects bad settings, vectors of another shape and an al
   gas::Rng rng(17);
   Tape tape;
   const auto x = tape.constant(gas::Tensor<double>(2, 3, 1.0));
-  gas::nn::Linear<double, host, gas::reg::SpectralNorm> lin(3, 2, rng, {}, "", {.power_iterations = -1});
+  gas::nn::Linear<double, host, gas::reg::SpectralNorm> lin(3, 2, rng, {}, {.power_iterations = -1});
   CHECK_THROWS_NAMING(gas::value_error, lin.forward(tape, x, true), "power_iterations -1");
   lin.regularizer = {.u = {1, 0, 0}, .v = {1, 0, 0}};
   CHECK_THROWS_NAMING(gas::shape_error, lin.forward(tape, x, true), "u (3)", "(2 x 3)");
@@ -357,8 +357,8 @@ TEST_CASE("GINConv's regularization is the policy's penalty of its MLP at the ag
   const auto adj = gas_test::random_graph(6, 9, 19, false);
   gas::Rng rng(20);
   using Penalised = gas::nn::GINConv<double, host, gas::nn::MLP<double>, gas::reg::NoisePerturbation>;
-  Penalised conv(gas::nn::MLP<double>({.channels = {3, 5, 2}, .dropout = 0.3}, rng, "nn"), 0.25, false,
-                 {.sigma = 0.2});
+  Penalised conv({.eps = 0.25, .train_eps = false}, {.sigma = 0.2},
+                 gas::nn::MLPOptions{.channels = {3, 5, 2}, .dropout = 0.3}, rng);
   const auto x = gas_test::random_tensor(9, 3, 21);
   Tape tape;
   CHECK_THROWS_NAMING(gas::value_error, conv.regularization(tape, true, 1), "GINConv::regularization");
@@ -377,7 +377,7 @@ TEST_CASE("GINConv's regularization is the policy's penalty of its MLP at the ag
 
   Tape other;
   CHECK_THROWS_NAMING(gas::value_error, conv.regularization(other, true, 1), "same tape");
-  gas::nn::GINConv<double> plain(gas::nn::MLP<double>({.channels = {3, 2}}, rng, "nn"));
+  gas::nn::GINConv<double> plain({}, gas::nn::MLPOptions{.channels = {3, 2}}, rng);
   CHECK_FALSE(plain.regularization(tape, true, 1).has_value());
 }
 
@@ -385,8 +385,8 @@ TEST_CASE("GINConv's output plus its penalty passes the gradient check") {
   const auto adj = gas_test::random_graph(6, 9, 24, false);
   gas::Rng rng(25);
   gas::nn::GINConv<double, host, gas::nn::MLP<double>, gas::reg::NoisePerturbation> conv(
-      gas::nn::MLP<double>({.channels = {3, 5, 2}, .batch_norm = true, .plain_last = false}, rng, "nn"), 0.1, true,
-      {.sigma = 0.3});
+      {.eps = 0.1, .train_eps = true}, {.sigma = 0.3},
+      gas::nn::MLPOptions{.channels = {3, 5, 2}, .batch_norm = true, .plain_last = false}, rng);
   auto x = Param("x", gas_test::random_tensor(9, 3, 26));
   auto params = conv.parameters();
   params.push_back(&x);
@@ -454,7 +454,7 @@ TEST_CASE("a GIN trains under each policy: the loss falls") {
   SUBCASE("reg::None") {
     using Conv = gas::nn::GINConv<double>;
     const auto r = train_gin<Conv>([&](std::int64_t in, std::int64_t out, gas::Rng& rng) {
-      return Conv(MLP<double>(options(in, out), rng, "nn"), 0.0, true);
+      return Conv({.train_eps = true}, options(in, out), rng);
     });
     CHECK(r[1] < 0.5 * r[0]);
     CHECK(r[2] == 0.0);
@@ -462,7 +462,7 @@ TEST_CASE("a GIN trains under each policy: the loss falls") {
   SUBCASE("reg::NoisePerturbation") {
     using Conv = gas::nn::GINConv<double, host, MLP<double>, gas::reg::NoisePerturbation>;
     const auto r = train_gin<Conv>([&](std::int64_t in, std::int64_t out, gas::Rng& rng) {
-      return Conv(MLP<double>(options(in, out), rng, "nn"), 0.0, true, {});
+      return Conv({.train_eps = true}, {}, options(in, out), rng);
     });
     CHECK(r[1] < 0.5 * r[0]);
     CHECK(r[2] > 0.0);
@@ -471,7 +471,7 @@ TEST_CASE("a GIN trains under each policy: the loss falls") {
     using Net = MLP<double, host, gas::reg::SpectralNorm>;
     using Conv = gas::nn::GINConv<double, host, Net>;
     const auto r = train_gin<Conv>([&](std::int64_t in, std::int64_t out, gas::Rng& rng) {
-      return Conv(Net(options(in, out), rng, "nn"), 0.0, true);
+      return Conv({.train_eps = true}, options(in, out), rng);
     });
     CHECK(r[1] < 0.5 * r[0]);
   }
@@ -482,7 +482,7 @@ TEST_CASE("a warm step with SpectralNorm and NoisePerturbation allocates nothing
   gas::Rng rng(35);
   using Net = gas::nn::MLP<double, host, gas::reg::SpectralNorm>;
   gas::nn::GINConv<double, host, Net, gas::reg::NoisePerturbation> conv(
-      Net({.channels = {4, 8, 2}, .batch_norm = true, .plain_last = false}, rng, "nn"), 0.0, true);
+      {.train_eps = true}, gas::nn::MLPOptions{.channels = {4, 8, 2}, .batch_norm = true, .plain_last = false}, rng);
   const auto x = gas_test::random_tensor(30, 4, 36);
   gas::train::Adam<double> adam(conv.parameters(), {.lr = 0.01});
   Tape tape;
