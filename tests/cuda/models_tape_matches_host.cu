@@ -12,8 +12,10 @@
 
 #include <gas/gas.hpp>
 
+#include "../../examples/custom_model.hpp"
 #include "../models/model_test_util.hpp"
 #include "../models/raw_graph_test_util.hpp"
+#include "../nn/message_passing_layers.hpp"
 #include "matches_host_util.hpp"
 
 namespace {
@@ -351,4 +353,45 @@ TEST_CASE("GAT, APPNP, GCNII, GIN, PNA and PNA_JK train and infer on the device 
     check_model<PNA<float>, PNA<float, device>>(p, o);
     check_model<PNAJK<float>, PNAJK<float, device>>(p, o);
   }
+}
+
+TEST_CASE("MessagePassing layers (GraphSAGE, GIN with edge weights) on the device match the host" *
+          doctest::skip(no_gpu)) {
+  const auto X = gas_test::random_matrix<float>(60, 16, 8);
+  for (const bool weighted : {true, false}) {
+    const auto g = bipartite(40, 60, weighted);
+    const gas::cuda::DeviceCsr dg(g, nullptr);
+    auto on = [&](const auto& t) -> const auto& { return graph_for(t, g, dg); };
+    gas::Rng r1(9), r2(9);
+    mp_example::SAGE<float> hs(16, 8, r1);
+    mp_example::SAGE<float, device> ds(16, 8, r2);
+    check_layer(hs, ds, X, [&](auto& l, auto& t, auto x) { return l.forward(t, x, on(t)); });
+    const gas::nn::MLPOptions mlp{.channels = {16, 12, 8}, .batch_norm = true, .plain_last = false};
+    gas::Rng r3(10), r4(10);
+    mp_example::WeightedGIN<float> hg(mlp, 0.25, r3);
+    mp_example::WeightedGIN<float, device> dgin(mlp, 0.25, r4);
+    check_layer(hg, dgin, X, [&](auto& l, auto& t, auto x) { return l.forward(t, x, on(t), true, 12); });
+  }
+}
+
+TEST_CASE("the custom model of examples/custom_model.hpp trains on the device as on the host" * doctest::skip(no_gpu)) {
+  auto data = gas::gen::sbm({.nodes = 600, .classes = 4, .features = 12, .degree = 8, .homophily = 0.9, .noise = 1.0,
+                             .seed = 5});
+  using HM = MaxSAGE<gas::models::Config<float>>;
+  using DM = MaxSAGE<gas::models::Config<float, device>>;
+  const gas::models::Widths w{.in = 12, .hidden = 16, .out = 4, .layers = 2};
+  HM hm(data.num_nodes(), w, 0.5, 4);
+  DM dm(data.num_nodes(), w, 0.5, 4);
+  const gas::TrainerOptions opts{.batch_size = 2, .epochs = 6, .seed = 5};
+  gas::Trainer<HM, gas::partition::Metis> ht(hm, {.num_parts = 6, .seed = 1}, opts);
+  gas::Trainer<DM, gas::partition::Metis> dt(dm, {.num_parts = 6, .seed = 1}, opts);
+  const auto hr = ht.fit(data);
+  const auto dr = dt.fit(data);
+  REQUIRE(hr.epochs.size() == dr.epochs.size());
+  for (std::size_t e = 0; e < hr.epochs.size(); ++e) {
+    CAPTURE(e);
+    CHECK(std::abs(hr.epochs[e].loss - dr.epochs[e].loss) <= 1e-3 * std::max(1.0, std::abs(hr.epochs[e].loss)));
+    CHECK(std::abs(hr.epochs[e].val - dr.epochs[e].val) <= 0.02);
+  }
+  CHECK(dr.best_val > 0.5);
 }

@@ -203,8 +203,8 @@ TEST_CASE("docs/histories: the Trainer") {
   const gas::Dataset data = gas::io::load("sbm:nodes=2000,classes=4,features=16,homophily=0.9,seed=3");
   using Model = gas::models::GCN<float>;
   Model model(data.num_nodes(), {.in = 16, .hidden = 32, .out = 4, .dropout = 0.5}, /*seed=*/1);
-  gas::Trainer<Model, gas::partition::Metis, gas::history::HostStore<float>> trainer(
-      model, {.num_parts = 8, .seed = 1}, {.batch_size = 2, .epochs = 30, .lr = 0.01, .seed = 1});
+  gas::Trainer<Model, gas::partition::Metis> trainer(model, {.num_parts = 8, .seed = 1},
+                                                     {.batch_size = 2, .epochs = 30, .lr = 0.01, .seed = 1});
   const gas::TrainResult result = trainer.fit(data);  // GCN-normalises, partitions, fills the histories, trains
   std::printf("best val %.3f at epoch %d, test %.3f\n", result.best_val, result.best_epoch, result.test_at_best_val);
   // example-end trainer

@@ -92,8 +92,10 @@ static_assert(!gas::reg::Regularizer<int, double, host>);
 static_assert(!gas::reg::Regularizer<NoFlags, double, host>);
 static_assert(!gas::reg::Regularizer<RuntimeFlags, double, host>);
 static_assert(!gas::reg::Regularizer<FlagsOnly, double, host>);
-// The default policy costs a layer nothing; MLP with SpectralNorm is still a network GINConv takes.
-static_assert(sizeof(gas::nn::Linear<float>) == 2 * sizeof(gas::ag::Parameter<float>));
+// The default policy costs a layer nothing beyond its registry; MLP with SpectralNorm is still a network GINConv
+// takes.
+static_assert(sizeof(gas::nn::Linear<float>) ==
+              sizeof(gas::nn::Module<float>) + 2 * sizeof(gas::ag::Parameter<float>));
 static_assert(gas::nn::Network<gas::nn::MLP<double, host, gas::reg::SpectralNorm>, double, host>);
 
 TEST_CASE("reg::None records nothing in either hook") {
@@ -328,7 +330,7 @@ TEST_CASE("SpectralNorm passes the gradient check in a Linear and an MLP, u and 
     CHECK_MESSAGE(result.ok, result.worst << " (max error " << result.max_error << ")");
   }
   SUBCASE("MLP, each Linear with its own estimate") {
-    gas::nn::MLP<double, host, gas::reg::SpectralNorm> mlp({.channels = {4, 6, 2}}, rng, "", {.power_iterations = 3});
+    gas::nn::MLP<double, host, gas::reg::SpectralNorm> mlp({.channels = {4, 6, 2}}, rng, {.power_iterations = 3});
     (void)mlp.forward(tape, tape.param(x), true);
     CHECK(mlp.lins[0].regularizer.u.size() == 6);
     CHECK(mlp.lins[1].regularizer.u.size() == 2);
