@@ -111,8 +111,8 @@ TEST_CASE("GINConv passes the gradient check with a trained eps and an MLP with 
   const auto adj = gas_test::random_graph(batch_rows, sources, 17, false);
   for (const bool train_eps : {true, false}) {
     gas::Rng rng(18);
-    gas::nn::GINConv<double> conv({.eps = 0.25, .train_eps = train_eps},
-                                  gas::nn::MLPOptions{.channels = {3, 5, 2}, .batch_norm = true, .plain_last = false}, rng);
+    const gas::nn::MLPOptions mlp{.channels = {3, 5, 2}, .batch_norm = true, .plain_last = false};
+    gas::nn::GINConv<double> conv({.eps = 0.25, .train_eps = train_eps}, mlp, rng);
     auto x = input(sources, 3, 19);
     check_layer(conv.parameters(), {&x}, [&](Tape& t) { return conv.forward(t, t.param(x), adj, true, 0); });
   }

@@ -127,7 +127,8 @@ TEST_CASE("parameters are named as PyG's state_dict keys") {
   CHECK(names(gas::nn::PNAConv<double>({.in = 3, .out = 2, .degrees = {1, 1}}, rng).parameters()) ==
         V{"pre_nns.0.0.weight", "pre_nns.0.0.bias", "post_nns.0.0.weight", "post_nns.0.0.bias", "lin.weight",
           "lin.bias"});
-  gas::nn::GINConv<double> gin({.train_eps = true}, gas::nn::MLPOptions{.channels = {3, 4, 2}, .batch_norm = true}, rng);
+  gas::nn::GINConv<double> gin({.train_eps = true}, gas::nn::MLPOptions{.channels = {3, 4, 2}, .batch_norm = true},
+                               rng);
   // PyTorch's order: PyG's MLP registers its lins before its norms.
   CHECK(names(gin.parameters()) == V{"nn.lins.0.weight", "nn.lins.0.bias", "nn.lins.1.weight", "nn.lins.1.bias",
                                      "nn.norms.0.weight", "nn.norms.0.bias", "eps"});

@@ -11,6 +11,7 @@
 
 #include <concepts>
 #include <cstdint>
+#include <utility>
 #include <vector>
 
 #include "gas/autograd/parameter.hpp"
@@ -58,18 +59,14 @@ public:
   /// @brief An APPNP model for a graph of `num_nodes` nodes, initialised from Rng(seed) (lins.0, then lins.1),
   /// with zero-filled histories Store(num_nodes, out). Throws value_error for K < 1, non-positive widths, alpha
   /// outside [0, 1] or a dropout outside [0, 1).
-  APPNP(std::int64_t num_nodes, const APPNPOptions& options, std::uint64_t seed = 0)
-    requires std::constructible_from<Store, std::int64_t, std::int64_t>
-      : Base(num_nodes, widths(options)), options_(options), prop_(options.K, options.alpha) {
-    build(seed);
-  }
-
-  /// @brief As above with histories make(layer, num_nodes, out). Throws also shape_error when a store made has
-  /// another shape.
-  template <class MakeStore>
-    requires std::invocable<MakeStore&, std::int32_t, std::int64_t, std::int64_t>
-  APPNP(std::int64_t num_nodes, const APPNPOptions& options, std::uint64_t seed, MakeStore&& make)
-      : Base(num_nodes, widths(options), make), options_(options), prop_(options.K, options.alpha) {
+  /// With `make`, histories make(layer, num_nodes, width) instead (a MappedStore per layer, say); a store made
+  /// with another shape is a shape_error.
+  template <class... MakeStore>
+    requires(sizeof...(MakeStore) <= 1)
+  APPNP(std::int64_t num_nodes, const APPNPOptions& options, std::uint64_t seed = 0, MakeStore&&... make)
+      : Base(num_nodes, widths(options), std::forward<MakeStore>(make)...),
+        options_(options),
+        prop_(options.K, options.alpha) {
     build(seed);
   }
 

@@ -10,6 +10,7 @@
 #include <concepts>
 #include <cstdint>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "gas/autograd/parameter.hpp"
@@ -62,18 +63,12 @@ public:
   /// @brief A GCN for a graph of `num_nodes` nodes, initialised from Rng(seed) (heads, then convolutions, as
   /// PyTorch registers them), with zero-filled HostStore-style histories Store(num_nodes, hidden).
   /// Throws value_error for layers < 1, non-positive widths or a dropout outside [0, 1).
-  GCN(std::int64_t num_nodes, const GCNOptions& options, std::uint64_t seed = 0)
-    requires std::constructible_from<Store, std::int64_t, std::int64_t>
-      : Base(num_nodes, widths(options)), options_(options) {
-    build(seed);
-  }
-
-  /// @brief As above with histories make(layer, num_nodes, hidden) (a MappedStore per layer, say). Throws also
-  /// shape_error when a store made has another shape.
-  template <class MakeStore>
-    requires std::invocable<MakeStore&, std::int32_t, std::int64_t, std::int64_t>
-  GCN(std::int64_t num_nodes, const GCNOptions& options, std::uint64_t seed, MakeStore&& make)
-      : Base(num_nodes, widths(options), make), options_(options) {
+  /// With `make`, histories make(layer, num_nodes, width) instead (a MappedStore per layer, say); a store made
+  /// with another shape is a shape_error.
+  template <class... MakeStore>
+    requires(sizeof...(MakeStore) <= 1)
+  GCN(std::int64_t num_nodes, const GCNOptions& options, std::uint64_t seed = 0, MakeStore&&... make)
+      : Base(num_nodes, widths(options), std::forward<MakeStore>(make)...), options_(options) {
     build(seed);
   }
 

@@ -19,6 +19,7 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "gas/autograd/parameter.hpp"
@@ -69,18 +70,12 @@ public:
   /// @brief A PNA_JK for a graph of `num_nodes` nodes, initialised from Rng(seed) (the Linears, then the
   /// convolutions, as PyTorch registers them), with zero-filled histories Store(num_nodes, hidden). Throws
   /// value_error for layers < 1, non-positive widths, a dropout outside [0, 1), and what the convolution refuses.
-  PNAJK(std::int64_t num_nodes, const PNAModelOptions& options, std::uint64_t seed = 0)
-    requires std::constructible_from<Store, std::int64_t, std::int64_t>
-      : Base(num_nodes, detail::pna_widths(options)), options_(options) {
-    build(seed);
-  }
-
-  /// @brief As above with histories make(layer, num_nodes, hidden). Throws also shape_error when a store made
-  /// has another shape.
-  template <class MakeStore>
-    requires std::invocable<MakeStore&, std::int32_t, std::int64_t, std::int64_t>
-  PNAJK(std::int64_t num_nodes, const PNAModelOptions& options, std::uint64_t seed, MakeStore&& make)
-      : Base(num_nodes, detail::pna_widths(options), make), options_(options) {
+  /// With `make`, histories make(layer, num_nodes, width) instead (a MappedStore per layer, say); a store made
+  /// with another shape is a shape_error.
+  template <class... MakeStore>
+    requires(sizeof...(MakeStore) <= 1)
+  PNAJK(std::int64_t num_nodes, const PNAModelOptions& options, std::uint64_t seed = 0, MakeStore&&... make)
+      : Base(num_nodes, detail::pna_widths(options), std::forward<MakeStore>(make)...), options_(options) {
     build(seed);
   }
 

@@ -140,7 +140,8 @@ public:
                 std::optional<var> edge_attr = std::nullopt) {
     GAS_CHECK(x.rows() == adj.cols() && adj.rows() <= adj.cols(), shape_error,
               "propagate got x (" << x.rows() << " x " << x.cols() << ") for adjacency (" << adj.rows() << " x "
-                                  << adj.cols() << "): x needs adj.cols() rows, the targets being its first adj.rows()");
+                                  << adj.cols()
+                                  << "): x needs adj.cols() rows, the targets being its first adj.rows()");
     return propagate(tape, adj, x, x.rows() == adj.rows() ? x : ops::slice_rows(x, 0, adj.rows()),
                      std::move(edge_attr));
   }
