@@ -247,7 +247,18 @@ concept valid_trainer = requires { sizeof(gas::Trainer<GCN<float>, P, S>); };
 static_assert(valid_trainer<gas::partition::Metis, Store>);
 static_assert(!valid_trainer<int, Store>);                                         // not a partitioner
 static_assert(!valid_trainer<gas::partition::Metis, std::vector<float>>);          // not a history store
-static_assert(GCN<float>::traits.gcn_norm);                                  // GCN: the default, true
+static_assert(GCN<float>::traits.gcn_norm);                                        // GCN: the default, true
+static_assert(requires { sizeof(gas::Trainer<GCN<float>, gas::partition::Metis>); });  // the store deduced
+static_assert(std::is_same_v<gas::Trainer<GCN<float>, gas::partition::Metis>,
+                             gas::Trainer<GCN<float>, gas::partition::Metis, Store>>);
+static_assert(!gas::HasRegularizationLoss<GCN<float>> && !GCN<float>::traits.regularization);
+
+/// A model whose traits are not a ModelTraits (a loose `needs_gcn_norm` flag, say) is not trainable.
+struct LooseTraits : GCN<float> {
+  using GCN<float>::GCN;
+  static constexpr bool traits = false;
+};
+static_assert(!gas::TrainableModel<LooseTraits>);
 
 TEST_CASE("Trainer: GCN on Cora (METIS 40 parts, batch 10, 100 epochs) reaches the reference's accuracy" *
           doctest::skip(gas_test::missing("planetoid/cora"))) {

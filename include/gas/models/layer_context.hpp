@@ -128,6 +128,7 @@ public:
   /// this pass, which read it with kept(slot). Returns value. Throws value_error for a negative slot or a value
   /// with fewer rows than the batch.
   var keep(std::int32_t slot, var value) {
+    if (state_.tape != &tape_) state_.begin_pass(tape_);  // a layer run alone on another tape (run_layer)
     GAS_CHECK(slot >= 0, value_error, "keep: slot " << slot << " must be non-negative");
     GAS_CHECK(value.rows() >= adj_.rows(), value_error,
               "keep: layer " << layer_ << " keeps " << value.rows() << " rows under slot " << slot
@@ -140,7 +141,7 @@ public:
   /// @brief The in-batch rows (adj().rows(), width) of the value kept under `slot` by this or an earlier layer of
   /// the pass. Throws value_error when no layer kept one (layers run out of order, or a typo in the slot).
   [[nodiscard]] var kept(std::int32_t slot) const {
-    const int id = state_.get(state_.kept, slot);
+    const int id = state_.tape == &tape_ ? state_.get(state_.kept, slot) : -1;  // a pass on another tape: none
     if (id >= 0) return targets(var{&tape_, id});
     const bool stored = state_.layerwise && slot >= 0 && static_cast<std::size_t>(slot) < state_.tables.size() &&
                         state_.tables[static_cast<std::size_t>(slot)].num_nodes() > 0;
@@ -158,7 +159,7 @@ public:
     GAS_CHECK(k >= 0 && k < layer_ && k + 1 < layers_, value_error,
               "layer " << layer_ << " reads the output of layer " << k << "; only earlier hidden layers' are kept");
     if (!state_.layerwise) {
-      const int id = state_.get(state_.outputs, k);
+      const int id = state_.tape == &tape_ ? state_.get(state_.outputs, k) : -1;
       GAS_CHECK(id >= 0, value_error, "layer " << k << " has not run in this pass; run the layers in order");
       return var{&tape_, id};
     }

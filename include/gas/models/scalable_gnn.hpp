@@ -251,13 +251,13 @@ public:
   }
 
   /// @brief One layer on its own, as the drivers run it: x (adj.cols(), in_l) -> (adj.rows(), out_l), checked.
-  /// Layer 0, or a layer on another tape than the last call's, starts a new pass; a later layer reads what the
-  /// earlier layers of the pass kept. For tests and custom drivers. Throws value_error for a layer outside
+  /// Layer 0 starts a new pass; a later layer reads what the earlier layers of the pass on the same tape kept.
+  /// For tests and custom drivers. Throws value_error for a layer outside
   /// [0, num_layers()) or one whose hooks find nothing kept (an earlier layer skipped), shape_error as forward().
   var run_layer(std::int32_t l, tape_type& tape, var x, const GraphOf<backend_type>& adj, bool training,
                 std::uint64_t seed) {
     GAS_CHECK(l >= 0 && l < num_layers(), value_error, "layer " << l << " outside [0, " << num_layers() << ")");
-    if (l == 0 || state_.layerwise || state_.tape != &tape) state_.begin_pass(tape);
+    if (l == 0 || state_.layerwise) state_.begin_pass(tape);
     return layer(l, tape, x, adj, training, seed);
   }
 
@@ -345,7 +345,7 @@ private:
               "forward_layer(" << l << ") returned (" << h.rows() << " x " << h.cols() << ") for a batch of "
                                << adj.rows() << " rows; expected (" << adj.rows() << " x " << cols << ")"
                                << (l + 1 < num_layers() ? ", the history width" : ", the output width"));
-    if (!state_.layerwise) state_.set(state_.outputs, l, h.id());
+    if (!state_.layerwise && state_.tape == &tape) state_.set(state_.outputs, l, h.id());
     return h;
   }
 
