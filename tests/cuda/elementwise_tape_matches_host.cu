@@ -161,14 +161,14 @@ std::string log_error(Tape& tape, const HostMatrix& x) {
 // ---- no GPU needed --------------------------------------------------------------------------------------------
 
 TEST_CASE("cuda_elementwise_activation_policies_carry_the_host_attributes") {
-  namespace ed = gas::cuda::tape_ops::elementwise_detail;
-  const std::array<double, 4> attributes{0.7, 0, 0, 0};
-  CHECK(ed::activation_of<gas::ops::detail::Elu>(attributes).alpha == 0.7);
-  CHECK(ed::activation_of<gas::ops::detail::LeakyRelu>(attributes).slope == 0.7);
-  CHECK((std::is_same_v<decltype(ed::activation_of<gas::ops::detail::Sigmoid>(attributes)), gas::cuda::act::Sigmoid>));
-  CHECK((std::is_same_v<decltype(ed::activation_of<gas::ops::detail::Tanh>(attributes)), gas::cuda::act::Tanh>));
-  CHECK((std::is_same_v<decltype(ed::activation_of<gas::ops::detail::Exp>(attributes)), gas::cuda::act::Exp>));
-  CHECK((std::is_same_v<decltype(ed::activation_of<gas::ops::detail::Log>(attributes)), gas::cuda::act::Log>));
+  using gas::cuda::detail::activation_of;
+  CHECK(activation_of(gas::ops::Elu{.alpha = 0.7}).alpha == 0.7);
+  CHECK(activation_of(gas::ops::LeakyRelu{.negative_slope = 0.7}).slope == 0.7);
+  CHECK((std::is_same_v<decltype(activation_of(gas::ops::Relu{})), gas::cuda::act::Relu>));
+  CHECK((std::is_same_v<decltype(activation_of(gas::ops::Sigmoid{})), gas::cuda::act::Sigmoid>));
+  CHECK((std::is_same_v<decltype(activation_of(gas::ops::Tanh{})), gas::cuda::act::Tanh>));
+  CHECK((std::is_same_v<decltype(activation_of(gas::ops::Exp{})), gas::cuda::act::Exp>));
+  CHECK((std::is_same_v<decltype(activation_of(gas::ops::Log{})), gas::cuda::act::Log>));
 }
 
 TEST_CASE("cuda_elementwise_launchers_validate_arguments_before_touching_the_device") {

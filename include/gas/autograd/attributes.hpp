@@ -91,8 +91,10 @@ public:
 
 private:
   [[noreturn]] void mismatch(const char* op, std::string_view wanted) const {
-    const std::string held = type_ == nullptr ? std::string("no attributes") : "attributes " + std::string(type_->name());
-    throw value_error("gas::ag::Node::attrs: op '" + std::string(op) + "' holds " + held + ", not " + std::string(wanted));
+    const std::string held =
+        type_ == nullptr ? std::string("no attributes") : "attributes " + std::string(type_->name());
+    throw value_error("gas::ag::Node::attrs: op '" + std::string(op) + "' holds " + held + ", not " +
+                      std::string(wanted));
   }
 
   alignas(alignment) unsigned char bytes_[capacity]{};

@@ -42,9 +42,6 @@ struct Node {
   Tensor<T, host> host_stage;               // host rows a device op stages (gathered features, history rows)
   std::vector<int> host_inputs;             // a device op's inputs beyond `inputs` (concat's parts), kept on the host
   std::array<int, max_inputs> inputs{-1, -1, -1, -1};
-  std::array<double, 4> scalars{};     // op attributes (slopes, probabilities, epsilons)
-  std::array<std::int64_t, 4> ints{};  // op attributes (flags, sizes)
-  std::array<const void*, 2> refs{};   // op operands that live outside the tape (a graph, index lists)
   BackwardFn backward = nullptr;
   Parameter<T, Backend>* param = nullptr;
   const char* op = "";                 // name of the op that produced the node, for messages
@@ -105,7 +102,8 @@ private:
 ///
 /// Values live where the backend keeps them: host memory for `gas::host`; device memory for `gas::cuda::device`,
 /// whose ops run on the stream of the tape's `exec()` (a tape of device values is used from nvcc-compiled code that
-/// includes gas/cuda/ops.cuh, or gas.hpp). `to_host` copies a value out for inspection.
+/// includes gas/gas.hpp, which brings the device implementations of the ops). `to_host` copies a value out for
+/// inspection.
 /// @tparam T float or double.
 /// @tparam Backend where tensors live (`gas::host`; device backends under gas/cuda/).
 template <class T, class Backend = host>
@@ -279,9 +277,6 @@ private:
     if (static_cast<std::size_t>(size_) == nodes_.size()) nodes_.emplace_back();
     auto& n = nodes_[static_cast<std::size_t>(size_)];
     n.inputs.fill(-1);
-    n.scalars.fill(0);
-    n.ints.fill(0);
-    n.refs.fill(nullptr);
     n.attributes_.clear();
     n.backward = nullptr;
     n.param = nullptr;

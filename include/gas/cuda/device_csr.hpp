@@ -15,7 +15,7 @@
 #include "gas/core/tensor.hpp"
 #include "gas/cuda/device_buffer.hpp"
 #include "gas/graph/dataset.hpp"
-#include "gas/ops/spmm.hpp"
+#include "gas/ops/host/spmm.hpp"
 
 namespace gas::cuda {
 

@@ -6,7 +6,8 @@
 /// Gradients flow only into the in-batch rows: pulled rows are stale values from earlier steps, constants of
 /// this step. The push is a side effect of the forward pass, not a recorded op, so it happens with gradients
 /// off too (inside NoGrad, during evaluation). Every argument is checked before the store is touched, so a
-/// failing call leaves the history as it was.
+/// failing call leaves the history as it was. push_and_pull is recorded like every op (ops::record): its host
+/// implementation is at the end of this file, the device one in gas/cuda/history/push_and_pull.cuh.
 
 #include <concepts>
 #include <cstdint>
@@ -18,7 +19,7 @@
 #include "gas/history/concept.hpp"
 #include "gas/history/host_store.hpp"
 #include "gas/loader/batch.hpp"
-#include "gas/ops/device_ops.hpp"
+#include "gas/ops/impl.hpp"
 
 namespace gas::history {
 
@@ -42,16 +43,6 @@ inline void check_batch_against(const char* op, const loader::Batch& batch, std:
   check_ids(who, "pull", batch.halo(), num_nodes);
 }
 
-/// @brief Backward of push_and_pull: the top rows of the gradient go to h; the pulled rows' part is dropped.
-template <class T, class Backend>
-void push_and_pull_backward(ag::Tape<T, Backend>& tape, ag::Node<T, Backend>& n) {
-  auto gh = tape.grad_of(n.inputs[0]);  // (batch_size, width)
-  const auto g = n.grad;                // (n_id.size(), width)
-#pragma omp parallel for schedule(static) if (gh.rows() > 4096)
-  for (std::int64_t i = 0; i < gh.rows(); ++i)
-    for (std::int64_t j = 0; j < gh.cols(); ++j) gh(i, j) += g(i, j);
-}
-
 /// @brief push_batch without the checks, which the caller has made.
 template <HistoryStore S>
 void push_chunks(S& store, MatrixView<const typename S::value_type> rows, const loader::Batch& batch) {
@@ -63,6 +54,13 @@ void push_chunks(S& store, MatrixView<const typename S::value_type> rows, const 
 }
 
 }  // namespace detail
+
+/// @brief The attributes of push_and_pull's node: none besides its name. The history and the batch reach the
+/// forward pass as arguments (Impl<PushAndPull, Backend>::forward(tape, node, attrs, store, batch)); the backward
+/// pass needs neither.
+struct PushAndPull {
+  static constexpr const char* name = "push_and_pull";
+};
 
 /// @brief Writes the in-batch rows of `batch` (`rows` row i is node n_id[i], i < batch_size) into `store`, one
 /// block copy per chunk. `rows` is (batch_size, width). Throws shape_error naming both shapes when they
@@ -83,9 +81,11 @@ void push_batch(S& store, MatrixView<const typename S::value_type> rows, const l
 /// batch_size rows of the result's gradient to h; the pulled rows are constants. The push happens whatever the
 /// tape's grad mode. Nothing is kept from `batch` for the backward pass. Throws shape_error naming both shapes
 /// when h's width is not the store's or its row count not batch_size, value_error when the batch's ids fall
-/// outside the store; the store is untouched then.
+/// outside the store; the store is untouched then. On a device tape the histories stay in host memory: the op
+/// copies the batch rows out (waiting for the layer), pushes them, pulls the halo rows and copies them in
+/// (gas/cuda/history/push_and_pull.cuh).
 template <class T, class Backend, HistoryStore S>
-  requires std::same_as<typename S::value_type, T> && std::same_as<Backend, host>
+  requires std::same_as<typename S::value_type, T>
 ag::Var<T, Backend> push_and_pull(S& store, ag::Var<T, Backend> h, const loader::Batch& batch) {
   GAS_CHECK(h.cols() == store.width(), shape_error,
             "h is (" << h.rows() << " x " << h.cols() << ") but the history is " << store.width() << " wide");
@@ -93,46 +93,8 @@ ag::Var<T, Backend> push_and_pull(S& store, ag::Var<T, Backend> h, const loader:
             "h is (" << h.rows() << " x " << h.cols() << ") but the batch has batch_size = " << batch.batch_size
                      << " in-batch nodes (n_id has " << batch.n_id.size() << ")");
   detail::check_batch_against("push_and_pull", batch, store.num_nodes());
-  const auto in = h.value();  // (batch_size, width)
-  detail::push_chunks(store, in, batch);
-
-  auto& tape = h.tape();
   const auto total = static_cast<std::int64_t>(batch.n_id.size());
-  auto [id, node] = tape.push("push_and_pull", total, h.cols(), {h});  // (n_id.size(), width)
-  node.backward = &detail::push_and_pull_backward<T, Backend>;
-  const auto out = node.value;
-  detail::copy_rows<T>(out.data(), out.ld(), in.data(), in.ld(), in.rows(), in.cols());
-  store.pull(batch.halo(), out.slice_rows(batch.batch_size, total));
-  return {&tape, id};
-}
-
-/// @brief push_and_pull on a device tape: the same op, with the histories in host memory. The in-batch rows are
-/// copied out (waiting for the layer) and pushed, the halo rows pulled into host memory and copied in, and the
-/// backward pass adds the gradient's top rows to h on the device. Synchronous and staged through pageable memory:
-/// the correct baseline that the overlapped pinned pipeline replaces. Same checks and errors as the host op.
-template <class T, class Backend, HistoryStore S>
-  requires std::same_as<typename S::value_type, T> && (!std::same_as<Backend, host>)
-ag::Var<T, Backend> push_and_pull(S& store, ag::Var<T, Backend> h, const loader::Batch& batch) {
-  GAS_CHECK(h.cols() == store.width(), shape_error,
-            "h is (" << h.rows() << " x " << h.cols() << ") but the history is " << store.width() << " wide");
-  GAS_CHECK(h.rows() == batch.batch_size, shape_error,
-            "h is (" << h.rows() << " x " << h.cols() << ") but the batch has batch_size = " << batch.batch_size
-                     << " in-batch nodes (n_id has " << batch.n_id.size() << ")");
-  detail::check_batch_against("push_and_pull", batch, store.num_nodes());
-  auto& tape = h.tape();
-  const auto total = static_cast<std::int64_t>(batch.n_id.size());
-  auto [id, node] = tape.push("push_and_pull", total, h.cols(), {h});  // (n_id.size(), width)
-  node.backward = &ops::DeviceOps<Backend>::template push_and_pull_backward<T>;
-  // The node's host staging tensor carries the batch rows out, then the halo rows in (its memory is reused).
-  auto& staged = node.host_stage;
-  staged.resize(batch.batch_size, h.cols());
-  tape.exec().download(h.value(), staged.view());  // waits for the layer
-  detail::push_chunks(store, MatrixView<const T>(staged.view()), batch);
-  tape.exec().copy(h.value(), node.value.slice_rows(0, batch.batch_size));
-  staged.resize(total - batch.batch_size, h.cols());
-  store.pull(batch.halo(), staged.view());
-  tape.exec().upload(MatrixView<const T>(staged.view()), node.value.slice_rows(batch.batch_size, total));
-  return {&tape, id};
+  return ops::record(PushAndPull{}, total, h.cols(), {h}, store, batch);  // (n_id.size(), width)
 }
 
 /// @brief History rows ids[i] as a constant of `tape` (no gradient): the input of a layer in layer-wise
@@ -155,3 +117,30 @@ ag::Var<T, Backend> pull(ag::Tape<T, Backend>& tape, S& store, std::span<const n
 }
 
 }  // namespace gas::history
+
+namespace gas::ops {
+
+/// @brief push_and_pull on the host: the batch rows go to the history and to the top of the result, the halo rows
+/// are pulled below them; the backward pass adds the top rows of the gradient to h.
+template <>
+struct Impl<history::PushAndPull, host> {
+  template <class T, history::HistoryStore S>
+  static void forward(ag::Tape<T, host>& tape, ag::Node<T, host>& node, const history::PushAndPull&, S& store,
+                      const loader::Batch& batch) {
+    const MatrixView<const T> in = tape.node(node.inputs[0]).value;  // (batch_size, width)
+    history::detail::push_chunks(store, in, batch);
+    const auto out = node.value;
+    history::detail::copy_rows<T>(out.data(), out.ld(), in.data(), in.ld(), in.rows(), in.cols());
+    store.pull(batch.halo(), out.slice_rows(batch.batch_size, out.rows()));
+  }
+  template <class T>
+  static void backward(ag::Tape<T, host>& tape, ag::Node<T, host>& n, const history::PushAndPull&) {
+    auto gh = tape.grad_of(n.inputs[0]);  // (batch_size, width)
+    const auto g = n.grad;                // (n_id.size(), width)
+#pragma omp parallel for schedule(static) if (gh.rows() > 4096)
+    for (std::int64_t i = 0; i < gh.rows(); ++i)
+      for (std::int64_t j = 0; j < gh.cols(); ++j) gh(i, j) += g(i, j);
+  }
+};
+
+}  // namespace gas::ops

@@ -224,15 +224,6 @@ struct SliceCols {
   std::int64_t begin = 0;
 };
 
-// ---- histories (history/push_and_pull.hpp) ------------------------------------------------------------------------
-
-/// @brief [h ; pulled halo rows]: h's rows go to the history, the gradient reaches h only. The history's I/O is
-/// passed to the forward pass as two callables (push the batch rows, pull the halo rows), so the op needs no
-/// history type.
-struct PushAndPull {
-  static constexpr const char* name = "push_and_pull";
-};
-
 // ---- parameter updates (train/optimizer.hpp; not recorded on a tape: Impl<Op, Backend>::run) --------------------
 
 /// @brief One Adam step (l2: decay added to the gradient) or AdamW step (decoupled: p *= 1 - decoupled first).

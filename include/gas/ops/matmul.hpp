@@ -1,106 +1,14 @@
 #pragma once
-/// @brief `matmul`: C = op(A) op(B) with optional transposes, through Eigen on the host (cuBLAS on the device).
-
-#include <algorithm>
-// Eigen runs on the host only here: under nvcc, keep it from annotating its functions __host__ __device__ (which
-// makes nvcc warn about defaulted members and host-only constexpr calls in a .cu that includes gas.hpp).
-#if defined(__CUDACC__) && !defined(EIGEN_NO_CUDA)
-#define EIGEN_NO_CUDA
-#endif
-// Our matmul parallelises over fixed row blocks itself; Eigen's own GEMM threading would start a nested, spinning
-// OpenMP team inside each block (our num_threads(1) team is an inactive region to Eigen), which collapses under
-// load: a 2-thread run was 25x slower than a 1-thread one. gas_dep and gas.pc also pass -DEIGEN_DONT_PARALLELIZE,
-// for code that includes Eigen before gas.
-#ifndef EIGEN_DONT_PARALLELIZE
-#define EIGEN_DONT_PARALLELIZE
-#endif
-#include <Eigen/Core>
-#include <omp.h>
+/// @brief `matmul`: C = op(A) op(B) with optional transposes, through Eigen on the host (gas/ops/host/matmul.hpp)
+/// and cuBLAS on the device (gas/cuda/ops/matmul.cuh).
 
 #include "gas/autograd/tape.hpp"
 #include "gas/core/check.hpp"
-#include "gas/ops/device_ops.hpp"
+#include "gas/ops/attributes.hpp"
+#include "gas/ops/host/matmul.hpp"
+#include "gas/ops/impl.hpp"
 
 namespace gas::ops {
-
-namespace detail {
-
-template <class T>
-using EigenMatrix = Eigen::Matrix<T, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>;
-template <class T>
-using EigenStride = Eigen::OuterStride<Eigen::Dynamic>;
-
-/// @brief An Eigen view of a row-major MatrixView (any leading dimension), without copying.
-template <class T>
-auto eigen(MatrixView<T> m) {
-  using Plain = EigenMatrix<std::remove_const_t<T>>;
-  using Target = std::conditional_t<std::is_const_v<T>, const Plain, Plain>;
-  return Eigen::Map<Target, Eigen::Unaligned, EigenStride<T>>(m.data(), m.rows(), m.cols(), EigenStride<T>(m.ld()));
-}
-
-/// @brief out (+)= op(a) op(b) in the calling thread (EIGEN_DONT_PARALLELIZE: Eigen never starts threads).
-template <class T>
-void gemm_block(MatrixView<const T> a, bool ta, MatrixView<const T> b, bool tb, MatrixView<T> out, bool accumulate) {
-  auto ea = eigen(a);
-  auto eb = eigen(b);
-  auto eo = eigen(out);
-  auto run = [&](const auto& lhs, const auto& rhs) {
-    if (accumulate) eo.noalias() += lhs * rhs;
-    else eo.noalias() = lhs * rhs;
-  };
-  if (!ta && !tb) run(ea, eb);
-  else if (ta && !tb) run(ea.transpose(), eb);
-  else if (!ta && tb) run(ea, eb.transpose());
-  else run(ea.transpose(), eb.transpose());
-}
-
-/// @brief Output rows per block of `gemm`: fixed, so results do not depend on the thread count.
-inline constexpr std::int64_t gemm_rows_per_block = 64;
-
-/// @brief out (+)= op(a) op(b) on the host, OpenMP over fixed blocks of output rows.
-///
-/// Why not Eigen's own threading: its parallel GEMM synchronises by spinning, which collapses when the
-/// machine is oversubscribed (tests running side by side, a loader thread), and its blocking depends on the
-/// thread count. Here every block of 64 output rows is one sequential Eigen product (Eigen is built with
-/// EIGEN_DONT_PARALLELIZE), whichever thread runs it, so the bits of the result are the same for every thread
-/// count.
-template <class T>
-void gemm(MatrixView<const T> a, bool ta, MatrixView<const T> b, bool tb, MatrixView<T> out, bool accumulate) {
-  const std::int64_t m = out.rows(), k = ta ? a.rows() : a.cols();
-  const std::int64_t blocks = (m + gemm_rows_per_block - 1) / gemm_rows_per_block;
-  const double work = static_cast<double>(m) * static_cast<double>(out.cols()) * static_cast<double>(k);
-  auto block = [&](std::int64_t i) {
-    const std::int64_t r0 = i * gemm_rows_per_block, r1 = std::min(m, r0 + gemm_rows_per_block);
-    // Rows [r0, r1) of op(a): a block of a's rows, or of its columns when a is transposed.
-    const MatrixView<const T> rows_of_a = ta ? a.slice_cols(r0, r1) : a.slice_rows(r0, r1);
-    gemm_block<T>(rows_of_a, ta, b, tb, out.slice_rows(r0, r1), accumulate);
-  };
-  const bool parallel = blocks > 1 && work >= double(1 << 20) && !omp_in_parallel();
-#pragma omp parallel num_threads(parallel ? omp_get_max_threads() : 1) if (!omp_in_parallel())
-  {
-#pragma omp for schedule(dynamic, 1)
-    for (std::int64_t i = 0; i < blocks; ++i) block(i);
-  }
-}
-
-template <class T, class Backend>
-void matmul_backward(ag::Tape<T, Backend>& tape, ag::Node<T, Backend>& n) {
-  const int ia = n.inputs[0], ib = n.inputs[1];
-  const bool ta = n.ints[0] != 0, tb = n.ints[1] != 0;
-  MatrixView<const T> g = n.grad;
-  MatrixView<const T> a = tape.node(ia).value, b = tape.node(ib).value;
-  // C = op(A) op(B): dop(A) = G op(B)^T, dop(B) = op(A)^T G; a transposed operand takes the transposed product.
-  if (tape.node(ia).requires_grad) {
-    if (!ta) gemm<T>(g, false, b, !tb, tape.grad_of(ia), true);
-    else gemm<T>(b, tb, g, true, tape.grad_of(ia), true);
-  }
-  if (tape.node(ib).requires_grad) {
-    if (!tb) gemm<T>(a, !ta, g, false, tape.grad_of(ib), true);
-    else gemm<T>(g, true, a, ta, tape.grad_of(ib), true);
-  }
-}
-
-}  // namespace detail
 
 /// @brief Matrix product op(a) op(b), where op transposes when `trans_a` / `trans_b` is set.
 /// Throws shape_error naming both shapes when the inner dimensions differ.
@@ -111,16 +19,7 @@ ag::Var<T, Backend> matmul(ag::Var<T, Backend> a, ag::Var<T, Backend> b, bool tr
   GAS_CHECK(k == k2, shape_error,
             "inner dimensions differ: (" << a.rows() << " x " << a.cols() << ")" << (trans_a ? "^T" : "") << " times ("
                                          << b.rows() << " x " << b.cols() << ")" << (trans_b ? "^T" : ""));
-  auto [id, node] = a.tape().push("matmul", m, n, {a, b});
-  node.ints[0] = trans_a;
-  node.ints[1] = trans_b;
-  if constexpr (!on_host<Backend>) {
-    DeviceOps<Backend>::matmul(a.tape(), node);
-  } else {
-    node.backward = &detail::matmul_backward<T, Backend>;
-    detail::gemm<T>(a.value(), trans_a, b.value(), trans_b, node.value, false);
-  }
-  return {&a.tape(), id};
+  return record(Matmul{.trans_a = trans_a, .trans_b = trans_b}, m, n, {a, b});
 }
 
 }  // namespace gas::ops

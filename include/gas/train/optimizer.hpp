@@ -21,7 +21,9 @@
 #include "gas/core/check.hpp"
 #include "gas/core/exec.hpp"
 #include "gas/core/tensor.hpp"
-#include "gas/ops/device_ops.hpp"
+#include "gas/ops/attributes.hpp"
+#include "gas/ops/host/optim.hpp"
+#include "gas/ops/impl.hpp"
 
 namespace gas::train {
 
@@ -168,38 +170,15 @@ inline void check_betas(double beta1, double beta2, double eps) {
   GAS_CHECK(eps >= 0, value_error, "eps " << eps << " is negative");
 }
 
-/// @brief The Adam moment update and parameter step shared by Adam (`l2`: decay added to the gradient) and AdamW
-/// (`decoupled`: p *= 1 - decoupled first), in torch's operation order.
-template <class T>
-void adam_update(std::span<T> p, std::span<const T> grad, std::span<T> m, std::span<T> v, double lr, double l2,
-                 double decoupled, double beta1, double beta2, double eps, std::int64_t step) {
-  const double bias1 = 1 - std::pow(beta1, static_cast<double>(step));
-  const double bias2_sqrt = std::sqrt(1 - std::pow(beta2, static_cast<double>(step)));
-  const double step_size = lr / bias1;
-  const auto n = static_cast<std::int64_t>(p.size());
-#pragma omp parallel for schedule(static) if (n > 65536)
-  for (std::int64_t i = 0; i < n; ++i) {
-    if (decoupled != 0) p[i] = static_cast<T>(p[i] * (1 - decoupled));
-    double g = grad[i];
-    if (l2 != 0) g += l2 * static_cast<double>(p[i]);
-    const double mi = static_cast<double>(m[i]) * beta1 + g * (1 - beta1);
-    const double vi = static_cast<double>(v[i]) * beta2 + (1 - beta2) * g * g;
-    m[i] = static_cast<T>(mi);
-    v[i] = static_cast<T>(vi);
-    const double denom = std::sqrt(static_cast<double>(v[i])) / bias2_sqrt + eps;
-    p[i] = static_cast<T>(p[i] - step_size * static_cast<double>(m[i]) / denom);
-  }
-}
-
-/// @brief adam_update on a parameter of any backend (the device's kernel lives in gas/cuda/kernels/optim.cuh).
+/// @brief One Adam (`l2`: decay added to the gradient) or AdamW (`decoupled`: p *= 1 - decoupled first) update of
+/// a parameter of any backend, in torch's operation order (ops::Impl<ops::AdamUpdate, Backend>: host loop in
+/// gas/ops/host/optim.hpp, device kernel through gas/cuda/ops/optim.cuh).
 template <class T, class Backend>
 void adam_step(ag::Parameter<T, Backend>& p, Tensor<T, Backend>& m, Tensor<T, Backend>& v, double lr, double l2,
                double decoupled, double beta1, double beta2, double eps, std::int64_t step) {
-  if constexpr (on_host<Backend>)
-    adam_update<T>(p.value.values(), std::as_const(p.grad).values(), m.values(), v.values(), lr, l2, decoupled, beta1,
-                   beta2, eps, step);
-  else
-    ops::DeviceOps<Backend>::adam_update(p.value, p.grad, m, v, lr, l2, decoupled, beta1, beta2, eps, step);
+  const ops::AdamUpdate update{
+      .lr = lr, .l2 = l2, .decoupled = decoupled, .beta1 = beta1, .beta2 = beta2, .eps = eps, .step = step};
+  ops::Impl<ops::AdamUpdate, Backend>::run(update, p.value, std::as_const(p.grad), m, v);
 }
 
 }  // namespace detail
@@ -310,26 +289,10 @@ public:
     const double mu = options_.momentum, damp = options_.dampening;
     const bool first = this->steps_ == 1;
     this->for_each_param([&](auto& group, ag::Parameter<T, Backend>& p, std::size_t k) {
-      if constexpr (!on_host<Backend>) {
-        ops::DeviceOps<Backend>::sgd_update(p.value, p.grad, mu != 0 ? &momentum_[k] : nullptr, group.lr,
-                                            group.weight_decay, mu, damp, options_.nesterov, first);
-      } else {
-        auto value = p.value.values();
-        const auto grad = std::as_const(p.grad).values();
-        const std::span<T> buf = mu != 0 ? momentum_[k].values() : std::span<T>();
-        const double lr = group.lr, wd = group.weight_decay;
-        const auto n = static_cast<std::int64_t>(value.size());
-#pragma omp parallel for schedule(static) if (n > 65536)
-        for (std::int64_t i = 0; i < n; ++i) {
-          double d = grad[i];
-          if (wd != 0) d += wd * static_cast<double>(value[i]);
-          if (mu != 0) {
-            buf[i] = static_cast<T>(first ? d : static_cast<double>(buf[i]) * mu + (1 - damp) * d);
-            d = options_.nesterov ? d + mu * static_cast<double>(buf[i]) : static_cast<double>(buf[i]);
-          }
-          value[i] = static_cast<T>(value[i] - lr * d);
-        }
-      }
+      const ops::SgdUpdate update{.lr = group.lr, .weight_decay = group.weight_decay, .momentum = mu,
+                                  .dampening = damp, .nesterov = options_.nesterov, .first = first};
+      Tensor<T, Backend>* buffer = mu != 0 ? &momentum_[k] : nullptr;
+      ops::Impl<ops::SgdUpdate, Backend>::run(update, p.value, std::as_const(p.grad), buffer);
     });
   }
 
