@@ -15,7 +15,7 @@ python3 "$E/rewrite.py" > "$B/rewrite.log"
   $CXX $INC -c "$E/rt/emu_runtime.cpp" -o "$B/emu_runtime.o"
 [ -f "$B/doctest_main.o" ] || { printf '#define DOCTEST_CONFIG_IMPLEMENT_WITH_MAIN\n#include <doctest/doctest.h>\n' > "$B/doctest_main.cpp"; $CXX -c "$B/doctest_main.cpp" -o "$B/doctest_main.o"; }
 TESTS="$*"
-[ -z "$TESTS" ] && TESTS="device_test memory_test tensor_test spmm_matches_host ops_matches_host loss_matches_host elementwise_tape_matches_host dense_tape_matches_host graph_tape_matches_host models_tape_matches_host"
+[ -z "$TESTS" ] && TESTS="device_test memory_test tensor_test spmm_matches_host ops_matches_host loss_matches_host elementwise_tape_matches_host dense_tape_matches_host graph_tape_matches_host models_tape_matches_host custom_op_test"
 for t in $TESTS; do
   src=$EMU_GEN/tests/cuda/$t.cu
   if [ -f "$t" ]; then src=$B/src/$(basename "$t"); python3 "$E/rewrite.py" "$t" "$src"; t=$(basename "$t" .cu); fi
