@@ -253,7 +253,7 @@ static_assert(std::is_same_v<gas::Trainer<GCN<float>, gas::partition::Metis>,
                              gas::Trainer<GCN<float>, gas::partition::Metis, Store>>);
 static_assert(!gas::HasRegularizationLoss<GCN<float>> && !GCN<float>::traits.regularization);
 
-/// A model whose traits are not a ModelTraits (a loose `needs_gcn_norm` flag, say) is not trainable.
+/// A model whose traits are not a ModelTraits (a loose bool flag, say) is not trainable.
 struct LooseTraits : GCN<float> {
   using GCN<float>::GCN;
   static constexpr bool traits = false;

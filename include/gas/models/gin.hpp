@@ -14,7 +14,7 @@
 /// its layer-wise inference depends on how nodes are batched. Ours is torch's default BatchNorm1d (running
 /// statistics in evaluation), which makes layer-wise inference equal the full-graph pass.
 ///
-/// The graph: GIN sums the raw neighbours (`needs_gcn_norm = false`); the sum uses edge weights when the graph
+/// The graph: GIN sums the raw neighbours (`traits.gcn_norm = false`); the sum uses edge weights when the graph
 /// has them, so pass an unweighted graph to match the reference.
 ///
 /// The regulariser `Reg` (nn/regularizer.hpp):

@@ -9,7 +9,7 @@
 /// aggr::Max>>`), the scalers are options.
 ///
 /// The graph: PNA aggregates the raw neighbours (the reference runs it with neither self-loops nor
-/// normalisation), so the model declares `needs_gcn_norm = false` and takes the graph as the dataset holds it.
+/// normalisation), so the model declares `traits.gcn_norm = false` and takes the graph as the dataset holds it.
 /// Degrees: in a GAS batch each in-batch row holds its whole neighbourhood, so a row's entry count is the node's
 /// degree in the whole graph, and the convolution reads it from the batch adjacency. The scalers' average
 /// avg_log (mean over ALL nodes of log(deg + 1), PyGAS's `deg` argument) cannot come from a batch: the caller
