@@ -2,9 +2,10 @@
 /// @brief aggregate_edges on the device, forward and backward, matching ops::aggregate_edges: row i reduces the
 /// message rows of its edges (sum, mean, max or min; 0 for an empty row).
 ///
-/// Layout as on the host: messages are (E, width), one row per CSR entry, so a row's messages are contiguous. As in
-/// spmm.cuh, a group of threads owns each output row and its lanes split the features in 16-byte packs where the
-/// width and the pointers allow. The backward pass is row-parallel too: every edge belongs to one row, so the group
+/// Layout as on the host: messages are (E, width), one row per CSR entry, so a row's messages are contiguous. The
+/// forward pass is spmm.cuh's kernel reading message row e in place of neighbour row col(e): a group of threads owns
+/// each output row and its lanes split the features in 16-byte packs where the width and the pointers allow. The
+/// backward pass is row-parallel too: every edge belongs to one row, so the group
 /// owning row i writes the gradients of row i's edges and nothing else; no transpose, no atomics.
 
 #include <cuda_runtime.h>
@@ -17,66 +18,12 @@
 #include "gas/cuda/kernels/common.cuh"
 #include "gas/cuda/kernels/edge.cuh"
 #include "gas/cuda/kernels/launch.hpp"
+#include "gas/cuda/kernels/spmm.cuh"
 #include "gas/ops/aggregation.hpp"
 
 namespace gas::cuda {
 inline namespace v0 {
 namespace kernels {
-
-// out (adj.rows, width) = R over row i's messages m (E, width); arg (adj.rows, width): the winning edge of each
-// element (-1 for an empty row), or null.
-template <class T, int V, aggr::Reduction R>
-__global__ void aggregate_edges_forward(DeviceCsrView adj, const T* __restrict__ m, std::int64_t width,
-                                        T* __restrict__ out, std::int64_t* __restrict__ arg, int group) {
-  const std::int64_t t = global_thread();
-  const std::int64_t row = t / group;
-  if (row >= adj.rows) return;
-  const int lane = static_cast<int>(t % group);
-  const std::int64_t begin = adj.indptr[row], end = adj.indptr[row + 1];
-  const std::int64_t packs = width / V;
-  using P = Pack<T, V>;
-  const P* __restrict__ mp = reinterpret_cast<const P*>(m);
-  P* __restrict__ op = reinterpret_cast<P*>(out);
-  for (std::int64_t c = lane; c < packs; c += group) {
-    P acc;
-    if constexpr (R == aggr::Reduction::sum || R == aggr::Reduction::mean) {
-      for (int k = 0; k < V; ++k) acc.v[k] = T{0};
-      for (std::int64_t e = begin; e < end; ++e) {
-        const P v = mp[e * packs + c];
-        for (int k = 0; k < V; ++k) acc.v[k] += v.v[k];
-      }
-      if constexpr (R == aggr::Reduction::mean) {
-        if (end > begin) {
-          const T scale = T{1} / static_cast<T>(end - begin);
-          for (int k = 0; k < V; ++k) acc.v[k] *= scale;
-        }
-      }
-    } else {
-      constexpr bool is_max = R == aggr::Reduction::max;
-      std::int64_t best[V];
-      if (end == begin) {  // an empty row gives 0 and no argument, as on the host
-        for (int k = 0; k < V; ++k) {
-          acc.v[k] = T{0};
-          best[k] = -1;
-        }
-      } else {
-        acc = mp[begin * packs + c];
-        for (int k = 0; k < V; ++k) best[k] = begin;
-        for (std::int64_t e = begin + 1; e < end; ++e) {
-          const P v = mp[e * packs + c];
-          for (int k = 0; k < V; ++k) {
-            const bool better = is_max ? v.v[k] > acc.v[k] : v.v[k] < acc.v[k];  // strict: first wins a tie
-            acc.v[k] = better ? v.v[k] : acc.v[k];
-            best[k] = better ? e : best[k];
-          }
-        }
-      }
-      if (arg != nullptr)
-        for (int k = 0; k < V; ++k) arg[row * width + c * V + k] = best[k];
-    }
-    op[row * packs + c] = acc;
-  }
-}
 
 // gm (E, width) += g_i for every edge of row i (sum), or g_i / deg(i) (mean).
 template <class T, int V, bool Mean>
@@ -134,8 +81,9 @@ void aggregate_edges_forward(const DeviceCsrView& adj, const T* m, std::int64_t 
   check_grid(l.blocks, "cuda::aggregate_edges_forward");
   const auto grid = static_cast<unsigned>(l.blocks);
   constexpr int pack = 16 / sizeof(T);
-  if (l.vector == pack) kernels::aggregate_edges_forward<T, pack, R><<<grid, block_threads, 0, stream>>>(adj, m, width, out, arg, l.group);
-  else kernels::aggregate_edges_forward<T, 1, R><<<grid, block_threads, 0, stream>>>(adj, m, width, out, arg, l.group);
+  // spmm's forward kernel with one message row per edge in place of the neighbours' rows.
+  if (l.vector == pack) kernels::spmm_forward<T, pack, R, false, true, std::int64_t><<<grid, block_threads, 0, stream>>>(adj, m, width, out, arg, l.group);
+  else kernels::spmm_forward<T, 1, R, false, true, std::int64_t><<<grid, block_threads, 0, stream>>>(adj, m, width, out, arg, l.group);
   GAS_CUDA_CHECK_LAUNCH();
 }
 

@@ -31,10 +31,12 @@ namespace gas::cuda {
 inline namespace v0 {
 namespace kernels {
 
-// x (adj.cols, width), out (adj.rows, width), arg (adj.rows, width) or null; V elements per pack.
-template <class T, int V, aggr::Reduction R, bool Weighted>
+// x (adj.cols, width), out (adj.rows, width), arg (adj.rows, width) or null; V elements per pack. PerEdge: entry e
+// reads row e of x (one message per edge, x (adj.nnz, width): aggregate_edges) instead of row col(e), and arg records
+// edges (64-bit) instead of columns.
+template <class T, int V, aggr::Reduction R, bool Weighted, bool PerEdge = false, class Arg = node_id>
 __global__ void spmm_forward(DeviceCsrView adj, const T* __restrict__ x, std::int64_t width, T* __restrict__ out,
-                             node_id* __restrict__ arg, int group) {
+                             Arg* __restrict__ arg, int group) {
   const std::int64_t t = global_thread();
   const std::int64_t row = t / group;
   if (row >= adj.rows) return;
@@ -49,7 +51,7 @@ __global__ void spmm_forward(DeviceCsrView adj, const T* __restrict__ x, std::in
     if constexpr (R == aggr::Reduction::sum || R == aggr::Reduction::mean) {
       for (int k = 0; k < V; ++k) acc.v[k] = T{0};
       for (std::int64_t e = begin; e < end; ++e) {
-        const P v = xp[static_cast<std::int64_t>(adj.indices[e]) * packs + c];
+        const P v = xp[(PerEdge ? e : static_cast<std::int64_t>(adj.indices[e])) * packs + c];
         if constexpr (Weighted) {
           const T w = static_cast<T>(adj.weights[e]);
           for (int k = 0; k < V; ++k) acc.v[k] += w * v.v[k];
@@ -65,18 +67,18 @@ __global__ void spmm_forward(DeviceCsrView adj, const T* __restrict__ x, std::in
       }
     } else {
       constexpr bool is_max = R == aggr::Reduction::max;
-      node_id best[V];
+      Arg best[V];
       if (end == begin) {  // PyG's convention, as on the host: an empty row gives 0 and no argument
         for (int k = 0; k < V; ++k) {
           acc.v[k] = T{0};
           best[k] = -1;
         }
       } else {
-        const node_id c0 = adj.indices[begin];
+        const Arg c0 = PerEdge ? static_cast<Arg>(begin) : static_cast<Arg>(adj.indices[begin]);
         acc = xp[static_cast<std::int64_t>(c0) * packs + c];
         for (int k = 0; k < V; ++k) best[k] = c0;
         for (std::int64_t e = begin + 1; e < end; ++e) {
-          const node_id col = adj.indices[e];
+          const Arg col = PerEdge ? static_cast<Arg>(e) : static_cast<Arg>(adj.indices[e]);
           const P v = xp[static_cast<std::int64_t>(col) * packs + c];
           for (int k = 0; k < V; ++k) {
             const bool better = is_max ? v.v[k] > acc.v[k] : v.v[k] < acc.v[k];  // strict: first wins a tie

@@ -238,22 +238,9 @@ struct Impl<AggregateEdges<A, host>, host> {
     for (std::int64_t i = 0; i < adj.rows(); ++i) {
       const auto b = indptr[static_cast<std::size_t>(i)];
       const std::int64_t deg = indptr[static_cast<std::size_t>(i) + 1] - b;
-      const T* first = m.data() + b * ldm;  // the row's first message
-      T* o = &out(i, 0);
-      if constexpr (reduction == aggr::Reduction::sum) {
-        detail::sum_rows<T, false, false>(nullptr, nullptr, deg, first, ldm, o, width);
-      } else if constexpr (reduction == aggr::Reduction::mean) {
-        detail::sum_rows<T, false, false>(nullptr, nullptr, deg, first, ldm, o, width);
-        if (deg > 0) {
-          const T scale = T{1} / static_cast<T>(deg);
-          for (std::int64_t f = 0; f < width; ++f) o[f] *= scale;
-        }
-      } else {
-        constexpr bool is_max = reduction == aggr::Reduction::max;
-        std::int64_t* winners = save_arg ? arg + i * width : nullptr;
-        if (save_arg) detail::extreme_rows<T, is_max, true, false>(nullptr, deg, first, ldm, o, winners, width, b);
-        else detail::extreme_rows<T, is_max, false, false>(nullptr, deg, first, ldm, o, nullptr, width, b);
-      }
+      const T* messages = m.data() + b * ldm;  // the row's messages are rows [b, b + deg) of m
+      std::int64_t* winners = save_arg ? arg + i * width : nullptr;
+      detail::reduce_row<reduction, T, false>(nullptr, nullptr, deg, messages, ldm, &out(i, 0), winners, width, b);
     }
   }
 

@@ -152,6 +152,29 @@ inline void extreme_rows(const node_id* __restrict cols, std::int64_t deg, const
   }
 }
 
+/// @brief out = the reduction R over one row's `deg` entries: sum (weighted when `w` is not null), mean (the
+/// unweighted sum over deg; 0 for an empty row), max or min (the winning entry's id in `arg` unless it is null).
+/// Indexed and `first` as in sum_rows and extreme_rows: spmm's entries are neighbours' rows, aggregate_edges' are
+/// the edges' own message rows.
+template <aggr::Reduction R, class T, bool Indexed = true>
+inline void reduce_row(const node_id* cols, const float* w, std::int64_t deg, const T* x, std::int64_t ldx, T* out,
+                       std::int64_t* arg, std::int64_t width, std::int64_t first = 0) {
+  if constexpr (R == aggr::Reduction::sum) {
+    if (w != nullptr) sum_rows<T, true, Indexed>(cols, w, deg, x, ldx, out, width);
+    else sum_rows<T, false, Indexed>(cols, nullptr, deg, x, ldx, out, width);
+  } else if constexpr (R == aggr::Reduction::mean) {
+    sum_rows<T, false, Indexed>(cols, nullptr, deg, x, ldx, out, width);
+    if (deg > 0) {
+      const T scale = T{1} / static_cast<T>(deg);
+      for (std::int64_t f = 0; f < width; ++f) out[f] *= scale;
+    }
+  } else {
+    constexpr bool is_max = R == aggr::Reduction::max;
+    if (arg != nullptr) extreme_rows<T, is_max, true, Indexed>(cols, deg, x, ldx, out, arg, width, first);
+    else extreme_rows<T, is_max, false, Indexed>(cols, deg, x, ldx, out, nullptr, width, first);
+  }
+}
+
 }  // namespace detail
 
 /// @brief spmm on the host. Max and min save each element's winning column in aux_index (rows, width; -1 for an
@@ -160,6 +183,7 @@ inline void extreme_rows(const node_id* __restrict cols, std::int64_t deg, const
 template <aggr::Aggregation A>
 struct Impl<Spmm<A, host>, host> {
   static constexpr aggr::Reduction reduction = A::reduction;
+  static constexpr bool extreme = reduction == aggr::Reduction::max || reduction == aggr::Reduction::min;
 
   template <class T>
   static void forward(ag::Tape<T, host>& tape, ag::Node<T, host>& node, const Spmm<A, host>& attrs) {
@@ -173,8 +197,7 @@ struct Impl<Spmm<A, host>, host> {
     const float* weights = adj.weights().data();
     const bool weighted = adj.has_weights() && R == aggr::Reduction::sum;
     const bool save_arg = node.requires_grad;
-    if constexpr (R == aggr::Reduction::max || R == aggr::Reduction::min)
-      if (save_arg) node.aux_index.resize(adj.rows(), width);  // (rows, width): winning column, -1 for none
+    if (extreme && save_arg) node.aux_index.resize(adj.rows(), width);  // (rows, width): winning column, -1 for none
     std::int64_t* arg = node.aux_index.data();
     if (width == 0) return;
 
@@ -182,21 +205,9 @@ struct Impl<Spmm<A, host>, host> {
     for (std::int64_t i = 0; i < adj.rows(); ++i) {
       const auto b = indptr[static_cast<std::size_t>(i)];
       const std::int64_t deg = indptr[static_cast<std::size_t>(i) + 1] - b;
-      T* o = &out(i, 0);
-      if constexpr (R == aggr::Reduction::sum) {
-        if (weighted) detail::sum_rows<T, true>(indices + b, weights + b, deg, in.data(), ldx, o, width);
-        else detail::sum_rows<T, false>(indices + b, nullptr, deg, in.data(), ldx, o, width);
-      } else if constexpr (R == aggr::Reduction::mean) {
-        detail::sum_rows<T, false>(indices + b, nullptr, deg, in.data(), ldx, o, width);
-        if (deg > 0) {
-          const T scale = T{1} / static_cast<T>(deg);
-          for (std::int64_t f = 0; f < width; ++f) o[f] *= scale;
-        }
-      } else {
-        constexpr bool is_max = R == aggr::Reduction::max;
-        if (save_arg) detail::extreme_rows<T, is_max, true>(indices + b, deg, in.data(), ldx, o, arg + i * width, width);
-        else detail::extreme_rows<T, is_max, false>(indices + b, deg, in.data(), ldx, o, nullptr, width);
-      }
+      std::int64_t* winners = save_arg && extreme ? arg + i * width : nullptr;
+      detail::reduce_row<R, T>(indices + b, weighted ? weights + b : nullptr, deg, in.data(), ldx, &out(i, 0), winners,
+                               width);
     }
   }
 
