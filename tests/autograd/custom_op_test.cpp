@@ -1,5 +1,5 @@
 // A custom op from user code (tests/autograd/custom_op.hpp: my_ops::softplus) on the host tape: its values, its
-// gradient check, and the typed attributes every op keeps in its node (ag::OpAttributes through node.attrs<A>()).
+// gradient check, and the typed attributes every op keeps in its node (ag::AttributeSlot through node.attrs<A>()).
 // The device half and its check are in tests/cuda/custom_op_test.cu.
 
 #include <doctest/doctest.h>
@@ -8,6 +8,7 @@
 #include <cstdint>
 #include <string>
 #include <type_traits>
+#include <vector>
 
 #include <gas/autograd/gradcheck.hpp>
 #include <gas/autograd/tape.hpp>
@@ -20,6 +21,24 @@
 #include "alloc_counter.hpp"
 #include "autograd/custom_op.hpp"
 #include "graph/io/io_test_util.hpp"
+
+namespace {
+
+struct Unnamed {  // attributes must name their op
+  double p = 0;
+};
+struct Owning {  // attributes must be trivially copyable: they live in the node's fixed slot
+  static constexpr const char* name = "owning";
+  std::vector<int> values;
+};
+
+}  // namespace
+
+static_assert(gas::ops::OpAttributes<my_ops::Softplus>);
+static_assert(gas::ops::OpAttributes<gas::ops::Spmm<gas::aggr::Max, gas::host>>);
+static_assert(gas::ops::OpAttributes<gas::ops::LinearCombination>);  // a name that varies per use (add, sub...)
+static_assert(!gas::ops::OpAttributes<Unnamed>);
+static_assert(!gas::ops::OpAttributes<Owning>);
 
 TEST_CASE("a custom op passes the gradient check") {
   // example-begin custom-op-gradcheck

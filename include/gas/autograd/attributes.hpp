@@ -1,5 +1,5 @@
 #pragma once
-/// @brief `ag::OpAttributes`: the typed attributes an op keeps in its tape node, in a fixed slot of bytes.
+/// @brief `ag::AttributeSlot`: where a tape node keeps its op's typed attributes, a fixed slot of bytes.
 ///
 /// Every op has a small attribute struct (a probability and a seed, a pointer to the graph, spans of labels) that
 /// its forward pass stores and its backward pass reads back. Why a slot of bytes with a type tag rather than a
@@ -48,7 +48,7 @@ inline constexpr AttributeType attribute_type{&attribute_type_name<Attributes>};
 }  // namespace detail
 
 /// @brief A fixed-size, aligned slot holding one trivially copyable attribute struct and the tag of its type.
-class OpAttributes {
+class AttributeSlot {
 public:
   /// @brief Bytes an attribute struct may take.
   static constexpr std::size_t capacity = 64;
@@ -60,8 +60,8 @@ public:
   void set(const A& attributes) {
     static_assert(std::is_trivially_copyable_v<A>,
                   "op attributes must be trivially copyable: hold plain values, pointers and spans, never owners");
-    static_assert(sizeof(A) <= capacity, "op attributes larger than ag::OpAttributes::capacity (64 bytes)");
-    static_assert(alignof(A) <= alignment, "op attributes aligned beyond ag::OpAttributes::alignment");
+    static_assert(sizeof(A) <= capacity, "op attributes larger than ag::AttributeSlot::capacity (64 bytes)");
+    static_assert(alignof(A) <= alignment, "op attributes aligned beyond ag::AttributeSlot::alignment");
     ::new (static_cast<void*>(bytes_)) A(attributes);
     type_ = &detail::attribute_type<A>;
   }

@@ -5,7 +5,7 @@
 /// in the same order every time, so node i of this step has the shapes node i had last step. `reset()` keeps
 /// every node and its buffers, and `Tensor::resize` reuses their allocations: in the steady state a step
 /// allocates nothing. A node's backward is a plain function pointer, its op's attributes live in a fixed typed slot
-/// (ag::OpAttributes) and its saved state in auxiliary tensors, so recording an op allocates nothing either.
+/// (ag::AttributeSlot) and its saved state in auxiliary tensors, so recording an op allocates nothing either.
 
 #include <algorithm>
 #include <array>
@@ -58,7 +58,7 @@ struct Node {
   [[nodiscard]] const A& attrs() const {
     return attributes_.get<A>(op);
   }
-  /// @brief Stores the op's attributes (a trivially copyable struct of at most OpAttributes::capacity bytes).
+  /// @brief Stores the op's attributes (a trivially copyable struct of at most AttributeSlot::capacity bytes).
   template <class A>
   void set_attrs(const A& attributes) {
     attributes_.set(attributes);
@@ -66,7 +66,7 @@ struct Node {
 
 private:
   friend class Tape<T, Backend>;
-  OpAttributes attributes_;
+  AttributeSlot attributes_;
 };
 
 /// @brief A handle to a node of a tape: what ops take and return. Valid until the tape's next `reset()`.

@@ -3,7 +3,7 @@
 ///
 /// One struct per op (or per family sharing an implementation), named as the op is in CamelCase. Each names its op
 /// (`name`, the node's op string) and holds plain values, typed pointers and spans: the node stores a copy in its
-/// fixed slot (ag::OpAttributes), `Impl<Op, Backend>::forward` and `::backward` read it back
+/// fixed slot (ag::AttributeSlot), `Impl<Op, Backend>::forward` and `::backward` read it back
 /// (gas/ops/impl.hpp). Pointers and spans refer to the caller's data, which on the host must outlive the backward
 /// pass; device implementations upload what they read again into the node, and use only the sizes of the spans.
 /// Graphs are typed per backend (`GraphOf<Backend>`: a Graph on the host, a cuda::DeviceCsr on the device).
