@@ -4,11 +4,11 @@
 //   bench_cuda_spmm [--graph SPEC] [--features 128,256] [--repeats 10] [--warmup 3] [--device 0] [--json FILE]
 //
 // Graph. The default, `--graph sbm`, is gas::gen::sbm with nodes=2449029, degree=25.26, 8 classes, homophily 0.8,
-// seed 1: 2,449,029 nodes and 61,860,774 directed entries after symmetrising (ogbn-products' 2,449,029 nodes and
-// 61,859,140 entries), then gcn_normalise adds a self-loop per node: 64,309,803 stored, weighted entries. Rows are
+// seed 1: 2,449,029 nodes and 61,860,774 directed entries after symmetrizing (ogbn-products' 2,449,029 nodes and
+// 61,859,140 entries), then gcn_normalize adds a self-loop per node: 64,309,803 stored, weighted entries. Rows are
 // short and even (at most 54 entries with the loop). `--graph rmat` is gas::gen::rmat with scale=21, edges=32700000
 // (a=0.57, b=c=0.19), seed 1: 2,097,152 nodes of which 859,233 are isolated, 61,979,462 directed entries and
-// 64,076,614 after normalising, with hub rows of up to 101,236 entries: the skew that one thread group per row
+// 64,076,614 after normalizing, with hub rows of up to 101,236 entries: the skew that one thread group per row
 // (kernels/spmm.cuh) is weakest at. (Figures from the host generators; the benchmark prints its own.)
 // `--graph sbm:KEY=VALUE,...` and `--graph rmat:KEY=VALUE,...` take the generators' own keys (sbm's features are
 // ignored: the benchmark draws its features on the device), e.g. `--graph sbm:nodes=100000,degree=10` for a quick
@@ -68,8 +68,8 @@
 #include <gas/cuda/kernels/launch.hpp>
 #include <gas/cuda/kernels/spmm.cuh>
 #include <gas/cuda/stream.hpp>
-#include <gas/graph/generators/rmat.hpp>
-#include <gas/graph/generators/sbm.hpp>
+#include <gas/gen/rmat.hpp>
+#include <gas/gen/sbm.hpp>
 #include <gas/graph/transforms.hpp>
 
 #include "bench_util.hpp"
@@ -94,7 +94,7 @@ namespace gas_bench {
 namespace {
 
 using gas::node_id;
-using gas::aggr::Reduction;
+using gas::ops::aggr::Reduction;
 
 constexpr const char* program = "bench_cuda_spmm";
 constexpr const char* usage =
@@ -361,7 +361,7 @@ gas::Graph make_graph(const Options& o, std::string& name) {
                   static_cast<long long>(r->edges), r->a, r->b, r->c, static_cast<unsigned long long>(r->seed));
   name = text;
   name += " (" + std::to_string(data.graph.num_edges()) + " directed entries)";
-  return gas::gcn_normalise(data.graph);
+  return gas::gcn_normalize(data.graph);
 }
 
 double copy_gbs(cudaStream_t stream, const Options& o) {
@@ -417,7 +417,7 @@ int run(const Options& o) {
   std::string graph_name;
   const gas::Graph adj = make_graph(o, graph_name);
   const double build_s = watch.seconds();
-  GAS_CHECK(adj.has_weights(), gas::value_error, "gcn_normalise gave an unweighted graph");
+  GAS_CHECK(adj.has_weights(), gas::value_error, "gcn_normalize gave an unweighted graph");
   GAS_CHECK(adj.num_edges() <= std::numeric_limits<std::int32_t>::max(), gas::value_error,
             adj.num_edges() << " entries do not fit cuSPARSE's 32-bit offsets");
   const std::int64_t n = adj.rows(), nnz = adj.num_edges();
@@ -455,7 +455,7 @@ int run(const Options& o) {
   std::printf("GPU %d: %s (sm_%d%d, %d SMs, %.1f GiB, peak %.0f GB/s); cuSPARSE %d\n", o.device, prop.name,
               prop.major, prop.minor, prop.multiProcessorCount,
               static_cast<double>(prop.totalGlobalMem) / (1 << 30), peak_gbs, cusparse_version);
-  std::printf("graph: %s, GCN-normalised: %lld nodes, %lld stored entries (longest row %lld); built in %.1f s\n",
+  std::printf("graph: %s, GCN-normalized: %lld nodes, %lld stored entries (longest row %lld); built in %.1f s\n",
               graph_name.c_str(), static_cast<long long>(n), static_cast<long long>(nnz),
               static_cast<long long>(max_row), build_s);
   std::printf("device copy: %.1f GB/s (1 GiB, read + write); median of %d after %d warm-up runs\n\n", copy,

@@ -12,8 +12,8 @@
 #include <cstdlib>
 #include <string>
 
-#include "gas/graph/generators/rmat.hpp"
-#include "gas/graph/generators/sbm.hpp"
+#include "gas/gen/rmat.hpp"
+#include "gas/gen/sbm.hpp"
 
 namespace {
 

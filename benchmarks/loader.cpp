@@ -6,7 +6,7 @@
 // TrainLoader throughput in background, foreground and precompute modes, and EvalLoader construction time.
 // Throughput is measured twice: with an empty consumer (pure build speed), and with a consumer that sleeps as
 // long as a foreground build takes, standing in for a training step: there background mode should hide the
-// builds (epoch time near the consumer's time alone) while foreground pays both. The graph is GCN-normalised
+// builds (epoch time near the consumer's time alone) while foreground pays both. The graph is GCN-normalized
 // first, as training would use it, so batches carry edge weights. Epoch times are medians over the epochs.
 
 #include <algorithm>
@@ -88,13 +88,13 @@ int main(int argc, char** argv) {
   }
   try {
     const auto data = gas::io::read_dimacs(file);
-    const gas::Graph normalised = gas::gcn_normalise(data.graph);
-    std::printf("NE: %d nodes, %lld edges (GCN-normalised, with self-loops); %d clusters, %d per step, "
+    const gas::Graph normalized = gas::gcn_normalize(data.graph);
+    std::printf("NE: %d nodes, %lld edges (GCN-normalized, with self-loops); %d clusters, %d per step, "
                 "%d threads, median of %d epochs\n",
-                normalised.rows(), static_cast<long long>(normalised.num_edges()), num_parts, clusters_per_step,
+                normalized.rows(), static_cast<long long>(normalized.num_edges()), num_parts, clusters_per_step,
                 static_cast<int>(std::thread::hardware_concurrency()), epochs);
     gas::JsonWriter report;
-    report.add("nodes", normalised.rows()).add("edges", normalised.num_edges()).add("num_parts", num_parts);
+    report.add("nodes", normalized.rows()).add("edges", normalized.num_edges()).add("num_parts", num_parts);
     report.add("clusters_per_step", clusters_per_step).add("epochs", epochs);
 
     std::printf("\n%-7s %7s %8s %8s %9s %9s %9s %8s\n", "", "part_s", "cut_%", "batch", "halo", "halo_max",
@@ -110,7 +110,7 @@ int main(int argc, char** argv) {
                                               ? gas::partition::Metis{.num_parts = num_parts}.partition(data.graph)
                                               : gas::partition::Random{.num_parts = num_parts}.partition(data.graph);
       const auto stats = gas::partition::stats(data.graph, p);
-      Case c{name, gas::partition::permute(normalised, p), p.ptr};
+      Case c{name, gas::partition::permute(normalized, p), p.ptr};
       const Sizes s = batch_sizes(c.graph, c.ptr);
       std::printf("%-7s %7.2f %8.2f %8.0f %9.0f %9lld %9.0f %8.2f\n", name, p.seconds, 100 * stats.edge_cut_fraction,
                   s.mean_batch, s.mean_halo, static_cast<long long>(s.max_halo), s.mean_edges, s.mean_halo / s.mean_batch);

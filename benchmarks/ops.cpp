@@ -32,7 +32,7 @@ int main(int argc, char** argv) {
   try {
     const auto file = dir / "road" / "NE.gr.xz";
     const gas::Dataset data = gas::io::read_dimacs(file);
-    const gas::Graph adj = gas::gcn_normalise(data.graph);
+    const gas::Graph adj = gas::gcn_normalize(data.graph);
     const double copy = gas_bench::copy_gbs(repeats);
     std::printf("NE: %d nodes, %lld entries with self-loops; %d threads; median of %d\n", adj.rows(),
                 static_cast<long long>(adj.num_edges()), omp_get_max_threads(), repeats);
@@ -47,13 +47,13 @@ int main(int argc, char** argv) {
       for (auto& v : x.values()) v = static_cast<float>(rng.uniform(-1, 1));
       const double csr_bytes = 8.0 * adj.rows() + 8.0 * static_cast<double>(adj.num_edges());
       const double spmm_bytes = csr_bytes + 4.0 * f * (static_cast<double>(adj.num_edges()) + adj.rows());
-      gas::ag::Tape<float> tape;
+      gas::autograd::Tape<float> tape;
       auto time_spmm = [&](const char* name, auto aggregation) {
         using A = decltype(aggregation);
         const double s = gas_bench::median_seconds(
             [&] {
               tape.reset();
-              gas::ag::NoGrad no_grad(tape);
+              gas::autograd::NoGrad no_grad(tape);
               (void)gas::ops::spmm<A>(adj, tape.constant(x.view()));
             },
             repeats);
@@ -63,9 +63,9 @@ int main(int argc, char** argv) {
         entry.add("seconds", s).add("gbs", gbs).add("fraction_of_copy", gbs / copy);
         report.add_object(std::string(name) + "_" + std::to_string(f), entry);
       };
-      time_spmm("spmm sum (weighted)", gas::aggr::Sum{});
-      time_spmm("spmm mean", gas::aggr::Mean{});
-      time_spmm("spmm max", gas::aggr::Max{});
+      time_spmm("spmm sum (weighted)", gas::ops::aggr::Sum{});
+      time_spmm("spmm mean", gas::ops::aggr::Mean{});
+      time_spmm("spmm max", gas::ops::aggr::Max{});
 
       // GCNConv forward + backward, F -> F features: X W (gemm), A_hat (X W) (spmm), + b, then the backward
       // of all three; the constant copy of X into the tape is included, as a training step pays it too.

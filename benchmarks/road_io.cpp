@@ -1,4 +1,4 @@
-// Road-graph I/O benchmark: read (xz + parse + CSR), symmetrise, GCN-normalise each DIMACS road graph.
+// Road-graph I/O benchmark: read (xz + parse + CSR), symmetrize, GCN-normalize each DIMACS road graph.
 //
 //   bench_road_io [DATA_DIR] [--json FILE]     (DATA_DIR defaults to ../shared/data)
 //
@@ -36,9 +36,9 @@ int main(int argc, char** argv) {
       gas_bench::reset_peak_rss();
       gas::Dataset data;
       gas::Graph sym, norm;
-      const double read_s = gas_bench::median_seconds([&] { data = gas::io::read_dimacs(file, {.symmetrise = false}); });
-      const double sym_s = gas_bench::median_seconds([&] { sym = gas::symmetrise(data.graph); });
-      const double norm_s = gas_bench::median_seconds([&] { norm = gas::gcn_normalise(sym); });
+      const double read_s = gas_bench::median_seconds([&] { data = gas::io::read_dimacs(file, {.symmetrize = false}); });
+      const double sym_s = gas_bench::median_seconds([&] { sym = gas::symmetrize(data.graph); });
+      const double norm_s = gas_bench::median_seconds([&] { norm = gas::gcn_normalize(sym); });
       const double peak = gas_bench::peak_rss_mib();
       std::printf("%-4s %9d %9lld %8.3f %8.3f %8.3f %8.3f %9.1f\n", name, sym.rows(),
                   static_cast<long long>(sym.num_edges()), read_s, sym_s, norm_s, read_s + sym_s + norm_s, peak);

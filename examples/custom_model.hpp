@@ -14,7 +14,7 @@ class MaxSAGE : public gas::models::ScalableGNN<MaxSAGE<C>, C> {
   using var = typename C::var;
 
 public:
-  // SAGE aggregates raw neighbours: the Trainer must not GCN-normalise the graph.
+  // SAGE aggregates raw neighbors: the Trainer must not GCN-normalize the graph.
   static constexpr gas::models::ModelTraits traits{.gcn_norm = false};
 
   MaxSAGE(std::int64_t nodes, gas::models::Widths w, double dropout, std::uint64_t seed)
@@ -35,6 +35,6 @@ public:
 
 private:
   double dropout_;
-  gas::nn::ModuleList<gas::nn::SAGEConv<typename C::value_type, typename C::backend_type, gas::aggr::Max>> convs_;
+  gas::nn::ModuleList<gas::nn::SAGEConv<typename C::value_type, typename C::backend_type, gas::ops::aggr::Max>> convs_;
 };
 // example-end custom-model

@@ -3,7 +3,7 @@
 //   gas-inspect SPEC [--json FILE] [--directed] [--keep-self-loops]
 //               [--partition metis:K|metis-rb:K|random:K|contiguous:K [--batch-size B] [--seed S]]
 //
-// Prints name, nodes, edges (directed entries after symmetrising), features, classes and the sizes of
+// Prints name, nodes, edges (directed entries after symmetrizing), features, classes and the sizes of
 // split 0, plus degree statistics; with --partition also the partition's edge cut and balance and the
 // training loader's batch and halo sizes over one epoch (B clusters per batch, default 1). With --json it
 // writes the same as one JSON object. Any gas::error is printed and the exit status is 1.
@@ -95,7 +95,7 @@ int main(int argc, char** argv) {
     else if (arg == "--partition" && i + 1 < argc) partition_spec = argv[++i];
     else if (arg == "--batch-size" && i + 1 < argc) batch_text = argv[++i];
     else if (arg == "--seed" && i + 1 < argc) seed_text = argv[++i];
-    else if (arg == "--directed") options.symmetrise = false;
+    else if (arg == "--directed") options.symmetrize = false;
     else if (arg == "--keep-self-loops") options.remove_self_loops = false;
     else if (arg == "-h" || arg == "--help") return usage(argv[0]), 0;
     else if (!arg.starts_with("--") && spec.empty()) spec = arg;

@@ -52,8 +52,8 @@ def as_float32(w):
     return w.to(torch.float32).to(torch.float64)
 
 
-def normalised(edge_index):
-    """GCN normalisation with self-loops over the whole graph, weights rounded to float32."""
+def normalized(edge_index):
+    """GCN normalization with self-loops over the whole graph, weights rounded to float32."""
     ei, w = gcn_norm(edge_index, None, N, improved=False, add_self_loops=True, dtype=torch.float64)
     return ei, as_float32(w)
 
@@ -75,8 +75,8 @@ def save(name, conv, tensors):
     print(f"{path}: {sorted(arrays)}")
 
 
-def randomise(conv, seed):
-    """Replaces zero-initialised parameters (biases, eps) by random values so the test sees their effect."""
+def randomize(conv, seed):
+    """Replaces zero-initialized parameters (biases, eps) by random values so the test sees their effect."""
     gen = torch.Generator().manual_seed(seed)
     with torch.no_grad():
         for p in conv.parameters():
@@ -89,12 +89,12 @@ def main():
     torch.manual_seed(0)
     ei = base_graph()
     x = torch.randn(N, F_IN)
-    norm_ei, norm_w = normalised(ei)
+    norm_ei, norm_w = normalized(ei)
     bip_norm_ei, bip_norm_w = bipartite(norm_ei, norm_w)
 
-    # GCNConv as GAS runs it: normalisation done once over the whole graph, normalize=False in the conv.
+    # GCNConv as GAS runs it: normalization done once over the whole graph, normalize=False in the conv.
     conv = GCNConv(F_IN, F_OUT, normalize=False)
-    randomise(conv, 1)
+    randomize(conv, 1)
     save("gcn", conv, {
         "x": x, "edge_index": norm_ei, "edge_weight": norm_w, "out": conv(x, norm_ei, norm_w),
         "bip_rows": ROWS, "bip_edge_index": bip_norm_ei, "bip_edge_weight": bip_norm_w,
@@ -106,7 +106,7 @@ def main():
     for concat in (True, False):
         conv = GATConv(F_IN, F_OUT, heads=2, concat=concat, negative_slope=0.2, dropout=0.0,
                        add_self_loops=False)
-        randomise(conv, 2)
+        randomize(conv, 2)
         conv.eval()
         save("gat_concat" if concat else "gat_mean", conv, {
             "x": x, "edge_index": loop_ei, "out": conv(x, loop_ei),
@@ -122,7 +122,7 @@ def main():
             "bip_rows": ROWS, "bip_edge_index": bip_norm_ei, "bip_edge_weight": bip_norm_w,
             "bip_out": conv(h, h0, bip_norm_ei, bip_norm_w)[:ROWS]})
 
-    # GINConv with a trainable eps and nn = Linear-ReLU-Linear; sums unweighted neighbours.
+    # GINConv with a trainable eps and nn = Linear-ReLU-Linear; sums unweighted neighbors.
     bip_ei, _ = bipartite(ei)
     conv = GINConv(Sequential(TorchLinear(F_IN, 8), ReLU(), TorchLinear(8, F_OUT)), train_eps=True)
     with torch.no_grad():
@@ -142,13 +142,13 @@ def main():
         "avg_deg_log": conv.aggr_module.init_avg_deg_log,
         "bip_rows": ROWS, "bip_edge_index": bip_ei, "bip_out": conv(x, bip_ei)[:ROWS]})
 
-    # SAGEConv with mean aggregation: lin_l on the neighbour mean, lin_r on the root.
+    # SAGEConv with mean aggregation: lin_l on the neighbor mean, lin_r on the root.
     conv = SAGEConv(F_IN, F_OUT, aggr="mean")
     save("sage", conv, {
         "x": x, "edge_index": ei, "out": conv(x, ei),
         "bip_rows": ROWS, "bip_edge_index": bip_ei, "bip_out": conv((x, x[:ROWS]), bip_ei)})
 
-    # APPNP propagation over pre-normalised weights (no parameters).
+    # APPNP propagation over pre-normalized weights (no parameters).
     prop = APPNP(K=3, alpha=0.1, normalize=False)
     h = torch.randn(N, F_OUT)
     save("appnp", prop, {"x": h, "edge_index": norm_ei, "edge_weight": norm_w, "out": prop(h, norm_ei, norm_w)})

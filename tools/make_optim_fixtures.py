@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Writes tests/data/optim_{adam,adamw,sgd,clip,plateau}.npz: torch's optimisers, gradient clipping and learning-rate
+"""Writes tests/data/optim_{adam,adamw,sgd,clip,plateau}.npz: torch's optimizers, gradient clipping and learning-rate
 schedules run on fixed inputs, for the C++ tests to reproduce to 1e-10 in double.
 
 Needs torch (Debian's python3-torch, CPU, 1.13) and numpy; run from anywhere:
@@ -11,7 +11,7 @@ dampening, nesterov, weight_decay, group0_lr, group0_weight_decay); clip (max_no
 plateau (factor, patience, threshold, cooldown, min_lr, initial lr); StepLR (initial lr, step_size, gamma).
 
 Parameters: p0 (3, 4) and p1 (1, 4) form group 0, which sets its own lr and weight decay; p2 (2, 3) forms
-group 1, which sets neither and so takes the optimiser's defaults. Each optimiser runs STEPS steps with fixed
+group 1, which sets neither and so takes the optimizer's defaults. Each optimizer runs STEPS steps with fixed
 gradients g{k} (STEPS, rows, cols) from initial values p{k}; {prefix}after{k} (STEPS, rows, cols) holds the
 parameters after each step (the SGD file holds three settings, prefixed plain_, momentum_, nesterov_).
 """
@@ -40,7 +40,7 @@ def store_inputs(seed, arrays):
 
 
 def run(make, seed, prefix, arrays):
-    """Runs an optimiser built by make(params) on inputs(seed) and stores its trajectory under prefix."""
+    """Runs an optimizer built by make(params) on inputs(seed) and stores its trajectory under prefix."""
     init, grads = inputs(seed)
     params = [torch.tensor(x, dtype=torch.float64, requires_grad=True) for x in init]
     opt = make(params)

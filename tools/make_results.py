@@ -148,7 +148,7 @@ def render(out_dir, models, threads, jobs, page):
         clip = h["grad_clip"] if h["grad_clip"] > 0 else "none"
         lines.append(f"- {NAMES[m]}: {h['layers']} / {h['hidden']} / {h['dropout']} / {h['num_parts']} / "
                      f"{h['batch_size']} / {h['lr']} / {h['reg_weight_decay']}, {h['nonreg_weight_decay']} / "
-                     f"{clip}{extra}; features row-normalised: {h['row_normalize']}")
+                     f"{clip}{extra}; features row-normalized: {h['row_normalize']}")
     lines += [
         "",
         "## Machine and build",

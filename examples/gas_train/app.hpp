@@ -71,7 +71,7 @@ int run(int argc, char** argv) {
   }
   gas::Dataset data = gas::io::load(config.dataset);
   const gas_train::Hyper h = gas_train::resolve(config, data.name);
-  if (*h.row_normalize) gas::row_normalise(data.features);
+  if (*h.row_normalize) gas::row_normalize(data.features);
   std::printf("dataset %s: %lld nodes, %lld edges, %lld features, %lld classes\n", data.name.c_str(),
               static_cast<long long>(data.num_nodes()), static_cast<long long>(data.graph.num_edges()),
               static_cast<long long>(data.num_features()), static_cast<long long>(data.num_classes));

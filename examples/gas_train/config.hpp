@@ -200,9 +200,9 @@ inline void fill_unset(Hyper& h, const Hyper& from) {
 
 /// @brief The reference's small-benchmark hyperparameters (REFERENCE.md's table, PyGAS's configuration) for
 /// `model` on the Planetoid dataset `dataset` ("cora", "citeseer", "pubmed"): layers / hidden / dropout /
-/// parts / batch / lr / weight decays / clipping / epochs, features row-normalised. For any other dataset,
+/// parts / batch / lr / weight decays / clipping / epochs, features row-normalized. For any other dataset,
 /// and for GIN, PNA and PNA_JK (which the reference does not run on these datasets), the preset is the
-/// model's defaults (model_defaults) with row-normalised features.
+/// model's defaults (model_defaults) with row-normalized features.
 inline Hyper paper_preset(ModelKind model, std::string_view dataset) {
   Hyper h;
   h.row_normalize = true;
@@ -268,7 +268,7 @@ inline Hyper model_defaults(ModelKind model) {
       break;
     // Without batch norm: statistics of a batch of a few METIS clusters (mostly a few classes each) are far from
     // the graph's, which stalls training (--batch-norm true to have it).
-    // Sum and max aggregation over raw neighbours give large activations: smaller steps than GCN's (on the default
+    // Sum and max aggregation over raw neighbors give large activations: smaller steps than GCN's (on the default
     // SBM, 30 epochs: GIN 94.6 % at lr 0.005, PNA 97.0 % at 0.005 but 47 % at 0.01, PNA_JK 92.9 % at 0.001 and
     // 54 % at 0.005, full-batch as well as GAS).
     case ModelKind::gin: h.layers = 3, h.hidden = 64, h.dropout = 0.0, h.residual = true, h.lr = 0.005; break;

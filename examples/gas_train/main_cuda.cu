@@ -1,4 +1,4 @@
-// gas-train-cuda: gas-train (main.cpp) with the models, their optimiser and their histories' traffic on the GPU
+// gas-train-cuda: gas-train (main.cpp) with the models, their optimizer and their histories' traffic on the GPU
 // (gas::cuda::device); the same flags, output and exit statuses. Histories stay in host memory.
 
 #include <gas/gas.hpp>

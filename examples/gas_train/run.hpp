@@ -1,6 +1,6 @@
 #pragma once
 /// @brief gas-train's runs: builds the chosen model from resolved hyperparameters, trains it `runs` times with
-/// gas::Trainer (METIS partitions, host histories) and summarises the runs as the reference reports them.
+/// gas::Trainer (METIS partitions, host histories) and summarizes the runs as the reference reports them.
 
 #include <sys/resource.h>
 
@@ -111,7 +111,7 @@ std::vector<RunRecord> train_runs(const gas::Dataset& data, const Config& c, con
   std::vector<RunRecord> out;
   for (std::int32_t r = 0; r < c.runs; ++r) {
     const std::uint64_t seed = c.seed + static_cast<std::uint64_t>(r);
-    std::unique_ptr<Model> model = make(seed);  // models are built in place: optimisers point into them
+    std::unique_ptr<Model> model = make(seed);  // models are built in place: optimizers point into them
     gas::Trainer<Model, gas::partition::Metis> trainer(
         *model, gas::partition::Metis{.num_parts = *h.num_parts, .seed = c.seed}, trainer_options(c, h, seed));
     const gas::TrainResult result = trainer.fit(data);
@@ -141,7 +141,7 @@ inline double median(std::vector<double> v) {
 }  // namespace detail
 
 /// @brief Trains c.model on `data` (its name selects the preset) c.runs times with hyperparameters `h`
-/// (resolved) and summarises; the models compute on `Backend` (gas::host, or gas::cuda::device under nvcc). Errors from
+/// (resolved) and summarizes; the models compute on `Backend` (gas::host, or gas::cuda::device under nvcc). Errors from
 /// the models and the Trainer propagate (config_error for a dataset without labels or split, partition_error for
 /// more parts than nodes, value_error for bad widths).
 template <class Backend = gas::host>
@@ -151,7 +151,7 @@ Summary train(const gas::Dataset& data, const Config& c, const Hyper& h) {
   // Before any model is built (its widths come from the dataset): say what the dataset lacks.
   if (!data.has_targets())
     throw gas::config_error("dataset '" + data.name + "' has no targets (num_classes = " +
-                            std::to_string(data.num_classes) + "): gas-train needs a labelled dataset");
+                            std::to_string(data.num_classes) + "): gas-train needs a labeled dataset");
   if (data.num_features() == 0)
     throw gas::config_error("dataset '" + data.name + "' has no node features: gas-train needs them");
   if (data.splits.empty())

@@ -1,5 +1,5 @@
 // The steady state of a training step allocates nothing: the tape reuses its nodes and their buffers and the
-// optimiser owns its state. Counted with a replaced global operator new, only around the third step.
+// optimizer owns its state. Counted with a replaced global operator new, only around the third step.
 
 #include <doctest/doctest.h>
 
@@ -17,15 +17,15 @@ using gas_test::counting;
 
 TEST_CASE("a GCN training step allocates nothing once the tape is warm") {
   const gas::Dataset data = gas::io::load("sbm:nodes=500,classes=4,features=16,seed=3");
-  const gas::Graph a_hat = gas::gcn_normalise(data.graph);
+  const gas::Graph a_hat = gas::gcn_normalize(data.graph);
   gas::Rng init(1);
   gas::nn::GCNConv<float> conv1(16, 32, init), conv2(32, 4, init);
-  std::vector<gas::ag::Parameter<float>*> params;
+  std::vector<gas::autograd::Parameter<float>*> params;
   for (auto* p : conv1.parameters()) params.push_back(p);
   for (auto* p : conv2.parameters()) params.push_back(p);
   gas::train::Adam<float> adam(params, {.lr = 0.01});
   const auto& rows = data.splits.front().train;
-  gas::ag::Tape<float> tape;
+  gas::autograd::Tape<float> tape;
 
   auto step = [&](std::uint64_t seed) {
     tape.reset();

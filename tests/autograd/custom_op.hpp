@@ -27,19 +27,19 @@ inline double softplus_of(double z) { return std::max(z, 0.0) + std::log1p(std::
 }  // namespace my_ops
 
 /// The host implementation: forward computes node.value from the input's value, backward adds into the input's
-/// gradient. (The device one specialises Impl<my_ops::Softplus, gas::cuda::device> the same way, under nvcc.)
+/// gradient. (The device one specializes Impl<my_ops::Softplus, gas::cuda::device> the same way, under nvcc.)
 namespace gas::ops {
 template <>
 struct Impl<my_ops::Softplus, host> {
   template <class T>
-  static void forward(ag::Tape<T, host>& tape, ag::Node<T, host>& node, const my_ops::Softplus& a) {
+  static void forward(autograd::Tape<T, host>& tape, autograd::Node<T, host>& node, const my_ops::Softplus& a) {
     const auto x = tape.node(node.inputs[0]).value;
     for (std::int64_t i = 0; i < x.rows(); ++i)
       for (std::int64_t j = 0; j < x.cols(); ++j)
         node.value(i, j) = static_cast<T>(my_ops::softplus_of(a.beta * x(i, j)) / a.beta);
   }
   template <class T>
-  static void backward(ag::Tape<T, host>& tape, ag::Node<T, host>& node, const my_ops::Softplus& a) {
+  static void backward(autograd::Tape<T, host>& tape, autograd::Node<T, host>& node, const my_ops::Softplus& a) {
     const auto x = tape.node(node.inputs[0]).value;
     auto gx = tape.grad_of(node.inputs[0]);  // zeroed on first use, then accumulated into
     for (std::int64_t i = 0; i < x.rows(); ++i)
@@ -53,7 +53,7 @@ namespace my_ops {
 
 /// The public op: check the arguments, then record (the node, its attributes, forward now, backward later).
 template <class T, class Backend>
-gas::ag::Var<T, Backend> softplus(gas::ag::Var<T, Backend> x, double beta = 1.0) {
+gas::autograd::Var<T, Backend> softplus(gas::autograd::Var<T, Backend> x, double beta = 1.0) {
   if (!(beta > 0)) throw gas::value_error("softplus: beta must be positive, got " + std::to_string(beta));
   return gas::ops::record(Softplus{.beta = beta}, x.rows(), x.cols(), {x});
 }

@@ -1,5 +1,5 @@
 // A custom op from user code (tests/autograd/custom_op.hpp: my_ops::softplus) on the host tape: its values, its
-// gradient check, and the typed attributes every op keeps in its node (ag::AttributeSlot through node.attrs<A>()).
+// gradient check, and the typed attributes every op keeps in its node (autograd::AttributeSlot through node.attrs<A>()).
 // The device half and its check are in tests/cuda/custom_op_test.cu.
 
 #include <doctest/doctest.h>
@@ -20,7 +20,7 @@
 
 #include "alloc_counter.hpp"
 #include "autograd/custom_op.hpp"
-#include "graph/io/io_test_util.hpp"
+#include "io/io_test_util.hpp"
 
 namespace {
 
@@ -35,23 +35,23 @@ struct Owning {  // attributes must be trivially copyable: they live in the node
 }  // namespace
 
 static_assert(gas::ops::OpAttributes<my_ops::Softplus>);
-static_assert(gas::ops::OpAttributes<gas::ops::Spmm<gas::aggr::Max, gas::host>>);
+static_assert(gas::ops::OpAttributes<gas::ops::Spmm<gas::ops::aggr::Max, gas::host>>);
 static_assert(gas::ops::OpAttributes<gas::ops::LinearCombination>);  // a name that varies per use (add, sub...)
 static_assert(!gas::ops::OpAttributes<Unnamed>);
 static_assert(!gas::ops::OpAttributes<Owning>);
 
 TEST_CASE("a custom op passes the gradient check") {
   // example-begin custom-op-gradcheck
-  gas::ag::Parameter<double> x("x", gas::Tensor<double>(6, 4));
+  gas::autograd::Parameter<double> x("x", gas::Tensor<double>(6, 4));
   gas::Rng rng(3);
   for (auto& v : x.value.values()) v = 3 * rng.normal();
-  gas::ag::Tape<double> tape;
+  gas::autograd::Tape<double> tape;
   for (const double beta : {0.5, 1.0, 4.0}) {
-    auto build = [&](gas::ag::Tape<double>& t) {
+    auto build = [&](gas::autograd::Tape<double>& t) {
       auto y = my_ops::softplus(t.param(x), beta);
       return gas::ops::sum_all(gas::ops::mul(y, y));  // every element gets its own upstream gradient
     };
-    const auto check = gas::ag::check_gradients(tape, build, {&x});
+    const auto check = gas::autograd::check_gradients(tape, build, {&x});
     CHECK_MESSAGE(check.ok, check.worst);
   }
   // example-end custom-op-gradcheck
@@ -59,7 +59,7 @@ TEST_CASE("a custom op passes the gradient check") {
 
 TEST_CASE_TEMPLATE("a custom op computes its definition and neither overflows nor loses small values", T, float,
                    double) {
-  gas::ag::Tape<T> tape;
+  gas::autograd::Tape<T> tape;
   const gas::Tensor<T> x(2, 3, {-1000, -2, 0, 0.5, 3, 1000});
   for (const double beta : {1.0, 2.5}) {
     const auto y = my_ops::softplus(tape.constant(x.view()), beta);
@@ -75,7 +75,7 @@ TEST_CASE_TEMPLATE("a custom op computes its definition and neither overflows no
 }
 
 TEST_CASE("a custom op checks its arguments before recording anything") {
-  gas::ag::Tape<double> tape;
+  gas::autograd::Tape<double> tape;
   auto x = tape.constant(gas::Tensor<double>(2, 2).view());
   const int size = tape.size();
   CHECK_THROWS_NAMING(gas::value_error, my_ops::softplus(x, 0.0), "beta must be positive");
@@ -83,7 +83,7 @@ TEST_CASE("a custom op checks its arguments before recording anything") {
 }
 
 TEST_CASE("every op keeps typed attributes in its node; reading them as another type names the op and both types") {
-  gas::ag::Tape<double> tape;
+  gas::autograd::Tape<double> tape;
   auto x = tape.variable(gas::Tensor<double>(3, 2, 1.0).view());
   auto y = my_ops::softplus(x, 2.5);
   CHECK(std::string(y.node().op) == "softplus");
@@ -107,8 +107,8 @@ TEST_CASE("every op keeps typed attributes in its node; reading them as another 
 
 TEST_CASE("a warm step through a custom op allocates nothing") {
   const auto x0 = gas::Tensor<float>(64, 16, 0.5f);
-  gas::ag::Parameter<float> w("w", gas::Tensor<float>(64, 16, 0.25f));
-  gas::ag::Tape<float> tape;
+  gas::autograd::Parameter<float> w("w", gas::Tensor<float>(64, 16, 0.25f));
+  gas::autograd::Tape<float> tape;
   auto step = [&] {
     tape.reset();
     auto y = my_ops::softplus(gas::ops::add(tape.constant(x0.view()), tape.param(w)), 2.0);

@@ -41,7 +41,7 @@ namespace gas::ops {
 template <>
 struct Impl<my_ops::Softplus, cuda::device> {
   template <class T>
-  static void forward(ag::Tape<T, cuda::device>& tape, ag::Node<T, cuda::device>& node, const my_ops::Softplus& a) {
+  static void forward(autograd::Tape<T, cuda::device>& tape, autograd::Node<T, cuda::device>& node, const my_ops::Softplus& a) {
     const auto x = tape.node(node.inputs[0]).value;
     const std::int64_t n = x.rows() * x.cols();
     if (n == 0) return;  // nothing to launch
@@ -50,7 +50,7 @@ struct Impl<my_ops::Softplus, cuda::device> {
     GAS_CUDA_CHECK_LAUNCH();
   }
   template <class T>
-  static void backward(ag::Tape<T, cuda::device>& tape, ag::Node<T, cuda::device>& node, const my_ops::Softplus& a) {
+  static void backward(autograd::Tape<T, cuda::device>& tape, autograd::Node<T, cuda::device>& node, const my_ops::Softplus& a) {
     const auto x = tape.node(node.inputs[0]).value;
     auto gx = tape.grad_of(node.inputs[0]);
     const std::int64_t n = x.rows() * x.cols();
@@ -77,12 +77,12 @@ void check_matches_host(std::int64_t rows, std::int64_t cols, double beta, std::
   CAPTURE(beta);
   const auto X = gas_test::random_matrix<T>(rows, cols, seed, -6, 6);
   const auto G = gas_test::random_matrix<T>(rows, cols, seed + 1);
-  gas::ag::Tape<T> ht;
+  gas::autograd::Tape<T> ht;
   auto hx = ht.variable(X.view());
   auto hy = my_ops::softplus(hx, beta);
   ht.backward(hy, G.view());
 
-  gas::ag::Tape<T, Dev> dt;
+  gas::autograd::Tape<T, Dev> dt;
   for (int pass = 0; pass < 2; ++pass) {  // the second pass reuses the tape's nodes
     CAPTURE(pass);
     dt.reset();
@@ -92,7 +92,7 @@ void check_matches_host(std::int64_t rows, std::int64_t cols, double beta, std::
     auto dG = dt.constant_from_host(G.view());
     dt.backward(dy, dG.value());
     const double rel = std::is_same_v<T, float> ? 1e-6 : 1e-13;
-    const auto y = gas::ag::to_host(dy);
+    const auto y = gas::autograd::to_host(dy);
     gas_test::check_close<T>(y.values(), gas_test::as_span(hy.value()), rel);
     const auto gx = dt.to_host(dx.grad());
     gas_test::check_close<T>(gx.values(), gas_test::as_span(hx.grad()), rel);
@@ -105,7 +105,7 @@ void check_matches_host(std::int64_t rows, std::int64_t cols, double beta, std::
 
 TEST_CASE("cuda_custom_op_records_on_a_device_tape_and_checks_its_arguments") {
   // A value without elements needs no device memory: the op records, stores its attributes and launches nothing.
-  gas::ag::Tape<double, Dev> dt;
+  gas::autograd::Tape<double, Dev> dt;
   const gas::Tensor<double, gas::host> none(3, 0);
   auto x = dt.variable_from_host(none.view());
   auto y = my_ops::softplus(x, 2.0);
@@ -127,10 +127,10 @@ TEST_CASE_TEMPLATE("cuda_custom_op_matches_host" * doctest::skip(no_gpu), T, flo
 
 TEST_CASE("cuda_custom_op_passes_a_gradient_check_on_the_device" * doctest::skip(no_gpu)) {
   // Central differences of a weighted sum of the device op's output against the device tape's own gradient, in
-  // double, as gas::ag::check_gradients does on the host.
+  // double, as gas::autograd::check_gradients does on the host.
   const auto X = gas_test::random_matrix<double>(5, 4, 21, -3, 3);
   const auto W = gas_test::random_matrix<double>(5, 4, 22);
-  gas::ag::Tape<double, Dev> dt;
+  gas::autograd::Tape<double, Dev> dt;
   for (const double beta : {0.5, 2.0}) {
     CAPTURE(beta);
     auto loss_at = [&](const gas::Tensor<double, gas::host>& x, gas::Tensor<double, gas::host>* grad) {
@@ -141,7 +141,7 @@ TEST_CASE("cuda_custom_op_passes_a_gradient_check_on_the_device" * doctest::skip
         dt.backward(loss);
         *grad = dt.to_host(xv.grad());
       }
-      return gas::ag::to_host(loss)(0, 0);
+      return gas::autograd::to_host(loss)(0, 0);
     };
     gas::Tensor<double, gas::host> analytic;
     (void)loss_at(X, &analytic);

@@ -17,10 +17,10 @@ namespace {
 
 using gas_test::no_gpu;
 using Matrix = gas::Tensor<float, gas::host>;
-using HostTape = gas::ag::Tape<float>;
-using DevTape = gas::ag::Tape<float, gas::cuda::device>;
-using HostVar = gas::ag::Var<float>;
-using DevVar = gas::ag::Var<float, gas::cuda::device>;
+using HostTape = gas::autograd::Tape<float>;
+using DevTape = gas::autograd::Tape<float, gas::cuda::device>;
+using HostVar = gas::autograd::Var<float>;
+using DevVar = gas::autograd::Var<float, gas::cuda::device>;
 
 // A device tape on its own non-blocking stream: work an op queued on another stream would race and show.
 struct DeviceSide {
@@ -45,7 +45,7 @@ void backward_both(HostTape& ht, HostVar y, DevTape& dt, DevVar dy, const Matrix
 void check_value(DevVar d, HostVar h, double rel, std::span<const float> scale = {}) {
   REQUIRE(d.rows() == h.rows());
   REQUIRE(d.cols() == h.cols());
-  const Matrix got = gas::ag::to_host(d);
+  const Matrix got = gas::autograd::to_host(d);
   gas_test::check_close<float>(got.values(), gas_test::as_span(h.value()), rel, scale);
 }
 
@@ -355,7 +355,7 @@ TEST_CASE("cuda_tape_log_softmax_then_nll_matches_cross_entropy" * doctest::skip
   auto x2 = dev.tape.variable_from_host(X.view());
   auto l1 = gas::ops::nll_loss(gas::ops::log_softmax(x1), labels, selected);
   auto l2 = gas::ops::cross_entropy(x2, labels, selected);
-  const Matrix v1 = gas::ag::to_host(l1), v2 = gas::ag::to_host(l2);
+  const Matrix v1 = gas::autograd::to_host(l1), v2 = gas::autograd::to_host(l2);
   gas_test::check_close<float>(v1.values(), v2.values(), 1e-5);
   dev.tape.backward(l1);  // a pass clears the gradients of the one before: copy each out first
   const Matrix g1 = dev.tape.to_host(x1.grad());

@@ -22,8 +22,8 @@ namespace {
 
 using gas_test::no_gpu;
 using HostMatrix = gas::Tensor<float, gas::host>;
-using HostTape = gas::ag::Tape<float>;
-using DeviceTape = gas::ag::Tape<float, gas::cuda::device>;
+using HostTape = gas::autograd::Tape<float>;
+using DeviceTape = gas::autograd::Tape<float, gas::cuda::device>;
 
 /// One input of an op: its value and whether it needs a gradient (a variable) or not (a constant).
 struct Input {
@@ -65,7 +65,7 @@ Outcome run(Tape& tape, const Op& op, const std::vector<Input>& inputs, std::uin
   if (magnitudes) G = absolute(G);
   if constexpr (std::is_same_v<Tape, HostTape>) tape.backward(y, G.view());
   else tape.backward(y, tape.constant_from_host(G.view()).value());
-  Outcome out{gas::ag::to_host(y), {}};
+  Outcome out{gas::autograd::to_host(y), {}};
   for (std::size_t k = 0; k < inputs.size(); ++k)
     out.grads.push_back(inputs[k].grad ? tape.to_host(xs[k].grad()) : HostMatrix());
   return out;
@@ -301,7 +301,7 @@ TEST_CASE("cuda_tape_scale_rows_keeps_a_device_copy_of_the_factors" * doctest::s
     auto dy = gas::ops::scale_rows(dx, factors);
     for (auto& f : factors) f = 1000.0f;  // the caller reuses its buffer before the backward pass
     device_tape.backward(dy, device_tape.constant_from_host(G.view()).value());
-    gas_test::check_close<float>(gas::ag::to_host(dy).values(), gas_test::as_span(hy.value()), 1e-5);
+    gas_test::check_close<float>(gas::autograd::to_host(dy).values(), gas_test::as_span(hy.value()), 1e-5);
     gas_test::check_close<float>(device_tape.to_host(dx.grad()).values(), gas_test::as_span(hx.grad()), 1e-5);
   }
 }

@@ -1,4 +1,4 @@
-// The graph ops of the tape on the device (ag::Tape<T, gas::cuda::device>) against the same ops on the host tape:
+// The graph ops of the tape on the device (autograd::Tape<T, gas::cuda::device>) against the same ops on the host tape:
 // spmm under every aggregation, the edge ops of attention and of message passing, row gathers / scatters,
 // concatenations and slices.
 // Each case records the op on both tapes from the same inputs, backpropagates the same random seed gradient, and
@@ -18,7 +18,7 @@
 namespace {
 
 using gas_test::no_gpu;
-namespace aggr = gas::aggr;
+namespace aggr = gas::ops::aggr;
 namespace ops = gas::ops;
 
 /// How a case bounds the device's deviation from the host.
@@ -44,9 +44,9 @@ gas::Graph empty_graph(gas::node_id rows, gas::node_id cols) {
 /// backpropagated from `seed` (random of the output's shape when empty, drawn from `seed_number`).
 template <class T>
 struct HostRun {
-  gas::ag::Tape<T> tape;
-  std::vector<gas::ag::Var<T>> xs;
-  gas::ag::Var<T> y;
+  gas::autograd::Tape<T> tape;
+  std::vector<gas::autograd::Var<T>> xs;
+  gas::autograd::Var<T> y;
 };
 
 template <class T, class Op>
@@ -87,12 +87,12 @@ void check_op(const gas::Graph& graph, const std::vector<gas::Tensor<T, gas::hos
     return s;
   };
 
-  gas::ag::Tape<T, gas::cuda::device> dt;
+  gas::autograd::Tape<T, gas::cuda::device> dt;
   const gas::cuda::DeviceCsr dadj(graph, dt.exec().stream());
   for (int pass = 0; pass < 2; ++pass) {
     CAPTURE(pass);
     dt.reset();
-    std::vector<gas::ag::Var<T, gas::cuda::device>> dxs;
+    std::vector<gas::autograd::Var<T, gas::cuda::device>> dxs;
     for (std::size_t k = 0; k < inputs.size(); ++k)
       dxs.push_back(grad[k] ? dt.variable_from_host(inputs[k].view()) : dt.constant_from_host(inputs[k].view()));
     auto dy = op(dadj, dxs);
@@ -101,7 +101,7 @@ void check_op(const gas::Graph& graph, const std::vector<gas::Tensor<T, gas::hos
     auto dG = dt.constant_from_host(G.view());
     dt.backward(dy, dG.value());
 
-    const auto y = gas::ag::to_host(dy);
+    const auto y = gas::autograd::to_host(dy);
     const auto ys = scale_of(bound.y.value());
     gas_test::check_close<T>(y.values(), gas_test::as_span(host.y.value()), rel, ys);
     for (std::size_t k = 0; k < inputs.size(); ++k) {
@@ -216,7 +216,7 @@ TEST_CASE("cuda_graph_launchers_validate_arguments_before_touching_the_device") 
 TEST_CASE("cuda_graph_ops_validate_arguments_on_a_device_tape") {
   // Values without elements need no device memory, so a device tape records them without a GPU; the ops' checks
   // run before anything reaches the device.
-  gas::ag::Tape<float, gas::cuda::device> dt;
+  gas::autograd::Tape<float, gas::cuda::device> dt;
   const gas::Tensor<float, gas::host> none(2, 0);
   auto x = dt.variable_from_host(none.view());  // (2 x 0)
   const gas::cuda::DeviceCsr adj;                // (0 x 0)
@@ -248,13 +248,13 @@ TEST_CASE("cuda_tape_spmm_forward_only_matches_host" * doctest::skip(no_gpu)) {
   // Without a gradient the max/min argument is not saved; the value must not change.
   const gas::Graph graph = gas_test::random_graph(70, 60, 41, false);
   const auto X = gas_test::random_matrix<float>(60, 24, 42);
-  gas::ag::Tape<float> ht;
+  gas::autograd::Tape<float> ht;
   auto hy = ops::spmm<aggr::Max>(graph, ht.constant(X.view()));
-  gas::ag::Tape<float, gas::cuda::device> dt;
+  gas::autograd::Tape<float, gas::cuda::device> dt;
   const gas::cuda::DeviceCsr adj(graph, dt.exec().stream());
   auto dy = ops::spmm<aggr::Max>(adj, dt.constant_from_host(X.view()));
   CHECK_FALSE(dy.requires_grad());
-  const auto y = gas::ag::to_host(dy);
+  const auto y = gas::autograd::to_host(dy);
   gas_test::check_close<float>(y.values(), gas_test::as_span(hy.value()), 0.0);
 }
 
@@ -327,7 +327,7 @@ TEST_CASE("cuda_tape_message_passing_chain_matches_host" * doctest::skip(no_gpu)
 }
 
 TEST_CASE("cuda_tape_graph_ops_in_double_match_host" * doctest::skip(no_gpu)) {
-  // Doubles pack in twos: one run of each vectorised kernel family.
+  // Doubles pack in twos: one run of each vectorized kernel family.
   const gas::Graph graph = gas_test::random_graph(80, 70, 51, true);
   const auto X = gas_test::random_matrix<double>(70, 12, 52);
   const auto Alpha = gas_test::random_matrix<double>(graph.num_edges(), 3, 53);
@@ -408,13 +408,13 @@ TEST_CASE("cuda_tape_gather_and_scatter_reuse_nodes_across_index_sizes" * doctes
   // and inverse must follow the current step's sizes.
   const std::int64_t rows = 60, width = 20;
   const auto X = gas_test::random_matrix<float>(rows, width, 71);
-  gas::ag::Tape<float, gas::cuda::device> dt;
+  gas::autograd::Tape<float, gas::cuda::device> dt;
   std::uint64_t seed = 72;
   for (const std::int64_t n : {300, 40, 1000, 0, 300}) {
     CAPTURE(n);
     const auto index = random_index(n, rows, 3, ++seed);
     const std::span<const gas::node_id> idx(index);
-    gas::ag::Tape<float> ht;
+    gas::autograd::Tape<float> ht;
     auto hx = ht.variable(X.view());
     auto hg = ops::gather_rows(hx, idx);
     auto hs = ops::scatter_add_rows(hg, idx, rows);
@@ -427,7 +427,7 @@ TEST_CASE("cuda_tape_gather_and_scatter_reuse_nodes_across_index_sizes" * doctes
     auto ds = ops::scatter_add_rows(dg, idx, rows);
     auto dG = dt.constant_from_host(G.view());
     dt.backward(ds, dG.value());
-    const auto y = gas::ag::to_host(ds);
+    const auto y = gas::autograd::to_host(ds);
     const auto gx = dt.to_host(dx.grad());
     gas_test::check_close<float>(y.values(), gas_test::as_span(hs.value()), 0.0);
     gas_test::check_close<float>(gx.values(), gas_test::as_span(hx.grad()), 0.0);

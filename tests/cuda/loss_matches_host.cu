@@ -49,7 +49,7 @@ void check_cross_entropy(bool increasing) {
   const std::int64_t rows = 500, classes = 7;
   const auto X = gas_test::random_matrix<float>(rows, classes, 61, -4, 4);
   const Selection sel = make_selection(rows, classes, increasing, 62);
-  gas::ag::Tape<float> tape;
+  gas::autograd::Tape<float> tape;
   auto x = tape.variable(X.view());
   auto loss = gas::ops::cross_entropy(x, std::span<const std::int32_t>(sel.labels), std::span<const gas::node_id>(sel.rows));
   tape.backward(loss, 0.75f);
@@ -84,7 +84,7 @@ void check_batch_norm(bool training) {
   state.running_var = gas_test::random_matrix<float>(1, cols, 76, 0.5, 2);
   const auto rm0 = state.running_mean, rv0 = state.running_var;
 
-  gas::ag::Tape<float> tape;
+  gas::autograd::Tape<float> tape;
   auto x = tape.variable(X.view());
   auto gamma = tape.variable(Gm.view());
   auto beta = tape.variable(Bt.view());
@@ -113,7 +113,7 @@ void check_batch_norm(bool training) {
   gas::cuda::batch_norm_backward(args, saved.data(), dg.data(), dgx.data(), dgg.data(), dgb.data(), s);
   const auto out = dy.to_host();
   // Against the output's magnitude: the host rounds the column sums to float per block, the device keeps double,
-  // so means differ by an ulp, and normalised outputs near zero differ relatively.
+  // so means differ by an ulp, and normalized outputs near zero differ relatively.
   gas_test::check_close_normwise<float>(out, gas_test::as_span(y.value()), 1e-5);
   const auto rm = drm.to_host();
   const auto rv = drv.to_host();
@@ -169,7 +169,7 @@ TEST_CASE("cuda_edge_softmax_matches_host" * doctest::skip(no_gpu)) {
   const std::int64_t heads = 3, edges = graph.num_edges();
   const auto S = gas_test::random_matrix<float>(edges, heads, 52, -5, 5);
   const auto G = gas_test::random_matrix<float>(edges, heads, 53);
-  gas::ag::Tape<float> tape;
+  gas::autograd::Tape<float> tape;
   auto sc = tape.variable(S.view());
   auto a = gas::ops::edge_softmax(graph, sc);
   tape.backward(gas::ops::sum_all(gas::ops::mul(a, tape.constant(G.view()))));
@@ -195,7 +195,7 @@ TEST_CASE("cuda_log_softmax_matches_host" * doctest::skip(no_gpu)) {
   const std::int64_t rows = 300, cols = 10;
   const auto X = gas_test::random_matrix<float>(rows, cols, 81, -6, 6);
   const auto G = gas_test::random_matrix<float>(rows, cols, 82);
-  gas::ag::Tape<float> tape;
+  gas::autograd::Tape<float> tape;
   auto x = tape.variable(X.view());
   auto y = gas::ops::log_softmax(x);
   tape.backward(gas::ops::sum_all(gas::ops::mul(y, tape.constant(G.view()))));
@@ -220,7 +220,7 @@ TEST_CASE("cuda_nll_loss_matches_host" * doctest::skip(no_gpu)) {
     const std::int64_t rows = 400, classes = 5;
     const auto LP = gas_test::random_matrix<float>(rows, classes, 91, -5, 0);
     const Selection sel = make_selection(rows, classes, increasing, 92);
-    gas::ag::Tape<float> tape;
+    gas::autograd::Tape<float> tape;
     auto lp = tape.variable(LP.view());
     auto loss = gas::ops::nll_loss(lp, std::span<const std::int32_t>(sel.labels), std::span<const gas::node_id>(sel.rows));
     tape.backward(loss, 2.0f);

@@ -38,7 +38,7 @@ gas::cuda::DeviceBuffer<T> to_device(std::span<const T> host, cudaStream_t strea
 }
 
 /// A random graph (rows x cols) with skewed degrees: a hub row adjacent to about 2 * cols columns (with repeated
-/// entries), empty rows, and otherwise 0..8 random neighbours; weights in [0.1, 1) when `weighted`.
+/// entries), empty rows, and otherwise 0..8 random neighbors; weights in [0.1, 1) when `weighted`.
 inline gas::Graph random_graph(gas::node_id rows, gas::node_id cols, std::uint64_t seed, bool weighted) {
   gas::Rng rng(seed);
   std::vector<std::int64_t> indptr{0};

@@ -1,5 +1,5 @@
 // Layers and models on gas::cuda::device against the same code on the host: one template argument apart, built from
-// the same seeds, so parameters start identical; forward values, input and parameter gradients, optimiser steps,
+// the same seeds, so parameters start identical; forward values, input and parameter gradients, optimizer steps,
 // GAS training through the histories and layer-wise inference must agree to fp32 reordering bounds.
 // Every case needs a GPU and is skipped (not failed) without one.
 #include <doctest/doctest.h>
@@ -23,8 +23,8 @@ namespace {
 using gas_test::no_gpu;
 using gas::cuda::device;
 using gas::host;
-using HTape = gas::ag::Tape<float>;
-using DTape = gas::ag::Tape<float, device>;
+using HTape = gas::autograd::Tape<float>;
+using DTape = gas::autograd::Tape<float, device>;
 
 // Sums and products reordered between the host loops and the device kernels, relative to each tensor's magnitude.
 constexpr double kRel = 1e-4;
@@ -75,7 +75,7 @@ void check_layer(HLayer& hl, DLayer& dl, const gas::Tensor<float>& X, F&& f, std
   const auto G = gas_test::random_matrix<float>(hy.rows(), hy.cols(), seed);
   ht.backward(hy, G.view());
   dt.backward(dy, dt.constant_from_host(G.view()).value());
-  const auto out = gas::ag::to_host(dy);
+  const auto out = gas::autograd::to_host(dy);
   gas_test::check_close_normwise<float>(out.values(), gas_test::as_span(hy.value()), kRel);
   const auto gx = dt.to_host(dx.grad());
   gas_test::check_close_normwise<float>(gx.values(), gas_test::as_span(hx.grad()), kRel);
@@ -123,7 +123,7 @@ void check_model(const model_test::Problem& p, const Options& o, std::uint64_t s
       check_parameters(hm.parameters(), dm.parameters(), true);
       ho.step();
       dop.step();
-      const double h = hloss.value()(0, 0), d = gas::ag::to_host(dloss)(0, 0);
+      const double h = hloss.value()(0, 0), d = gas::autograd::to_host(dloss)(0, 0);
       INFO("step " << step);
       CHECK(std::abs(h - d) <= 1e-3 * std::max(1.0, std::abs(h)));
     }
@@ -232,10 +232,10 @@ TEST_CASE("GATConv, GCN2Conv, GINConv, PNAConv, BatchNorm and APPNP on the devic
 TEST_CASE("Adam and SGD steps on device parameters match the host" * doctest::skip(no_gpu)) {
   const auto V = gas_test::random_matrix<float>(33, 17, 12);
   const auto G = gas_test::random_matrix<float>(33, 17, 13);
-  gas::ag::Parameter<float> hp("w", gas::Tensor<float>(V.view()));
-  gas::ag::Parameter<float, device> dp("w", gas::Tensor<float, device>::from_host(V));
-  gas::ag::Parameter<float> hq("q", gas::Tensor<float>(V.view()));
-  gas::ag::Parameter<float, device> dq("q", gas::Tensor<float, device>::from_host(V));
+  gas::autograd::Parameter<float> hp("w", gas::Tensor<float>(V.view()));
+  gas::autograd::Parameter<float, device> dp("w", gas::Tensor<float, device>::from_host(V));
+  gas::autograd::Parameter<float> hq("q", gas::Tensor<float>(V.view()));
+  gas::autograd::Parameter<float, device> dq("q", gas::Tensor<float, device>::from_host(V));
   gas::train::AdamW<float> ha({&hp}, {.lr = 0.01, .weight_decay = 0.1});
   gas::train::AdamW<float, device> da({&dp}, {.lr = 0.01, .weight_decay = 0.1});
   gas::train::SGD<float> hs({&hq}, {.lr = 0.1, .momentum = 0.9, .weight_decay = 0.01, .nesterov = true});
@@ -255,7 +255,7 @@ TEST_CASE("Adam and SGD steps on device parameters match the host" * doctest::sk
 }
 
 TEST_CASE("A GCN trains through its histories on the device as on the host" * doctest::skip(no_gpu)) {
-  const auto p = model_test::make_problem(400, 8, model_test::Prep::gcn_normalise);
+  const auto p = model_test::make_problem(400, 8, model_test::Prep::gcn_normalize);
   const gas::models::GCNOptions o{.in = 12, .hidden = 16, .out = 4, .layers = 3, .dropout = 0.5};
   gas::models::GCN<float> hm(p.data.graph.rows(), o, 21);
   gas::models::GCN<float, device> dm(p.data.graph.rows(), o, 21);
@@ -268,7 +268,7 @@ TEST_CASE("A GCN trains through its histories on the device as on the host" * do
     DTape dt;
     auto hy = hm.forward_full(ht, ht.constant(p.data.features.view()), p.data.graph, true, 3);
     auto dy = dm.forward_full(dt, dt.constant_from_host(p.data.features.view()), dg, true, 3);
-    gas_test::check_close_normwise<float>(gas::ag::to_host(dy).values(), gas_test::as_span(hy.value()), kRel);
+    gas_test::check_close_normwise<float>(gas::autograd::to_host(dy).values(), gas_test::as_span(hy.value()), kRel);
   }
 
   // GAS training through the histories, two epochs of four steps, then layer-wise inference.
@@ -276,7 +276,7 @@ TEST_CASE("A GCN trains through its histories on the device as on the host" * do
 }
 
 TEST_CASE("docs/cuda.md: a GCN trained on the device" * doctest::skip(no_gpu)) {
-  const auto p = model_test::make_problem(400, 8, model_test::Prep::gcn_normalise);
+  const auto p = model_test::make_problem(400, 8, model_test::Prep::gcn_normalize);
   const gas::Dataset& data = p.data;
   const std::vector<std::int64_t>& ptr = p.ptr;
   model_test::BatchTargets targets;
@@ -288,7 +288,7 @@ TEST_CASE("docs/cuda.md: a GCN trained on the device" * doctest::skip(no_gpu)) {
   const gas::loader::EvalLoader eval(data.graph, ptr, 2);
   gas::loader::TrainLoader loader(data.graph, ptr, {.batch_size = 2, .seed = 5, .background = false});
   model.fill_histories(data.features, eval);  // histories stay in host memory
-  gas::ag::Tape<float, Dev> tape;             // its kernels run on tape.exec().stream()
+  gas::autograd::Tape<float, Dev> tape;             // its kernels run on tape.exec().stream()
   std::uint64_t step = 0;                     // seeds each step's dropout masks
   for (std::int64_t epoch = 0; epoch < 5; ++epoch) {
     loader.start_epoch(epoch);
@@ -302,7 +302,7 @@ TEST_CASE("docs/cuda.md: a GCN trained on the device" * doctest::skip(no_gpu)) {
       optimizer.zero_grad();
       tape.backward(loss);
       optimizer.step();
-      sum += gas::ag::to_host(loss)(0, 0);  // a copy to the host: waits for the stream
+      sum += gas::autograd::to_host(loss)(0, 0);  // a copy to the host: waits for the stream
     }
     epoch_loss.push_back(sum / steps);
   }
@@ -339,11 +339,11 @@ TEST_CASE("GAT, APPNP, GCNII, GIN, PNA and PNA_JK train and infer on the device 
     check_model<GAT<float>, GAT<float, device>>(p, GATModelOptions{.in = 12, .hidden = 4, .heads = 2, .out = 4});
   }
   SUBCASE("APPNP") {
-    const auto p = model_test::make_problem(400, 8, Prep::gcn_normalise);
+    const auto p = model_test::make_problem(400, 8, Prep::gcn_normalize);
     check_model<APPNP<float>, APPNP<float, device>>(p, APPNPOptions{.in = 12, .hidden = 8, .out = 4, .K = 3});
   }
   SUBCASE("GCNII") {
-    const auto p = model_test::make_problem(400, 8, Prep::gcn_normalise);
+    const auto p = model_test::make_problem(400, 8, Prep::gcn_normalize);
     const GCNIIOptions o{.in = 12, .hidden = 8, .out = 4, .layers = 3, .shared_weights = false, .batch_norm = true};
     check_model<GCNII<float>, GCNII<float, device>>(p, o);
   }

@@ -23,7 +23,7 @@
 namespace {
 
 using gas_test::no_gpu;
-using Var = gas::ag::Var<float>;
+using Var = gas::autograd::Var<float>;
 
 // Host op through the tape with upstream gradient G, device forward/backward by the callbacks; compares both.
 template <class HostOp, class DeviceForward, class DeviceBackward>
@@ -31,7 +31,7 @@ void check_unary(HostOp host_op, DeviceForward dev_fwd, DeviceBackward dev_bwd, 
   const std::int64_t rows = 123, cols = 37;
   const auto X = gas_test::random_matrix<float>(rows, cols, 21, -3, 3);
   const auto G = gas_test::random_matrix<float>(rows, cols, 22);
-  gas::ag::Tape<float> tape;
+  gas::autograd::Tape<float> tape;
   auto x = tape.variable(X.view());
   Var y = host_op(x);
   tape.backward(gas::ops::sum_all(gas::ops::mul(y, tape.constant(G.view()))));
@@ -71,7 +71,7 @@ void check_gemm(bool trans_a, bool trans_b) {
   const std::int64_t m = 37, k = 70, n = 19;
   const auto A = trans_a ? gas_test::random_matrix<T>(k, m, 1) : gas_test::random_matrix<T>(m, k, 1);
   const auto B = trans_b ? gas_test::random_matrix<T>(n, k, 2) : gas_test::random_matrix<T>(k, n, 2);
-  gas::ag::Tape<T> tape;
+  gas::autograd::Tape<T> tape;
   auto c = gas::ops::matmul(tape.constant(A.view()), tape.constant(B.view()), trans_a, trans_b);
   gas::cuda::Stream stream;
   const cudaStream_t s = stream.get();
@@ -102,7 +102,7 @@ TEST_CASE("cuda_dropout_mask_function_equals_the_host_mask") {
     CAPTURE(p);
     const std::uint64_t seed = 12345;
     const auto X = gas_test::random_matrix<float>(33, 17, 3);  // odd size: the last pair has one element
-    gas::ag::Tape<float> tape;
+    gas::autograd::Tape<float> tape;
     auto y = gas::ops::dropout(tape.variable(X.view()), p, seed, true);
     const auto& mask = tape.node(y.id()).aux;
     const gas::CounterStream draws(seed, gas::ops::detail::dropout_stream);
@@ -186,7 +186,7 @@ TEST_CASE("cuda_bias_add_matches_host" * doctest::skip(no_gpu)) {
   const auto X = gas_test::random_matrix<float>(rows, cols, 31);
   const auto B = gas_test::random_matrix<float>(1, cols, 32);
   const auto G = gas_test::random_matrix<float>(rows, cols, 33);
-  gas::ag::Tape<float> tape;
+  gas::autograd::Tape<float> tape;
   auto x = tape.variable(X.view());
   auto b = tape.variable(B.view());
   auto y = gas::ops::bias_add(x, b);
@@ -220,7 +220,7 @@ TEST_CASE("cuda_row_l2_norm_matches_host" * doctest::skip(no_gpu)) {
     auto X = gas_test::random_matrix<float>(rows, cols, 41);
     for (std::int64_t j = 0; j < cols; ++j) X(5, j) = 0.0f;  // a zero row: gradient 0, not NaN
     const auto G = gas_test::random_matrix<float>(rows, 1, 42);
-    gas::ag::Tape<float> tape;
+    gas::autograd::Tape<float> tape;
     auto x = tape.variable(X.view());
     auto y = gas::ops::row_l2_norm(x);
     tape.backward(gas::ops::sum_all(gas::ops::mul(y, tape.constant(G.view()))));

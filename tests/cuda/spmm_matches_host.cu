@@ -21,7 +21,7 @@
 namespace {
 
 using gas_test::no_gpu;
-namespace aggr = gas::aggr;
+namespace aggr = gas::ops::aggr;
 
 // Runs spmm<A> on host (through the tape, with upstream gradient G) and device, and compares value and gradient.
 // `offset` shifts the device arrays by that many elements, which forces the scalar (unaligned) path.
@@ -32,7 +32,7 @@ void check_spmm(const gas::Graph& graph, std::int64_t width, std::uint64_t seed,
   const auto X = gas_test::random_matrix<float>(graph.cols(), width, seed);
   const auto G = gas_test::random_matrix<float>(graph.rows(), width, seed + 1);
 
-  gas::ag::Tape<float> tape;
+  gas::autograd::Tape<float> tape;
   auto x = tape.variable(X.view());
   auto y = gas::ops::spmm<A>(graph, x);
   tape.backward(gas::ops::sum_all(gas::ops::mul(y, tape.constant(G.view()))));
@@ -43,7 +43,7 @@ void check_spmm(const gas::Graph& graph, std::int64_t width, std::uint64_t seed,
   gas::Tensor<float, gas::host> absX(X.rows(), X.cols()), absG(G.rows(), G.cols());
   for (std::int64_t i = 0; i < X.size(); ++i) absX.data()[i] = std::abs(X.data()[i]);
   for (std::int64_t i = 0; i < G.size(); ++i) absG.data()[i] = std::abs(G.data()[i]);
-  gas::ag::Tape<float> abs_tape;
+  gas::autograd::Tape<float> abs_tape;
   auto ax = abs_tape.variable(absX.view());
   auto ay = gas::ops::spmm<A>(graph, ax);
   abs_tape.backward(gas::ops::sum_all(gas::ops::mul(ay, abs_tape.constant(absG.view()))));
@@ -87,7 +87,7 @@ void check_spmm_widths() {
     check_spmm<A>(weighted, width, 100 + static_cast<std::uint64_t>(width));
     check_spmm<A>(plain, width, 200 + static_cast<std::uint64_t>(width));
   }
-  check_spmm<A>(weighted, 32, 7, 1);  // unaligned: the scalar path with a width that could vectorise
+  check_spmm<A>(weighted, 32, 7, 1);  // unaligned: the scalar path with a width that could vectorize
 }
 
 }  // namespace
@@ -156,7 +156,7 @@ TEST_CASE("cuda_spmm_double_matches_host" * doctest::skip(no_gpu)) {
   // double packs in twos; run the sum path once to cover it (host and device both in double).
   const gas::Graph graph = gas_test::random_graph(50, 40, 5, true);
   const auto X = gas_test::random_matrix<double>(40, 6, 9);
-  gas::ag::Tape<double> tape;
+  gas::autograd::Tape<double> tape;
   auto y = gas::ops::spmm<aggr::Sum>(graph, tape.constant(X.view()));
   gas::cuda::Stream stream;
   const gas::cuda::DeviceCsr adj(graph, stream.get());
@@ -176,7 +176,7 @@ TEST_CASE("cuda_gather_rows_matches_host" * doctest::skip(no_gpu)) {
     for (auto& v : index) v = static_cast<gas::node_id>(rng.below(rows - 10));  // the last 10 rows get nothing
     const auto X = gas_test::random_matrix<float>(rows, width, 3);
     const auto G = gas_test::random_matrix<float>(n, width, 4);
-    gas::ag::Tape<float> tape;
+    gas::autograd::Tape<float> tape;
     auto x = tape.variable(X.view());
     auto y = gas::ops::gather_rows(x, std::span<const gas::node_id>(index));
     tape.backward(gas::ops::sum_all(gas::ops::mul(y, tape.constant(G.view()))));
@@ -205,7 +205,7 @@ TEST_CASE("cuda_scatter_add_rows_matches_host" * doctest::skip(no_gpu)) {
   for (auto& v : index) v = static_cast<gas::node_id>(rng.below(targets));
   const auto X = gas_test::random_matrix<float>(n, width, 5);
   const auto G = gas_test::random_matrix<float>(targets, width, 6);
-  gas::ag::Tape<float> tape;
+  gas::autograd::Tape<float> tape;
   auto x = tape.variable(X.view());
   auto y = gas::ops::scatter_add_rows(x, std::span<const gas::node_id>(index), targets);
   tape.backward(gas::ops::sum_all(gas::ops::mul(y, tape.constant(G.view()))));

@@ -5,7 +5,7 @@
 
 #include <gas/cuda/tensor.hpp>
 
-#include "graph/io/io_test_util.hpp"
+#include "io/io_test_util.hpp"
 
 namespace {
 

@@ -27,8 +27,8 @@ TEST_CASE("readme: load a dataset and inspect it") {
 TEST_CASE("docs/datasets: preprocess as the GAS paper does") {
   gas::Dataset data = gas::io::load("sbm:nodes=300,classes=3,features=5,seed=2");
   // example-begin preprocess
-  gas::row_normalise(data.features);                  // each feature row sums to 1
-  gas::Graph a_hat = gas::gcn_normalise(data.graph);  // D^-1/2 (A + I) D^-1/2 as edge weights
+  gas::row_normalize(data.features);                  // each feature row sums to 1
+  gas::Graph a_hat = gas::gcn_normalize(data.graph);  // D^-1/2 (A + I) D^-1/2 as edge weights
   // example-end preprocess
   CHECK(a_hat.has_weights());
   CHECK(a_hat.num_edges() == data.num_edges() + data.num_nodes());
@@ -79,16 +79,16 @@ TEST_CASE("docs/partitioning: partition, permute and iterate cluster batches") {
 /// A custom layer: h' = relu(A_hat (h W) + b) + h, written from ops; the tape derives its backward.
 template <class T>
 struct ResidualGcn {
-  gas::ag::Parameter<T> weight, bias;
+  gas::autograd::Parameter<T> weight, bias;
   explicit ResidualGcn(std::int64_t width, std::uint64_t seed)
       : weight("weight", gas::Tensor<T>(width, width)), bias("bias", gas::Tensor<T>(1, width)) {
     gas::Rng rng(seed);
     const double bound = std::sqrt(6.0 / (2.0 * static_cast<double>(width)));  // glorot
     for (auto& w : weight.value.values()) w = static_cast<T>(rng.uniform(-bound, bound));
   }
-  gas::ag::Var<T> forward(gas::ag::Tape<T>& tape, const gas::Graph& a_hat, gas::ag::Var<T> h) {
+  gas::autograd::Var<T> forward(gas::autograd::Tape<T>& tape, const gas::Graph& a_hat, gas::autograd::Var<T> h) {
     namespace ops = gas::ops;
-    auto z = ops::spmm<gas::aggr::Sum>(a_hat, ops::matmul(h, tape.param(weight)));  // (nodes, width)
+    auto z = ops::spmm<gas::ops::aggr::Sum>(a_hat, ops::matmul(h, tape.param(weight)));  // (nodes, width)
     return ops::add(ops::relu(ops::bias_add(z, tape.param(bias))), h);
   }
 };
@@ -96,22 +96,22 @@ struct ResidualGcn {
 
 TEST_CASE("docs/autograd: a custom layer trains and passes the gradient check") {
   const gas::Dataset data = gas::io::load("sbm:nodes=40,classes=2,features=3,degree=4,seed=9");
-  const gas::Graph a_hat = gas::gcn_normalise(data.graph);
+  const gas::Graph a_hat = gas::gcn_normalize(data.graph);
   // example-begin gradcheck
   ResidualGcn<double> layer(3, /*seed=*/1);
-  gas::ag::Parameter<double> input("x", gas::Tensor<double>(40, 3));
+  gas::autograd::Parameter<double> input("x", gas::Tensor<double>(40, 3));
   gas::Rng rng(2);
   for (auto& x : input.value.values()) x = rng.normal();
-  gas::ag::Tape<double> tape;
-  const auto check = gas::ag::check_gradients(
-      tape, [&](gas::ag::Tape<double>& t) { return gas::ops::sum_all(layer.forward(t, a_hat, t.param(input))); },
+  gas::autograd::Tape<double> tape;
+  const auto check = gas::autograd::check_gradients(
+      tape, [&](gas::autograd::Tape<double>& t) { return gas::ops::sum_all(layer.forward(t, a_hat, t.param(input))); },
       {&layer.weight, &layer.bias, &input});
   // check.ok, check.max_error, check.worst ("weight[1, 2]: analytic ..., numeric ...")
   // example-end gradcheck
   CHECK_MESSAGE(check.ok, check.worst);
 
   // example-begin train-step
-  std::vector<gas::ag::Parameter<double>*> params{&layer.weight, &layer.bias};
+  std::vector<gas::autograd::Parameter<double>*> params{&layer.weight, &layer.bias};
   gas::train::Adam<double> adam(params, {.lr = 0.01});
   const std::vector<gas::node_id> rows = data.splits.front().train;
   gas::Tensor<double> x0(40, 3);
@@ -132,13 +132,13 @@ TEST_CASE("docs/autograd: a custom layer trains and passes the gradient check") 
 
 TEST_CASE("docs/autograd: the reference layers compose into a model") {
   const gas::Dataset data = gas::io::load("sbm:nodes=200,classes=3,features=8,seed=4");
-  const gas::Graph a_hat = gas::gcn_normalise(data.graph);
-  gas::ag::Tape<float> tape;
+  const gas::Graph a_hat = gas::gcn_normalize(data.graph);
+  gas::autograd::Tape<float> tape;
   // example-begin layers
   gas::Rng init(0);
   gas::nn::GCNConv<float> gcn(8, 16, init);  // glorot weight, zero bias, as PyG
   gas::nn::GATConv<float> gat({.in = 16, .out = 4, .heads = 2, .concat = true, .dropout = 0.6}, init);
-  gas::nn::SAGEConv<float, gas::host, gas::aggr::Max> sage(8, 3, init);  // the aggregation is a policy
+  gas::nn::SAGEConv<float, gas::host, gas::ops::aggr::Max> sage(8, 3, init);  // the aggregation is a policy
 
   auto x = tape.constant(data.features.view());           // (200, 8)
   auto h = gas::ops::relu(gcn.forward(tape, x, a_hat));   // (200, 16)
@@ -154,7 +154,7 @@ TEST_CASE("docs/histories: a GAS training epoch and layer-wise inference with a 
   // example-begin gas-epoch
   namespace part = gas::partition;
   const part::Partition p = part::Metis{.num_parts = 10, .seed = 1}.partition(raw.graph);
-  raw.graph = gas::gcn_normalise(raw.graph);  // over the WHOLE graph, so every batch row is exact
+  raw.graph = gas::gcn_normalize(raw.graph);  // over the WHOLE graph, so every batch row is exact
   const gas::Dataset data = part::permute(raw, p);
 
   gas::models::GCN<float> model(data.num_nodes(), {.in = 12, .hidden = 32, .out = 4}, /*seed=*/1);
@@ -167,7 +167,7 @@ TEST_CASE("docs/histories: a GAS training epoch and layer-wise inference with a 
 
   std::vector<std::uint8_t> is_train(static_cast<std::size_t>(data.num_nodes()), 0);
   for (auto v : data.splits[0].train) is_train[static_cast<std::size_t>(v)] = 1;
-  gas::ag::Tape<float> tape;
+  gas::autograd::Tape<float> tape;
   std::vector<std::int32_t> labels;  // batch-local targets
   std::vector<gas::node_id> rows;    // batch-local training rows
   for (std::int64_t epoch = 0; epoch < 30; ++epoch) {
@@ -205,7 +205,7 @@ TEST_CASE("docs/histories: the Trainer") {
   Model model(data.num_nodes(), {.in = 16, .hidden = 32, .out = 4, .dropout = 0.5}, /*seed=*/1);
   gas::Trainer<Model, gas::partition::Metis> trainer(model, {.num_parts = 8, .seed = 1},
                                                      {.batch_size = 2, .epochs = 30, .lr = 0.01, .seed = 1});
-  const gas::TrainResult result = trainer.fit(data);  // GCN-normalises, partitions, fills the histories, trains
+  const gas::TrainResult result = trainer.fit(data);  // GCN-normalizes, partitions, fills the histories, trains
   std::printf("best val %.3f at epoch %d, test %.3f\n", result.best_val, result.best_epoch, result.test_at_best_val);
   // example-end trainer
   CHECK(result.test_at_best_val > 0.85);

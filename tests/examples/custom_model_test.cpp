@@ -48,7 +48,7 @@ TEST_CASE("the custom model trains with GAS and infers layer-wise as the full gr
   Model fresh(permuted.num_nodes(), {.in = 16, .hidden = 32, .out = 4, .layers = 2}, 0.5, 3);
   const gas::loader::EvalLoader eval(permuted.graph, p.ptr, 2);
   const gas::Tensor<float> layerwise = fresh.inference(permuted.features, eval);
-  gas::ag::Tape<float> tape;
+  gas::autograd::Tape<float> tape;
   const auto full = fresh.forward_full(tape, tape.constant(permuted.features.view()), permuted.graph, false, 0);
   double worst = 0;
   for (std::int64_t i = 0; i < full.rows(); ++i)

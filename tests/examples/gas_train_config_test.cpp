@@ -6,7 +6,7 @@
 #include <vector>
 
 #include "../../examples/gas_train/config.hpp"
-#include "graph/io/io_test_util.hpp"
+#include "io/io_test_util.hpp"
 
 namespace {
 
@@ -56,13 +56,13 @@ TEST_CASE("gas-train: flags override the preset, which overrides the model's def
   CHECK(*h.batch_size == 10);
   CHECK(*h.input_dropout == 0.5);
   CHECK(*h.grad_clip == 1.0);
-  CHECK(*h.row_normalize);        // the small benchmark row-normalises features
+  CHECK(*h.row_normalize);        // the small benchmark row-normalizes features
   h = gas_train::resolve(c, "citeseer");
   CHECK(*h.num_parts == 24);
   CHECK(*h.grad_clip == 0.0);     // no clipping on CiteSeer
   h = gas_train::resolve(c, "some_other_graph");
   CHECK(*h.num_parts == 40);      // the model's default
-  CHECK(*h.row_normalize);        // the preset still row-normalises
+  CHECK(*h.row_normalize);        // the preset still row-normalizes
 }
 
 TEST_CASE("gas-train: the paper preset holds the reference's Cora table") {

@@ -25,7 +25,7 @@ Edges reference(const std::vector<int>& src, const std::vector<int>& dst, const 
   };
   for (std::size_t e = 0; e < src.size(); ++e) {
     put(src[e], dst[e], w.empty() ? 1.f : w[e]);
-    if (o.symmetrise) put(dst[e], src[e], w.empty() ? 1.f : w[e]);
+    if (o.symmetrize) put(dst[e], src[e], w.empty() ? 1.f : w[e]);
   }
   return out;
 }
@@ -43,7 +43,7 @@ Edges edges_of(const gas::Csr<Index, float>& a) {
 
 }  // namespace
 
-TEST_CASE("csr_from_coo sorts, dedupes, symmetrises and drops loops like a reference") {
+TEST_CASE("csr_from_coo sorts, dedupes, symmetrizes and drops loops like a reference") {
   gas::Rng rng(3);
   for (int trial = 0; trial < 20; ++trial) {
     const int n = 1 + static_cast<int>(rng.below(60));
@@ -58,7 +58,7 @@ TEST_CASE("csr_from_coo sorts, dedupes, symmetrises and drops loops like a refer
     for (bool sym : {false, true})
       for (bool loops : {false, true})
         for (bool weighted : {false, true}) {
-          const gas::CooOptions o{.symmetrise = sym, .dedupe = true, .drop_self_loops = loops};
+          const gas::CooOptions o{.symmetrize = sym, .dedupe = true, .drop_self_loops = loops};
           const std::vector<float> weights = weighted ? w : std::vector<float>{};
           auto a = gas::csr_from_coo<int, float>(n, n, src, dst, weights, o);
           CHECK(edges_of(a) == reference(src, dst, weights, o));
@@ -93,9 +93,9 @@ TEST_CASE("csr_from_coo does not depend on the thread count") {
   }
   const int threads = omp_get_max_threads();
   omp_set_num_threads(1);
-  auto one = gas::csr_from_coo<int, float>(n, n, src, dst, w, {.symmetrise = true});
+  auto one = gas::csr_from_coo<int, float>(n, n, src, dst, w, {.symmetrize = true});
   omp_set_num_threads(4);
-  auto four = gas::csr_from_coo<int, float>(n, n, src, dst, w, {.symmetrise = true});
+  auto four = gas::csr_from_coo<int, float>(n, n, src, dst, w, {.symmetrize = true});
   omp_set_num_threads(threads);
   CHECK(one == four);
 }
@@ -112,7 +112,7 @@ TEST_CASE("bad COO and CSR input raises typed errors naming the problem") {
   std::vector<int> zero{0};
   CHECK_THROWS_AS(((void)gas::csr_from_coo<int, float>(3, 3, neg, zero)), gas::value_error);
   CHECK_THROWS_AS(((void)gas::csr_from_coo<int, float>(3, 3, src, zero)), gas::shape_error);
-  CHECK_THROWS_AS(((void)gas::csr_from_coo<int, float>(3, 4, zero, zero, {.symmetrise = true})), gas::shape_error);
+  CHECK_THROWS_AS(((void)gas::csr_from_coo<int, float>(3, 4, zero, zero, {.symmetrize = true})), gas::shape_error);
 
   CHECK_THROWS_AS((gas::Csr<int, float>(2, 2, {0, 1}, {0})), gas::shape_error);        // indptr too short
   CHECK_THROWS_AS((gas::Csr<int, float>(2, 2, {0, 3, 2}, {0, 1})), gas::value_error);  // decreasing

@@ -12,7 +12,7 @@ gas::Dataset tiny() {
   gas::Dataset d;
   d.name = "tiny";
   std::vector<gas::node_id> src{0, 1}, dst{1, 2};
-  d.graph = gas::csr_from_coo<gas::node_id, float>(3, 3, src, dst, {}, {.symmetrise = true});
+  d.graph = gas::csr_from_coo<gas::node_id, float>(3, 3, src, dst, {}, {.symmetrize = true});
   d.features = gas::Tensor<float>(3, 2, 0.5f);
   d.labels = {0, 1, -1};
   d.num_classes = 2;

@@ -50,7 +50,7 @@ Coo<Index, Weight> random_coo(gas::Rng& rng, Index n, std::int64_t m, bool weigh
 template <class Index, class Weight>
 gas::Csr<Index, Weight> sorted_csr(const Coo<Index, Weight>& coo) {
   return gas::csr_from_coo<Index, Weight>(coo.n, coo.n, coo.src, coo.dst, coo.w,
-                                          {.symmetrise = false, .dedupe = false, .drop_self_loops = false});
+                                          {.symmetrize = false, .dedupe = false, .drop_self_loops = false});
 }
 
 /// CSR whose rows keep the input order (unsorted), built without csr_from_coo.
@@ -139,7 +139,7 @@ TEST_CASE_TEMPLATE("transpose twice is the identity and matches the dense transp
   CHECK(gas::transpose(rt) == rect);
 }
 
-TEST_CASE_TEMPLATE("symmetrise equals a std::map union of A and A^T with max-merged weights", CsrT, CSR_TYPES) {
+TEST_CASE_TEMPLATE("symmetrize equals a std::map union of A and A^T with max-merged weights", CsrT, CSR_TYPES) {
   using I = typename CsrT::index_type;
   using W = typename CsrT::weight_type;
   gas::Rng rng(12);
@@ -157,11 +157,11 @@ TEST_CASE_TEMPLATE("symmetrise equals a std::map union of A and A^T with max-mer
     }
     const auto reference = from_map<I, W>(n, n, expected, weighted);
     for (const auto& a : {sorted_csr(coo), raw_csr(coo)}) {
-      const auto s = gas::symmetrise(a);
+      const auto s = gas::symmetrize(a);
       CHECK(s == reference);
       CHECK(gas::is_symmetric(s));
       CHECK(rows_strictly_sorted(s));
-      CHECK(gas::symmetrise(s) == s);
+      CHECK(gas::symmetrize(s) == s);
     }
   }
 }
@@ -239,7 +239,7 @@ TEST_CASE_TEMPLATE("self-loop transforms and degrees match references", CsrT, CS
   }
 }
 
-TEST_CASE_TEMPLATE("gcn_normalise matches a dense D^-1/2 (A + I) D^-1/2", CsrT, CSR_TYPES) {
+TEST_CASE_TEMPLATE("gcn_normalize matches a dense D^-1/2 (A + I) D^-1/2", CsrT, CSR_TYPES) {
   using I = typename CsrT::index_type;
   using W = typename CsrT::weight_type;
   gas::Rng rng(14);
@@ -248,7 +248,7 @@ TEST_CASE_TEMPLATE("gcn_normalise matches a dense D^-1/2 (A + I) D^-1/2", CsrT, 
     const auto n = static_cast<I>(1 + rng.below(40));
     auto coo = random_coo<I, W>(rng, n, static_cast<std::int64_t>(rng.below(200)), weighted);
     const auto active = std::max<I>(1, n * 4 / 5);
-    for (const auto& a : {gas::symmetrise(sorted_csr(coo)), sorted_csr(coo), raw_csr(coo)}) {
+    for (const auto& a : {gas::symmetrize(sorted_csr(coo)), sorted_csr(coo), raw_csr(coo)}) {
       for (bool add_loops : {true, false}) {
         // Reference: dense A; with add_loops the diagonal is the last existing loop weight, or 1.
         auto ref = dense(a);
@@ -270,7 +270,7 @@ TEST_CASE_TEMPLATE("gcn_normalise matches a dense D^-1/2 (A + I) D^-1/2", CsrT, 
           for (I c = 0; c < n; ++c)
             ref[static_cast<std::size_t>(r * n + c)] *= dinv[static_cast<std::size_t>(r)] * dinv[static_cast<std::size_t>(c)];
 
-        const auto g = gas::gcn_normalise(a, add_loops);
+        const auto g = gas::gcn_normalize(a, add_loops);
         CHECK(g.has_weights());
         for (auto w : g.weights()) CHECK(std::isfinite(static_cast<double>(w)));
         const auto dg = dense(g);
@@ -295,25 +295,25 @@ TEST_CASE_TEMPLATE("gcn_normalise matches a dense D^-1/2 (A + I) D^-1/2", CsrT, 
   }
 }
 
-TEST_CASE("gcn_normalise gives 0, not inf or NaN, for entries that touch a node of degree 0") {
+TEST_CASE("gcn_normalize gives 0, not inf or NaN, for entries that touch a node of degree 0") {
   // 0 -> 1 only: node 1 has an empty row, so without loops its degree is 0.
   const gas::Csr<std::int32_t, float> a(2, 2, {0, 1, 1}, {1});
-  const auto g = gas::gcn_normalise(a, false);
+  const auto g = gas::gcn_normalize(a, false);
   REQUIRE(g.num_edges() == 1);
   CHECK(g.weights()[0] == 0.f);
-  const auto with = gas::gcn_normalise(a);
+  const auto with = gas::gcn_normalize(a);
   CHECK(with.indices().size() == 3);
   for (auto w : with.weights()) CHECK(std::isfinite(w));
 }
 
-TEST_CASE("row_normalise divides rows by their sums and leaves zero rows alone") {
+TEST_CASE("row_normalize divides rows by their sums and leaves zero rows alone") {
   gas::Rng rng(15);
   gas::Tensor<float> x(50, 7);
   for (std::int64_t i = 0; i < x.rows(); ++i)
     for (std::int64_t j = 0; j < x.cols(); ++j) x(i, j) = i % 5 == 0 ? 0.f : static_cast<float>(rng.uniform(0, 3));
   x(1, 0) = -1.f;  // a mixed-sign row still divides by its (non-zero) sum
   const gas::Tensor<float> before = x;
-  gas::row_normalise(x);
+  gas::row_normalize(x);
   for (std::int64_t i = 0; i < x.rows(); ++i) {
     double sum = 0, out = 0;
     for (std::int64_t j = 0; j < x.cols(); ++j) sum += before(i, j);
@@ -324,9 +324,9 @@ TEST_CASE("row_normalise divides rows by their sums and leaves zero rows alone")
     CHECK(out == doctest::Approx(sum == 0 ? 0.0 : 1.0).epsilon(1e-5));
   }
 
-  // A column block of a wider matrix: only the block changes and is normalised on its own.
+  // A column block of a wider matrix: only the block changes and is normalized on its own.
   gas::Tensor<double> wide(4, 6, 1.0);
-  gas::row_normalise(wide.view().slice_cols(2, 5));
+  gas::row_normalize(wide.view().slice_cols(2, 5));
   for (std::int64_t i = 0; i < 4; ++i)
     for (std::int64_t j = 0; j < 6; ++j) CHECK(wide(i, j) == doctest::Approx(j >= 2 && j < 5 ? 1.0 / 3 : 1.0));
 }
@@ -388,8 +388,8 @@ TEST_CASE("transforms give the same result for 1 and 2 OpenMP threads") {
     omp_set_num_threads(threads);
     std::vector<gas::Csr<std::int32_t, float>> out;
     out.push_back(gas::transpose(a));
-    out.push_back(gas::symmetrise(a));
-    out.push_back(gas::gcn_normalise(gas::symmetrise(a)));
+    out.push_back(gas::symmetrize(a));
+    out.push_back(gas::gcn_normalize(gas::symmetrize(a)));
     out.push_back(gas::add_self_loops(a, 2.f));
     out.push_back(gas::remove_self_loops(a));
     out.push_back(gas::induced_subgraph(a, nodes));
@@ -406,10 +406,10 @@ TEST_CASE("transforms give the same result for 1 and 2 OpenMP threads") {
 TEST_CASE("transforms reject bad inputs with typed errors") {
   using Csr = gas::Csr<std::int32_t, float>;
   const Csr rect(2, 3, {0, 1, 2}, {2, 0});
-  CHECK_THROWS_AS(gas::symmetrise(rect), gas::shape_error);
+  CHECK_THROWS_AS(gas::symmetrize(rect), gas::shape_error);
   CHECK_THROWS_AS(gas::add_self_loops(rect), gas::shape_error);
-  CHECK_THROWS_AS(gas::gcn_normalise(rect), gas::shape_error);
-  CHECK_THROWS_AS(gas::gcn_normalise(rect, false), gas::shape_error);
+  CHECK_THROWS_AS(gas::gcn_normalize(rect), gas::shape_error);
+  CHECK_THROWS_AS(gas::gcn_normalize(rect, false), gas::shape_error);
   const std::vector<std::int32_t> first{0};
   CHECK_THROWS_AS(gas::induced_subgraph(rect, first), gas::shape_error);
   CHECK_FALSE(gas::is_symmetric(rect));

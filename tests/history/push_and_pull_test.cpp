@@ -13,7 +13,7 @@
 
 #include <gas/autograd/gradcheck.hpp>
 #include <gas/core/error.hpp>
-#include <gas/graph/generators/sbm.hpp>
+#include <gas/gen/sbm.hpp>
 #include <gas/history/half_store.hpp>
 #include <gas/history/host_store.hpp>
 #include <gas/history/mapped_store.hpp>
@@ -24,7 +24,7 @@
 #include <gas/partition/metis.hpp>
 #include <gas/partition/permute.hpp>
 
-#include "graph/io/io_test_util.hpp"
+#include "io/io_test_util.hpp"
 #include "ops/ops_test_util.hpp"
 #include "test_util.hpp"
 
@@ -36,11 +36,11 @@ using gas_test::counting;
 using gas::node_id;
 using gas::history::HostStore;
 using gas_test::random_tensor;
-using DTape = gas::ag::Tape<double>;
+using DTape = gas::autograd::Tape<double>;
 
 namespace {
 
-/// An SBM graph partitioned by METIS into 12 clusters and relabelled so each is a contiguous id range.
+/// An SBM graph partitioned by METIS into 12 clusters and relabeled so each is a contiguous id range.
 struct Clustered {
   gas::Graph graph;
   std::vector<std::int64_t> ptr;
@@ -126,7 +126,7 @@ TEST_CASE("push_and_pull returns [h ; halo rows], writes h into the store, and p
   auto store = random_store<HostStore<double>>(w, 1);
   const auto before = snapshot(store);
   DTape tape;
-  gas::ag::Parameter<double> h("h", random_tensor<double>(b.batch_size, w, 2));
+  gas::autograd::Parameter<double> h("h", random_tensor<double>(b.batch_size, w, 2));
 
   auto out = gas::history::push_and_pull(store, tape.param(h), b);
   CHECK(std::string(out.node().op) == "push_and_pull");
@@ -134,7 +134,7 @@ TEST_CASE("push_and_pull returns [h ; halo rows], writes h into the store, and p
   check_layout<double>(b, h.value.view(), out.value(), before, store);
 
   // The loss reads every row, pulled ones included; only h is a parameter, and its gradient must match.
-  auto result = gas::ag::check_gradients(
+  auto result = gas::autograd::check_gradients(
       tape, [&](DTape& t) { return gas_test::weighted_sum(gas::history::push_and_pull(store, t.param(h), b)); },
       {&h});
   CHECK_MESSAGE(result.ok, result.worst);
@@ -145,7 +145,7 @@ TEST_CASE("pulled rows are constants: the store gets no gradient, and changing i
   const std::int64_t w = 4;
   auto store = random_store<HostStore<double>>(w, 3);
   DTape tape;
-  gas::ag::Parameter<double> h("h", random_tensor<double>(b.batch_size, w, 4));
+  gas::autograd::Parameter<double> h("h", random_tensor<double>(b.batch_size, w, 4));
 
   auto run = [&] {
     tape.reset();
@@ -197,8 +197,8 @@ TEST_CASE("push_and_pull pushes inside NoGrad too, and records no gradient there
   auto store = random_store<HostStore<double>>(3, 6);
   const auto before = snapshot(store);
   DTape tape;
-  gas::ag::Parameter<double> h("h", random_tensor<double>(b.batch_size, 3, 7));
-  gas::ag::NoGrad no_grad(tape);
+  gas::autograd::Parameter<double> h("h", random_tensor<double>(b.batch_size, 3, 7));
+  gas::autograd::NoGrad no_grad(tape);
   auto out = gas::history::push_and_pull(store, tape.param(h), b);
   CHECK(!out.requires_grad());
   check_layout<double>(b, h.value.view(), out.value(), before, store);
@@ -207,12 +207,12 @@ TEST_CASE("push_and_pull pushes inside NoGrad too, and records no gradient there
 TEST_CASE("push_and_pull in float over every store") {
   const auto b = make_batch();
   const std::int64_t w = 8;
-  gas::ag::Tape<float> tape;
+  gas::autograd::Tape<float> tape;
   // Values k / 4: exact in bf16, so the half store must reproduce them too.
   gas::Tensor<float> h_values(b.batch_size, w);
   for (std::int64_t i = 0; i < h_values.rows(); ++i)
     for (std::int64_t j = 0; j < w; ++j) h_values(i, j) = static_cast<float>((i * 7 + j) % 61 - 30) / 4.0f;
-  gas::ag::Parameter<float> h("h", h_values);
+  gas::autograd::Parameter<float> h("h", h_values);
   auto exercise = [&](auto& store) {
     const auto before = snapshot(store);
     tape.reset();
@@ -295,8 +295,8 @@ TEST_CASE("push_and_pull refuses mismatched widths, row counts and batches, leav
 TEST_CASE("a warm push_and_pull step allocates nothing") {
   const auto b = make_batch();
   auto store = random_store<HostStore<float>>(16, 15);
-  gas::ag::Tape<float> tape;
-  gas::ag::Parameter<float> h("h", random_tensor<float>(b.batch_size, 16, 16));
+  gas::autograd::Tape<float> tape;
+  gas::autograd::Parameter<float> h("h", random_tensor<float>(b.batch_size, 16, 16));
   auto step = [&] {
     tape.reset();
     auto out = gas::history::push_and_pull(store, tape.param(h), b);

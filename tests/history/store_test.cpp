@@ -24,7 +24,7 @@
 #include <gas/history/host_store.hpp>
 #include <gas/history/mapped_store.hpp>
 
-#include "graph/io/io_test_util.hpp"
+#include "io/io_test_util.hpp"
 #include "test_util.hpp"
 
 using gas::node_id;
@@ -265,7 +265,7 @@ TEST_CASE("MappedStore keeps what was pushed and checks every call") {
 namespace {
 
 
-/// The format's value nearest to x, ties to the even pattern, by brute force over the neighbours of a
+/// The format's value nearest to x, ties to the even pattern, by brute force over the neighbors of a
 /// truncation: the reference the encoders are compared with.
 template <class F>
 std::uint16_t nearest_reference(float x) {

@@ -12,7 +12,7 @@
 #include <gas/core/rng.hpp>
 #include <gas/loader/batch.hpp>
 
-#include "graph/io/io_test_util.hpp"
+#include "io/io_test_util.hpp"
 #include "loader/loader_test_util.hpp"
 
 using gas::node_id;
@@ -113,7 +113,7 @@ TEST_CASE("build_batch matches the reference on messy random graphs and several 
   }
 }
 
-TEST_CASE("build_batch matches the reference on relabelled SBM graphs") {
+TEST_CASE("build_batch matches the reference on relabeled SBM graphs") {
   for (std::uint64_t seed = 0; seed < 3; ++seed) {
     CAPTURE(seed);
     const auto [g, ptr] = gas_test::clustered_sbm(2000, 24, seed);

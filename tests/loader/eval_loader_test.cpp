@@ -9,7 +9,7 @@
 #include <gas/core/error.hpp>
 #include <gas/loader/eval_loader.hpp>
 
-#include "graph/io/io_test_util.hpp"
+#include "io/io_test_util.hpp"
 #include "loader/loader_test_util.hpp"
 
 using gas::loader::EvalLoader;
@@ -48,7 +48,7 @@ TEST_CASE("EvalLoader batches are consecutive cluster groups covering every node
   }
 }
 
-TEST_CASE("EvalLoader on a relabelled SBM graph matches build_batch") {
+TEST_CASE("EvalLoader on a relabeled SBM graph matches build_batch") {
   const auto [g, ptr] = gas_test::clustered_sbm(5000, 20, 3);
   const EvalLoader loader(g, ptr, 6);
   REQUIRE(loader.size() == 4);

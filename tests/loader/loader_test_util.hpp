@@ -1,6 +1,6 @@
 #pragma once
-// Shared helpers for the loader tests: random graphs with the awkward cases (unsorted rows, repeated neighbours,
-// self-loops, isolated nodes, weights), cluster layouts, relabelling by a partition, and the brute-force
+// Shared helpers for the loader tests: random graphs with the awkward cases (unsorted rows, repeated neighbors,
+// self-loops, isolated nodes, weights), cluster layouts, relabeling by a partition, and the brute-force
 // reference a Batch is compared with.
 
 #include <doctest/doctest.h>
@@ -14,14 +14,14 @@
 
 #include <gas/core/rng.hpp>
 #include <gas/graph/dataset.hpp>
-#include <gas/graph/generators/sbm.hpp>
+#include <gas/gen/sbm.hpp>
 #include <gas/loader/batch.hpp>
 #include <gas/partition/partition.hpp>
 
 namespace gas_test {
 
 /// A directed random graph built straight from CSR arrays, so rows keep a random (unsorted) order with repeated
-/// neighbours and self-loops; about `isolated` of the nodes have no out-edges.
+/// neighbors and self-loops; about `isolated` of the nodes have no out-edges.
 inline gas::Graph messy_graph(gas::node_id n, double avg_degree, std::uint64_t seed, bool weighted,
                               double isolated = 0.2) {
   gas::Rng rng(seed, 17);
@@ -40,7 +40,7 @@ inline gas::Graph messy_graph(gas::node_id n, double avg_degree, std::uint64_t s
   return gas::Graph(n, n, std::move(indptr), std::move(indices), std::move(weights));
 }
 
-/// The graph with node v renamed p.inverse[v], each row's neighbours kept in their stored order.
+/// The graph with node v renamed p.inverse[v], each row's neighbors kept in their stored order.
 inline gas::Graph relabel(const gas::Graph& g, const gas::partition::Partition& p) {
   std::vector<std::int64_t> indptr{0};
   std::vector<gas::node_id> indices;
@@ -70,7 +70,7 @@ inline std::vector<std::int64_t> even_ptr(std::int64_t n, std::int32_t parts) {
   return ptr;
 }
 
-/// An SBM graph relabelled so that a random assignment into `parts` clusters is contiguous; returns the graph
+/// An SBM graph relabeled so that a random assignment into `parts` clusters is contiguous; returns the graph
 /// and its cluster pointer.
 inline std::pair<gas::Graph, std::vector<std::int64_t>> clustered_sbm(std::int64_t nodes, std::int32_t parts,
                                                                       std::uint64_t seed) {
@@ -104,7 +104,7 @@ inline void check_batch(const gas::Graph& g, std::span<const std::int64_t> ptr, 
     for (node_id v = ch.offset; v < ch.offset + ch.count; ++v) expanded.push_back(v);
   }
   CHECK(expanded == in_batch);
-  // Halo: exactly the out-of-batch 1-hop neighbours, each once, in first-seen order.
+  // Halo: exactly the out-of-batch 1-hop neighbors, each once, in first-seen order.
   const std::set<node_id> batch_set(in_batch.begin(), in_batch.end());
   std::vector<node_id> halo_ref;
   std::set<node_id> halo_set;
@@ -113,7 +113,7 @@ inline void check_batch(const gas::Graph& g, std::span<const std::int64_t> ptr, 
       if (!batch_set.count(u) && halo_set.insert(u).second) halo_ref.push_back(u);
   CHECK(std::vector<node_id>(b.halo().begin(), b.halo().end()) == halo_ref);
   CHECK(b.num_halo() == static_cast<node_id>(halo_ref.size()));
-  // Rows: the full neighbourhood of each in-batch node, same order, same weights.
+  // Rows: the full neighborhood of each in-batch node, same order, same weights.
   REQUIRE(b.adj.rows() == b.batch_size);
   REQUIRE(b.adj.cols() == static_cast<node_id>(b.n_id.size()));
   CHECK(b.adj.has_weights() == g.has_weights());

@@ -16,7 +16,7 @@ namespace {
 void check_epoch(const gas::Graph& original, std::int32_t parts, std::int32_t batch_size) {
   namespace part = gas::partition;
   const auto p = part::Metis{.num_parts = parts, .seed = 3}.partition(original);
-  const gas::Graph graph = part::permute(gas::gcn_normalise(original), p);
+  const gas::Graph graph = part::permute(gas::gcn_normalize(original), p);
 
   gas::loader::TrainLoader loader(graph, p.ptr, {.batch_size = batch_size, .seed = 7});
   loader.start_epoch(0);

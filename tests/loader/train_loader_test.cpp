@@ -15,7 +15,7 @@
 #include <gas/core/rng.hpp>
 #include <gas/loader/train_loader.hpp>
 
-#include "graph/io/io_test_util.hpp"
+#include "io/io_test_util.hpp"
 #include "loader/loader_test_util.hpp"
 
 using gas::loader::Batch;

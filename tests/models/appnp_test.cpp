@@ -1,4 +1,4 @@
-// APPNP as a GAS model on small SBM graphs (GCN-normalised over the whole graph, then permuted by a partition):
+// APPNP as a GAS model on small SBM graphs (GCN-normalized over the whole graph, then permuted by a partition):
 // one partition reproduces full-batch training bit for bit; layer-wise inference (its own x0-carrying driver)
 // equals the full forward pass; GAS training learns an easy SBM; parameter groups follow the reference; bad
 // configurations throw typed errors.
@@ -16,7 +16,7 @@
 #include <gas/core/error.hpp>
 #include <gas/models/appnp.hpp>
 
-#include "graph/io/io_test_util.hpp"
+#include "io/io_test_util.hpp"
 #include "models/model_test_util.hpp"
 
 using gas::models::APPNP;
@@ -36,7 +36,7 @@ std::vector<APPNPOptions> variants(std::int64_t in, std::int64_t out) {
 }  // namespace
 
 TEST_CASE_TEMPLATE("APPNP: one partition gives full-batch forward and training bit for bit", T, float, double) {
-  const auto p = model_test::make_problem(300, 1, Prep::gcn_normalise);
+  const auto p = model_test::make_problem(300, 1, Prep::gcn_normalize);
   for (const auto& o : variants(p.data.num_features(), p.data.num_classes)) {
     CAPTURE(o.K);
     model_test::check_one_partition<T, APPNP<T>>(
@@ -47,7 +47,7 @@ TEST_CASE_TEMPLATE("APPNP: one partition gives full-batch forward and training b
 TEST_CASE("APPNP: layer-wise inference equals the full forward pass") {
   for (const std::int32_t parts : {1, 4, 10}) {
     CAPTURE(parts);
-    const auto p = model_test::make_problem(400, parts, Prep::gcn_normalise, 0.8, 3);
+    const auto p = model_test::make_problem(400, parts, Prep::gcn_normalize, 0.8, 3);
     for (const auto& o : variants(p.data.num_features(), p.data.num_classes)) {
       CAPTURE(o.K);
       APPNP<float> model(p.data.num_nodes(), o, 11);
@@ -58,17 +58,17 @@ TEST_CASE("APPNP: layer-wise inference equals the full forward pass") {
 }
 
 TEST_CASE("APPNP: after fill_histories, a GAS forward on any batch equals the full forward rows") {
-  const auto p = model_test::make_problem(500, 10, Prep::gcn_normalise, 0.8, 5);
+  const auto p = model_test::make_problem(500, 10, Prep::gcn_normalize, 0.8, 5);
   APPNP<float> model(p.data.num_nodes(), variants(p.data.num_features(), p.data.num_classes)[2], 13);
   const auto full = model_test::full_eval<float>(model, p);
   const gas::loader::EvalLoader eval(p.data.graph, p.ptr, 3);
   model.fill_histories(p.data.features, eval);
   gas::loader::TrainLoader loader(p.data.graph, p.ptr, {.batch_size = 3, .seed = 9, .background = false});
-  gas::ag::Tape<float> tape;
+  gas::autograd::Tape<float> tape;
   loader.start_epoch(0);
   for (gas::loader::Batch b; loader.next(b);) {
     tape.reset();
-    const gas::ag::NoGrad<float, gas::host> no_grad(tape);
+    const gas::autograd::NoGrad<float, gas::host> no_grad(tape);
     auto y = model.forward(tape, p.data.features, b, false, 0);  // (batch_size, out)
     REQUIRE(b.num_halo() > 0);
     double worst = 0;
@@ -82,7 +82,7 @@ TEST_CASE("APPNP: after fill_histories, a GAS forward on any batch equals the fu
 }
 
 TEST_CASE("APPNP: GAS training (METIS 8 parts, 2 per batch) learns an easy SBM") {
-  const auto p = model_test::make_problem(2000, 8, Prep::gcn_normalise, 0.9, 2);
+  const auto p = model_test::make_problem(2000, 8, Prep::gcn_normalize, 0.9, 2);
   APPNP<float> model(p.data.num_nodes(),
                      {.in = p.data.num_features(), .hidden = 32, .out = p.data.num_classes, .K = 5, .alpha = 0.1,
                       .dropout = 0.5},
@@ -119,16 +119,16 @@ TEST_CASE("APPNP: bad configurations throw typed errors") {
   bad_width.hidden = 0;
   CHECK_THROWS_NAMING(gas::value_error, APPNP<float>(20, bad_width), "hidden = 0");
 
-  const auto p = model_test::make_problem(120, 4, Prep::gcn_normalise, 0.8, 8);
+  const auto p = model_test::make_problem(120, 4, Prep::gcn_normalize, 0.8, 8);
   APPNP<float> model(p.data.num_nodes(), o, 1);
-  gas::ag::Tape<float> tape;
+  gas::autograd::Tape<float> tape;
   const auto ids = model_test::iota_ids(p.data.num_nodes());
   auto x = gas::models::gather_features(tape, p.data.features.view(), std::span<const gas::node_id>(ids));
   CHECK_THROWS_NAMING(gas::value_error, model.run_layer(3, tape, x, p.data.graph, true, 0), "layer 3 outside [0, 3)");
   // A later layer without layer 0 before it on this tape has no x0.
   CHECK_THROWS_NAMING(gas::value_error, model.run_layer(1, tape, x, p.data.graph, true, 0), "layer 1 reads slot 0");
   auto h = model.run_layer(0, tape, x, p.data.graph, true, 0);
-  gas::ag::Tape<float> other;
+  gas::autograd::Tape<float> other;
   auto y = gas::models::gather_features(other, p.data.features.view(), std::span<const gas::node_id>(ids));
   CHECK_THROWS_NAMING(gas::value_error, model.run_layer(1, other, y, p.data.graph, true, 0), "reads slot 0");
   CHECK(model.run_layer(1, tape, h, p.data.graph, true, 0).rows() == p.data.num_nodes());
@@ -138,7 +138,7 @@ TEST_CASE("APPNP: bad configurations throw typed errors") {
   const gas::loader::EvalLoader eval(p.data.graph, p.ptr, 2);
   CHECK_THROWS_NAMING(gas::shape_error, model.inference(narrow, eval), "features are (120 x 11)", "in_features = 12");
   CHECK_THROWS_NAMING(gas::shape_error, model.fill_histories(narrow, eval), "features are (120 x 11)");
-  const auto small = model_test::make_problem(60, 2, Prep::gcn_normalise, 0.8, 8);
+  const auto small = model_test::make_problem(60, 2, Prep::gcn_normalize, 0.8, 8);
   const gas::loader::EvalLoader other_eval(small.data.graph, small.ptr, 1);
   CHECK_THROWS_NAMING(gas::shape_error, model.inference(p.data.features, other_eval), "60 nodes", "120");
 }

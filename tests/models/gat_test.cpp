@@ -13,7 +13,7 @@
 #include <gas/core/error.hpp>
 #include <gas/models/gat.hpp>
 
-#include "graph/io/io_test_util.hpp"
+#include "io/io_test_util.hpp"
 #include "models/model_test_util.hpp"
 
 using gas::models::GAT;
@@ -108,7 +108,7 @@ TEST_CASE("GAT: bad configurations throw typed errors") {
 
   const auto p = model_test::make_problem(120, 4, Prep::self_loops, 0.8, 8);
   GAT<float> model(p.data.num_nodes(), o, 1);
-  gas::ag::Tape<float> tape;
+  gas::autograd::Tape<float> tape;
   const auto ids = model_test::iota_ids(p.data.num_nodes());
   auto x = gas::models::gather_features(tape, p.data.features.view(), std::span<const gas::node_id>(ids));
   CHECK_THROWS_NAMING(gas::value_error, model.run_layer(2, tape, x, p.data.graph, true, 0), "layer 2 outside [0, 2)");

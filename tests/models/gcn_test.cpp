@@ -1,4 +1,4 @@
-// GCN as a GAS model on small SBM graphs (GCN-normalised over the whole graph, then permuted by a partition):
+// GCN as a GAS model on small SBM graphs (GCN-normalized over the whole graph, then permuted by a partition):
 // one partition reproduces full-batch training bit for bit; layer-wise inference and GAS forwards on exact
 // histories equal the full forward pass; backward never writes the histories; GAS training learns an easy SBM;
 // parameter groups follow the reference; bad configurations throw typed errors.
@@ -16,7 +16,7 @@
 
 #include <gas/autograd/tape.hpp>
 #include <gas/core/error.hpp>
-#include <gas/graph/generators/sbm.hpp>
+#include <gas/gen/sbm.hpp>
 #include <gas/graph/transforms.hpp>
 #include <gas/history/host_store.hpp>
 #include <gas/loader/batch.hpp>
@@ -29,7 +29,7 @@
 #include <gas/partition/permute.hpp>
 #include <gas/train/optimizer.hpp>
 
-#include "graph/io/io_test_util.hpp"
+#include "io/io_test_util.hpp"
 #include "models/model_test_util.hpp"
 
 using gas::node_id;
@@ -40,13 +40,13 @@ namespace {
 
 using model_test::Problem;
 
-/// An SBM dataset whose graph is GCN-normalised over the whole graph (data.graph = A_hat), then permuted by a
+/// An SBM dataset whose graph is GCN-normalized over the whole graph (data.graph = A_hat), then permuted by a
 /// METIS partition.
 Problem make_problem(std::int64_t nodes, std::int32_t parts, double homophily = 0.8, std::uint64_t seed = 1) {
   auto d = gas::gen::sbm({.nodes = nodes, .classes = 4, .features = 12, .degree = 8, .homophily = homophily,
                           .noise = 1.0, .seed = seed});
   const auto p = gas::partition::Metis{.num_parts = parts, .seed = seed}.partition(d.graph);
-  d.graph = gas::gcn_normalise(d.graph);  // the whole graph first: every batch row keeps its exact weights
+  d.graph = gas::gcn_normalize(d.graph);  // the whole graph first: every batch row keeps its exact weights
   Problem out{gas::partition::permute(d, p), p.ptr, {}};
   out.train.assign(static_cast<std::size_t>(nodes), 0);
   for (auto v : out.data.splits[0].train) out.train[static_cast<std::size_t>(v)] = 1;
@@ -79,7 +79,7 @@ std::string describe(const GCNOptions& o) {
 /// The full-graph forward pass of `model` on all of p's features in evaluation mode, as a tensor.
 template <class T>
 gas::Tensor<T> full_eval(GCN<T>& model, const Problem& p) {
-  gas::ag::Tape<T> tape;
+  gas::autograd::Tape<T> tape;
   const auto ids = iota_ids(p.data.num_nodes());
   auto x = gas::models::gather_features(tape, p.data.features.view(), ids);
   auto y = model.forward_full(tape, x, p.data.graph, false, 0);
@@ -89,7 +89,7 @@ gas::Tensor<T> full_eval(GCN<T>& model, const Problem& p) {
 /// A few training forwards so that batch norms hold non-trivial running statistics.
 template <class T>
 void warm_running_stats(GCN<T>& model, const Problem& p) {
-  gas::ag::Tape<T> tape;
+  gas::autograd::Tape<T> tape;
   const auto ids = iota_ids(p.data.num_nodes());
   for (std::uint64_t s = 0; s < 3; ++s) {
     tape.reset();
@@ -114,7 +114,7 @@ TEST_CASE_TEMPLATE("GCN: one partition gives full-batch forward and training bit
     CAPTURE(describe(o));
     GCN<T> gas_model(p.data.num_nodes(), o, 7), full_model(p.data.num_nodes(), o, 7);
     gas::train::Adam<T> gas_opt(gas_model.parameters(), {.lr = 0.01}), full_opt(full_model.parameters(), {.lr = 0.01});
-    gas::ag::Tape<T> gas_tape, full_tape;
+    gas::autograd::Tape<T> gas_tape, full_tape;
     const auto ids = iota_ids(p.data.num_nodes());
     for (std::uint64_t step = 0; step < 5; ++step) {
       gas_tape.reset();
@@ -173,7 +173,7 @@ TEST_CASE("GCN: after inference, a GAS forward on any batch equals the full forw
   const gas::loader::EvalLoader eval(p.data.graph, p.ptr, 3);
   model.fill_histories(p.data.features, eval);
   {
-    gas::ag::Tape<float> tape;
+    gas::autograd::Tape<float> tape;
     const auto ids = iota_ids(p.data.num_nodes());
     auto x = gas::models::gather_features(tape, p.data.features.view(), ids);
     for (std::int32_t l = 0; l + 1 < model.num_layers(); ++l) {
@@ -183,14 +183,14 @@ TEST_CASE("GCN: after inference, a GAS forward on any batch equals the full forw
   }
 
   gas::loader::TrainLoader loader(p.data.graph, p.ptr, {.batch_size = 3, .seed = 9, .background = false});
-  gas::ag::Tape<float> tape;
+  gas::autograd::Tape<float> tape;
   int batches = 0;
   for (std::int64_t epoch = 0; epoch < 2; ++epoch) {
     loader.start_epoch(epoch);
     for (gas::loader::Batch b; loader.next(b);) {
       ++batches;
       tape.reset();
-      const gas::ag::NoGrad<float, gas::host> no_grad(tape);
+      const gas::autograd::NoGrad<float, gas::host> no_grad(tape);
       auto y = model.forward(tape, p.data.features, b, false, 0);  // (batch_size, out)
       REQUIRE(y.rows() == b.batch_size);
       REQUIRE(b.num_halo() > 0);
@@ -214,7 +214,7 @@ TEST_CASE("GCN: backward never writes the histories; pulled rows receive no grad
   model.fill_histories(p.data.features, eval);
   gas::loader::TrainLoader loader(p.data.graph, p.ptr, {.batch_size = 2, .seed = 4, .background = false});
   loader.start_epoch(0);
-  gas::ag::Tape<double> tape;
+  gas::autograd::Tape<double> tape;
   BatchTargets targets;
   for (gas::loader::Batch b; loader.next(b);) {
     tape.reset();
@@ -276,7 +276,7 @@ static_assert(!valid_gcn<float, gas::history::HostStore<double>>);  // a store c
 static_assert(!valid_gcn<float, std::vector<float>>);                // not a history store at all
 
 TEST_CASE("GCN: parameter names and the reference's weight-decay groups") {
-  auto names = [](const std::vector<gas::ag::Parameter<float>*>& ps) {
+  auto names = [](const std::vector<gas::autograd::Parameter<float>*>& ps) {
     std::vector<std::string> out;
     for (auto* q : ps) out.push_back(q->name);
     return out;
@@ -336,7 +336,7 @@ TEST_CASE("GCN: bad configurations throw typed errors") {
   gas::loader::BatchWorkspace ws;
   const std::vector<std::int32_t> clusters{1, 2};
   const auto batch = gas::loader::build_batch(p.data.graph, p.ptr, clusters, ws);
-  gas::ag::Tape<float> tape;
+  gas::autograd::Tape<float> tape;
 
   // Features of the wrong width or for another graph.
   const gas::Tensor<float> narrow(n, p.data.num_features() - 1);

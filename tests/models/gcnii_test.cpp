@@ -1,4 +1,4 @@
-// GCNII as a GAS model on small SBM graphs (GCN-normalised over the whole graph, then permuted by a partition):
+// GCNII as a GAS model on small SBM graphs (GCN-normalized over the whole graph, then permuted by a partition):
 // one partition reproduces full-batch training bit for bit; layer-wise inference (its own x0-carrying driver)
 // equals the full forward pass; GAS training learns an easy SBM; parameter groups follow the reference; bad
 // configurations throw typed errors.
@@ -14,7 +14,7 @@
 #include <gas/core/error.hpp>
 #include <gas/models/gcnii.hpp>
 
-#include "graph/io/io_test_util.hpp"
+#include "io/io_test_util.hpp"
 #include "models/model_test_util.hpp"
 
 using gas::models::GCNII;
@@ -45,7 +45,7 @@ void warm_running_stats(GCNII<float>& model, const model_test::Problem& p) {
 }  // namespace
 
 TEST_CASE_TEMPLATE("GCNII: one partition gives full-batch forward and training bit for bit", T, float, double) {
-  const auto p = model_test::make_problem(300, 1, Prep::gcn_normalise);
+  const auto p = model_test::make_problem(300, 1, Prep::gcn_normalize);
   for (const auto& o : variants(p.data.num_features(), p.data.num_classes)) {
     CAPTURE(describe(o));
     model_test::check_one_partition<T, GCNII<T>>(
@@ -56,7 +56,7 @@ TEST_CASE_TEMPLATE("GCNII: one partition gives full-batch forward and training b
 TEST_CASE("GCNII: layer-wise inference equals the full forward pass") {
   for (const std::int32_t parts : {1, 4, 10}) {
     CAPTURE(parts);
-    const auto p = model_test::make_problem(400, parts, Prep::gcn_normalise, 0.8, 3);
+    const auto p = model_test::make_problem(400, parts, Prep::gcn_normalize, 0.8, 3);
     for (const auto& o : variants(p.data.num_features(), p.data.num_classes)) {
       CAPTURE(describe(o));
       GCNII<float> model(p.data.num_nodes(), o, 11);
@@ -68,7 +68,7 @@ TEST_CASE("GCNII: layer-wise inference equals the full forward pass") {
 }
 
 TEST_CASE("GCNII: GAS training (METIS 8 parts, 2 per batch) learns an easy SBM") {
-  const auto p = model_test::make_problem(2000, 8, Prep::gcn_normalise, 0.9, 2);
+  const auto p = model_test::make_problem(2000, 8, Prep::gcn_normalize, 0.9, 2);
   GCNII<float> model(p.data.num_nodes(),
                      {.in = p.data.num_features(), .hidden = 32, .out = p.data.num_classes, .layers = 4,
                       .alpha = 0.1, .theta = 0.5, .dropout = 0.5},
@@ -120,9 +120,9 @@ TEST_CASE("GCNII: bad configurations throw typed errors") {
   };
   CHECK_THROWS_NAMING(gas::shape_error, GCNII<float>(20, o, 0, narrow_store), "history 0 is (20 x 7)");
 
-  const auto p = model_test::make_problem(120, 4, Prep::gcn_normalise, 0.8, 8);
+  const auto p = model_test::make_problem(120, 4, Prep::gcn_normalize, 0.8, 8);
   GCNII<float> model(p.data.num_nodes(), o, 1);
-  gas::ag::Tape<float> tape;
+  gas::autograd::Tape<float> tape;
   const auto ids = model_test::iota_ids(p.data.num_nodes());
   auto x = gas::models::gather_features(tape, p.data.features.view(), std::span<const gas::node_id>(ids));
   CHECK_THROWS_NAMING(gas::value_error, model.run_layer(3, tape, x, p.data.graph, true, 0), "layer 3 outside [0, 3)");

@@ -1,5 +1,5 @@
 // GIN as a GAS model on small SBM graphs (the raw graph, as the reference's GIN runs, permuted by a partition),
-// under each Lipschitz policy (reg::None, reg::NoisePerturbation, reg::SpectralNorm): one partition reproduces
+// under each Lipschitz policy (nn::reg::None, nn::reg::NoisePerturbation, nn::reg::SpectralNorm): one partition reproduces
 // full-batch training bit for bit, penalty included; layer-wise inference equals the full forward pass; GAS
 // forwards on exact histories equal the full rows and backward never writes the histories; GAS training learns
 // an easy SBM, with and without the penalty in the loss; the penalty is the reference's (positive in training,
@@ -23,7 +23,7 @@
 #include <gas/autograd/tape.hpp>
 #include <gas/core/error.hpp>
 #include <gas/core/rng.hpp>
-#include <gas/graph/generators/sbm.hpp>
+#include <gas/gen/sbm.hpp>
 #include <gas/history/host_store.hpp>
 #include <gas/loader/batch.hpp>
 #include <gas/loader/eval_loader.hpp>
@@ -37,7 +37,7 @@
 #include <gas/train/optimizer.hpp>
 #include <gas/train/trainer.hpp>
 
-#include "graph/io/io_test_util.hpp"
+#include "io/io_test_util.hpp"
 #include "models/model_test_util.hpp"
 #include "models/raw_graph_test_util.hpp"
 #include "nn/nn_test_util.hpp"
@@ -47,10 +47,10 @@ using gas::models::GINOptions;
 using model_test::make_raw_problem;
 using model_test::Problem;
 
-template <class T, class Reg = gas::reg::None>
+template <class T, class Reg = gas::nn::reg::None>
 using GIN = gas::models::GIN<T, gas::host, gas::history::HostStore<T>, Reg>;
-using Noise = gas::reg::NoisePerturbation;
-using Spectral = gas::reg::SpectralNorm;
+using Noise = gas::nn::reg::NoisePerturbation;
+using Spectral = gas::nn::reg::SpectralNorm;
 
 namespace {
 
@@ -76,10 +76,10 @@ void warm_running_stats(Model& model, const Problem& p) {
   for (std::uint64_t s = 0; s < 3; ++s) (void)model_test::full_eval<float>(model, p, true, s);
 }
 
-/// Five Adam steps of a penalised GIN on one partition (GAS) and of an identically built one on the full graph,
+/// Five Adam steps of a penalized GIN on one partition (GAS) and of an identically built one on the full graph,
 /// with the penalty in the loss: outputs, penalties, losses and parameters agree bit for bit.
 template <class T>
-void check_one_partition_penalised(const Problem& p, const GINOptions& o) {
+void check_one_partition_penalized(const Problem& p, const GINOptions& o) {
   const std::vector<std::int64_t> one_part{0, p.data.num_nodes()};
   gas::loader::BatchWorkspace ws;
   const std::vector<std::int32_t> cluster0{0};
@@ -88,7 +88,7 @@ void check_one_partition_penalised(const Problem& p, const GINOptions& o) {
   targets.build(p, batch);
   GIN<T, Noise> gas_model(p.data.num_nodes(), o, 7), full_model(p.data.num_nodes(), o, 7);
   gas::train::Adam<T> gas_opt(gas_model.parameters(), {.lr = 0.01}), full_opt(full_model.parameters(), {.lr = 0.01});
-  gas::ag::Tape<T> gas_tape, full_tape;
+  gas::autograd::Tape<T> gas_tape, full_tape;
   const auto ids = model_test::iota_ids(p.data.num_nodes());
   for (std::uint64_t step = 0; step < 5; ++step) {
     gas_tape.reset();
@@ -143,7 +143,7 @@ double test_accuracy(Model& model, const Problem& p, const gas::loader::EvalLoad
 static_assert(!GIN<float>::traits.gcn_norm);
 static_assert(gas::TrainableModel<GIN<float>>);
 static_assert(gas::TrainableModel<GIN<double, Noise>>);
-// The penalty exists exactly when the policy penalises, and the traits say so.
+// The penalty exists exactly when the policy penalizes, and the traits say so.
 static_assert(gas::HasRegularizationLoss<GIN<float, Noise>> && GIN<float, Noise>::traits.regularization);
 static_assert(!gas::HasRegularizationLoss<GIN<float>> && !GIN<float>::traits.regularization);
 static_assert(!gas::HasRegularizationLoss<GIN<float, Spectral>> && !GIN<float, Spectral>::traits.regularization);
@@ -160,7 +160,7 @@ TEST_CASE_TEMPLATE("GIN: one partition gives full-batch forward and training bit
     model_test::check_one_partition<T, GIN<T>>(p, [&] { return std::make_unique<GIN<T>>(p.data.num_nodes(), o, 7); });
     model_test::check_one_partition<T, GIN<T, Spectral>>(
         p, [&] { return std::make_unique<GIN<T, Spectral>>(p.data.num_nodes(), o, 7); });
-    check_one_partition_penalised<T>(p, o);
+    check_one_partition_penalized<T>(p, o);
   }
 }
 
@@ -211,7 +211,7 @@ TEST_CASE("GIN: GAS training with the noise-perturbation penalty in the loss lea
   const gas::loader::EvalLoader eval(p.data.graph, p.ptr, 2);
   gas::loader::TrainLoader loader(p.data.graph, p.ptr, {.batch_size = 2, .seed = 5, .background = false});
   model.fill_histories(p.data.features, eval);
-  gas::ag::Tape<float> tape;
+  gas::autograd::Tape<float> tape;
   model_test::BatchTargets targets;
   std::uint64_t step = 0;
   double first_penalty = 0, last_penalty = 0;
@@ -245,7 +245,7 @@ TEST_CASE("GIN: the noise-perturbation penalty is each hidden layer's share, in 
   const auto p = make_raw_problem(200, 4, 0.8, 6);
   const auto ids = model_test::iota_ids(p.data.num_nodes());
   const GINOptions base{.in = p.data.num_features(), .hidden = 8, .out = p.data.num_classes, .layers = 3};
-  gas::ag::Tape<double> tape;
+  gas::autograd::Tape<double> tape;
   auto full_forward = [&](auto& model, bool training, std::uint64_t seed) {
     tape.reset();
     auto x = gas::models::gather_features(tape, p.data.features.view(), std::span<const node_id>(ids));
@@ -269,7 +269,7 @@ TEST_CASE("GIN: the noise-perturbation penalty is each hidden layer's share, in 
     // Evaluation on the same tape: no penalty, not even the previous pass's.
     (void)full_forward(model, false, 5);
     CHECK_FALSE(model.regularization_loss(tape).has_value());
-    gas::ag::Tape<double> other;
+    gas::autograd::Tape<double> other;
     CHECK_FALSE(model.regularization_loss(other).has_value());
   }
   SUBCASE("four layers: layers 1 and 2, each over three") {
@@ -300,7 +300,7 @@ TEST_CASE("GIN: the noise-perturbation penalty is each hidden layer's share, in 
     GIN<double, Noise> shallow(p.data.num_nodes(), o, 4);
     (void)full_forward(shallow, true, 8);
     CHECK_FALSE(shallow.regularization_loss(tape).has_value());
-    // reg::None and reg::SpectralNorm have no regularization_loss at all (static_asserts above).
+    // nn::reg::None and nn::reg::SpectralNorm have no regularization_loss at all (static_asserts above).
   }
   SUBCASE("in a GAS step, over the batch rows") {
     GIN<double, Noise> model(p.data.num_nodes(), base, 5);
@@ -327,14 +327,14 @@ TEST_CASE("GIN: output plus penalty passes the gradient check, full graph and GA
   GIN<double, Noise> model(p.data.num_nodes(), o, 8, Noise{.sigma = 0.3});
   const auto params = model.parameters();
   REQUIRE(params.size() == 2 * 2 + 3 + 3 * 6);  // lins, eps, MLPs (two Linears and a norm each)
-  gas::ag::Tape<double> tape;
+  gas::autograd::Tape<double> tape;
   const auto ids = model_test::iota_ids(p.data.num_nodes());
 
   SUBCASE("full graph") {
     const auto weights = gas_test::random_tensor(p.data.num_nodes(), o.out, 10);
-    const auto result = gas::ag::check_gradients(
+    const auto result = gas::autograd::check_gradients(
         tape,
-        [&](gas::ag::Tape<double>& t) {
+        [&](gas::autograd::Tape<double>& t) {
           auto x = gas::models::gather_features(t, p.data.features.view(), std::span<const node_id>(ids));
           auto y = model.forward_full(t, x, p.data.graph, true, 11);
           auto loss = gas::ops::sum_all(gas::ops::mul(y, t.constant(weights.view())));
@@ -351,9 +351,9 @@ TEST_CASE("GIN: output plus penalty passes the gradient check, full graph and GA
     const auto batch = gas::loader::build_batch(p.data.graph, p.ptr, clusters, ws);
     REQUIRE(batch.num_halo() > 0);
     const auto weights = gas_test::random_tensor(batch.batch_size, o.out, 12);
-    const auto result = gas::ag::check_gradients(
+    const auto result = gas::autograd::check_gradients(
         tape,
-        [&](gas::ag::Tape<double>& t) {
+        [&](gas::autograd::Tape<double>& t) {
           auto y = model.forward(t, p.data.features, batch, true, 13);
           auto loss = gas::ops::sum_all(gas::ops::mul(y, t.constant(weights.view())));
           return gas::ops::add(loss, *model.regularization_loss(t));
@@ -389,8 +389,8 @@ TEST_CASE("GIN: parameter names and the weight-decay groups") {
 }
 
 TEST_CASE("GIN: bad configurations throw typed errors") {
-  using Penalised = GIN<float, Noise>;  // names without commas, for the macro
-  using Normalised = GIN<float, Spectral>;
+  using Penalized = GIN<float, Noise>;  // names without commas, for the macro
+  using Normalized = GIN<float, Spectral>;
   const GINOptions o{.in = 12, .hidden = 8, .out = 4, .layers = 3};
   auto bad_layers = o;
   bad_layers.layers = 0;
@@ -400,12 +400,12 @@ TEST_CASE("GIN: bad configurations throw typed errors") {
   CHECK_THROWS_NAMING(gas::value_error, GIN<float>(20, bad_width), "hidden = -1");
   auto bad_in = o;
   bad_in.in = 0;
-  CHECK_THROWS_NAMING(gas::value_error, Penalised(20, bad_in), "in = 0");
+  CHECK_THROWS_NAMING(gas::value_error, Penalized(20, bad_in), "in = 0");
   auto bad_dropout = o;
   bad_dropout.dropout = 1.0;
   CHECK_THROWS_NAMING(gas::value_error, GIN<float>(20, bad_dropout), "dropout = 1");
   bad_dropout.dropout = -0.5;
-  CHECK_THROWS_NAMING(gas::value_error, Normalised(20, bad_dropout), "dropout = -0.5");
+  CHECK_THROWS_NAMING(gas::value_error, Normalized(20, bad_dropout), "dropout = -0.5");
   auto bad_eps = o;
   bad_eps.eps = std::numeric_limits<double>::infinity();
   CHECK_THROWS_NAMING(gas::value_error, GIN<float>(20, bad_eps), "eps = inf");
@@ -417,7 +417,7 @@ TEST_CASE("GIN: bad configurations throw typed errors") {
   // A bad policy setting is refused when the penalty is drawn, in training.
   const auto p = make_raw_problem(120, 4, 0.8, 8);
   GIN<float, Noise> model(p.data.num_nodes(), o, 1, Noise{.sigma = -1.0});
-  gas::ag::Tape<float> tape;
+  gas::autograd::Tape<float> tape;
   const auto ids = model_test::iota_ids(p.data.num_nodes());
   auto x = gas::models::gather_features(tape, p.data.features.view(), std::span<const node_id>(ids));
   CHECK_THROWS_NAMING(gas::value_error, model.forward_full(tape, x, p.data.graph, true, 0), "sigma -1");

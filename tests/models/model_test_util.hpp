@@ -17,7 +17,7 @@
 #include <vector>
 
 #include <gas/autograd/tape.hpp>
-#include <gas/graph/generators/sbm.hpp>
+#include <gas/gen/sbm.hpp>
 #include <gas/graph/transforms.hpp>
 #include <gas/loader/batch.hpp>
 #include <gas/loader/eval_loader.hpp>
@@ -32,7 +32,7 @@ namespace model_test {
 
 using gas::node_id;
 
-/// An SBM dataset whose graph is transformed over the whole graph (GCN normalisation, or self-loops for GAT)
+/// An SBM dataset whose graph is transformed over the whole graph (GCN normalization, or self-loops for GAT)
 /// and then permuted by a METIS partition.
 struct Problem {
   gas::Dataset data;                // permuted
@@ -41,14 +41,14 @@ struct Problem {
 };
 
 /// How the graph is prepared before partitioning.
-enum class Prep { gcn_normalise, self_loops };
+enum class Prep { gcn_normalize, self_loops };
 
 inline Problem make_problem(std::int64_t nodes, std::int32_t parts, Prep prep, double homophily = 0.8,
                             std::uint64_t seed = 1) {
   auto d = gas::gen::sbm({.nodes = nodes, .classes = 4, .features = 12, .degree = 8, .homophily = homophily,
                           .noise = 1.0, .seed = seed});
   const auto p = gas::partition::Metis{.num_parts = parts, .seed = seed}.partition(d.graph);
-  d.graph = prep == Prep::gcn_normalise ? gas::gcn_normalise(d.graph) : gas::add_self_loops(d.graph);
+  d.graph = prep == Prep::gcn_normalize ? gas::gcn_normalize(d.graph) : gas::add_self_loops(d.graph);
   Problem out{gas::partition::permute(d, p), p.ptr, {}};
   out.train.assign(static_cast<std::size_t>(nodes), 0);
   for (auto v : out.data.splits[0].train) out.train[static_cast<std::size_t>(v)] = 1;
@@ -103,7 +103,7 @@ double max_rel_diff(gas::MatrixView<const T> a, gas::MatrixView<const T> b) {
 /// The full-graph forward pass of `model` on all of p's features, as a tensor.
 template <class T, class Model>
 gas::Tensor<T> full_eval(Model& model, const Problem& p, bool training = false, std::uint64_t seed = 0) {
-  gas::ag::Tape<T> tape;
+  gas::autograd::Tape<T> tape;
   const auto ids = iota_ids(p.data.num_nodes());
   auto x = gas::models::gather_features(tape, p.data.features.view(), ids);
   auto y = model.forward_full(tape, x, p.data.graph, training, seed);
@@ -123,7 +123,7 @@ void check_one_partition(const Problem& p, const std::function<std::unique_ptr<M
   targets.build(p, batch);
   auto gas_model = make(), full_model = make();
   gas::train::Adam<T> gas_opt(gas_model->parameters(), {.lr = 0.01}), full_opt(full_model->parameters(), {.lr = 0.01});
-  gas::ag::Tape<T> gas_tape, full_tape;
+  gas::autograd::Tape<T> gas_tape, full_tape;
   const auto ids = iota_ids(p.data.num_nodes());
   for (std::uint64_t step = 0; step < 5; ++step) {
     gas_tape.reset();
@@ -171,7 +171,7 @@ double train_gas(Model& model, const Problem& p, std::int64_t epochs, double lr,
   const gas::loader::EvalLoader eval(p.data.graph, p.ptr, 2);
   gas::loader::TrainLoader loader(p.data.graph, p.ptr, {.batch_size = 2, .seed = 5, .background = false});
   model.fill_histories(p.data.features, eval);
-  gas::ag::Tape<float> tape;
+  gas::autograd::Tape<float> tape;
   BatchTargets targets;
   std::uint64_t step = 0;
   double first_loss = 0, last_loss = 0;

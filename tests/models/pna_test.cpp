@@ -21,7 +21,7 @@
 #include <gas/core/error.hpp>
 #include <gas/history/host_store.hpp>
 #include <gas/loader/eval_loader.hpp>
-#include <gas/graph/generators/sbm.hpp>
+#include <gas/gen/sbm.hpp>
 #include <gas/models/pna.hpp>
 #include <gas/models/pna_jk.hpp>
 #include <gas/nn/pna_branch_conv.hpp>
@@ -31,7 +31,7 @@
 #include <gas/partition/contiguous.hpp>
 #include <gas/train/trainer.hpp>
 
-#include "graph/io/io_test_util.hpp"
+#include "io/io_test_util.hpp"
 #include "models/model_test_util.hpp"
 #include "models/raw_graph_test_util.hpp"
 #include "nn/nn_test_util.hpp"
@@ -100,14 +100,14 @@ static_assert(!gas::models::PNAConvolution<gas::nn::Linear<float>, float, gas::h
 TEST_CASE("PNABranchConv equals the naive sum over (aggregator, scaler) branches plus the root term") {
   const auto adj = gas_test::random_graph(6, 9, 31, false);  // bipartite, self-loops, row 5 isolated
   REQUIRE(adj.degree(5) == 0);
-  using Aggrs = gas::nn::Aggregators<gas::aggr::Sum, gas::aggr::Mean, gas::aggr::Max>;
+  using Aggrs = gas::nn::Aggregators<gas::ops::aggr::Sum, gas::ops::aggr::Mean, gas::ops::aggr::Max>;
   const gas::nn::DegreeStatistics degrees{.avg_log = 1.3, .avg_lin = 2.0};
   gas::Rng rng(32);
   gas::nn::PNABranchConv<double, gas::host, Aggrs> conv(
       {.in = 3, .out = 4, .scalers = {S::identity, S::amplification, S::attenuation}, .degrees = degrees}, rng);
   REQUIRE(conv.branches() == 9);
   const auto x = gas_test::random_tensor(9, 3, 33);
-  gas::ag::Tape<double> tape;
+  gas::autograd::Tape<double> tape;
   const gas::Tensor<double> got(conv.forward(tape, tape.constant(x.view()), adj).value());
 
   gas::Tensor<double> x_dst(6, 3);
@@ -149,20 +149,20 @@ TEST_CASE("PNABranchConv equals the naive sum over (aggregator, scaler) branches
 
 TEST_CASE("PNABranchConv passes the gradient check with every aggregator and scaler") {
   const auto adj = gas_test::random_graph(6, 9, 34, false);
-  using All = gas::nn::Aggregators<gas::aggr::Sum, gas::aggr::Mean, gas::aggr::Max, gas::aggr::Min>;
+  using All = gas::nn::Aggregators<gas::ops::aggr::Sum, gas::ops::aggr::Mean, gas::ops::aggr::Max, gas::ops::aggr::Min>;
   gas::Rng rng(35);
   gas::nn::PNABranchConv<double, gas::host, All> conv(
       {.in = 3, .out = 2, .scalers = {S::identity, S::amplification, S::attenuation}, .degrees = {.avg_log = 1.1}},
       rng);
-  gas::ag::Parameter<double> x("x", gas_test::random_tensor(9, 3, 36));
+  gas::autograd::Parameter<double> x("x", gas_test::random_tensor(9, 3, 36));
   auto params = conv.parameters();
   CHECK(params.size() == 2 * (2 * 12 + 1));  // pre and post per branch, lin; weight and bias each
   params.push_back(&x);
   const auto weights = gas_test::random_tensor(6, 2, 37);
-  gas::ag::Tape<double> tape;
-  const auto result = gas::ag::check_gradients(
+  gas::autograd::Tape<double> tape;
+  const auto result = gas::autograd::check_gradients(
       tape,
-      [&](gas::ag::Tape<double>& t) {
+      [&](gas::autograd::Tape<double>& t) {
         auto out = conv.forward(t, t.param(x), adj);
         return gas::ops::sum_all(gas::ops::mul(out, t.constant(weights.view())));
       },
@@ -181,7 +181,7 @@ TEST_CASE("PNABranchConv refuses linear scalers, no scaler and a missing avg_log
   CHECK_NOTHROW(Conv({.in = 3, .out = 2, .scalers = {S::identity}}, rng));  // identity needs no degrees
   CHECK_THROWS_NAMING(gas::value_error, Conv({.in = 0, .out = 2, .scalers = {S::identity}}, rng), "in 0");
   Conv conv({.in = 3, .out = 2, .scalers = {S::identity}}, rng);
-  gas::ag::Tape<double> tape;
+  gas::autograd::Tape<double> tape;
   const auto adj = gas_test::random_graph(6, 9, 39, false);
   CHECK_THROWS_NAMING(gas::shape_error, conv.forward(tape, tape.constant(gas::Tensor<double>(9, 4).view()), adj),
                       "PNABranchConv (3 -> 2)", "(9 x 4)");
@@ -194,7 +194,7 @@ TEST_CASE_TEMPLATE("PNA: one partition gives full-batch forward and training bit
     model_test::check_one_partition<T, PNA<T>>(p, [&] { return std::make_unique<PNA<T>>(p.data.num_nodes(), o, 7); });
   }
   SUBCASE("with mean and max only, and with PyG's PNAConv") {
-    using MeanMax = gas::nn::PNABranchConv<T, gas::host, gas::nn::Aggregators<gas::aggr::Mean, gas::aggr::Max>>;
+    using MeanMax = gas::nn::PNABranchConv<T, gas::host, gas::nn::Aggregators<gas::ops::aggr::Mean, gas::ops::aggr::Max>>;
     using A = PNA<T, gas::host, gas::history::HostStore<T>, MeanMax>;
     using B = PNA<T, gas::host, gas::history::HostStore<T>, gas::nn::PNAConv<T>>;
     const auto o = variants(p)[1];
@@ -252,7 +252,7 @@ TEST_CASE("PNA_JK: GAS training (METIS 8 parts, 2 per batch) learns an easy SBM"
   // The reference's usual PNA setting: mean aggregation, identity and amplification. With sum aggregation the
   // head's direct path to the features fits each batch's few classes (METIS clusters of a homophilous graph) and
   // GAS training oscillates; full-batch training does not.
-  using MeanConv = gas::nn::PNABranchConv<float, gas::host, gas::nn::Aggregators<gas::aggr::Mean>>;
+  using MeanConv = gas::nn::PNABranchConv<float, gas::host, gas::nn::Aggregators<gas::ops::aggr::Mean>>;
   using Model = PNAJK<float, gas::host, gas::history::HostStore<float>, MeanConv>;
   const auto p = make_raw_problem(2000, 8, 0.9, 2);
   Model model(p.data.num_nodes(),
@@ -340,7 +340,7 @@ TEST_CASE("PNA and PNA_JK: bad configurations throw typed errors") {
 
   const auto p = make_raw_problem(120, 4, 0.8, 8);
   PNAJK<float> model(p.data.num_nodes(), o, 1);
-  gas::ag::Tape<float> tape;
+  gas::autograd::Tape<float> tape;
   const auto ids = model_test::iota_ids(p.data.num_nodes());
   auto x = gas::models::gather_features(tape, p.data.features.view(), std::span<const node_id>(ids));
   CHECK_THROWS_NAMING(gas::value_error, model.run_layer(3, tape, x, p.data.graph, true, 0), "layer 3 outside [0, 3)");
@@ -349,7 +349,7 @@ TEST_CASE("PNA and PNA_JK: bad configurations throw typed errors") {
   CHECK_THROWS_NAMING(gas::shape_error, model.run_layer(1, tape, x, p.data.graph, true, 0), "PNABranchConv");
   h = model.run_layer(1, tape, h, p.data.graph, true, 0);
   CHECK(model.run_layer(2, tape, h, p.data.graph, true, 0).cols() == 4);
-  gas::ag::Tape<float> other;
+  gas::autograd::Tape<float> other;
   auto hidden = other.constant(gas::Tensor<float>(p.data.num_nodes(), 8).view());
   CHECK_THROWS_NAMING(gas::value_error, model.run_layer(2, other, hidden, p.data.graph, true, 0),
                       "reads slot 0", "run the layers in order");

@@ -1,6 +1,6 @@
 #pragma once
 // Shared pieces of the tests of models that take the raw graph (GIN, PNA, PNA_JK): an SBM problem on its
-// unnormalised, loop-free graph, and the check that GAS forwards on exact histories give the full forward rows
+// unnormalized, loop-free graph, and the check that GAS forwards on exact histories give the full forward rows
 // while backward leaves the histories alone.
 
 #include <doctest/doctest.h>
@@ -11,7 +11,7 @@
 #include <vector>
 
 #include <gas/autograd/tape.hpp>
-#include <gas/graph/generators/sbm.hpp>
+#include <gas/gen/sbm.hpp>
 #include <gas/loader/batch.hpp>
 #include <gas/loader/eval_loader.hpp>
 #include <gas/loader/train_loader.hpp>
@@ -23,7 +23,7 @@
 
 namespace model_test {
 
-/// An SBM dataset on its raw graph (no self-loops, no normalisation: how the reference runs GIN and PNA),
+/// An SBM dataset on its raw graph (no self-loops, no normalization: how the reference runs GIN and PNA),
 /// permuted by a METIS partition.
 inline Problem make_raw_problem(std::int64_t nodes, std::int32_t parts, double homophily = 0.8,
                                 std::uint64_t seed = 1) {
@@ -43,7 +43,7 @@ template <class Model>
 void check_gas_batches(Model& model, const Problem& p) {
   const gas::loader::EvalLoader eval(p.data.graph, p.ptr, 3);
   gas::loader::TrainLoader loader(p.data.graph, p.ptr, {.batch_size = 3, .seed = 9, .background = false});
-  gas::ag::Tape<float> tape;
+  gas::autograd::Tape<float> tape;
   BatchTargets targets;
   int batches = 0;
   loader.start_epoch(0);
@@ -55,7 +55,7 @@ void check_gas_batches(Model& model, const Problem& p) {
     model.fill_histories(p.data.features, eval);
     {
       tape.reset();
-      const gas::ag::NoGrad<float, gas::host> no_grad(tape);
+      const gas::autograd::NoGrad<float, gas::host> no_grad(tape);
       auto y = model.forward(tape, p.data.features, b, false, 0);  // (batch_size, out)
       double worst = 0;
       for (gas::node_id i = 0; i < b.batch_size; ++i)

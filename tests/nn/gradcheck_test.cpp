@@ -24,9 +24,9 @@
 
 namespace {
 
-using Param = gas::ag::Parameter<double>;
-using Var = gas::ag::Var<double>;
-using Tape = gas::ag::Tape<double>;
+using Param = gas::autograd::Parameter<double>;
+using Var = gas::autograd::Var<double>;
+using Tape = gas::autograd::Tape<double>;
 
 constexpr gas::node_id batch_rows = 6, sources = 9;
 
@@ -47,7 +47,7 @@ void check_layer(std::vector<Param*> params, const std::vector<Param*>& inputs, 
   REQUIRE(!params.empty());
   Tape tape;
   Probe probe;
-  const auto result = gas::ag::check_gradients(
+  const auto result = gas::autograd::check_gradients(
       tape, [&](Tape& t) { return probe(t, forward(t)); }, params);
   CHECK_MESSAGE(result.ok, result.worst << " (max error " << result.max_error << ")");
 }
@@ -121,7 +121,7 @@ TEST_CASE("GINConv passes the gradient check with a trained eps and an MLP with 
 TEST_CASE("PNAConv passes the gradient check with every aggregator and scaler") {
   const auto adj = gas_test::random_graph(batch_rows, sources, 20, false);
   gas::Rng rng(21);
-  using All = gas::nn::Aggregators<gas::aggr::Sum, gas::aggr::Mean, gas::aggr::Max, gas::aggr::Min>;
+  using All = gas::nn::Aggregators<gas::ops::aggr::Sum, gas::ops::aggr::Mean, gas::ops::aggr::Max, gas::ops::aggr::Min>;
   using S = gas::nn::Scaler;
   gas::nn::PNAConv<double, gas::host, All> conv(
       {.in = 3,
@@ -145,12 +145,12 @@ TEST_CASE("SAGEConv passes the gradient check under mean, sum and max aggregatio
   }
   SUBCASE("sum") {
     gas::Rng rng(26);
-    gas::nn::SAGEConv<double, gas::host, gas::aggr::Sum> conv(4, 2, rng);
+    gas::nn::SAGEConv<double, gas::host, gas::ops::aggr::Sum> conv(4, 2, rng);
     check_layer(conv.parameters(), {&x}, [&](Tape& t) { return conv.forward(t, t.param(x), adj); });
   }
   SUBCASE("max") {
     gas::Rng rng(27);
-    gas::nn::SAGEConv<double, gas::host, gas::aggr::Max> conv(4, 2, rng);
+    gas::nn::SAGEConv<double, gas::host, gas::ops::aggr::Max> conv(4, 2, rng);
     check_layer(conv.parameters(), {&x}, [&](Tape& t) { return conv.forward(t, t.param(x), adj); });
   }
 }

@@ -1,5 +1,5 @@
-// Layer construction: initialisation bounds and statistics as PyTorch / PyG, seeded reproducibility, parameter
-// names as PyG's state_dict keys; small-layer behaviour (Linear, BatchNorm, Dropout, MLP, APPNP) against direct
+// Layer construction: initialization bounds and statistics as PyTorch / PyG, seeded reproducibility, parameter
+// names as PyG's state_dict keys; small-layer behavior (Linear, BatchNorm, Dropout, MLP, APPNP) against direct
 // computations; typed errors for bad shapes and options.
 #include <doctest/doctest.h>
 
@@ -22,13 +22,13 @@
 #include "gas/nn/mlp.hpp"
 #include "gas/nn/pna_conv.hpp"
 #include "gas/nn/sage_conv.hpp"
-#include "graph/io/io_test_util.hpp"
+#include "io/io_test_util.hpp"
 #include "nn/nn_test_util.hpp"
 
 namespace {
 
 template <class T>
-std::vector<std::string> names(const std::vector<gas::ag::Parameter<T>*>& params) {
+std::vector<std::string> names(const std::vector<gas::autograd::Parameter<T>*>& params) {
   std::vector<std::string> out;
   for (auto* p : params) out.push_back(p->name);
   return out;
@@ -55,7 +55,7 @@ bool all_zero(const gas::Tensor<double>& t) {
 
 }  // namespace
 
-TEST_CASE("initialisers respect their bounds and have the variance of U(-b, b)") {
+TEST_CASE("initializers respect their bounds and have the variance of U(-b, b)") {
   gas::Rng rng(1);
   SUBCASE("Linear: kaiming_uniform(a = sqrt(5)) weight and uniform bias, bound 1 / sqrt(fan_in)") {
     gas::nn::Linear<double> lin(200, 300, rng);
@@ -140,7 +140,7 @@ TEST_CASE_TEMPLATE("Linear computes x W^T + b", T, float, double) {
   gas::Rng rng(3);
   gas::nn::Linear<T> lin(3, 2, rng);
   const auto x = gas_test::random_tensor<T>(4, 3, 4);
-  gas::ag::Tape<T> tape;
+  gas::autograd::Tape<T> tape;
   const auto y = lin.forward(tape, tape.constant(x)).value();
   for (std::int64_t i = 0; i < 4; ++i)
     for (std::int64_t o = 0; o < 2; ++o) {
@@ -153,7 +153,7 @@ TEST_CASE_TEMPLATE("Linear computes x W^T + b", T, float, double) {
 TEST_CASE("BatchNorm updates its running statistics in training and uses them in evaluation") {
   gas::nn::BatchNorm<double> bn(2, 0.5);
   const auto x = gas_test::random_tensor(6, 2, 5);
-  gas::ag::Tape<double> tape;
+  gas::autograd::Tape<double> tape;
   (void)bn.forward(tape, tape.constant(x), true);
   CHECK(bn.state.batches_tracked == 1);
   double mean = 0;
@@ -169,7 +169,7 @@ TEST_CASE("BatchNorm updates its running statistics in training and uses them in
 TEST_CASE("Dropout is the identity in evaluation and a seeded mask in training") {
   gas::nn::Dropout<double> drop(0.5);
   const gas::Tensor<double> x(100, 50, 1.0);
-  gas::ag::Tape<double> tape;
+  gas::autograd::Tape<double> tape;
   const auto in = tape.constant(x);
   CHECK(drop.forward(tape, in, false, 1).id() == in.id());
   const auto a = gas::Tensor<double>(drop.forward(tape, in, true, 1).value());
@@ -191,7 +191,7 @@ TEST_CASE("MLP stacks Linear, BatchNorm, ReLU and keeps the last layer plain unl
   CHECK(plain.lins.size() == 2);
   CHECK(plain.norms.empty());
   const auto x = gas_test::random_tensor(5, 3, 7);
-  gas::ag::Tape<double> tape;
+  gas::autograd::Tape<double> tape;
   const gas::Tensor<double> y(plain.forward(tape, tape.constant(x)).value());
   tape.reset();
   auto manual = plain.lins[1].forward(tape, gas::ops::relu(plain.lins[0].forward(tape, tape.constant(x))));
@@ -209,7 +209,7 @@ TEST_CASE("APPNP step on a bipartite batch is (1 - alpha) A x + alpha x0[:rows]"
   const auto x = gas_test::random_tensor(7, 2, 9);
   const auto x0 = gas_test::random_tensor(7, 2, 10);
   gas::nn::APPNP<double> prop(5, 0.2);
-  gas::ag::Tape<double> tape;
+  gas::autograd::Tape<double> tape;
   const auto y = prop.step(tape.constant(x), tape.constant(x0), adj).value();
   for (gas::node_id i = 0; i < 4; ++i)
     for (std::int64_t f = 0; f < 2; ++f) {
@@ -232,7 +232,7 @@ TEST_CASE("PNA degree statistics average log(deg + 1) and deg over every node, i
 
 TEST_CASE("bad shapes and options raise typed errors naming the problem") {
   gas::Rng rng(11);
-  gas::ag::Tape<double> tape;
+  gas::autograd::Tape<double> tape;
   const auto adj = gas_test::random_graph(4, 6, 12, false);
   const auto wrong_width = tape.constant(gas::Tensor<double>(6, 5));
   const auto wrong_rows = tape.constant(gas::Tensor<double>(5, 3));

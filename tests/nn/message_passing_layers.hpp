@@ -11,14 +11,14 @@ namespace mp_example {
 // example-begin message-passing
 /// GraphSAGE: out = lin_l(mean_j x_j) + lin_r(x_i). No message() of its own: x_j, fused into one spmm.
 template <class T, class Backend = gas::host>
-struct SAGE : gas::nn::MessagePassing<SAGE<T, Backend>, T, Backend, gas::aggr::Mean> {
+struct SAGE : gas::nn::MessagePassing<SAGE<T, Backend>, T, Backend, gas::ops::aggr::Mean> {
   gas::nn::Linear<T, Backend> lin_l, lin_r;
 
   SAGE(std::int64_t in, std::int64_t out, gas::Rng& rng) : lin_l(in, out, rng), lin_r(in, out, rng, {.bias = false}) {
     this->register_module("lin_l", lin_l);
     this->register_module("lin_r", lin_r);
   }
-  gas::ag::Var<T, Backend> forward(gas::ag::Tape<T, Backend>& tape, gas::ag::Var<T, Backend> x,
+  gas::autograd::Var<T, Backend> forward(gas::autograd::Tape<T, Backend>& tape, gas::autograd::Var<T, Backend> x,
                                    const gas::GraphOf<Backend>& adj) {
     auto x_i = gas::ops::slice_rows(x, 0, adj.rows());  // GAS: the targets are x's first rows
     return gas::ops::add(lin_l.forward(tape, this->propagate(tape, adj, x)), lin_r.forward(tape, x_i));
@@ -27,20 +27,20 @@ struct SAGE : gas::nn::MessagePassing<SAGE<T, Backend>, T, Backend, gas::aggr::M
 
 /// GIN with edge weights: out = nn((1 + eps) x_i + sum_j w_ij x_j).
 template <class T, class Backend = gas::host>
-struct WeightedGIN : gas::nn::MessagePassing<WeightedGIN<T, Backend>, T, Backend, gas::aggr::Sum> {
+struct WeightedGIN : gas::nn::MessagePassing<WeightedGIN<T, Backend>, T, Backend, gas::ops::aggr::Sum> {
   gas::nn::MLP<T, Backend> nn;
   double eps;
 
   WeightedGIN(const gas::nn::MLPOptions& mlp, double eps_, gas::Rng& rng) : nn(mlp, rng), eps(eps_) {
     this->register_module("nn", nn);
   }
-  gas::ag::Var<T, Backend> message(gas::nn::Edges<T, Backend>& e) {
+  gas::autograd::Var<T, Backend> message(gas::nn::Edges<T, Backend>& e) {
     return gas::ops::mul_rows(e.x_j(), e.weight());  // (E, F): w_ij x_j
   }
-  gas::ag::Var<T, Backend> update(gas::ag::Var<T, Backend> aggregated, gas::ag::Var<T, Backend> x_i) {
+  gas::autograd::Var<T, Backend> update(gas::autograd::Var<T, Backend> aggregated, gas::autograd::Var<T, Backend> x_i) {
     return gas::ops::add_scaled(aggregated, T{1}, x_i, static_cast<T>(1 + eps));
   }
-  gas::ag::Var<T, Backend> forward(gas::ag::Tape<T, Backend>& tape, gas::ag::Var<T, Backend> x,
+  gas::autograd::Var<T, Backend> forward(gas::autograd::Tape<T, Backend>& tape, gas::autograd::Var<T, Backend> x,
                                    const gas::GraphOf<Backend>& adj, bool training = false, std::uint64_t seed = 0) {
     return nn.forward(tape, this->propagate(tape, adj, x), training, seed);
   }

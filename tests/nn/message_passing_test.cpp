@@ -7,14 +7,14 @@
 #include <vector>
 
 #include "gas/autograd/gradcheck.hpp"
-#include "graph/io/io_test_util.hpp"
+#include "io/io_test_util.hpp"
 #include "nn/message_passing_layers.hpp"
 #include "nn/nn_test_util.hpp"
 
 namespace {
 
-using Param = gas::ag::Parameter<double>;
-using Tape = gas::ag::Tape<double>;
+using Param = gas::autograd::Parameter<double>;
+using Tape = gas::autograd::Tape<double>;
 
 constexpr gas::node_id targets = 6, sources = 9;
 
@@ -43,7 +43,7 @@ void check_gradients(std::vector<Param*> params, Param& x, Forward&& forward) {
   params.push_back(&x);
   Tape tape;
   gas::Tensor<double> probe;
-  const auto result = gas::ag::check_gradients(
+  const auto result = gas::autograd::check_gradients(
       tape,
       [&](Tape& t) {
         auto out = forward(t);
@@ -102,22 +102,22 @@ TEST_CASE("the default message on a weighted graph ignores the weights, as PyG's
   const auto weighted = gas_test::random_graph(targets, sources, 10, true);
   const auto plain = gas_test::random_graph(targets, sources, 10, false);
   gas::Rng rng(11);
-  struct SumOfNeighbours : gas::nn::MessagePassing<SumOfNeighbours, double> {};
-  SumOfNeighbours layer;
+  struct SumOfNeighbors : gas::nn::MessagePassing<SumOfNeighbors, double> {};
+  SumOfNeighbors layer;
   const auto x = gas_test::random_tensor(sources, 3, 12);
   Tape tape;
   const auto a = layer.propagate(tape, weighted, tape.constant(x));
-  const auto b = gas::ops::spmm<gas::aggr::Sum>(plain, tape.constant(x));
+  const auto b = gas::ops::spmm<gas::ops::aggr::Sum>(plain, tape.constant(x));
   CHECK(max_abs_diff(a.value(), b.value()) < 1e-12);
 }
 
 TEST_CASE("propagate refuses inputs that do not fit the adjacency, and messages that are not per edge") {
   const auto adj = gas_test::random_graph(targets, sources, 13, true);
   struct Bad : gas::nn::MessagePassing<Bad, double> {
-    gas::ag::Var<double> message(gas::nn::Edges<double>& e) { return gas::ops::slice_rows(e.x_j(), 0, 1); }
+    gas::autograd::Var<double> message(gas::nn::Edges<double>& e) { return gas::ops::slice_rows(e.x_j(), 0, 1); }
   };
   struct NeedsAttr : gas::nn::MessagePassing<NeedsAttr, double> {
-    gas::ag::Var<double> message(gas::nn::Edges<double>& e) { return gas::ops::mul_rows(e.x_j(), e.attr()); }
+    gas::autograd::Var<double> message(gas::nn::Edges<double>& e) { return gas::ops::mul_rows(e.x_j(), e.attr()); }
   };
   Bad bad;
   NeedsAttr needs;

@@ -9,13 +9,13 @@
 #include "gas/nn/batch_norm.hpp"
 #include "gas/nn/linear.hpp"
 #include "gas/nn/module.hpp"
-#include "graph/io/io_test_util.hpp"
+#include "io/io_test_util.hpp"
 
 namespace {
 
 using gas::nn::Decay;
 
-std::vector<std::string> names(const std::vector<gas::ag::Parameter<double>*>& params) {
+std::vector<std::string> names(const std::vector<gas::autograd::Parameter<double>*>& params) {
   std::vector<std::string> out;
   for (const auto* p : params) out.push_back(p->name);
   return out;
@@ -25,7 +25,7 @@ std::vector<std::string> names(const std::vector<gas::ag::Parameter<double>*>& p
 struct Block : gas::nn::Module<double> {
   gas::nn::ModuleList<gas::nn::Linear<double>> lins;
   gas::nn::BatchNorm<double> norm{3};
-  gas::ag::Parameter<double> scale{"scale", gas::Tensor<double>(1, 1)};
+  gas::autograd::Parameter<double> scale{"scale", gas::Tensor<double>(1, 1)};
 
   explicit Block(gas::Rng& rng) {
     lins.emplace_back(4, 3, rng);
@@ -75,9 +75,9 @@ TEST_CASE("weight-decay groups: a module's own group wins over its parent's, the
 TEST_CASE("bad registrations are refused with the name that caused them") {
   gas::Rng rng(3);
   Outer outer(rng);
-  gas::ag::Parameter<double> empty;
+  gas::autograd::Parameter<double> empty;
   CHECK_THROWS_NAMING(gas::value_error, outer.register_parameter("bias", empty), "'bias'", "empty");
-  gas::ag::Parameter<double> p("w", gas::Tensor<double>(2, 2));
+  gas::autograd::Parameter<double> p("w", gas::Tensor<double>(2, 2));
   CHECK_THROWS_NAMING(gas::value_error, outer.register_parameter("block", p), "'block' is registered twice");
   CHECK_THROWS_NAMING(gas::value_error, outer.register_parameter("", p), "non-empty");
   CHECK_THROWS_NAMING(gas::value_error, outer.register_parameter("w.", p), "'w.'");

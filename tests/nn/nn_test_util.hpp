@@ -19,7 +19,7 @@
 #include "gas/core/tensor.hpp"
 #include "gas/graph/csr.hpp"
 #include "gas/graph/dataset.hpp"
-#include "gas/graph/io/zip.hpp"
+#include "gas/io/zip.hpp"
 
 namespace gas_test {
 
@@ -60,7 +60,7 @@ inline gas::Graph fixture_graph(const Fixture& f, const std::string& prefix, gas
 
 /// Copies each parameter's value from the fixture array named rename(parameter name), checking its size.
 template <class T>
-void load_parameters(const Fixture& f, const std::vector<gas::ag::Parameter<T>*>& params,
+void load_parameters(const Fixture& f, const std::vector<gas::autograd::Parameter<T>*>& params,
                      const std::function<std::string(const std::string&)>& rename = {}) {
   for (auto* p : params) {
     const std::string key = rename ? rename(p->name) : p->name;

@@ -26,7 +26,7 @@ template <class T, class Run>
 void check_against_pyg(const Fixture& f, Run&& run) {
   const auto x = gas_test::fixture_tensor<double>(f, "x");
   const auto n = static_cast<gas::node_id>(x.rows());
-  gas::ag::Tape<T> tape;
+  gas::autograd::Tape<T> tape;
   const auto full = gas_test::fixture_graph(f, "", n, n);
   const double full_error =
       gas_test::max_relative_error<T>(run(tape, full).value(), gas_test::fixture_tensor<double>(f, "out"));
@@ -42,14 +42,14 @@ void check_against_pyg(const Fixture& f, Run&& run) {
 
 }  // namespace
 
-TEST_CASE_TEMPLATE("GCNConv matches PyG's GCNConv(normalize=False) on pre-normalised weights", T, float, double) {
+TEST_CASE_TEMPLATE("GCNConv matches PyG's GCNConv(normalize=False) on pre-normalized weights", T, float, double) {
   const auto f = gas_test::load_fixture("gcn");
   gas::Rng rng(1);
   gas::nn::GCNConv<T> conv(5, 4, rng);
   gas_test::load_parameters<T>(f, conv.parameters());
   const auto x = gas_test::fixture_tensor<T>(f, "x");
   check_against_pyg<T>(
-      f, [&](gas::ag::Tape<T>& tape, const gas::Graph& adj) { return conv.forward(tape, tape.constant(x), adj); });
+      f, [&](gas::autograd::Tape<T>& tape, const gas::Graph& adj) { return conv.forward(tape, tape.constant(x), adj); });
 }
 
 TEST_CASE_TEMPLATE("GATConv matches PyG's GATConv with concatenated and averaged heads", T, float, double) {
@@ -61,9 +61,9 @@ TEST_CASE_TEMPLATE("GATConv matches PyG's GATConv with concatenated and averaged
     gas_test::load_parameters<T>(f, conv.parameters());
     const auto x = gas_test::fixture_tensor<T>(f, "x");
     check_against_pyg<T>(
-        f, [&](gas::ag::Tape<T>& tape, const gas::Graph& adj) { return conv.forward(tape, tape.constant(x), adj); });
+        f, [&](gas::autograd::Tape<T>& tape, const gas::Graph& adj) { return conv.forward(tape, tape.constant(x), adj); });
     SUBCASE("separate target features give the same result") {
-      check_against_pyg<T>(f, [&](gas::ag::Tape<T>& tape, const gas::Graph& adj) {
+      check_against_pyg<T>(f, [&](gas::autograd::Tape<T>& tape, const gas::Graph& adj) {
         const auto xv = tape.constant(x);
         return conv.forward(tape, xv, gas::ops::slice_rows(xv, 0, adj.rows()), adj);
       });
@@ -80,7 +80,7 @@ TEST_CASE_TEMPLATE("GCN2Conv matches PyG's GCN2Conv with shared and separate wei
     gas_test::load_parameters<T>(f, conv.parameters());
     const auto x = gas_test::fixture_tensor<T>(f, "x");
     const auto x0 = gas_test::fixture_tensor<T>(f, "x0");
-    check_against_pyg<T>(f, [&](gas::ag::Tape<T>& tape, const gas::Graph& adj) {
+    check_against_pyg<T>(f, [&](gas::autograd::Tape<T>& tape, const gas::Graph& adj) {
       return conv.forward(tape, tape.constant(x), tape.constant(x0), adj);
     });
   }
@@ -99,7 +99,7 @@ TEST_CASE_TEMPLATE("GINConv matches PyG's GINConv(Linear-ReLU-Linear, train_eps)
   CHECK(conv.eps.value(0, 0) == doctest::Approx(0.3));
   const auto x = gas_test::fixture_tensor<T>(f, "x");
   check_against_pyg<T>(
-      f, [&](gas::ag::Tape<T>& tape, const gas::Graph& adj) { return conv.forward(tape, tape.constant(x), adj); });
+      f, [&](gas::autograd::Tape<T>& tape, const gas::Graph& adj) { return conv.forward(tape, tape.constant(x), adj); });
 }
 
 TEST_CASE_TEMPLATE("PNAConv matches PyG's PNAConv(sum/mean/max x identity/amplification/attenuation)", T, float,
@@ -115,7 +115,7 @@ TEST_CASE_TEMPLATE("PNAConv matches PyG's PNAConv(sum/mean/max x identity/amplif
   gas::nn::PNAConv<T> conv({.in = 5, .out = 4, .degrees = degrees}, rng);
   gas_test::load_parameters<T>(f, conv.parameters());
   check_against_pyg<T>(
-      f, [&](gas::ag::Tape<T>& tape, const gas::Graph& adj) { return conv.forward(tape, tape.constant(x), adj); });
+      f, [&](gas::autograd::Tape<T>& tape, const gas::Graph& adj) { return conv.forward(tape, tape.constant(x), adj); });
 }
 
 TEST_CASE_TEMPLATE("SAGEConv matches PyG's SAGEConv(aggr='mean')", T, float, double) {
@@ -125,7 +125,7 @@ TEST_CASE_TEMPLATE("SAGEConv matches PyG's SAGEConv(aggr='mean')", T, float, dou
   gas_test::load_parameters<T>(f, conv.parameters());
   const auto x = gas_test::fixture_tensor<T>(f, "x");
   check_against_pyg<T>(
-      f, [&](gas::ag::Tape<T>& tape, const gas::Graph& adj) { return conv.forward(tape, tape.constant(x), adj); });
+      f, [&](gas::autograd::Tape<T>& tape, const gas::Graph& adj) { return conv.forward(tape, tape.constant(x), adj); });
 }
 
 TEST_CASE_TEMPLATE("APPNP matches PyG's APPNP(K=3, alpha=0.1, normalize=False)", T, float, double) {
@@ -133,5 +133,5 @@ TEST_CASE_TEMPLATE("APPNP matches PyG's APPNP(K=3, alpha=0.1, normalize=False)",
   gas::nn::APPNP<T> prop(3, 0.1);
   const auto x = gas_test::fixture_tensor<T>(f, "x");
   check_against_pyg<T>(
-      f, [&](gas::ag::Tape<T>& tape, const gas::Graph& adj) { return prop.forward(tape, tape.constant(x), adj); });
+      f, [&](gas::autograd::Tape<T>& tape, const gas::Graph& adj) { return prop.forward(tape, tape.constant(x), adj); });
 }

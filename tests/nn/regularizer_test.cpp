@@ -1,5 +1,5 @@
-// The Lipschitz regulariser policies: the concept, reg::None (records nothing), reg::NoisePerturbation (the GAS
-// paper's penalty) and reg::SpectralNorm (torch's spectral_norm), on their own, inside Linear and MLP, and as
+// The Lipschitz regularizer policies: the concept, nn::reg::None (records nothing), nn::reg::NoisePerturbation (the GAS
+// paper's penalty) and nn::reg::SpectralNorm (torch's spectral_norm), on their own, inside Linear and MLP, and as
 // GINConv's penalty; gradient checks in double, values against naive computations and a dense SVD, training.
 #include <doctest/doctest.h>
 
@@ -25,7 +25,7 @@
 #include "gas/ops/reduce.hpp"
 #include "gas/ops/spmm.hpp"
 #include "gas/train/optimizer.hpp"
-#include "graph/io/io_test_util.hpp"
+#include "io/io_test_util.hpp"
 #include "nn/nn_test_util.hpp"
 
 #include "alloc_counter.hpp"
@@ -35,9 +35,9 @@ using gas_test::counting;
 
 namespace {
 
-using Param = gas::ag::Parameter<double>;
-using Var = gas::ag::Var<double>;
-using Tape = gas::ag::Tape<double>;
+using Param = gas::autograd::Parameter<double>;
+using Var = gas::autograd::Var<double>;
+using Tape = gas::autograd::Tape<double>;
 using gas::host;
 
 /// A scalar loss that weighs every output element differently, so that no gradient cancels by symmetry.
@@ -66,55 +66,55 @@ Eigen::VectorXd singular_values(const M& m) {
   return Eigen::JacobiSVD<Eigen::MatrixXd>(dense).singularValues();
 }
 
-// Policies that are not regularisers: no flags, run-time flags, flags without hooks.
+// Policies that are not regularizers: no flags, run-time flags, flags without hooks.
 struct NoFlags {
   template <class T, class B>
-  gas::ag::Var<T, B> transform_weight(gas::ag::Tape<T, B>&, gas::ag::Var<T, B> w, bool) {
+  gas::autograd::Var<T, B> transform_weight(gas::autograd::Tape<T, B>&, gas::autograd::Var<T, B> w, bool) {
     return w;
   }
 };
-struct RuntimeFlags : gas::reg::None {
-  static bool penalises;
-  static bool reparametrises;
+struct RuntimeFlags : gas::nn::reg::None {
+  static bool penalizes;
+  static bool reparametrizes;
 };
 struct FlagsOnly {
-  static constexpr bool penalises = false;
-  static constexpr bool reparametrises = false;
+  static constexpr bool penalizes = false;
+  static constexpr bool reparametrizes = false;
 };
 
 }  // namespace
 
-static_assert(gas::reg::Regularizer<gas::reg::None, double, host>);
-static_assert(gas::reg::Regularizer<gas::reg::NoisePerturbation, double, host>);
-static_assert(gas::reg::Regularizer<gas::reg::SpectralNorm, double, host>);
-static_assert(gas::reg::Regularizer<gas::reg::SpectralNorm, float, host>);
-static_assert(!gas::reg::Regularizer<int, double, host>);
-static_assert(!gas::reg::Regularizer<NoFlags, double, host>);
-static_assert(!gas::reg::Regularizer<RuntimeFlags, double, host>);
-static_assert(!gas::reg::Regularizer<FlagsOnly, double, host>);
+static_assert(gas::nn::reg::Regularizer<gas::nn::reg::None, double, host>);
+static_assert(gas::nn::reg::Regularizer<gas::nn::reg::NoisePerturbation, double, host>);
+static_assert(gas::nn::reg::Regularizer<gas::nn::reg::SpectralNorm, double, host>);
+static_assert(gas::nn::reg::Regularizer<gas::nn::reg::SpectralNorm, float, host>);
+static_assert(!gas::nn::reg::Regularizer<int, double, host>);
+static_assert(!gas::nn::reg::Regularizer<NoFlags, double, host>);
+static_assert(!gas::nn::reg::Regularizer<RuntimeFlags, double, host>);
+static_assert(!gas::nn::reg::Regularizer<FlagsOnly, double, host>);
 // The default policy costs a layer nothing beyond its registry; MLP with SpectralNorm is still a network GINConv
 // takes.
 static_assert(sizeof(gas::nn::Linear<float>) ==
-              sizeof(gas::nn::Module<float>) + 2 * sizeof(gas::ag::Parameter<float>));
-static_assert(gas::nn::Network<gas::nn::MLP<double, host, gas::reg::SpectralNorm>, double, host>);
+              sizeof(gas::nn::Module<float>) + 2 * sizeof(gas::autograd::Parameter<float>));
+static_assert(gas::nn::Network<gas::nn::MLP<double, host, gas::nn::reg::SpectralNorm>, double, host>);
 
-TEST_CASE("reg::None records nothing in either hook") {
+TEST_CASE("nn::reg::None records nothing in either hook") {
   Tape tape;
   const auto w = tape.constant(gas_test::random_tensor(3, 2, 1));
   const int size = tape.size();
-  gas::reg::None none;
+  gas::nn::reg::None none;
   CHECK(none.transform_weight(tape, w, true).id() == w.id());
   CHECK_FALSE(none.penalty(tape, [](Var x) { return x; }, w, 1, true).has_value());
   CHECK(tape.size() == size);
 }
 
 TEST_CASE("gaussian_noise is a seeded standard normal") {
-  CHECK(gas::reg::gaussian_noise(3, 17) == gas::reg::gaussian_noise(3, 17));
-  CHECK(gas::reg::gaussian_noise(3, 17) != gas::reg::gaussian_noise(4, 17));
+  CHECK(gas::nn::reg::gaussian_noise(3, 17) == gas::nn::reg::gaussian_noise(3, 17));
+  CHECK(gas::nn::reg::gaussian_noise(3, 17) != gas::nn::reg::gaussian_noise(4, 17));
   const int n = 200000;
   double sum = 0, squares = 0, within_one = 0;
   for (int i = 0; i < n; ++i) {
-    const double z = gas::reg::gaussian_noise(5, static_cast<std::uint64_t>(i));
+    const double z = gas::nn::reg::gaussian_noise(5, static_cast<std::uint64_t>(i));
     sum += z;
     squares += z * z;
     within_one += std::abs(z) < 1.0;
@@ -128,7 +128,7 @@ TEST_CASE("NoisePerturbation equals the naive mean of row distances between f(x)
   gas::Rng rng(1);
   gas::nn::MLP<double> mlp({.channels = {4, 6, 3}}, rng);
   const auto x = gas_test::random_tensor(10, 4, 2);
-  const gas::reg::NoisePerturbation policy{.sigma = 0.3, .weight = 2.5};
+  const gas::nn::reg::NoisePerturbation policy{.sigma = 0.3, .weight = 2.5};
   Tape tape;
   auto f = [&](Var h) { return mlp.forward(tape, h, true, 7); };
   const auto penalty = policy.penalty(tape, f, tape.constant(x), 11, true);
@@ -140,7 +140,7 @@ TEST_CASE("NoisePerturbation equals the naive mean of row distances between f(x)
   gas::Tensor<double> noisy = x;
   for (std::int64_t i = 0; i < 10; ++i)
     for (std::int64_t j = 0; j < 4; ++j)
-      noisy(i, j) += 0.3 * gas::reg::gaussian_noise(11, static_cast<std::uint64_t>(i * 4 + j));
+      noisy(i, j) += 0.3 * gas::nn::reg::gaussian_noise(11, static_cast<std::uint64_t>(i * 4 + j));
   Tape naive;
   const gas::Tensor<double> a(mlp.forward(naive, naive.constant(x)).value());
   const gas::Tensor<double> b(mlp.forward(naive, naive.constant(noisy)).value());
@@ -170,7 +170,7 @@ TEST_CASE("NoisePerturbation equals the naive mean of row distances between f(x)
     CHECK(tape.size() - before - f_nodes == 2 + f_nodes + 4);
   }
   SUBCASE("zero noise gives zero penalty") {
-    const auto zero = gas::reg::NoisePerturbation{.sigma = 0.0}.penalty(tape, f, tape.constant(x), 11, true);
+    const auto zero = gas::nn::reg::NoisePerturbation{.sigma = 0.0}.penalty(tape, f, tape.constant(x), 11, true);
     CHECK(zero->value()(0, 0) == 0.0);
   }
   SUBCASE("evaluation gives no penalty and records nothing") {
@@ -181,10 +181,10 @@ TEST_CASE("NoisePerturbation equals the naive mean of row distances between f(x)
   }
   SUBCASE("bad settings raise value_error") {
     CHECK_THROWS_NAMING(gas::value_error,
-                        gas::reg::NoisePerturbation{.sigma = -1.0}.penalty(tape, f, tape.constant(x), 1, true),
+                        gas::nn::reg::NoisePerturbation{.sigma = -1.0}.penalty(tape, f, tape.constant(x), 1, true),
                         "sigma -1");
     CHECK_THROWS_NAMING(gas::value_error,
-                        gas::reg::NoisePerturbation{.weight = NAN}.penalty(tape, f, tape.constant(x), 1, true),
+                        gas::nn::reg::NoisePerturbation{.weight = NAN}.penalty(tape, f, tape.constant(x), 1, true),
                         "weight nan");
   }
 }
@@ -195,9 +195,9 @@ TEST_CASE("NoisePerturbation passes the gradient check through an MLP with batch
   auto x = Param("x", gas_test::random_tensor(8, 3, 4));
   auto params = mlp.parameters();
   params.push_back(&x);
-  const gas::reg::NoisePerturbation policy{.sigma = 0.5, .weight = 1.5};
+  const gas::nn::reg::NoisePerturbation policy{.sigma = 0.5, .weight = 1.5};
   Tape tape;
-  const auto result = gas::ag::check_gradients(
+  const auto result = gas::autograd::check_gradients(
       tape,
       [&](Tape& t) {
         auto f = [&](Var h) { return mlp.forward(t, h, true, 21); };
@@ -213,24 +213,24 @@ TEST_CASE_TEMPLATE("NoisePerturbation in float agrees with double", T, float, do
   gas::Rng rng_double(5);
   gas::nn::MLP<double> reference({.channels = {4, 8, 3}}, rng_double);
   const auto x = gas_test::random_tensor<T>(20, 4, 6);
-  gas::ag::Tape<T> tape;
-  const auto value = gas::reg::NoisePerturbation{}.penalty(
-      tape, [&](gas::ag::Var<T> h) { return mlp.forward(tape, h); }, tape.constant(x), 3, true);
+  gas::autograd::Tape<T> tape;
+  const auto value = gas::nn::reg::NoisePerturbation{}.penalty(
+      tape, [&](gas::autograd::Var<T> h) { return mlp.forward(tape, h); }, tape.constant(x), 3, true);
   Tape dtape;
   gas::Tensor<double> xd(20, 4);
   for (std::int64_t i = 0; i < 20; ++i)
     for (std::int64_t j = 0; j < 4; ++j) xd(i, j) = static_cast<double>(x(i, j));
-  const auto expected = gas::reg::NoisePerturbation{}.penalty(
+  const auto expected = gas::nn::reg::NoisePerturbation{}.penalty(
       dtape, [&](Var h) { return reference.forward(dtape, h); }, dtape.constant(xd), 3, true);
   CHECK(value->value()(0, 0) == doctest::Approx(expected->value()(0, 0)).epsilon(1e-5));
 }
 
 TEST_CASE("SpectralNorm follows torch's spectral_norm on a case computed by hand") {
-  // W = [[2, 0], [1, 1]], u = (1, 0): one power iteration gives v = normalise(W^T u) = (1, 0),
-  // u = normalise(W v) = (2, 1) / sqrt(5), sigma = u . W v = sqrt(5).
+  // W = [[2, 0], [1, 1]], u = (1, 0): one power iteration gives v = normalize(W^T u) = (1, 0),
+  // u = normalize(W v) = (2, 1) / sqrt(5), sigma = u . W v = sqrt(5).
   Tape tape;
   Param w("w", gas::Tensor<double>(2, 2, std::vector<double>{2, 0, 1, 1}));
-  gas::reg::SpectralNorm sn{.u = {1, 0}, .v = {0, 1}};
+  gas::nn::reg::SpectralNorm sn{.u = {1, 0}, .v = {0, 1}};
   const double r5 = std::sqrt(5.0);
   const auto w_sn = sn.transform_weight(tape, tape.param(w), true);
   CHECK(sn.v[0] == doctest::Approx(1.0));
@@ -261,12 +261,12 @@ TEST_CASE("SpectralNorm follows torch's spectral_norm on a case computed by hand
   CHECK(sn.v[0] == doctest::Approx(1.0));
   const double sigma = (2 * 2 + 1 * 1) / r5;  // u . (W' v) with v = (1, 0): W' v = (2, 1)
   CHECK(eval.value()(1, 1) == doctest::Approx(3 / sigma));
-  // Two iterations in training move u and v on: v = normalise(W'^T u) = normalise((5, 3) / sqrt 5).
+  // Two iterations in training move u and v on: v = normalize(W'^T u) = normalize((5, 3) / sqrt 5).
   tape.reset();
-  gas::reg::SpectralNorm two = sn;
+  gas::nn::reg::SpectralNorm two = sn;
   two.power_iterations = 2;
   (void)two.transform_weight(tape, tape.param(w), true);
-  gas::reg::SpectralNorm one_then_one = sn;
+  gas::nn::reg::SpectralNorm one_then_one = sn;
   (void)one_then_one.transform_weight(tape, tape.param(w), true);
   (void)one_then_one.transform_weight(tape, tape.param(w), true);
   CHECK(two.u == one_then_one.u);
@@ -276,10 +276,10 @@ TEST_CASE("SpectralNorm follows torch's spectral_norm on a case computed by hand
 TEST_CASE_TEMPLATE("SpectralNorm in a Linear converges: the largest singular value of W / sigma is 1", T, float,
                    double) {
   gas::Rng rng(8);
-  gas::nn::Linear<T, host, gas::reg::SpectralNorm> lin(5, 7, rng, {}, {.seed = 3});
+  gas::nn::Linear<T, host, gas::nn::reg::SpectralNorm> lin(5, 7, rng, {}, {.seed = 3});
   lin.weight.value = gas_test::random_tensor<T>(7, 5, 9);
   const auto svd = singular_values(lin.weight.value);
-  gas::ag::Tape<T> tape;
+  gas::autograd::Tape<T> tape;
   const auto x = tape.constant(gas_test::random_tensor<T>(4, 5, 10));
   for (int step = 0; step < 50; ++step) (void)lin.forward(tape, x, true);
   REQUIRE(lin.regularizer.u.size() == 7);
@@ -288,14 +288,14 @@ TEST_CASE_TEMPLATE("SpectralNorm in a Linear converges: the largest singular val
   CHECK(lin.regularizer.sigma(lin.weight.value) == doctest::Approx(svd(0)).epsilon(tolerance));
   tape.reset();
   const auto w_sn = lin.regularizer.transform_weight(tape, tape.param(lin.weight), false);
-  const auto normalised = singular_values(w_sn.value());
-  CHECK(normalised(0) == doctest::Approx(1.0).epsilon(tolerance));
-  CHECK(normalised(1) == doctest::Approx(svd(1) / svd(0)).epsilon(tolerance));
+  const auto normalized = singular_values(w_sn.value());
+  CHECK(normalized(0) == doctest::Approx(1.0).epsilon(tolerance));
+  CHECK(normalized(1) == doctest::Approx(svd(1) / svd(0)).epsilon(tolerance));
 }
 
 TEST_CASE("a Linear with SpectralNorm is 1-Lipschitz once converged, and updates its estimate only in training") {
   gas::Rng rng(11);
-  gas::nn::Linear<double, host, gas::reg::SpectralNorm> lin(6, 4, rng);
+  gas::nn::Linear<double, host, gas::nn::reg::SpectralNorm> lin(6, 4, rng);
   lin.weight.value = gas_test::random_tensor(4, 6, 12);
   Tape tape;
   const auto x = gas_test::random_tensor(30, 6, 13);
@@ -321,23 +321,23 @@ TEST_CASE("SpectralNorm passes the gradient check in a Linear and an MLP, u and 
   auto x = Param("x", gas_test::random_tensor(5, 4, 16));
   Tape tape;
   SUBCASE("Linear") {
-    gas::nn::Linear<double, host, gas::reg::SpectralNorm> lin(4, 3, rng, {});
+    gas::nn::Linear<double, host, gas::nn::reg::SpectralNorm> lin(4, 3, rng, {});
     (void)lin.forward(tape, tape.param(x), true);
     auto params = lin.parameters();
     params.push_back(&x);
-    const auto result = gas::ag::check_gradients(
+    const auto result = gas::autograd::check_gradients(
         tape, [&](Tape& t) { return probe(t, lin.forward(t, t.param(x), false)); }, params);
     CHECK_MESSAGE(result.ok, result.worst << " (max error " << result.max_error << ")");
   }
   SUBCASE("MLP, each Linear with its own estimate") {
-    gas::nn::MLP<double, host, gas::reg::SpectralNorm> mlp({.channels = {4, 6, 2}}, rng, {.power_iterations = 3});
+    gas::nn::MLP<double, host, gas::nn::reg::SpectralNorm> mlp({.channels = {4, 6, 2}}, rng, {.power_iterations = 3});
     (void)mlp.forward(tape, tape.param(x), true);
     CHECK(mlp.lins[0].regularizer.u.size() == 6);
     CHECK(mlp.lins[1].regularizer.u.size() == 2);
     CHECK(mlp.lins[1].regularizer.power_iterations == 3);
     auto params = mlp.parameters();
     params.push_back(&x);
-    const auto result = gas::ag::check_gradients(
+    const auto result = gas::autograd::check_gradients(
         tape, [&](Tape& t) { return probe(t, mlp.forward(t, t.param(x), false)); }, params);
     CHECK_MESSAGE(result.ok, result.worst << " (max error " << result.max_error << ")");
   }
@@ -347,19 +347,19 @@ TEST_CASE("SpectralNorm rejects bad settings, vectors of another shape and an al
   gas::Rng rng(17);
   Tape tape;
   const auto x = tape.constant(gas::Tensor<double>(2, 3, 1.0));
-  gas::nn::Linear<double, host, gas::reg::SpectralNorm> lin(3, 2, rng, {}, {.power_iterations = -1});
+  gas::nn::Linear<double, host, gas::nn::reg::SpectralNorm> lin(3, 2, rng, {}, {.power_iterations = -1});
   CHECK_THROWS_NAMING(gas::value_error, lin.forward(tape, x, true), "power_iterations -1");
   lin.regularizer = {.u = {1, 0, 0}, .v = {1, 0, 0}};
   CHECK_THROWS_NAMING(gas::shape_error, lin.forward(tape, x, true), "u (3)", "(2 x 3)");
-  gas::nn::Linear<double, host, gas::reg::SpectralNorm> zero(3, 2, rng, {.weight_init = gas::nn::WeightInit::zeros});
+  gas::nn::Linear<double, host, gas::nn::reg::SpectralNorm> zero(3, 2, rng, {.weight_init = gas::nn::WeightInit::zeros});
   CHECK_THROWS_NAMING(gas::value_error, zero.forward(tape, x, true), "division by zero");
 }
 
 TEST_CASE("GINConv's regularization is the policy's penalty of its MLP at the aggregated input") {
   const auto adj = gas_test::random_graph(6, 9, 19, false);
   gas::Rng rng(20);
-  using Penalised = gas::nn::GINConv<double, host, gas::nn::MLP<double>, gas::reg::NoisePerturbation>;
-  Penalised conv({.eps = 0.25, .train_eps = false}, {.sigma = 0.2},
+  using Penalized = gas::nn::GINConv<double, host, gas::nn::MLP<double>, gas::nn::reg::NoisePerturbation>;
+  Penalized conv({.eps = 0.25, .train_eps = false}, {.sigma = 0.2},
                  gas::nn::MLPOptions{.channels = {3, 5, 2}, .dropout = 0.3}, rng);
   const auto x = gas_test::random_tensor(9, 3, 21);
   Tape tape;
@@ -370,7 +370,7 @@ TEST_CASE("GINConv's regularization is the policy's penalty of its MLP at the ag
 
   // h = A x + (1 + eps) x[:6]; the penalty of nn (with the forward's dropout seed) at h.
   const auto in = tape.constant(x);
-  const auto h = gas::ops::add(gas::ops::spmm<gas::aggr::Sum>(adj, in),
+  const auto h = gas::ops::add(gas::ops::spmm<gas::ops::aggr::Sum>(adj, in),
                                gas::ops::scale(gas::ops::slice_rows(in, 0, 6), 1.25));
   const auto expected = conv.regularizer.penalty(
       tape, [&](Var v) { return conv.nn.forward(tape, v, true, 22); }, h, 23, true);
@@ -386,14 +386,14 @@ TEST_CASE("GINConv's regularization is the policy's penalty of its MLP at the ag
 TEST_CASE("GINConv's output plus its penalty passes the gradient check") {
   const auto adj = gas_test::random_graph(6, 9, 24, false);
   gas::Rng rng(25);
-  gas::nn::GINConv<double, host, gas::nn::MLP<double>, gas::reg::NoisePerturbation> conv(
+  gas::nn::GINConv<double, host, gas::nn::MLP<double>, gas::nn::reg::NoisePerturbation> conv(
       {.eps = 0.1, .train_eps = true}, {.sigma = 0.3},
       gas::nn::MLPOptions{.channels = {3, 5, 2}, .batch_norm = true, .plain_last = false}, rng);
   auto x = Param("x", gas_test::random_tensor(9, 3, 26));
   auto params = conv.parameters();
   params.push_back(&x);
   Tape tape;
-  const auto result = gas::ag::check_gradients(
+  const auto result = gas::autograd::check_gradients(
       tape,
       [&](Tape& t) {
         auto out = conv.forward(t, t.param(x), adj, true, 27);
@@ -453,7 +453,7 @@ TEST_CASE("a GIN trains under each policy: the loss falls") {
   const auto options = [](std::int64_t in, std::int64_t out) {
     return MLPOptions{.channels = {in, 16, out}, .batch_norm = true, .plain_last = false};
   };
-  SUBCASE("reg::None") {
+  SUBCASE("nn::reg::None") {
     using Conv = gas::nn::GINConv<double>;
     const auto r = train_gin<Conv>([&](std::int64_t in, std::int64_t out, gas::Rng& rng) {
       return Conv({.train_eps = true}, options(in, out), rng);
@@ -461,16 +461,16 @@ TEST_CASE("a GIN trains under each policy: the loss falls") {
     CHECK(r[1] < 0.5 * r[0]);
     CHECK(r[2] == 0.0);
   }
-  SUBCASE("reg::NoisePerturbation") {
-    using Conv = gas::nn::GINConv<double, host, MLP<double>, gas::reg::NoisePerturbation>;
+  SUBCASE("nn::reg::NoisePerturbation") {
+    using Conv = gas::nn::GINConv<double, host, MLP<double>, gas::nn::reg::NoisePerturbation>;
     const auto r = train_gin<Conv>([&](std::int64_t in, std::int64_t out, gas::Rng& rng) {
       return Conv({.train_eps = true}, {}, options(in, out), rng);
     });
     CHECK(r[1] < 0.5 * r[0]);
     CHECK(r[2] > 0.0);
   }
-  SUBCASE("reg::SpectralNorm on the MLP") {
-    using Net = MLP<double, host, gas::reg::SpectralNorm>;
+  SUBCASE("nn::reg::SpectralNorm on the MLP") {
+    using Net = MLP<double, host, gas::nn::reg::SpectralNorm>;
     using Conv = gas::nn::GINConv<double, host, Net>;
     const auto r = train_gin<Conv>([&](std::int64_t in, std::int64_t out, gas::Rng& rng) {
       return Conv({.train_eps = true}, options(in, out), rng);
@@ -482,8 +482,8 @@ TEST_CASE("a GIN trains under each policy: the loss falls") {
 TEST_CASE("a warm step with SpectralNorm and NoisePerturbation allocates nothing") {
   const auto adj = gas_test::random_graph(30, 30, 34, false);
   gas::Rng rng(35);
-  using Net = gas::nn::MLP<double, host, gas::reg::SpectralNorm>;
-  gas::nn::GINConv<double, host, Net, gas::reg::NoisePerturbation> conv(
+  using Net = gas::nn::MLP<double, host, gas::nn::reg::SpectralNorm>;
+  gas::nn::GINConv<double, host, Net, gas::nn::reg::NoisePerturbation> conv(
       {.train_eps = true}, gas::nn::MLPOptions{.channels = {4, 8, 2}, .batch_norm = true, .plain_last = false}, rng);
   const auto x = gas_test::random_tensor(30, 4, 36);
   gas::train::Adam<double> adam(conv.parameters(), {.lr = 0.01});

@@ -8,14 +8,14 @@
 
 #include "gas/autograd/gradcheck.hpp"
 #include "gas/ops/activation.hpp"
-#include "graph/io/io_test_util.hpp"
+#include "io/io_test_util.hpp"
 #include "ops/ops_test_util.hpp"
 
 namespace {
 
 using gas_test::random_tensor;
 using gas_test::weighted_sum;
-using DVar = gas::ag::Var<double>;
+using DVar = gas::autograd::Var<double>;
 
 struct Case {
   std::string name;
@@ -40,29 +40,29 @@ std::vector<Case> double_cases() {
 }  // namespace
 
 TEST_CASE("every activation passes the gradient check") {
-  gas::ag::Tape<double> tape;
+  gas::autograd::Tape<double> tape;
   for (const auto& c : double_cases()) {
     CAPTURE(c.name);
-    gas::ag::Parameter<double> x("x", random_tensor<double>(7, 5, 11, c.lo, c.hi));
+    gas::autograd::Parameter<double> x("x", random_tensor<double>(7, 5, 11, c.lo, c.hi));
     const auto check =
-        gas::ag::check_gradients(tape, [&](gas::ag::Tape<double>& t) { return weighted_sum(c.op(t.param(x))); }, {&x});
+        gas::autograd::check_gradients(tape, [&](gas::autograd::Tape<double>& t) { return weighted_sum(c.op(t.param(x))); }, {&x});
     CHECK_MESSAGE(check.ok, check.worst);
   }
 }
 
 TEST_CASE("a chain of activations passes the gradient check (gradients accumulate through shared inputs)") {
-  gas::ag::Tape<double> tape;
-  gas::ag::Parameter<double> x("x", random_tensor<double>(4, 6, 12, 0.1, 2.0));
-  auto build = [&](gas::ag::Tape<double>& t) {
+  gas::autograd::Tape<double> tape;
+  gas::autograd::Parameter<double> x("x", random_tensor<double>(4, 6, 12, 0.1, 2.0));
+  auto build = [&](gas::autograd::Tape<double>& t) {
     auto v = t.param(x);
     return weighted_sum(gas::ops::tanh(gas::ops::log(gas::ops::exp(gas::ops::sigmoid(v)))));
   };
-  const auto check = gas::ag::check_gradients(tape, build, {&x});
+  const auto check = gas::autograd::check_gradients(tape, build, {&x});
   CHECK_MESSAGE(check.ok, check.worst);
 }
 
 TEST_CASE_TEMPLATE("activations match the scalar formulas", T, float, double) {
-  gas::ag::Tape<T> tape;
+  gas::autograd::Tape<T> tape;
   const auto x = random_tensor<T>(33, 17, 5, -3, 3);
   const auto positive = random_tensor<T>(33, 17, 6, 0.01, 5);
   auto v = tape.constant(x.view());
@@ -84,9 +84,9 @@ TEST_CASE_TEMPLATE("activations match the scalar formulas", T, float, double) {
 }
 
 TEST_CASE_TEMPLATE("sigmoid and its gradient stay finite for large inputs", T, float, double) {
-  gas::ag::Tape<T> tape;
+  gas::autograd::Tape<T> tape;
   gas::Tensor<T> x(1, 4, std::vector<T>{T(-1000), T(-90), T(90), T(1000)});
-  gas::ag::Parameter<T> w("w", x);
+  gas::autograd::Parameter<T> w("w", x);
   auto y = gas::ops::sigmoid(tape.param(w));
   CHECK(y.value()(0, 0) == T(0));
   CHECK(y.value()(0, 3) == T(1));
@@ -98,8 +98,8 @@ TEST_CASE_TEMPLATE("sigmoid and its gradient stay finite for large inputs", T, f
 }
 
 TEST_CASE("elu and leaky_relu take the documented gradient at 0") {
-  gas::ag::Tape<double> tape;
-  gas::ag::Parameter<double> x("x", gas::Tensor<double>(1, 1, 0.0));
+  gas::autograd::Tape<double> tape;
+  gas::autograd::Parameter<double> x("x", gas::Tensor<double>(1, 1, 0.0));
   tape.backward(gas::ops::sum_all(gas::ops::elu(tape.param(x), 0.4)));
   CHECK(x.grad(0, 0) == doctest::Approx(0.4));
   x.zero_grad();
@@ -109,7 +109,7 @@ TEST_CASE("elu and leaky_relu take the documented gradient at 0") {
 }
 
 TEST_CASE("log of a non-positive element throws value_error naming it, and records nothing") {
-  gas::ag::Tape<double> tape;
+  gas::autograd::Tape<double> tape;
   gas::Tensor<double> x(3, 4, 1.0);
   x(1, 2) = 0.0;
   x(2, 3) = -1.0;
@@ -125,9 +125,9 @@ TEST_CASE("log of a non-positive element throws value_error naming it, and recor
 }
 
 TEST_CASE("activations on a large input (the parallel path) match the serial formulas") {
-  gas::ag::Tape<float> tape;
+  gas::autograd::Tape<float> tape;
   const auto x = random_tensor<float>(10000, 3, 8, -2, 2);
-  gas::ag::Parameter<float> p("p", x);
+  gas::autograd::Parameter<float> p("p", x);
   auto y = gas::ops::tanh(tape.param(p));
   tape.backward(gas::ops::sum_all(y));
   double worst = 0, worst_grad = 0;

@@ -5,7 +5,7 @@
 #include "gas/autograd/gradcheck.hpp"
 #include "gas/ops/arithmetic.hpp"
 #include "gas/ops/reduce.hpp"
-#include "graph/io/io_test_util.hpp"
+#include "io/io_test_util.hpp"
 #include "ops/ops_test_util.hpp"
 
 namespace {
@@ -13,15 +13,15 @@ namespace {
 using gas_test::max_abs_diff;
 using gas_test::random_tensor;
 using gas_test::weighted_sum;
-using DTape = gas::ag::Tape<double>;
+using DTape = gas::autograd::Tape<double>;
 
 }  // namespace
 
 TEST_CASE("binary elementwise ops pass the gradient check in both operands") {
   DTape tape;
-  gas::ag::Parameter<double> a("a", random_tensor<double>(6, 5, 1)), b("b", random_tensor<double>(6, 5, 2));
+  gas::autograd::Parameter<double> a("a", random_tensor<double>(6, 5, 1)), b("b", random_tensor<double>(6, 5, 2));
   auto check = [&](auto op) {
-    const auto result = gas::ag::check_gradients(
+    const auto result = gas::autograd::check_gradients(
         tape, [&](DTape& t) { return weighted_sum(op(t.param(a), t.param(b))); }, {&a, &b});
     CHECK_MESSAGE(result.ok, result.worst);
   };
@@ -35,12 +35,12 @@ TEST_CASE("binary elementwise ops pass the gradient check in both operands") {
 
 TEST_CASE("unary and broadcasting arithmetic pass the gradient check") {
   DTape tape;
-  gas::ag::Parameter<double> x("x", random_tensor<double>(7, 4, 3));
-  gas::ag::Parameter<double> bias("bias", random_tensor<double>(1, 4, 4));
-  gas::ag::Parameter<double> f("f", random_tensor<double>(7, 1, 5));
+  gas::autograd::Parameter<double> x("x", random_tensor<double>(7, 4, 3));
+  gas::autograd::Parameter<double> bias("bias", random_tensor<double>(1, 4, 4));
+  gas::autograd::Parameter<double> f("f", random_tensor<double>(7, 1, 5));
   const std::vector<double> factors{0.5, -2.0, 0.0, 1.0, 3.0, -0.25, 7.0};
-  auto check = [&](auto build, std::vector<gas::ag::Parameter<double>*> params) {
-    const auto result = gas::ag::check_gradients(tape, build, params);
+  auto check = [&](auto build, std::vector<gas::autograd::Parameter<double>*> params) {
+    const auto result = gas::autograd::check_gradients(tape, build, params);
     CHECK_MESSAGE(result.ok, result.worst);
   };
   check([&](DTape& t) { return weighted_sum(gas::ops::scale(t.param(x), -2.5)); }, {&x});
@@ -53,7 +53,7 @@ TEST_CASE("unary and broadcasting arithmetic pass the gradient check") {
 TEST_CASE("only operands that need a gradient receive one") {
   DTape tape;
   const auto c = random_tensor<double>(3, 2, 6);
-  gas::ag::Parameter<double> a("a", random_tensor<double>(3, 2, 7)), bias("bias", random_tensor<double>(1, 2, 8));
+  gas::autograd::Parameter<double> a("a", random_tensor<double>(3, 2, 7)), bias("bias", random_tensor<double>(1, 2, 8));
   auto k = tape.constant(c.view());
   tape.backward(gas::ops::sum_all(gas::ops::bias_add(gas::ops::mul(k, tape.param(a)), tape.constant(bias.value.view()))));
   CHECK_THROWS_AS((void)k.grad(), gas::value_error);
@@ -61,7 +61,7 @@ TEST_CASE("only operands that need a gradient receive one") {
 }
 
 TEST_CASE_TEMPLATE("arithmetic forward values match naive loops", T, float, double) {
-  gas::ag::Tape<T> tape;
+  gas::autograd::Tape<T> tape;
   const auto a = random_tensor<T>(9, 6, 10), b = random_tensor<T>(9, 6, 11), bias = random_tensor<T>(1, 6, 12),
              f = random_tensor<T>(9, 1, 13);
   std::vector<T> factors(9);
@@ -88,10 +88,10 @@ TEST_CASE_TEMPLATE("arithmetic forward values match naive loops", T, float, doub
 }
 
 TEST_CASE("the bias gradient on many rows (the two-pass column sum) is the serial sum for float") {
-  gas::ag::Tape<float> tape;
+  gas::autograd::Tape<float> tape;
   const auto x = random_tensor<float>(20000, 3, 14);
   const auto upstream = random_tensor<float>(20000, 3, 15);
-  gas::ag::Parameter<float> bias("bias", random_tensor<float>(1, 3, 16));
+  gas::autograd::Parameter<float> bias("bias", random_tensor<float>(1, 3, 16));
   auto y = gas::ops::bias_add(tape.constant(x.view()), tape.param(bias));
   tape.backward(gas::ops::sum_all(gas::ops::mul(y, tape.constant(upstream.view()))));
   for (std::int64_t j = 0; j < 3; ++j) {
@@ -102,7 +102,7 @@ TEST_CASE("the bias gradient on many rows (the two-pass column sum) is the seria
 }
 
 TEST_CASE("arithmetic rejects mismatched shapes with shape_error naming them") {
-  gas::ag::Tape<double> tape;
+  gas::autograd::Tape<double> tape;
   auto a = tape.constant(gas::Tensor<double>(3, 4).view()), b = tape.constant(gas::Tensor<double>(4, 3).view());
   CHECK_THROWS_NAMING(gas::shape_error, gas::ops::add(a, b), "(3 x 4)", "(4 x 3)");
   CHECK_THROWS_NAMING(gas::shape_error, gas::ops::sub(a, b), "(3 x 4)", "(4 x 3)");

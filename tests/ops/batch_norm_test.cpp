@@ -9,7 +9,7 @@
 #include "gas/ops/arithmetic.hpp"
 #include "gas/ops/batch_norm.hpp"
 #include "gas/ops/reduce.hpp"
-#include "graph/io/io_test_util.hpp"
+#include "io/io_test_util.hpp"
 #include "ops/ops_test_util.hpp"
 
 namespace {
@@ -42,14 +42,14 @@ gas::Tensor<double> naive_batch_norm(const gas::Tensor<T>& x, const gas::Tensor<
 
 }  // namespace
 
-TEST_CASE_TEMPLATE("batch_norm training normalises with batch statistics and updates running ones as torch", T, float,
+TEST_CASE_TEMPLATE("batch_norm training normalizes with batch statistics and updates running ones as torch", T, float,
                    double) {
   const auto x = random_tensor<T>(37, 5, 1, -2.0, 3.0);
   const auto gamma = random_tensor<T>(1, 5, 2, 0.5, 1.5), beta = random_tensor<T>(1, 5, 3);
   auto state = gas::ops::make_batch_norm_state<T>(5);
   CHECK(state.running_mean == gas::Tensor<T>(1, 5, T{0}));
   CHECK(state.running_var == gas::Tensor<T>(1, 5, T{1}));
-  gas::ag::Tape<T> tape;
+  gas::autograd::Tape<T> tape;
   const double tol = std::is_same_v<T, float> ? 1e-5 : 1e-12;
   std::vector<double> mean, var;
   const auto expected = naive_batch_norm(x, gamma, beta, mean, var, 1e-3);
@@ -74,7 +74,7 @@ TEST_CASE_TEMPLATE("batch_norm evaluation is the affine map of the running stati
   const auto gamma = random_tensor<T>(1, 4, 5), beta = random_tensor<T>(1, 4, 6);
   gas::ops::BatchNormState<T> state{random_tensor<T>(1, 4, 7), random_tensor<T>(1, 4, 8, 0.5, 2.0), 3};
   const auto saved = state.running_mean;
-  gas::ag::Tape<T> tape;
+  gas::autograd::Tape<T> tape;
   auto y = gas::ops::batch_norm(tape.constant(x), tape.constant(gamma), tape.constant(beta), state, false);
   gas::Tensor<double> expected(6, 4);
   for (std::int64_t i = 0; i < 6; ++i)
@@ -91,28 +91,28 @@ TEST_CASE_TEMPLATE("batch_norm evaluation is the affine map of the running stati
 }
 
 TEST_CASE("batch_norm passes the gradient check in training mode, through the batch statistics") {
-  gas::ag::Parameter<double> x("x", random_tensor<double>(9, 4, 10, -2.0, 2.0));
-  gas::ag::Parameter<double> gamma("gamma", random_tensor<double>(1, 4, 11, 0.5, 1.5));
-  gas::ag::Parameter<double> beta("beta", random_tensor<double>(1, 4, 12));
+  gas::autograd::Parameter<double> x("x", random_tensor<double>(9, 4, 10, -2.0, 2.0));
+  gas::autograd::Parameter<double> gamma("gamma", random_tensor<double>(1, 4, 11, 0.5, 1.5));
+  gas::autograd::Parameter<double> beta("beta", random_tensor<double>(1, 4, 12));
   auto state = gas::ops::make_batch_norm_state<double>(4);
-  gas::ag::Tape<double> tape;
-  auto build = [&](gas::ag::Tape<double>& t) {
+  gas::autograd::Tape<double> tape;
+  auto build = [&](gas::autograd::Tape<double>& t) {
     return gas_test::weighted_sum(gas::ops::batch_norm(t.param(x), t.param(gamma), t.param(beta), state, true, 0.1, 0.01));
   };
-  const auto check = gas::ag::check_gradients(tape, build, {&x, &gamma, &beta});
+  const auto check = gas::autograd::check_gradients(tape, build, {&x, &gamma, &beta});
   CHECK_MESSAGE(check.ok, check.worst);
 }
 
 TEST_CASE("batch_norm passes the gradient check in evaluation mode") {
-  gas::ag::Parameter<double> x("x", random_tensor<double>(5, 3, 13, -2.0, 2.0));
-  gas::ag::Parameter<double> gamma("gamma", random_tensor<double>(1, 3, 14, 0.5, 1.5));
-  gas::ag::Parameter<double> beta("beta", random_tensor<double>(1, 3, 15));
+  gas::autograd::Parameter<double> x("x", random_tensor<double>(5, 3, 13, -2.0, 2.0));
+  gas::autograd::Parameter<double> gamma("gamma", random_tensor<double>(1, 3, 14, 0.5, 1.5));
+  gas::autograd::Parameter<double> beta("beta", random_tensor<double>(1, 3, 15));
   gas::ops::BatchNormState<double> state{random_tensor<double>(1, 3, 16), random_tensor<double>(1, 3, 17, 0.5, 2.0), 0};
-  gas::ag::Tape<double> tape;
-  auto build = [&](gas::ag::Tape<double>& t) {
+  gas::autograd::Tape<double> tape;
+  auto build = [&](gas::autograd::Tape<double>& t) {
     return gas_test::weighted_sum(gas::ops::batch_norm(t.param(x), t.param(gamma), t.param(beta), state, false));
   };
-  const auto check = gas::ag::check_gradients(tape, build, {&x, &gamma, &beta});
+  const auto check = gas::autograd::check_gradients(tape, build, {&x, &gamma, &beta});
   CHECK_MESSAGE(check.ok, check.worst);
 }
 
@@ -122,9 +122,9 @@ TEST_CASE("batch_norm on a batch of several row blocks and column tiles matches 
   const auto xv = random_tensor<double>(n, c, 20, -1.0, 5.0);
   const auto gv = random_tensor<double>(1, c, 21, 0.5, 1.5), bv = random_tensor<double>(1, c, 22);
   const auto upstream = random_tensor<double>(n, c, 23);
-  gas::ag::Parameter<double> x("x", xv), gamma("gamma", gv), beta("beta", bv);
+  gas::autograd::Parameter<double> x("x", xv), gamma("gamma", gv), beta("beta", bv);
   auto state = gas::ops::make_batch_norm_state<double>(c);
-  gas::ag::Tape<double> tape;
+  gas::autograd::Tape<double> tape;
   auto y = gas::ops::batch_norm(tape.param(x), tape.param(gamma), tape.param(beta), state, true);
   std::vector<double> mean, var;
   CHECK(max_abs_diff(y.value(), naive_batch_norm(xv, gv, bv, mean, var, 1e-5)) < 1e-11);
@@ -151,7 +151,7 @@ TEST_CASE("batch_norm on a batch of several row blocks and column tiles matches 
 }
 
 TEST_CASE("batch_norm reuses its node's saved statistics buffer across steps") {
-  gas::ag::Tape<float> tape;
+  gas::autograd::Tape<float> tape;
   auto state = gas::ops::make_batch_norm_state<float>(3);
   const auto x = random_tensor<float>(8, 3, 30);
   const gas::Tensor<float> ones(1, 3, 1.0f), zeros(1, 3, 0.0f);
@@ -167,7 +167,7 @@ TEST_CASE("batch_norm reuses its node's saved statistics buffer across steps") {
 }
 
 TEST_CASE("batch_norm rejects bad shapes and arguments with typed errors naming them") {
-  gas::ag::Tape<double> tape;
+  gas::autograd::Tape<double> tape;
   auto state = gas::ops::make_batch_norm_state<double>(4);
   const gas::Tensor<double> x(5, 4, 1.0), g4(1, 4, 1.0), g3(1, 3, 1.0), b4(1, 4, 0.0), g2x4(2, 4, 1.0);
   auto X = tape.constant(x);
@@ -195,10 +195,10 @@ TEST_CASE("batch_norm gives the same bits for any number of threads, forward and
   auto run = [&](int threads) {
     const int saved = omp_get_max_threads();
     omp_set_num_threads(threads);
-    gas::ag::Parameter<float> x("x", xv), gamma("gamma", gas::Tensor<float>(1, 20, 1.5f)),
+    gas::autograd::Parameter<float> x("x", xv), gamma("gamma", gas::Tensor<float>(1, 20, 1.5f)),
         beta("beta", gas::Tensor<float>(1, 20, 0.5f));
     auto state = gas::ops::make_batch_norm_state<float>(20);
-    gas::ag::Tape<float> tape;
+    gas::autograd::Tape<float> tape;
     auto y = gas::ops::batch_norm(tape.param(x), tape.param(gamma), tape.param(beta), state, true);
     tape.backward(gas::ops::sum_all(gas::ops::mul(y, tape.constant(upstream.view()))));
     omp_set_num_threads(saved);

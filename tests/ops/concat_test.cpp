@@ -7,32 +7,32 @@
 #include "gas/autograd/gradcheck.hpp"
 #include "gas/ops/concat.hpp"
 #include "gas/ops/reduce.hpp"
-#include "graph/io/io_test_util.hpp"
+#include "io/io_test_util.hpp"
 #include "ops/ops_test_util.hpp"
 
 namespace {
 
 using gas_test::random_tensor;
 using gas_test::weighted_sum;
-using DTape = gas::ag::Tape<double>;
-using DVar = gas::ag::Var<double>;
+using DTape = gas::autograd::Tape<double>;
+using DVar = gas::autograd::Var<double>;
 
 }  // namespace
 
 TEST_CASE("concat_rows and concat_cols of many parts pass the gradient check") {
   DTape tape;
   // Six parts: more than a node's input slots; one part is empty and one a constant.
-  std::vector<gas::ag::Parameter<double>> rows_parts, cols_parts;
+  std::vector<gas::autograd::Parameter<double>> rows_parts, cols_parts;
   const std::array<std::int64_t, 6> sizes{2, 1, 0, 3, 1, 2};
   for (std::size_t k = 0; k < sizes.size(); ++k) {
     rows_parts.emplace_back("r" + std::to_string(k), random_tensor<double>(sizes[k], 4, k + 1));
     cols_parts.emplace_back("c" + std::to_string(k), random_tensor<double>(3, sizes[k], k + 11));
   }
   const auto fixed = random_tensor<double>(2, 4, 50), fixed_cols = random_tensor<double>(3, 2, 51);
-  std::vector<gas::ag::Parameter<double>*> params_r, params_c;
+  std::vector<gas::autograd::Parameter<double>*> params_r, params_c;
   for (auto& p : rows_parts) params_r.push_back(&p);
   for (auto& p : cols_parts) params_c.push_back(&p);
-  auto check_r = gas::ag::check_gradients(
+  auto check_r = gas::autograd::check_gradients(
       tape,
       [&](DTape& t) {
         std::vector<DVar> parts;
@@ -42,7 +42,7 @@ TEST_CASE("concat_rows and concat_cols of many parts pass the gradient check") {
       },
       params_r);
   CHECK_MESSAGE(check_r.ok, check_r.worst);
-  auto check_c = gas::ag::check_gradients(
+  auto check_c = gas::autograd::check_gradients(
       tape,
       [&](DTape& t) {
         std::vector<DVar> parts;
@@ -56,10 +56,10 @@ TEST_CASE("concat_rows and concat_cols of many parts pass the gradient check") {
 
 TEST_CASE("two-part concatenations, a part used twice, and slices pass the gradient check") {
   DTape tape;
-  gas::ag::Parameter<double> a("a", random_tensor<double>(3, 4, 1)), b("b", random_tensor<double>(2, 4, 2)),
+  gas::autograd::Parameter<double> a("a", random_tensor<double>(3, 4, 1)), b("b", random_tensor<double>(2, 4, 2)),
       c("c", random_tensor<double>(3, 2, 3));
-  auto check = [&](auto build, std::vector<gas::ag::Parameter<double>*> params) {
-    const auto result = gas::ag::check_gradients(tape, build, params);
+  auto check = [&](auto build, std::vector<gas::autograd::Parameter<double>*> params) {
+    const auto result = gas::autograd::check_gradients(tape, build, params);
     CHECK_MESSAGE(result.ok, result.worst);
   };
   check([&](DTape& t) { return weighted_sum(gas::ops::concat_rows(t.param(a), t.param(b))); }, {&a, &b});
@@ -74,7 +74,7 @@ TEST_CASE("two-part concatenations, a part used twice, and slices pass the gradi
 }
 
 TEST_CASE_TEMPLATE("concatenations and slices place every element where the naive loops do", T, float, double) {
-  gas::ag::Tape<T> tape;
+  gas::autograd::Tape<T> tape;
   const auto a = random_tensor<T>(3, 4, 1), b = random_tensor<T>(2, 4, 2), c = random_tensor<T>(3, 5, 3);
   auto va = tape.constant(a.view()), vb = tape.constant(b.view()), vc = tape.constant(c.view());
   const auto rows = gas::ops::concat_rows(va, vb), cols = gas::ops::concat_cols(va, vc);
@@ -99,17 +99,17 @@ TEST_CASE_TEMPLATE("concatenations and slices place every element where the naiv
 }
 
 TEST_CASE("a concatenation of constants needs no gradient; under NoGrad neither does one of parameters") {
-  gas::ag::Tape<double> tape;
-  gas::ag::Parameter<double> p("p", random_tensor<double>(2, 2, 1));
+  gas::autograd::Tape<double> tape;
+  gas::autograd::Parameter<double> p("p", random_tensor<double>(2, 2, 1));
   auto k = tape.constant(p.value.view());
   CHECK_FALSE(gas::ops::concat_rows(k, k).requires_grad());
   CHECK(gas::ops::concat_rows(k, tape.param(p)).requires_grad());
-  gas::ag::NoGrad guard(tape);
+  gas::autograd::NoGrad guard(tape);
   CHECK_FALSE(gas::ops::concat_cols(tape.param(p), k).requires_grad());
 }
 
 TEST_CASE("concatenations and slices reject bad shapes and ranges") {
-  gas::ag::Tape<double> tape, other;
+  gas::autograd::Tape<double> tape, other;
   auto a = tape.constant(gas::Tensor<double>(3, 4).view()), b = tape.constant(gas::Tensor<double>(2, 5).view());
   auto foreign = other.constant(gas::Tensor<double>(3, 4).view());
   CHECK_THROWS_NAMING(gas::shape_error, gas::ops::concat_rows(a, b), "part 1 is (2 x 5)", "part 0 is (3 x 4)", "column");

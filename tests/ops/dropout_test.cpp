@@ -6,7 +6,7 @@
 #include "gas/core/rng.hpp"
 #include "gas/ops/dropout.hpp"
 #include "gas/ops/reduce.hpp"
-#include "graph/io/io_test_util.hpp"
+#include "io/io_test_util.hpp"
 #include "ops/ops_test_util.hpp"
 
 namespace {
@@ -26,12 +26,12 @@ std::int64_t mask_differences(const A& a, const B& b) {
 }  // namespace
 
 TEST_CASE("dropout in training passes the gradient check with a fixed seed") {
-  gas::ag::Tape<double> tape;
-  gas::ag::Parameter<double> x("x", random_tensor<double>(8, 6, 1));
+  gas::autograd::Tape<double> tape;
+  gas::autograd::Parameter<double> x("x", random_tensor<double>(8, 6, 1));
   for (double p : {0.1, 0.5, 0.9}) {
     CAPTURE(p);
-    const auto check = gas::ag::check_gradients(
-        tape, [&](gas::ag::Tape<double>& t) { return weighted_sum(gas::ops::dropout(t.param(x), p, 42, true)); },
+    const auto check = gas::autograd::check_gradients(
+        tape, [&](gas::autograd::Tape<double>& t) { return weighted_sum(gas::ops::dropout(t.param(x), p, 42, true)); },
         {&x});
     CHECK_MESSAGE(check.ok, check.worst);
   }
@@ -39,7 +39,7 @@ TEST_CASE("dropout in training passes the gradient check with a fixed seed") {
 
 TEST_CASE_TEMPLATE("dropout keeps exactly the elements the documented hash keeps, scaled by 1 / (1 - p)", T, float,
                    double) {
-  gas::ag::Tape<T> tape;
+  gas::autograd::Tape<T> tape;
   const auto x = random_tensor<T>(13, 7, 2);
   const double p = 0.3;
   const std::uint64_t seed = 1234;
@@ -60,7 +60,7 @@ TEST_CASE_TEMPLATE("dropout keeps exactly the elements the documented hash keeps
 }
 
 TEST_CASE("the same seed gives the same mask, a different seed a different one") {
-  gas::ag::Tape<float> tape;
+  gas::autograd::Tape<float> tape;
   const gas::Tensor<float> ones(64, 32, 1.0f);
   auto x = tape.constant(ones.view());
   auto a = gas::ops::dropout(x, 0.5, 7, true), b = gas::ops::dropout(x, 0.5, 7, true),
@@ -80,7 +80,7 @@ TEST_CASE("the same seed gives the same mask, a different seed a different one")
 }
 
 TEST_CASE("the keep rate on a large tensor is close to 1 - p and the mean is preserved") {
-  gas::ag::Tape<double> tape;
+  gas::autograd::Tape<double> tape;
   const gas::Tensor<double> ones(5000, 40, 1.0);  // 200,000 draws, more than the parallel threshold in rows
   for (double p : {0.1, 0.5, 0.8}) {
     CAPTURE(p);
@@ -96,8 +96,8 @@ TEST_CASE("the keep rate on a large tensor is close to 1 - p and the mean is pre
 }
 
 TEST_CASE("dropout in evaluation mode or with p = 0 is the identity and records nothing") {
-  gas::ag::Tape<double> tape;
-  gas::ag::Parameter<double> w("w", random_tensor<double>(4, 3, 3));
+  gas::autograd::Tape<double> tape;
+  gas::autograd::Parameter<double> w("w", random_tensor<double>(4, 3, 3));
   auto x = tape.param(w);
   const int before = tape.size();
   auto eval = gas::ops::dropout(x, 0.5, 1, false);
@@ -110,7 +110,7 @@ TEST_CASE("dropout in evaluation mode or with p = 0 is the identity and records 
 }
 
 TEST_CASE("dropout rejects a probability outside [0, 1) in either mode") {
-  gas::ag::Tape<double> tape;
+  gas::autograd::Tape<double> tape;
   auto x = tape.constant(gas::Tensor<double>(2, 2, 1.0).view());
   CHECK_THROWS_NAMING(gas::value_error, gas::ops::dropout(x, 1.0, 1, true), "probability 1", "[0, 1)");
   CHECK_THROWS_NAMING(gas::value_error, gas::ops::dropout(x, -0.1, 1, true), "probability -0.1");
@@ -118,7 +118,7 @@ TEST_CASE("dropout rejects a probability outside [0, 1) in either mode") {
 }
 
 TEST_CASE("a rebuilt step reuses the mask buffer (no allocation in the steady state)") {
-  gas::ag::Tape<float> tape;
+  gas::autograd::Tape<float> tape;
   const gas::Tensor<float> x(100, 8, 1.0f);
   const float* first = nullptr;
   for (int step = 0; step < 3; ++step) {

@@ -14,7 +14,7 @@
 #include "gas/ops/matmul.hpp"
 #include "gas/ops/reduce.hpp"
 #include "gas/ops/spmm.hpp"
-#include "graph/io/io_test_util.hpp"
+#include "io/io_test_util.hpp"
 #include "ops/ops_test_util.hpp"
 
 namespace {
@@ -28,7 +28,7 @@ std::vector<gas::Graph> test_graphs() {
 
 /// A scalar whose gradient differs from element to element: sum(relu(y C)) for a fixed random C.
 template <class T>
-gas::ag::Var<T> scalar_loss(gas::ag::Var<T> y, std::uint64_t seed) {
+gas::autograd::Var<T> scalar_loss(gas::autograd::Var<T> y, std::uint64_t seed) {
   const auto c = gas_test::random_tensor<T>(y.cols(), 3, seed);
   return gas::ops::sum_all(gas::ops::relu(gas::ops::matmul(y, y.tape().constant(c))));
 }
@@ -90,10 +90,10 @@ std::vector<gas::Tensor<T>> gat_chain(const gas::Graph& adj, int threads, std::i
   const int saved = omp_get_max_threads();
   omp_set_num_threads(threads);
   Eigen::setNbThreads(1);  // Eigen's GEMM blocks by thread count; keep it fixed so only the graph ops vary
-  gas::ag::Tape<T> tape;
-  gas::ag::Parameter<T> xs("xs", gas_test::random_tensor<T>(adj.cols(), heads * per_head, 61));
-  gas::ag::Parameter<T> xd("xd", gas_test::random_tensor<T>(adj.rows(), heads * per_head, 62));
-  gas::ag::Parameter<T> att("att", gas_test::random_tensor<T>(heads * per_head, heads, 63));
+  gas::autograd::Tape<T> tape;
+  gas::autograd::Parameter<T> xs("xs", gas_test::random_tensor<T>(adj.cols(), heads * per_head, 61));
+  gas::autograd::Parameter<T> xd("xd", gas_test::random_tensor<T>(adj.rows(), heads * per_head, 62));
+  gas::autograd::Parameter<T> att("att", gas_test::random_tensor<T>(heads * per_head, heads, 63));
   auto src = gas::ops::gather_edge_src(adj, tape.param(xs));  // (E, heads * per_head)
   auto dst = gas::ops::gather_edge_dst(adj, tape.param(xd));  // (E, heads * per_head)
   auto alpha = gas::ops::edge_softmax(adj, gas::ops::matmul(gas::ops::relu(src), tape.param(att)));  // (E, heads)
@@ -107,20 +107,20 @@ std::vector<gas::Tensor<T>> gat_chain(const gas::Graph& adj, int threads, std::i
 }
 
 /// Naive reduction of per-edge messages into their rows, in double: sum, mean, max or min; an empty row gives 0.
-gas::Tensor<double> aggregate_reference(const gas::Graph& adj, const gas::Tensor<double>& m, gas::aggr::Reduction r) {
+gas::Tensor<double> aggregate_reference(const gas::Graph& adj, const gas::Tensor<double>& m, gas::ops::aggr::Reduction r) {
   gas::Tensor<double> out(adj.rows(), m.cols(), 0.0);
   const auto indptr = adj.indptr();
   for (gas::node_id i = 0; i < adj.rows(); ++i) {
     const auto b = indptr[i], end = indptr[i + 1];
     for (std::int64_t f = 0; f < m.cols(); ++f) {
       if (b == end) continue;
-      double acc = r == gas::aggr::Reduction::sum || r == gas::aggr::Reduction::mean ? 0.0 : m(b, f);
+      double acc = r == gas::ops::aggr::Reduction::sum || r == gas::ops::aggr::Reduction::mean ? 0.0 : m(b, f);
       for (auto e = b; e < end; ++e) {
-        if (r == gas::aggr::Reduction::max) acc = std::max(acc, m(e, f));
-        else if (r == gas::aggr::Reduction::min) acc = std::min(acc, m(e, f));
+        if (r == gas::ops::aggr::Reduction::max) acc = std::max(acc, m(e, f));
+        else if (r == gas::ops::aggr::Reduction::min) acc = std::min(acc, m(e, f));
         else acc += m(e, f);
       }
-      out(i, f) = r == gas::aggr::Reduction::mean ? acc / static_cast<double>(end - b) : acc;
+      out(i, f) = r == gas::ops::aggr::Reduction::mean ? acc / static_cast<double>(end - b) : acc;
     }
   }
   return out;
@@ -134,10 +134,10 @@ gas::Graph unweighted(const gas::Graph& adj) {
 
 /// aggregate_edges<A>(adj, gather_edge_src(adj, x)) and spmm<A>(adj, x) on an unweighted graph: the same values
 /// and the same gradient of x, bit for bit.
-template <gas::aggr::Aggregation A, class T>
+template <gas::ops::aggr::Aggregation A, class T>
 void check_aggregate_edges_is_spmm(const gas::Graph& adj, const gas::Tensor<T>& x0) {
-  gas::ag::Tape<T> tape;
-  gas::ag::Parameter<T> x1("x1", x0), x2("x2", x0);
+  gas::autograd::Tape<T> tape;
+  gas::autograd::Parameter<T> x1("x1", x0), x2("x2", x0);
   auto by_edges = gas::ops::aggregate_edges<A>(adj, gas::ops::gather_edge_src(adj, tape.param(x1)));
   auto by_spmm = gas::ops::spmm<A>(adj, tape.param(x2));
   CHECK(gas::Tensor<T>(by_edges.value()) == gas::Tensor<T>(by_spmm.value()));
@@ -150,7 +150,7 @@ void check_aggregate_edges_is_spmm(const gas::Graph& adj, const gas::Tensor<T>& 
 
 TEST_CASE_TEMPLATE("gather_edge_src and gather_edge_dst copy each edge's endpoint rows", T, float, double) {
   for (const auto& adj : test_graphs()) {
-    gas::ag::Tape<T> tape;
+    gas::autograd::Tape<T> tape;
     const auto xs = gas_test::random_tensor<T>(adj.cols(), 5, 1);
     const auto xd = gas_test::random_tensor<T>(adj.rows(), 5, 2);
     const auto src = gas::ops::gather_edge_src(adj, tape.constant(xs));
@@ -170,14 +170,14 @@ TEST_CASE("gather_edge_src and gather_edge_dst pass the gradient check") {
   for (const auto& adj : test_graphs()) {
     CAPTURE(adj.rows());
     CAPTURE(adj.cols());
-    gas::ag::Tape<double> tape;
-    gas::ag::Parameter<double> xs("xs", gas_test::random_tensor<double>(adj.cols(), 4, 3));
-    gas::ag::Parameter<double> xd("xd", gas_test::random_tensor<double>(adj.rows(), 4, 4));
-    auto src = [&](gas::ag::Tape<double>& t) { return scalar_loss(gas::ops::gather_edge_src(adj, t.param(xs)), 5); };
-    auto dst = [&](gas::ag::Tape<double>& t) { return scalar_loss(gas::ops::gather_edge_dst(adj, t.param(xd)), 6); };
-    const auto check_src = gas::ag::check_gradients(tape, src, {&xs});
+    gas::autograd::Tape<double> tape;
+    gas::autograd::Parameter<double> xs("xs", gas_test::random_tensor<double>(adj.cols(), 4, 3));
+    gas::autograd::Parameter<double> xd("xd", gas_test::random_tensor<double>(adj.rows(), 4, 4));
+    auto src = [&](gas::autograd::Tape<double>& t) { return scalar_loss(gas::ops::gather_edge_src(adj, t.param(xs)), 5); };
+    auto dst = [&](gas::autograd::Tape<double>& t) { return scalar_loss(gas::ops::gather_edge_dst(adj, t.param(xd)), 6); };
+    const auto check_src = gas::autograd::check_gradients(tape, src, {&xs});
     CHECK_MESSAGE(check_src.ok, check_src.worst);
-    const auto check_dst = gas::ag::check_gradients(tape, dst, {&xd});
+    const auto check_dst = gas::autograd::check_gradients(tape, dst, {&xd});
     CHECK_MESSAGE(check_dst.ok, check_dst.worst);
   }
 }
@@ -185,7 +185,7 @@ TEST_CASE("gather_edge_src and gather_edge_dst pass the gradient check") {
 TEST_CASE_TEMPLATE("edge_softmax matches the definition and sums to 1 over each row, per head", T, float, double) {
   const double tolerance = std::is_same_v<T, float> ? 1e-5 : 1e-12;
   for (const auto& adj : test_graphs()) {
-    gas::ag::Tape<T> tape;
+    gas::autograd::Tape<T> tape;
     const auto s = gas_test::random_tensor<T>(adj.num_edges(), 3, 7, -3.0, 3.0);
     const auto a = gas::ops::edge_softmax(adj, tape.constant(s));
     check_close<T>(a.value(), softmax_reference(adj, to_double<T>(s.view())), tolerance);
@@ -202,7 +202,7 @@ TEST_CASE_TEMPLATE("edge_softmax matches the definition and sums to 1 over each 
 
 TEST_CASE_TEMPLATE("edge_softmax is stable for scores far beyond exp's range", T, float, double) {
   const gas::Graph adj(2, 3, {0, 3, 3}, {0, 1, 2});  // row 1 is empty
-  gas::ag::Tape<T> tape;
+  gas::autograd::Tape<T> tape;
   const auto a = gas::ops::edge_softmax(adj, tape.constant(gas::Tensor<T>(3, 2, {1000, -1000, 1000, -1001, 999, -1000})));
   const double e1 = std::exp(-1.0), z = 2 + e1, y = 2 + e1;
   check_close<T>(a.value(), gas::Tensor<double>(3, 2, {1 / z, 1 / y, 1 / z, e1 / y, e1 / z, 1 / y}),
@@ -213,10 +213,10 @@ TEST_CASE("edge_softmax passes the gradient check") {
   for (const auto& adj : test_graphs()) {
     CAPTURE(adj.rows());
     CAPTURE(adj.cols());
-    gas::ag::Tape<double> tape;
-    gas::ag::Parameter<double> s("s", gas_test::random_tensor<double>(adj.num_edges(), 2, 8, -2.0, 2.0));
-    auto build = [&](gas::ag::Tape<double>& t) { return scalar_loss(gas::ops::edge_softmax(adj, t.param(s)), 9); };
-    const auto check = gas::ag::check_gradients(tape, build, {&s});
+    gas::autograd::Tape<double> tape;
+    gas::autograd::Parameter<double> s("s", gas_test::random_tensor<double>(adj.num_edges(), 2, 8, -2.0, 2.0));
+    auto build = [&](gas::autograd::Tape<double>& t) { return scalar_loss(gas::ops::edge_softmax(adj, t.param(s)), 9); };
+    const auto check = gas::autograd::check_gradients(tape, build, {&s});
     CHECK_MESSAGE(check.ok, check.worst);
   }
 }
@@ -225,7 +225,7 @@ TEST_CASE_TEMPLATE("spmm_edge matches the naive multi-head aggregation", T, floa
   const double tolerance = std::is_same_v<T, float> ? 1e-5 : 1e-12;
   for (const auto& adj : test_graphs())
     for (std::int64_t heads : {1, 3}) {
-      gas::ag::Tape<T> tape;
+      gas::autograd::Tape<T> tape;
       const auto alpha = gas_test::random_tensor<T>(adj.num_edges(), heads, 10);
       const auto x = gas_test::random_tensor<T>(adj.cols(), heads * 7, 11);
       const auto out = gas::ops::spmm_edge(adj, tape.constant(alpha), tape.constant(x));
@@ -239,24 +239,24 @@ TEST_CASE("spmm_edge passes the gradient check for alpha and x") {
     for (std::int64_t heads : {1, 2}) {
       CAPTURE(adj.rows());
       CAPTURE(heads);
-      gas::ag::Tape<double> tape;
-      gas::ag::Parameter<double> alpha("alpha", gas_test::random_tensor<double>(adj.num_edges(), heads, 12));
-      gas::ag::Parameter<double> x("x", gas_test::random_tensor<double>(adj.cols(), heads * 3, 13));
-      auto build = [&](gas::ag::Tape<double>& t) {
+      gas::autograd::Tape<double> tape;
+      gas::autograd::Parameter<double> alpha("alpha", gas_test::random_tensor<double>(adj.num_edges(), heads, 12));
+      gas::autograd::Parameter<double> x("x", gas_test::random_tensor<double>(adj.cols(), heads * 3, 13));
+      auto build = [&](gas::autograd::Tape<double>& t) {
         return scalar_loss(gas::ops::spmm_edge(adj, t.param(alpha), t.param(x)), 14);
       };
-      const auto check = gas::ag::check_gradients(tape, build, {&alpha, &x});
+      const auto check = gas::autograd::check_gradients(tape, build, {&alpha, &x});
       CHECK_MESSAGE(check.ok, check.worst);
     }
 }
 
 TEST_CASE("a GAT-shaped chain of edge ops passes the gradient check") {
   const auto adj = gas_test::random_graph(9, 11, 3, 15, false, true);
-  gas::ag::Tape<double> tape;
-  gas::ag::Parameter<double> xs("xs", gas_test::random_tensor<double>(11, 4, 16));
-  gas::ag::Parameter<double> xd("xd", gas_test::random_tensor<double>(9, 4, 17));
-  gas::ag::Parameter<double> att("att", gas_test::random_tensor<double>(4, 2, 18));
-  auto build = [&](gas::ag::Tape<double>& t) {
+  gas::autograd::Tape<double> tape;
+  gas::autograd::Parameter<double> xs("xs", gas_test::random_tensor<double>(11, 4, 16));
+  gas::autograd::Parameter<double> xd("xd", gas_test::random_tensor<double>(9, 4, 17));
+  gas::autograd::Parameter<double> att("att", gas_test::random_tensor<double>(4, 2, 18));
+  auto build = [&](gas::autograd::Tape<double>& t) {
     auto a = t.param(att);
     auto s = gas::ops::matmul(gas::ops::gather_edge_src(adj, t.param(xs)), a);  // (E, 2)
     auto d = gas::ops::matmul(gas::ops::gather_edge_dst(adj, t.param(xd)), a);  // (E, 2)
@@ -264,7 +264,7 @@ TEST_CASE("a GAT-shaped chain of edge ops passes the gradient check") {
     auto alpha = gas::ops::edge_softmax(adj, gas::ops::matmul(scores, gas::ops::relu(s)));
     return scalar_loss(gas::ops::spmm_edge(adj, alpha, t.param(xs)), 19);
   };
-  const auto check = gas::ag::check_gradients(tape, build, {&xs, &xd, &att});
+  const auto check = gas::autograd::check_gradients(tape, build, {&xs, &xd, &att});
   CHECK_MESSAGE(check.ok, check.worst);
 }
 
@@ -299,18 +299,18 @@ TEST_CASE_TEMPLATE("aggregate_edges matches the naive reduction of every aggrega
   for (const auto& adj : test_graphs()) {
     CAPTURE(adj.rows());
     CAPTURE(adj.cols());
-    gas::ag::Tape<T> tape;
+    gas::autograd::Tape<T> tape;
     const auto m = gas_test::random_tensor<T>(adj.num_edges(), 21, 23);  // 21: a vector body plus a remainder
     const auto md = to_double<T>(m.view());
     const auto v = tape.constant(m);
-    check_close<T>(gas::ops::aggregate_edges<gas::aggr::Sum>(adj, v).value(),
-                   aggregate_reference(adj, md, gas::aggr::Reduction::sum), tolerance);
-    check_close<T>(gas::ops::aggregate_edges<gas::aggr::Mean>(adj, v).value(),
-                   aggregate_reference(adj, md, gas::aggr::Reduction::mean), tolerance);
-    check_close<T>(gas::ops::aggregate_edges<gas::aggr::Max>(adj, v).value(),
-                   aggregate_reference(adj, md, gas::aggr::Reduction::max), tolerance);
-    check_close<T>(gas::ops::aggregate_edges<gas::aggr::Min>(adj, v).value(),
-                   aggregate_reference(adj, md, gas::aggr::Reduction::min), tolerance);
+    check_close<T>(gas::ops::aggregate_edges<gas::ops::aggr::Sum>(adj, v).value(),
+                   aggregate_reference(adj, md, gas::ops::aggr::Reduction::sum), tolerance);
+    check_close<T>(gas::ops::aggregate_edges<gas::ops::aggr::Mean>(adj, v).value(),
+                   aggregate_reference(adj, md, gas::ops::aggr::Reduction::mean), tolerance);
+    check_close<T>(gas::ops::aggregate_edges<gas::ops::aggr::Max>(adj, v).value(),
+                   aggregate_reference(adj, md, gas::ops::aggr::Reduction::max), tolerance);
+    check_close<T>(gas::ops::aggregate_edges<gas::ops::aggr::Min>(adj, v).value(),
+                   aggregate_reference(adj, md, gas::ops::aggr::Reduction::min), tolerance);
   }
 }
 
@@ -321,57 +321,57 @@ TEST_CASE_TEMPLATE("aggregate_edges of gathered source rows is spmm on the unwei
     CAPTURE(adj.rows());
     CAPTURE(adj.cols());
     const auto x = gas_test::random_tensor<T>(adj.cols(), 13, 24);
-    check_aggregate_edges_is_spmm<gas::aggr::Sum>(adj, x);
-    check_aggregate_edges_is_spmm<gas::aggr::Mean>(adj, x);
-    check_aggregate_edges_is_spmm<gas::aggr::Max>(adj, x);
-    check_aggregate_edges_is_spmm<gas::aggr::Min>(adj, x);
+    check_aggregate_edges_is_spmm<gas::ops::aggr::Sum>(adj, x);
+    check_aggregate_edges_is_spmm<gas::ops::aggr::Mean>(adj, x);
+    check_aggregate_edges_is_spmm<gas::ops::aggr::Max>(adj, x);
+    check_aggregate_edges_is_spmm<gas::ops::aggr::Min>(adj, x);
   }
 }
 
 TEST_CASE("aggregate_edges ignores edge weights and gives 0 for an empty row") {
   // Row 0: edges 0, 1 (weights 2, 3); row 1 empty; row 2: edge 2.
   const gas::Graph adj(3, 3, {0, 2, 2, 3}, {0, 2, 1}, {2.0f, 3.0f, 0.5f});
-  gas::ag::Tape<double> tape;
+  gas::autograd::Tape<double> tape;
   const auto m = tape.constant(gas::Tensor<double>(3, 2, {1, -1, -4, 3, 10, 20}));
-  auto expect = [](gas::ag::Var<double> y, std::vector<double> values) {
+  auto expect = [](gas::autograd::Var<double> y, std::vector<double> values) {
     CHECK(std::equal(values.begin(), values.end(), y.value().data()));
   };
-  expect(gas::ops::aggregate_edges<gas::aggr::Sum>(adj, m), {-3, 2, 0, 0, 10, 20});
-  expect(gas::ops::aggregate_edges<gas::aggr::Mean>(adj, m), {-1.5, 1, 0, 0, 10, 20});
-  expect(gas::ops::aggregate_edges<gas::aggr::Max>(adj, m), {1, 3, 0, 0, 10, 20});
-  expect(gas::ops::aggregate_edges<gas::aggr::Min>(adj, m), {-4, -1, 0, 0, 10, 20});
+  expect(gas::ops::aggregate_edges<gas::ops::aggr::Sum>(adj, m), {-3, 2, 0, 0, 10, 20});
+  expect(gas::ops::aggregate_edges<gas::ops::aggr::Mean>(adj, m), {-1.5, 1, 0, 0, 10, 20});
+  expect(gas::ops::aggregate_edges<gas::ops::aggr::Max>(adj, m), {1, 3, 0, 0, 10, 20});
+  expect(gas::ops::aggregate_edges<gas::ops::aggr::Min>(adj, m), {-4, -1, 0, 0, 10, 20});
 }
 
 TEST_CASE("aggregate_edges passes the gradient check for every aggregation") {
   for (const auto& adj : test_graphs()) {
     CAPTURE(adj.rows());
     CAPTURE(adj.cols());
-    gas::ag::Tape<double> tape;
-    gas::ag::Parameter<double> m("m", gas_test::random_tensor<double>(adj.num_edges(), 4, 25));  // distinct draws
+    gas::autograd::Tape<double> tape;
+    gas::autograd::Parameter<double> m("m", gas_test::random_tensor<double>(adj.num_edges(), 4, 25));  // distinct draws
     auto check = [&]<class A>(A) {
       const std::string aggregation(A::name);
       CAPTURE(aggregation);
-      auto build = [&](gas::ag::Tape<double>& t) { return scalar_loss(gas::ops::aggregate_edges<A>(adj, t.param(m)), 26); };
-      const auto result = gas::ag::check_gradients(tape, build, {&m});
+      auto build = [&](gas::autograd::Tape<double>& t) { return scalar_loss(gas::ops::aggregate_edges<A>(adj, t.param(m)), 26); };
+      const auto result = gas::autograd::check_gradients(tape, build, {&m});
       CHECK_MESSAGE(result.ok, result.worst);
     };
-    check(gas::aggr::Sum{});
-    check(gas::aggr::Mean{});
-    check(gas::aggr::Max{});
-    check(gas::aggr::Min{});
+    check(gas::ops::aggr::Sum{});
+    check(gas::ops::aggr::Mean{});
+    check(gas::ops::aggr::Max{});
+    check(gas::ops::aggr::Min{});
   }
 }
 
 TEST_CASE("aggregate_edges max/min send the gradient to the winning edge only, the first one on ties") {
   // Row 0 has edges 0, 1, 2; edges 0 and 2 tie for the maximum of column 0, edge 1 holds the minimum.
   const gas::Graph adj(2, 3, {0, 3, 3}, {0, 1, 2});
-  gas::ag::Tape<double> tape;
-  gas::ag::Parameter<double> m("m", gas::Tensor<double>(3, 2, {5, 1, -2, 7, 5, 0}));
-  tape.backward(gas::ops::sum_all(gas::ops::aggregate_edges<gas::aggr::Max>(adj, tape.param(m))));
+  gas::autograd::Tape<double> tape;
+  gas::autograd::Parameter<double> m("m", gas::Tensor<double>(3, 2, {5, 1, -2, 7, 5, 0}));
+  tape.backward(gas::ops::sum_all(gas::ops::aggregate_edges<gas::ops::aggr::Max>(adj, tape.param(m))));
   CHECK(m.grad == gas::Tensor<double>(3, 2, {1, 0, 0, 1, 0, 0}));
   m.zero_grad();
   tape.reset();
-  tape.backward(gas::ops::sum_all(gas::ops::aggregate_edges<gas::aggr::Min>(adj, tape.param(m))));
+  tape.backward(gas::ops::sum_all(gas::ops::aggregate_edges<gas::ops::aggr::Min>(adj, tape.param(m))));
   CHECK(m.grad == gas::Tensor<double>(3, 2, {0, 0, 1, 0, 0, 1}));
 }
 
@@ -382,10 +382,10 @@ TEST_CASE_TEMPLATE("aggregate_edges gives bit-identical values and gradients on 
     const int saved = omp_get_max_threads();
     omp_set_num_threads(threads);
     std::vector<gas::Tensor<T>> out;
-    gas::ag::Tape<T> tape;
-    gas::ag::Parameter<T> mean("mean", m0), max("max", m0);
-    auto a = gas::ops::aggregate_edges<gas::aggr::Mean>(adj, tape.param(mean));
-    auto b = gas::ops::aggregate_edges<gas::aggr::Max>(adj, tape.param(max));
+    gas::autograd::Tape<T> tape;
+    gas::autograd::Parameter<T> mean("mean", m0), max("max", m0);
+    auto a = gas::ops::aggregate_edges<gas::ops::aggr::Mean>(adj, tape.param(mean));
+    auto b = gas::ops::aggregate_edges<gas::ops::aggr::Max>(adj, tape.param(max));
     tape.backward(scalar_loss(gas::ops::add(a, b), 29));
     omp_set_num_threads(saved);
     return std::vector<gas::Tensor<T>>{gas::Tensor<T>(a.value()), gas::Tensor<T>(b.value()), mean.grad, max.grad};
@@ -403,7 +403,7 @@ TEST_CASE_TEMPLATE("aggregate_edges gives bit-identical values and gradients on 
 TEST_CASE("edge op shape errors name the shapes") {
   const auto adj = gas_test::random_graph(6, 4, 2, 22, false, false);
   const auto edges = adj.num_edges();
-  gas::ag::Tape<double> tape;
+  gas::autograd::Tape<double> tape;
   const auto rows6 = tape.constant(gas::Tensor<double>(6, 4));
   const auto rows4 = tape.constant(gas::Tensor<double>(4, 6));
   CHECK_THROWS_NAMING(gas::shape_error, gas::ops::gather_edge_src(adj, rows6), "(6 x 4)", "adj.cols() must equal x.rows()");
@@ -417,6 +417,6 @@ TEST_CASE("edge op shape errors name the shapes") {
   CHECK_THROWS_NAMING(gas::shape_error, gas::ops::spmm_edge(adj, alpha, rows6), "(6 x 4)", "adj.cols() rows");
   const auto odd = tape.constant(gas::Tensor<double>(4, 5));
   CHECK_THROWS_NAMING(gas::shape_error, gas::ops::spmm_edge(adj, alpha, odd), "(4 x 5)", "multiple of the 2 heads");
-  CHECK_THROWS_NAMING(gas::shape_error, gas::ops::aggregate_edges<gas::aggr::Sum>(adj, bad_alpha),
+  CHECK_THROWS_NAMING(gas::shape_error, gas::ops::aggregate_edges<gas::ops::aggr::Sum>(adj, bad_alpha),
                       "messages (" + std::to_string(edges + 1) + " x 2)", "one row per edge");
 }

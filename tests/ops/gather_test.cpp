@@ -7,7 +7,7 @@
 #include "gas/ops/arithmetic.hpp"
 #include "gas/ops/gather.hpp"
 #include "gas/ops/reduce.hpp"
-#include "graph/io/io_test_util.hpp"
+#include "io/io_test_util.hpp"
 #include "ops/ops_test_util.hpp"
 
 namespace {
@@ -15,7 +15,7 @@ namespace {
 using gas_test::max_abs_diff;
 using gas_test::random_tensor;
 using gas_test::weighted_sum;
-using DTape = gas::ag::Tape<double>;
+using DTape = gas::autograd::Tape<double>;
 
 std::vector<gas::node_id> random_index(std::size_t n, gas::node_id bound, std::uint64_t seed) {
   gas::Rng rng(seed);
@@ -28,16 +28,16 @@ std::vector<gas::node_id> random_index(std::size_t n, gas::node_id bound, std::u
 
 TEST_CASE("gather_rows and scatter_add_rows pass the gradient check with repeated and missing rows") {
   DTape tape;
-  gas::ag::Parameter<double> x("x", random_tensor<double>(6, 3, 1));
+  gas::autograd::Parameter<double> x("x", random_tensor<double>(6, 3, 1));
   const std::vector<gas::node_id> index{4, 0, 4, 2, 4, 5, 0};  // rows 1 and 3 never gathered, row 4 thrice
-  auto g = gas::ag::check_gradients(
+  auto g = gas::autograd::check_gradients(
       tape, [&](DTape& t) { return weighted_sum(gas::ops::gather_rows(t.param(x), index)); }, {&x});
   CHECK_MESSAGE(g.ok, g.worst);
-  gas::ag::Parameter<double> m("m", random_tensor<double>(7, 3, 2));
-  auto s = gas::ag::check_gradients(
+  gas::autograd::Parameter<double> m("m", random_tensor<double>(7, 3, 2));
+  auto s = gas::autograd::check_gradients(
       tape, [&](DTape& t) { return weighted_sum(gas::ops::scatter_add_rows(t.param(m), index, 8)); }, {&m});
   CHECK_MESSAGE(s.ok, s.worst);
-  auto both = gas::ag::check_gradients(  // message passing in miniature: gather sources, scatter to targets
+  auto both = gas::autograd::check_gradients(  // message passing in miniature: gather sources, scatter to targets
       tape,
       [&](DTape& t) {
         return weighted_sum(gas::ops::scatter_add_rows(gas::ops::gather_rows(t.param(x), index), index, 6));
@@ -47,7 +47,7 @@ TEST_CASE("gather_rows and scatter_add_rows pass the gradient check with repeate
 }
 
 TEST_CASE_TEMPLATE("gather and scatter match naive loops", T, float, double) {
-  gas::ag::Tape<T> tape;
+  gas::autograd::Tape<T> tape;
   const auto x = random_tensor<T>(20, 5, 3);
   const auto index = random_index(50, 20, 4);
   auto v = tape.constant(x.view());
@@ -66,7 +66,7 @@ TEST_CASE_TEMPLATE("gather and scatter match naive loops", T, float, double) {
 }
 
 TEST_CASE("on many rows (the parallel path) scatter-adds are bit-identical to the serial loop") {
-  gas::ag::Tape<float> tape;
+  gas::autograd::Tape<float> tape;
   const gas::node_id rows = 9000;
   const auto index = random_index(40000, rows, 8);
   const auto messages = random_tensor<float>(40000, 4, 9);
@@ -79,7 +79,7 @@ TEST_CASE("on many rows (the parallel path) scatter-adds are bit-identical to th
     CHECK(max_abs_diff(scattered.value(), expected) == 0.0);
   }
   SUBCASE("gather_rows backward, twice on a reused tape") {
-    gas::ag::Parameter<float> p("p", random_tensor<float>(rows, 4, 11));
+    gas::autograd::Parameter<float> p("p", random_tensor<float>(rows, 4, 11));
     for (int step = 0; step < 2; ++step) {
       tape.reset();
       p.zero_grad();
@@ -92,7 +92,7 @@ TEST_CASE("on many rows (the parallel path) scatter-adds are bit-identical to th
 }
 
 TEST_CASE("gather and scatter reject bad indices and shapes, naming the position") {
-  gas::ag::Tape<double> tape;
+  gas::autograd::Tape<double> tape;
   auto x = tape.constant(gas::Tensor<double>(5, 2).view());
   const std::vector<gas::node_id> high{0, 1, 5, 2, 3}, low{0, -1, 1, 2, 3}, three{0, 1, 2};
   CHECK_THROWS_NAMING(gas::value_error, gas::ops::gather_rows(x, high), "index[2] = 5", "[0, 5)");
@@ -108,8 +108,8 @@ TEST_CASE("gather and scatter reject bad indices and shapes, naming the position
 }
 
 TEST_CASE("gather and scatter of zero-width values work and backpropagate") {
-  gas::ag::Tape<double> tape;
-  gas::ag::Parameter<double> p("p", gas::Tensor<double>(4, 0));
+  gas::autograd::Tape<double> tape;
+  gas::autograd::Parameter<double> p("p", gas::Tensor<double>(4, 0));
   const std::vector<gas::node_id> index{3, 0, 3};
   auto g = gas::ops::gather_rows(tape.param(p), index);
   auto s = gas::ops::scatter_add_rows(g, index, 5);

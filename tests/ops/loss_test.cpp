@@ -10,7 +10,7 @@
 #include "gas/core/rng.hpp"
 #include "gas/ops/arithmetic.hpp"
 #include "gas/ops/loss.hpp"
-#include "graph/io/io_test_util.hpp"
+#include "io/io_test_util.hpp"
 #include "ops/ops_test_util.hpp"
 
 namespace {
@@ -38,7 +38,7 @@ TEST_CASE_TEMPLATE("log_softmax rows are log-probabilities, stable for large log
   auto x = random_tensor<T>(7, 5, 1, -3.0, 3.0);
   x(2, 1) = T{1000};  // exp would overflow without the shift
   x(3, 0) = T{-1000};
-  gas::ag::Tape<T> tape;
+  gas::autograd::Tape<T> tape;
   auto y = gas::ops::log_softmax(tape.constant(x));
   const double tol = std::is_same_v<T, float> ? 1e-5 : 1e-13;
   for (std::int64_t i = 0; i < 7; ++i) {
@@ -59,19 +59,19 @@ TEST_CASE_TEMPLATE("log_softmax rows are log-probabilities, stable for large log
 }
 
 TEST_CASE("log_softmax passes the gradient check") {
-  gas::ag::Parameter<double> x("x", random_tensor<double>(6, 4, 2, -2.0, 2.0));
-  gas::ag::Tape<double> tape;
-  auto build = [&](gas::ag::Tape<double>& t) { return gas_test::weighted_sum(gas::ops::log_softmax(t.param(x))); };
-  const auto check = gas::ag::check_gradients(tape, build, {&x});
+  gas::autograd::Parameter<double> x("x", random_tensor<double>(6, 4, 2, -2.0, 2.0));
+  gas::autograd::Tape<double> tape;
+  auto build = [&](gas::autograd::Tape<double>& t) { return gas_test::weighted_sum(gas::ops::log_softmax(t.param(x))); };
+  const auto check = gas::autograd::check_gradients(tape, build, {&x});
   CHECK_MESSAGE(check.ok, check.worst);
 }
 
 TEST_CASE_TEMPLATE("nll_loss and cross_entropy average -log p of the label over the selected rows", T, float, double) {
   const auto x = random_tensor<T>(10, 4, 3, -2.0, 2.0);
   auto labels = random_labels(10, 4, 4);
-  labels[1] = -1;  // unlabelled rows are fine when not selected
+  labels[1] = -1;  // unlabeled rows are fine when not selected
   const std::vector<gas::node_id> rows{0, 2, 3, 7, 9};
-  gas::ag::Tape<T> tape;
+  gas::autograd::Tape<T> tape;
   auto lp = gas::ops::log_softmax(tape.constant(x));
   auto nll = gas::ops::nll_loss(lp, std::span<const std::int32_t>(labels), std::span<const gas::node_id>(rows));
   auto ce = gas::ops::cross_entropy(tape.constant(x), std::span<const std::int32_t>(labels),
@@ -85,19 +85,19 @@ TEST_CASE_TEMPLATE("nll_loss and cross_entropy average -log p of the label over 
 }
 
 TEST_CASE("cross_entropy gives the same gradient as nll_loss(log_softmax), and both pass the gradient check") {
-  gas::ag::Parameter<double> a("a", random_tensor<double>(8, 5, 5, -2.0, 2.0));
-  gas::ag::Parameter<double> b("b", a.value);
+  gas::autograd::Parameter<double> a("a", random_tensor<double>(8, 5, 5, -2.0, 2.0));
+  gas::autograd::Parameter<double> b("b", a.value);
   const auto labels = random_labels(8, 5, 6);
   for (const std::vector<gas::node_id>& rows : {std::vector<gas::node_id>{1, 2, 4, 7},  // increasing
                                                std::vector<gas::node_id>{5, 0, 5, 3}}) {  // repeated, unordered
     const std::span<const std::int32_t> ls(labels);
     const std::span<const gas::node_id> rs(rows);
-    gas::ag::Tape<double> tape;
-    auto fused = [&](gas::ag::Tape<double>& t) { return gas::ops::cross_entropy(t.param(a), ls, rs); };
-    auto composed = [&](gas::ag::Tape<double>& t) { return gas::ops::nll_loss(gas::ops::log_softmax(t.param(b)), ls, rs); };
-    const auto check_fused = gas::ag::check_gradients(tape, fused, {&a});
+    gas::autograd::Tape<double> tape;
+    auto fused = [&](gas::autograd::Tape<double>& t) { return gas::ops::cross_entropy(t.param(a), ls, rs); };
+    auto composed = [&](gas::autograd::Tape<double>& t) { return gas::ops::nll_loss(gas::ops::log_softmax(t.param(b)), ls, rs); };
+    const auto check_fused = gas::autograd::check_gradients(tape, fused, {&a});
     CHECK_MESSAGE(check_fused.ok, check_fused.worst);
-    const auto check_composed = gas::ag::check_gradients(tape, composed, {&b});
+    const auto check_composed = gas::autograd::check_gradients(tape, composed, {&b});
     CHECK_MESSAGE(check_composed.ok, check_composed.worst);
     a.zero_grad();
     b.zero_grad();
@@ -111,12 +111,12 @@ TEST_CASE("cross_entropy gives the same gradient as nll_loss(log_softmax), and b
 
 TEST_CASE("cross_entropy over many sorted rows (parallel backward) matches the composed loss") {
   const std::int64_t n = 6000, c = 7;
-  gas::ag::Parameter<double> a("a", random_tensor<double>(n, c, 7, -4.0, 4.0));
-  gas::ag::Parameter<double> b("b", a.value);
+  gas::autograd::Parameter<double> a("a", random_tensor<double>(n, c, 7, -4.0, 4.0));
+  gas::autograd::Parameter<double> b("b", a.value);
   const auto labels = random_labels(n, static_cast<std::int32_t>(c), 8);
   std::vector<gas::node_id> rows;
   for (gas::node_id i = 0; i < n; i += 3) rows.push_back(i);
-  gas::ag::Tape<double> tape;
+  gas::autograd::Tape<double> tape;
   auto ce = gas::ops::cross_entropy(tape.param(a), std::span<const std::int32_t>(labels),
                                     std::span<const gas::node_id>(rows));
   tape.backward(ce);
@@ -133,7 +133,7 @@ TEST_CASE_TEMPLATE("bce_with_logits equals the naive formula and stays finite fo
   auto x = random_tensor<T>(6, 3, 9, -3.0, 3.0);
   const auto targets = random_targets(6, 3, 10);
   const std::vector<gas::node_id> rows{0, 1, 4, 5};
-  gas::ag::Tape<T> tape;
+  gas::autograd::Tape<T> tape;
   auto loss = gas::ops::bce_with_logits(tape.constant(x), targets, std::span<const gas::node_id>(rows));
   double naive = 0;
   for (const auto r : rows)
@@ -153,28 +153,28 @@ TEST_CASE_TEMPLATE("bce_with_logits equals the naive formula and stays finite fo
 }
 
 TEST_CASE("bce_with_logits passes the gradient check, for sorted and for repeated rows") {
-  gas::ag::Parameter<double> x("x", random_tensor<double>(5, 4, 11, -3.0, 3.0));
+  gas::autograd::Parameter<double> x("x", random_tensor<double>(5, 4, 11, -3.0, 3.0));
   const auto targets = random_targets(5, 4, 12);
   for (const std::vector<gas::node_id>& rows : {std::vector<gas::node_id>{0, 2, 3}, std::vector<gas::node_id>{4, 1, 4}}) {
-    gas::ag::Tape<double> tape;
-    auto build = [&](gas::ag::Tape<double>& t) {
+    gas::autograd::Tape<double> tape;
+    auto build = [&](gas::autograd::Tape<double>& t) {
       return gas::ops::bce_with_logits(t.param(x), targets, std::span<const gas::node_id>(rows));
     };
-    const auto check = gas::ag::check_gradients(tape, build, {&x});
+    const auto check = gas::autograd::check_gradients(tape, build, {&x});
     CHECK_MESSAGE(check.ok, check.worst);
   }
 }
 
 TEST_CASE("losses reject bad rows, labels and targets with typed errors naming them") {
-  gas::ag::Tape<double> tape;
+  gas::autograd::Tape<double> tape;
   const gas::Tensor<double> x(4, 3, 0.5);
   auto X = tape.constant(x);
   std::vector<std::int32_t> labels{0, 2, -1, 3};
-  const std::vector<gas::node_id> good{0, 1}, unlabelled{0, 2}, too_big{1, 3}, outside{0, 4}, none;
+  const std::vector<gas::node_id> good{0, 1}, unlabeled{0, 2}, too_big{1, 3}, outside{0, 4}, none;
   using Labels = std::span<const std::int32_t>;
   using Rows = std::span<const gas::node_id>;
-  CHECK_THROWS_NAMING(gas::value_error, gas::ops::nll_loss(X, Labels(labels), Rows(unlabelled)), "nll_loss", "row 2",
-                      "label -1", "unlabelled");
+  CHECK_THROWS_NAMING(gas::value_error, gas::ops::nll_loss(X, Labels(labels), Rows(unlabeled)), "nll_loss", "row 2",
+                      "label -1", "unlabeled");
   CHECK_THROWS_NAMING(gas::value_error, gas::ops::cross_entropy(X, Labels(labels), Rows(too_big)), "cross_entropy",
                       "row 3", "label 3", "[0, 3)");
   CHECK_THROWS_NAMING(gas::value_error, gas::ops::cross_entropy(X, Labels(labels), Rows(outside)), "selected row 4",
@@ -188,7 +188,7 @@ TEST_CASE("losses reject bad rows, labels and targets with typed errors naming t
   auto bad = targets;
   bad(1, 2) = 2;
   CHECK_THROWS_NAMING(gas::value_error, gas::ops::bce_with_logits(X, bad, Rows(good)), "row 1", "target 2");
-  CHECK(gas::ops::bce_with_logits(X, bad, Rows(unlabelled)).value()(0, 0) > 0);  // row 1 not selected: fine
+  CHECK(gas::ops::bce_with_logits(X, bad, Rows(unlabeled)).value()(0, 0) > 0);  // row 1 not selected: fine
   CHECK(gas::ops::nll_loss(X, Labels(labels), Rows(good)).value()(0, 0) == doctest::Approx(-0.5));
 }
 
@@ -202,8 +202,8 @@ TEST_CASE("cross_entropy and bce_with_logits give the same bits for any number o
   auto run = [&](int threads) {
     const int saved = omp_get_max_threads();
     omp_set_num_threads(threads);
-    gas::ag::Parameter<float> x("x", xv);
-    gas::ag::Tape<float> tape;
+    gas::autograd::Parameter<float> x("x", xv);
+    gas::autograd::Tape<float> tape;
     auto ce = gas::ops::cross_entropy(tape.param(x), std::span<const std::int32_t>(labels),
                                       std::span<const gas::node_id>(rows));
     auto bce = gas::ops::bce_with_logits(tape.param(x), targets, std::span<const gas::node_id>(rows));

@@ -15,15 +15,15 @@ using gas_test::weighted_sum;
 }  // namespace
 
 TEST_CASE("row_l2_norm passes the gradient check") {
-  gas::ag::Tape<double> tape;
-  gas::ag::Parameter<double> x("x", random_tensor<double>(7, 5, 1));
-  const auto check = gas::ag::check_gradients(
-      tape, [&](gas::ag::Tape<double>& t) { return weighted_sum(gas::ops::row_l2_norm(t.param(x))); }, {&x});
+  gas::autograd::Tape<double> tape;
+  gas::autograd::Parameter<double> x("x", random_tensor<double>(7, 5, 1));
+  const auto check = gas::autograd::check_gradients(
+      tape, [&](gas::autograd::Tape<double>& t) { return weighted_sum(gas::ops::row_l2_norm(t.param(x))); }, {&x});
   CHECK_MESSAGE(check.ok, check.worst);
 }
 
 TEST_CASE_TEMPLATE("row_l2_norm matches the naive loop", T, float, double) {
-  gas::ag::Tape<T> tape;
+  gas::autograd::Tape<T> tape;
   const auto x = random_tensor<T>(12, 9, 2, -3, 3);
   const auto n = gas::ops::row_l2_norm(tape.constant(x.view()));
   REQUIRE(n.rows() == 12);
@@ -36,10 +36,10 @@ TEST_CASE_TEMPLATE("row_l2_norm matches the naive loop", T, float, double) {
 }
 
 TEST_CASE_TEMPLATE("an all-zero row has norm 0 and gradient 0, not NaN", T, float, double) {
-  gas::ag::Tape<T> tape;
+  gas::autograd::Tape<T> tape;
   auto x = random_tensor<T>(3, 4, 3);
   for (std::int64_t j = 0; j < 4; ++j) x(1, j) = T{0};
-  gas::ag::Parameter<T> p("p", x);
+  gas::autograd::Parameter<T> p("p", x);
   auto n = gas::ops::row_l2_norm(tape.param(p));
   CHECK(n.value()(1, 0) == T{0});
   tape.backward(gas::ops::sum_all(n));
@@ -50,7 +50,7 @@ TEST_CASE_TEMPLATE("an all-zero row has norm 0 and gradient 0, not NaN", T, floa
 }
 
 TEST_CASE("row_l2_norm of float values squares in double, so large entries do not overflow") {
-  gas::ag::Tape<float> tape;
+  gas::autograd::Tape<float> tape;
   gas::Tensor<float> x(1, 2, 3e20f);
   const auto n = gas::ops::row_l2_norm(tape.constant(x.view()));
   CHECK(n.value()(0, 0) == doctest::Approx(3e20 * std::sqrt(2.0)).epsilon(1e-6));

@@ -29,7 +29,7 @@ gas::Tensor<T> random_tensor(std::int64_t rows, std::int64_t cols, std::uint64_t
 }
 
 /// A random (rows x cols) sparse matrix, bipartite when rows != cols, rows sorted and without duplicates.
-/// Each row draws about `avg_degree` distinct neighbours (uniform in [0, 2 avg_degree]) from [0, cols), except
+/// Each row draws about `avg_degree` distinct neighbors (uniform in [0, 2 avg_degree]) from [0, cols), except
 /// every seventh row (i % 7 == 6), which is isolated: it has no entries at all, not even a self loop, so ops
 /// meet empty rows. `self_loops` adds (i, i) to every other row with i < min(rows, cols). `weighted` gives
 /// every entry a weight in [0.1, 1); otherwise the matrix has no weights (all 1).
@@ -57,7 +57,7 @@ inline gas::Graph random_graph(gas::node_id rows, gas::node_id cols, double avg_
 /// A scalar loss sum_ij w_ij v_ij with fixed random weights w in [0.5, 1.5): unlike sum_all, every element of v
 /// gets its own upstream gradient, so a backward that mixes up elements fails the gradient check.
 template <class T, class Backend>
-gas::ag::Var<T, Backend> weighted_sum(gas::ag::Var<T, Backend> v, std::uint64_t seed = 99) {
+gas::autograd::Var<T, Backend> weighted_sum(gas::autograd::Var<T, Backend> v, std::uint64_t seed = 99) {
   const auto w = random_tensor<T>(v.rows(), v.cols(), seed, 0.5, 1.5);
   return gas::ops::sum_all(gas::ops::mul(v, v.tape().constant(w.view())));
 }

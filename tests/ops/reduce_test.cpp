@@ -2,23 +2,23 @@
 
 #include "gas/autograd/gradcheck.hpp"
 #include "gas/ops/reduce.hpp"
-#include "graph/io/io_test_util.hpp"
+#include "io/io_test_util.hpp"
 #include "ops/ops_test_util.hpp"
 
 namespace {
 
 using gas_test::random_tensor;
 using gas_test::weighted_sum;
-using DTape = gas::ag::Tape<double>;
+using DTape = gas::autograd::Tape<double>;
 
 }  // namespace
 
 TEST_CASE("every reduction passes the gradient check") {
   DTape tape;
-  gas::ag::Parameter<double> x("x", random_tensor<double>(6, 5, 1));
+  gas::autograd::Parameter<double> x("x", random_tensor<double>(6, 5, 1));
   auto check = [&](auto op) {
     const auto result =
-        gas::ag::check_gradients(tape, [&](DTape& t) { return weighted_sum(op(t.param(x))); }, {&x});
+        gas::autograd::check_gradients(tape, [&](DTape& t) { return weighted_sum(op(t.param(x))); }, {&x});
     CHECK_MESSAGE(result.ok, result.worst);
   };
   check([](auto v) { return gas::ops::sum_all(v); });
@@ -31,7 +31,7 @@ TEST_CASE("every reduction passes the gradient check") {
 }
 
 TEST_CASE_TEMPLATE("reductions match naive loops", T, float, double) {
-  gas::ag::Tape<T> tape;
+  gas::autograd::Tape<T> tape;
   const auto x = random_tensor<T>(11, 7, 2);
   auto v = tape.constant(x.view());
   const auto all = gas::ops::sum_all(v), mean = gas::ops::mean_all(v), rows = gas::ops::sum_rows(v),
@@ -60,8 +60,8 @@ TEST_CASE_TEMPLATE("reductions match naive loops", T, float, double) {
 }
 
 TEST_CASE("column sums over many rows (the two-pass scheme) are right and backpropagate") {
-  gas::ag::Tape<double> tape;
-  gas::ag::Parameter<double> x("x", random_tensor<double>(10000, 3, 3));
+  gas::autograd::Tape<double> tape;
+  gas::autograd::Parameter<double> x("x", random_tensor<double>(10000, 3, 3));
   auto s = gas::ops::sum_rows(tape.param(x));
   for (std::int64_t j = 0; j < 3; ++j) {
     double expected = 0;
@@ -75,7 +75,7 @@ TEST_CASE("column sums over many rows (the two-pass scheme) are right and backpr
 }
 
 TEST_CASE("means of empty values throw value_error; sums of them are zero") {
-  gas::ag::Tape<double> tape;
+  gas::autograd::Tape<double> tape;
   auto none = tape.constant(gas::Tensor<double>(0, 3).view());
   auto flat = tape.constant(gas::Tensor<double>(3, 0).view());
   CHECK_THROWS_NAMING(gas::value_error, gas::ops::mean_all(none), "(0 x 3)");
@@ -89,8 +89,8 @@ TEST_CASE("means of empty values throw value_error; sums of them are zero") {
 }
 
 TEST_CASE("column sums of a zero-width value backpropagate to nothing") {
-  gas::ag::Tape<double> tape;
-  gas::ag::Parameter<double> p("p", gas::Tensor<double>(3, 0));
+  gas::autograd::Tape<double> tape;
+  gas::autograd::Parameter<double> p("p", gas::Tensor<double>(3, 0));
   auto s = gas::ops::sum_rows(tape.param(p));
   CHECK(s.cols() == 0);
   tape.backward(gas::ops::sum_all(s));

@@ -3,29 +3,29 @@
 #include "gas/autograd/gradcheck.hpp"
 #include "gas/ops/reduce.hpp"
 #include "gas/ops/scalar.hpp"
-#include "graph/io/io_test_util.hpp"
+#include "io/io_test_util.hpp"
 #include "ops/ops_test_util.hpp"
 
 namespace {
 
 using gas_test::random_tensor;
 using gas_test::weighted_sum;
-using DTape = gas::ag::Tape<double>;
+using DTape = gas::autograd::Tape<double>;
 
 }  // namespace
 
 TEST_CASE("div_by_scalar passes the gradient check in the matrix and the divisor") {
   DTape tape;
-  gas::ag::Parameter<double> x("x", random_tensor<double>(7, 4, 1));
-  gas::ag::Parameter<double> s("s", gas::Tensor<double>(1, 1, -1.7));
-  const auto both = gas::ag::check_gradients(
+  gas::autograd::Parameter<double> x("x", random_tensor<double>(7, 4, 1));
+  gas::autograd::Parameter<double> s("s", gas::Tensor<double>(1, 1, -1.7));
+  const auto both = gas::autograd::check_gradients(
       tape, [&](DTape& t) { return weighted_sum(gas::ops::div_by_scalar(t.param(x), t.param(s))); }, {&x, &s});
   CHECK_MESSAGE(both.ok, both.worst);
   // A constant divisor or a constant matrix: the other operand alone receives the gradient.
-  const auto x_only = gas::ag::check_gradients(
+  const auto x_only = gas::autograd::check_gradients(
       tape, [&](DTape& t) { return weighted_sum(gas::ops::div_by_scalar(t.param(x), t.constant(s.value))); }, {&x});
   CHECK_MESSAGE(x_only.ok, x_only.worst);
-  const auto s_only = gas::ag::check_gradients(
+  const auto s_only = gas::autograd::check_gradients(
       tape, [&](DTape& t) { return weighted_sum(gas::ops::div_by_scalar(t.constant(x.value), t.param(s))); }, {&s});
   CHECK_MESSAGE(s_only.ok, s_only.worst);
 }
@@ -33,7 +33,7 @@ TEST_CASE("div_by_scalar passes the gradient check in the matrix and the divisor
 TEST_CASE("div_by_scalar's divisor gradient over many rows is the same for any thread count") {
   // 10000 rows take the parallel path; the sum over rows is done in row order afterwards.
   DTape tape;
-  gas::ag::Parameter<double> s("s", gas::Tensor<double>(1, 1, 3.0));
+  gas::autograd::Parameter<double> s("s", gas::Tensor<double>(1, 1, 3.0));
   const auto x = random_tensor<double>(10000, 3, 2);
   auto y = gas::ops::div_by_scalar(tape.constant(x.view()), tape.param(s));
   tape.backward(gas::ops::sum_all(y));
@@ -44,7 +44,7 @@ TEST_CASE("div_by_scalar's divisor gradient over many rows is the same for any t
 }
 
 TEST_CASE_TEMPLATE("div_by_scalar divides every element", T, float, double) {
-  gas::ag::Tape<T> tape;
+  gas::autograd::Tape<T> tape;
   const auto x = random_tensor<T>(5, 3, 3);
   const auto y = gas::ops::div_by_scalar(tape.constant(x.view()), tape.constant(gas::Tensor<T>(1, 1, T(0.25))));
   REQUIRE(y.rows() == 5);

@@ -17,12 +17,12 @@
 #include "gas/ops/matmul.hpp"
 #include "gas/ops/reduce.hpp"
 #include "gas/ops/spmm.hpp"
-#include "graph/io/io_test_util.hpp"
+#include "io/io_test_util.hpp"
 #include "ops/ops_test_util.hpp"
 
 namespace {
 
-using gas::aggr::Reduction;
+using gas::ops::aggr::Reduction;
 
 /// A user policy: PyG's alias "add" for the sum reduction.
 struct Add {
@@ -37,16 +37,16 @@ struct RuntimeReduction {  // a field that is not a compile-time constant does n
   static inline Reduction reduction = Reduction::sum;
 };
 
-static_assert(gas::aggr::Aggregation<gas::aggr::Sum>);
-static_assert(gas::aggr::Aggregation<gas::aggr::Mean>);
-static_assert(gas::aggr::Aggregation<gas::aggr::Max>);
-static_assert(gas::aggr::Aggregation<gas::aggr::Min>);
-static_assert(gas::aggr::Aggregation<Add>);
-static_assert(!gas::aggr::Aggregation<int>);
-static_assert(!gas::aggr::Aggregation<NameOnly>);
-static_assert(!gas::aggr::Aggregation<RuntimeReduction>);
-static_assert(gas::aggr::Sum::name == "sum" && gas::aggr::Mean::name == "mean" && gas::aggr::Max::name == "max" &&
-              gas::aggr::Min::name == "min");
+static_assert(gas::ops::aggr::Aggregation<gas::ops::aggr::Sum>);
+static_assert(gas::ops::aggr::Aggregation<gas::ops::aggr::Mean>);
+static_assert(gas::ops::aggr::Aggregation<gas::ops::aggr::Max>);
+static_assert(gas::ops::aggr::Aggregation<gas::ops::aggr::Min>);
+static_assert(gas::ops::aggr::Aggregation<Add>);
+static_assert(!gas::ops::aggr::Aggregation<int>);
+static_assert(!gas::ops::aggr::Aggregation<NameOnly>);
+static_assert(!gas::ops::aggr::Aggregation<RuntimeReduction>);
+static_assert(gas::ops::aggr::Sum::name == "sum" && gas::ops::aggr::Mean::name == "mean" && gas::ops::aggr::Max::name == "max" &&
+              gas::ops::aggr::Min::name == "min");
 
 /// The graphs every test runs on: square with self-loops and weights, bipartite (rows != cols) with and
 /// without weights, and one wider than tall. random_graph leaves every seventh row empty.
@@ -89,13 +89,13 @@ gas::Tensor<double> reference(const gas::Graph& adj, const gas::Tensor<double>& 
 
 /// A scalar whose gradient differs from element to element: sum(relu(y C)) for a fixed random C.
 template <class T>
-gas::ag::Var<T> scalar_loss(gas::ag::Var<T> y, const gas::Tensor<T>& c) {
+gas::autograd::Var<T> scalar_loss(gas::autograd::Var<T> y, const gas::Tensor<T>& c) {
   return gas::ops::sum_all(gas::ops::relu(gas::ops::matmul(y, y.tape().constant(c))));
 }
 
 template <class A, class T>
 void check_forward(const gas::Graph& adj, const gas::Tensor<T>& x, double tolerance) {
-  gas::ag::Tape<T> tape;
+  gas::autograd::Tape<T> tape;
   const auto y = gas::ops::spmm<A>(adj, tape.constant(x));
   REQUIRE(y.rows() == adj.rows());
   REQUIRE(y.cols() == x.cols());
@@ -110,11 +110,11 @@ void check_forward(const gas::Graph& adj, const gas::Tensor<T>& x, double tolera
 
 template <class A>
 void check_grad(const gas::Graph& adj, const gas::Tensor<double>& x0) {
-  gas::ag::Tape<double> tape;
-  gas::ag::Parameter<double> x("x", x0);
+  gas::autograd::Tape<double> tape;
+  gas::autograd::Parameter<double> x("x", x0);
   const auto c = gas_test::random_tensor<double>(x0.cols(), 3, 99);
-  auto build = [&](gas::ag::Tape<double>& t) { return scalar_loss(gas::ops::spmm<A>(adj, t.param(x)), c); };
-  const auto check = gas::ag::check_gradients(tape, build, {&x});
+  auto build = [&](gas::autograd::Tape<double>& t) { return scalar_loss(gas::ops::spmm<A>(adj, t.param(x)), c); };
+  const auto check = gas::autograd::check_gradients(tape, build, {&x});
   CHECK_MESSAGE(check.ok, A::name, ": ", check.worst);
 }
 
@@ -124,8 +124,8 @@ std::pair<gas::Tensor<T>, gas::Tensor<T>> run_on(int threads, const gas::Graph& 
   const int saved = omp_get_max_threads();
   omp_set_num_threads(threads);
   Eigen::setNbThreads(1);  // Eigen's GEMM blocks by thread count; keep it fixed so only the graph ops vary
-  gas::ag::Tape<T> tape;
-  gas::ag::Parameter<T> x("x", x0);
+  gas::autograd::Tape<T> tape;
+  gas::autograd::Parameter<T> x("x", x0);
   const auto c = gas_test::random_tensor<T>(x0.cols(), 4, 5);
   auto y = gas::ops::spmm<A>(adj, tape.param(x));
   tape.backward(scalar_loss(y, c));
@@ -142,10 +142,10 @@ TEST_CASE_TEMPLATE("spmm matches the naive definition of every aggregation", T, 
     CAPTURE(adj.rows());
     CAPTURE(adj.cols());
     const auto x = gas_test::random_tensor<T>(adj.cols(), 21, 7);  // 21: a vector body plus a remainder
-    check_forward<gas::aggr::Sum>(adj, x, tolerance);
-    check_forward<gas::aggr::Mean>(adj, x, tolerance);
-    check_forward<gas::aggr::Max>(adj, x, tolerance);
-    check_forward<gas::aggr::Min>(adj, x, tolerance);
+    check_forward<gas::ops::aggr::Sum>(adj, x, tolerance);
+    check_forward<gas::ops::aggr::Mean>(adj, x, tolerance);
+    check_forward<gas::ops::aggr::Max>(adj, x, tolerance);
+    check_forward<gas::ops::aggr::Min>(adj, x, tolerance);
     check_forward<Add>(adj, x, tolerance);
   }
 }
@@ -153,15 +153,15 @@ TEST_CASE_TEMPLATE("spmm matches the naive definition of every aggregation", T, 
 TEST_CASE("spmm: empty rows give 0 under every aggregation; sum uses the weights, the others ignore them") {
   // Row 0: (0, w 2), (2, w 3); row 1 empty; row 2: (1, w 0.5).
   const gas::Graph adj(3, 3, {0, 2, 2, 3}, {0, 2, 1}, {2.0f, 3.0f, 0.5f});
-  gas::ag::Tape<double> tape;
+  gas::autograd::Tape<double> tape;
   const auto x = tape.constant(gas::Tensor<double>(3, 2, {1, -1, 10, 20, -4, 3}));
-  auto expect = [](gas::ag::Var<double> y, std::vector<double> values) {
+  auto expect = [](gas::autograd::Var<double> y, std::vector<double> values) {
     CHECK(std::equal(values.begin(), values.end(), y.value().data()));
   };
-  expect(gas::ops::spmm<gas::aggr::Sum>(adj, x), {2 - 12, -2 + 9, 0, 0, 5, 10});
-  expect(gas::ops::spmm<gas::aggr::Mean>(adj, x), {-1.5, 1, 0, 0, 10, 20});
-  expect(gas::ops::spmm<gas::aggr::Max>(adj, x), {1, 3, 0, 0, 10, 20});
-  expect(gas::ops::spmm<gas::aggr::Min>(adj, x), {-4, -1, 0, 0, 10, 20});
+  expect(gas::ops::spmm<gas::ops::aggr::Sum>(adj, x), {2 - 12, -2 + 9, 0, 0, 5, 10});
+  expect(gas::ops::spmm<gas::ops::aggr::Mean>(adj, x), {-1.5, 1, 0, 0, 10, 20});
+  expect(gas::ops::spmm<gas::ops::aggr::Max>(adj, x), {1, 3, 0, 0, 10, 20});
+  expect(gas::ops::spmm<gas::ops::aggr::Min>(adj, x), {-4, -1, 0, 0, 10, 20});
 }
 
 TEST_CASE("spmm passes the gradient check for every aggregation on square, bipartite and weighted graphs") {
@@ -169,24 +169,24 @@ TEST_CASE("spmm passes the gradient check for every aggregation on square, bipar
     CAPTURE(adj.rows());
     CAPTURE(adj.cols());
     const auto x = gas_test::random_tensor<double>(adj.cols(), 5, 11);
-    check_grad<gas::aggr::Sum>(adj, x);
-    check_grad<gas::aggr::Mean>(adj, x);
+    check_grad<gas::ops::aggr::Sum>(adj, x);
+    check_grad<gas::ops::aggr::Mean>(adj, x);
     const auto distinct = distinct_tensor<double>(adj.cols(), 5, 12);
-    check_grad<gas::aggr::Max>(adj, distinct);
-    check_grad<gas::aggr::Min>(adj, distinct);
+    check_grad<gas::ops::aggr::Max>(adj, distinct);
+    check_grad<gas::ops::aggr::Min>(adj, distinct);
   }
 }
 
-TEST_CASE("spmm max/min send the gradient to the chosen neighbour only, the first one on ties") {
+TEST_CASE("spmm max/min send the gradient to the chosen neighbor only, the first one on ties") {
   // Row 0 sees nodes 0, 1, 2; nodes 0 and 2 tie for the maximum of column 0, node 1 holds the minimum.
   const gas::Graph adj(2, 3, {0, 3, 3}, {0, 1, 2});
-  gas::ag::Tape<double> tape;
-  gas::ag::Parameter<double> x("x", gas::Tensor<double>(3, 2, {5, 1, -2, 7, 5, 0}));
-  tape.backward(gas::ops::sum_all(gas::ops::spmm<gas::aggr::Max>(adj, tape.param(x))));
+  gas::autograd::Tape<double> tape;
+  gas::autograd::Parameter<double> x("x", gas::Tensor<double>(3, 2, {5, 1, -2, 7, 5, 0}));
+  tape.backward(gas::ops::sum_all(gas::ops::spmm<gas::ops::aggr::Max>(adj, tape.param(x))));
   CHECK(x.grad == gas::Tensor<double>(3, 2, {1, 0, 0, 1, 0, 0}));
   x.zero_grad();
   tape.reset();
-  tape.backward(gas::ops::sum_all(gas::ops::spmm<gas::aggr::Min>(adj, tape.param(x))));
+  tape.backward(gas::ops::sum_all(gas::ops::spmm<gas::ops::aggr::Min>(adj, tape.param(x))));
   CHECK(x.grad == gas::Tensor<double>(3, 2, {0, 0, 1, 0, 0, 1}));
 }
 
@@ -207,10 +207,10 @@ TEST_CASE("spmm in float agrees with double, values and gradients") {
     agree(yf, yd);
     agree(gf, gd);
   };
-  both.operator()<gas::aggr::Sum>();
-  both.operator()<gas::aggr::Mean>();
-  both.operator()<gas::aggr::Max>();
-  both.operator()<gas::aggr::Min>();
+  both.operator()<gas::ops::aggr::Sum>();
+  both.operator()<gas::ops::aggr::Mean>();
+  both.operator()<gas::ops::aggr::Max>();
+  both.operator()<gas::ops::aggr::Min>();
 }
 
 TEST_CASE_TEMPLATE("spmm values and gradients are bit-identical on 1, 2 and 3 threads", T, float, double) {
@@ -225,35 +225,35 @@ TEST_CASE_TEMPLATE("spmm values and gradients are bit-identical on 1, 2 and 3 th
       CHECK(one.second == many.second);
     }
   };
-  same.template operator()<gas::aggr::Sum>();
-  same.template operator()<gas::aggr::Mean>();
-  same.template operator()<gas::aggr::Max>();
-  same.template operator()<gas::aggr::Min>();
+  same.template operator()<gas::ops::aggr::Sum>();
+  same.template operator()<gas::ops::aggr::Mean>();
+  same.template operator()<gas::ops::aggr::Max>();
+  same.template operator()<gas::ops::aggr::Min>();
 }
 
 TEST_CASE("spmm reuses its buffers across steps, and skips saving state when no gradient is needed") {
   const auto adj = gas_test::random_graph(50, 40, 4, 41, true, false);
-  gas::ag::Tape<float> tape;
-  gas::ag::Parameter<float> x("x", gas_test::random_tensor<float>(40, 8, 42));
+  gas::autograd::Tape<float> tape;
+  gas::autograd::Parameter<float> x("x", gas_test::random_tensor<float>(40, 8, 42));
   const std::int64_t* index = nullptr;
   for (int step = 0; step < 3; ++step) {
     tape.reset();
-    auto y = gas::ops::spmm<gas::aggr::Sum>(adj, tape.param(x));
+    auto y = gas::ops::spmm<gas::ops::aggr::Sum>(adj, tape.param(x));
     tape.backward(gas::ops::sum_all(y));
     if (step == 0) index = y.node().aux_index.data();
     CHECK(y.node().aux_index.data() == index);  // the transposed index is rebuilt in place
   }
-  gas::ag::Tape<float> fresh;
-  auto y = gas::ops::spmm<gas::aggr::Max>(adj, fresh.constant(x.value));
+  gas::autograd::Tape<float> fresh;
+  auto y = gas::ops::spmm<gas::ops::aggr::Max>(adj, fresh.constant(x.value));
   CHECK_FALSE(y.requires_grad());
   CHECK(y.node().aux_index.empty());  // no argmax saved for a constant input
 }
 
 TEST_CASE("spmm shape errors name both shapes") {
   const auto adj = gas_test::random_graph(6, 4, 2, 51, false, false);
-  gas::ag::Tape<double> tape;
+  gas::autograd::Tape<double> tape;
   const auto x = tape.constant(gas::Tensor<double>(6, 3));
-  CHECK_THROWS_NAMING(gas::shape_error, gas::ops::spmm<gas::aggr::Sum>(adj, x), "(6 x 4)", "(6 x 3)",
+  CHECK_THROWS_NAMING(gas::shape_error, gas::ops::spmm<gas::ops::aggr::Sum>(adj, x), "(6 x 4)", "(6 x 3)",
                       "adj.cols() must equal x.rows()");
-  CHECK_THROWS_NAMING(gas::shape_error, gas::ops::spmm<gas::aggr::Max>(adj, x), "(6 x 4)", "(6 x 3)");
+  CHECK_THROWS_NAMING(gas::shape_error, gas::ops::spmm<gas::ops::aggr::Max>(adj, x), "(6 x 4)", "(6 x 3)");
 }

@@ -4,7 +4,7 @@
 #include <cstdint>
 
 #include "gas/partition/contiguous.hpp"
-#include "graph/io/io_test_util.hpp"
+#include "io/io_test_util.hpp"
 #include "partition/partition_test_util.hpp"
 
 using gas::partition::Contiguous;

@@ -1,8 +1,8 @@
 #include <doctest/doctest.h>
 
-#include "gas/graph/generators/sbm.hpp"
+#include "gas/gen/sbm.hpp"
 #include "gas/partition/from_spec.hpp"
-#include "graph/io/io_test_util.hpp"
+#include "io/io_test_util.hpp"
 
 TEST_CASE("partition_from_spec maps each kind to its partitioner") {
   const auto data = gas::gen::sbm({.nodes = 400, .classes = 4, .features = 0, .seed = 1});

@@ -1,4 +1,4 @@
-// Tests of the METIS partitioner: valid relabellings on random and hand-made graphs, determinism, every edge
+// Tests of the METIS partitioner: valid relabelings on random and hand-made graphs, determinism, every edge
 // case's outcome, and the quality claim (far fewer cut edges than Random, on Cora and on planted communities).
 #include <doctest/doctest.h>
 
@@ -7,13 +7,13 @@
 #include <string>
 #include <vector>
 
-#include "gas/graph/generators/rmat.hpp"
-#include "gas/graph/generators/sbm.hpp"
-#include "gas/graph/io/load.hpp"
+#include "gas/gen/rmat.hpp"
+#include "gas/gen/sbm.hpp"
+#include "gas/io/load.hpp"
 #include "gas/graph/transforms.hpp"
 #include "gas/partition/metis.hpp"
 #include "gas/partition/random.hpp"
-#include "graph/io/io_test_util.hpp"
+#include "io/io_test_util.hpp"
 #include "partition/partition_test_util.hpp"
 #include "test_util.hpp"
 
@@ -121,8 +121,8 @@ TEST_CASE("Metis: self-loops and edge weights are ignored") {
   const auto plain = Metis{.num_parts = 6, .seed = 3}.partition(data.graph);
   const auto looped = Metis{.num_parts = 6, .seed = 3}.partition(gas::add_self_loops(data.graph));
   CHECK(looped.perm == plain.perm);
-  const auto normalised = Metis{.num_parts = 6, .seed = 3}.partition(gas::gcn_normalise(data.graph));
-  CHECK(normalised.perm == plain.perm);
+  const auto normalized = Metis{.num_parts = 6, .seed = 3}.partition(gas::gcn_normalize(data.graph));
+  CHECK(normalized.perm == plain.perm);
 }
 
 TEST_CASE("Metis: edge cases throw partition_error naming the numbers") {
@@ -135,7 +135,7 @@ TEST_CASE("Metis: edge cases throw partition_error naming the numbers") {
   CHECK_THROWS_NAMING(gas::partition_error, (Metis{.num_parts = 2, .imbalance = 0.9}.partition(g)), "imbalance");
   const auto directed = gas::csr_from_coo<gas::node_id, float>(3, 3, std::vector<gas::node_id>{0, 1},
                                                                  std::vector<gas::node_id>{1, 2});
-  CHECK_THROWS_NAMING(gas::partition_error, Metis{.num_parts = 2}.partition(directed), "symmetric", "symmetrise");
+  CHECK_THROWS_NAMING(gas::partition_error, Metis{.num_parts = 2}.partition(directed), "symmetric", "symmetrize");
 }
 
 TEST_CASE("Metis: graphs beyond METIS's 32-bit idx_t are refused with a pointer to Random") {

@@ -8,7 +8,7 @@
 #include "gas/partition/metis.hpp"
 #include "gas/partition/partition.hpp"
 #include "gas/partition/random.hpp"
-#include "graph/io/io_test_util.hpp"
+#include "io/io_test_util.hpp"
 #include "partition/partition_test_util.hpp"
 
 namespace {

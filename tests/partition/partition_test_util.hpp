@@ -1,5 +1,5 @@
 #pragma once
-// Property checks shared by the partitioner tests: a Partition is a valid relabelling, and small graphs with
+// Property checks shared by the partitioner tests: a Partition is a valid relabeling, and small graphs with
 // awkward shapes (isolated nodes, several components).
 
 #include <doctest/doctest.h>
@@ -55,7 +55,7 @@ inline gas::Graph undirected(gas::node_id n, const std::vector<std::pair<gas::no
     src.push_back(u);
     dst.push_back(v);
   }
-  return gas::csr_from_coo<gas::node_id, float>(n, n, src, dst, {.symmetrise = true});
+  return gas::csr_from_coo<gas::node_id, float>(n, n, src, dst, {.symmetrize = true});
 }
 
 /// 10 nodes: a triangle {0, 1, 2}, a path 4-5-6, and isolated nodes 3, 7, 8, 9.

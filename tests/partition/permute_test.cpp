@@ -6,15 +6,15 @@
 #include <cstdint>
 #include <vector>
 
-#include "gas/graph/generators/rmat.hpp"
-#include "gas/graph/generators/sbm.hpp"
-#include "gas/graph/io/load.hpp"
+#include "gas/gen/rmat.hpp"
+#include "gas/gen/sbm.hpp"
+#include "gas/io/load.hpp"
 #include "gas/graph/transforms.hpp"
 #include "gas/partition/contiguous.hpp"
 #include "gas/partition/metis.hpp"
 #include "gas/partition/permute.hpp"
 #include "gas/partition/random.hpp"
-#include "graph/io/io_test_util.hpp"
+#include "io/io_test_util.hpp"
 #include "partition/partition_test_util.hpp"
 #include "test_util.hpp"
 
@@ -113,7 +113,7 @@ TEST_CASE("permute: an SBM dataset under METIS, Random and Contiguous partitions
 
 TEST_CASE("permute: weighted graphs keep each weight on its edge") {
   const auto data = gas::gen::rmat({.scale = 10, .seed = 8});
-  const auto weighted = gas::gcn_normalise(data.graph);  // distinct weights per edge, self-loops included
+  const auto weighted = gas::gcn_normalize(data.graph);  // distinct weights per edge, self-loops included
   const auto p = gas::partition::Random{.num_parts = 5, .seed = 1}.partition(weighted);
   check_isomorphic(weighted, gas::partition::permute(weighted, p), p);
 }

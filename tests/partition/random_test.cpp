@@ -3,9 +3,9 @@
 
 #include <cstdint>
 
-#include "gas/graph/generators/sbm.hpp"
+#include "gas/gen/sbm.hpp"
 #include "gas/partition/random.hpp"
-#include "graph/io/io_test_util.hpp"
+#include "io/io_test_util.hpp"
 #include "partition/partition_test_util.hpp"
 
 using gas::partition::Random;

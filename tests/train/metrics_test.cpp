@@ -9,7 +9,7 @@
 #include <vector>
 
 #include "gas/train/metrics.hpp"
-#include "graph/io/io_test_util.hpp"
+#include "io/io_test_util.hpp"
 
 // Expected values are worked out by hand in the comments; each equals what torch.argmax and scikit-learn
 // (f1_score(average='micro'), roc_auc_score) give on the same inputs.
@@ -44,7 +44,7 @@ TEST_CASE_TEMPLATE("accuracy takes the first maximum per selected row, as torch.
                                  5, 5, 0,       // tie: 0, the lowest column
                                  0, 0, 0,       // all tied: 0
                                  -1, -2, -0.5,  // argmax 2
-                                 9, 9, 9});     // unlabelled, never selected here
+                                 9, 9, 9});     // unlabeled, never selected here
   const std::vector<std::int32_t> labels{1, 1, 0, 2, -1};
   const std::vector<node_id> all{0, 1, 2, 3};
   CHECK(gas::train::accuracy(logits.view(), labels, all) == 0.75);
@@ -76,7 +76,7 @@ TEST_CASE_TEMPLATE("accuracy reads a column block of a wider matrix and lets NaN
   CHECK(gas::train::accuracy(with_nan.view(), std::vector<std::int32_t>{2, 1, 1}, rows) == 0.0);
 }
 
-TEST_CASE("accuracy rejects unlabelled or out-of-range rows, naming the row") {
+TEST_CASE("accuracy rejects unlabeled or out-of-range rows, naming the row") {
   const auto logits = matrix<float>(4, 3, {1, 0, 0, 0, 1, 0, 0, 0, 1, 1, 1, 1});
   const std::vector<std::int32_t> labels{0, 1, -1, 3};
   CHECK_THROWS_NAMING(gas::value_error, gas::train::accuracy(logits, labels, std::vector<node_id>{0, 2}),
@@ -180,7 +180,7 @@ TEST_CASE("roc_auc matches the O(n^2) pairwise definition on random data with ma
 }
 
 TEST_CASE_TEMPLATE("roc_auc of 2-class logits ranks selected rows by logit[1] - logit[0]", T, float, double) {
-  // Differences 0.1, 0.4, 0.35 (0.65 vs 1.0), 0.8; row 4 is unlabelled and not selected.
+  // Differences 0.1, 0.4, 0.35 (0.65 vs 1.0), 0.8; row 4 is unlabeled and not selected.
   const auto logits = matrix<T>(5, 2, {0, 0.1, 0, 0.4, 0.625, 0.975, -0.8, 0, 3, 3});
   const std::vector<std::int32_t> labels{0, 0, 1, 1, -1};
   const std::vector<node_id> rows{0, 1, 2, 3};

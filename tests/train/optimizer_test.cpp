@@ -7,23 +7,23 @@
 #include <vector>
 
 #include "gas/autograd/tape.hpp"
-#include "gas/graph/io/zip.hpp"
+#include "gas/io/zip.hpp"
 #include "gas/ops/arithmetic.hpp"
 #include "gas/ops/matmul.hpp"
 #include "gas/ops/reduce.hpp"
 #include "gas/train/clip.hpp"
 #include "gas/train/optimizer.hpp"
-#include "graph/io/io_test_util.hpp"
+#include "io/io_test_util.hpp"
 #include "ops/ops_test_util.hpp"
 
 // The fixtures come from tools/make_optim_fixtures.py (torch 1.13 in float64): initial parameters, five steps of
-// fixed gradients, two groups (group 0 sets its lr and weight decay, group 1 takes the optimiser's) and the
-// parameters after every step. The C++ optimisers must reproduce them to 1e-10.
+// fixed gradients, two groups (group 0 sets its lr and weight decay, group 1 takes the optimizer's) and the
+// parameters after every step. The C++ optimizers must reproduce them to 1e-10.
 
 namespace {
 
 using Arrays = std::map<std::string, gas::io::NpyArray>;
-using Param = gas::ag::Parameter<double>;
+using Param = gas::autograd::Parameter<double>;
 
 std::filesystem::path fixture(const char* name) {
   if (const char* root = std::getenv("GAS_SOURCE_DIR")) return std::filesystem::path(root) / "tests" / "data" / name;
@@ -87,7 +87,7 @@ TEST_CASE("Adam with two parameter groups reproduces torch.optim.Adam") {
                                {.lr = cfg[0], .beta1 = cfg[1], .beta2 = cfg[2], .eps = cfg[3], .weight_decay = cfg[4]});
   CHECK(opt.num_groups() == 2);
   CHECK(opt.lr(0) == cfg[5]);
-  CHECK(opt.lr(1) == cfg[0]);  // unset in the group: the optimiser's
+  CHECK(opt.lr(1) == cfg[0]);  // unset in the group: the optimizer's
   check_trajectory(opt, params, a, "");
 }
 
@@ -139,16 +139,16 @@ TEST_CASE("clip_grad_norm reproduces torch.nn.utils.clip_grad_norm_") {
   CHECK_THROWS_NAMING(gas::value_error, gas::train::clip_grad_norm(none, -1.0), "max_norm -1");
 }
 
-TEST_CASE_TEMPLATE("every optimiser minimises a least-squares problem recorded on the tape", T, float, double) {
+TEST_CASE_TEMPLATE("every optimizer minimizes a least-squares problem recorded on the tape", T, float, double) {
   // min_W ||X W - Y||^2 / n for a W that fits exactly.
   const auto x = gas_test::random_tensor<T>(32, 4, 1);
   const auto w_true = gas_test::random_tensor<T>(4, 2, 2);
   gas::Tensor<T> y(32, 2);
   gas::ops::detail::gemm<T>(x.view(), false, w_true.view(), false, y.view(), false);
   auto run = [&](auto make) {
-    gas::ag::Parameter<T> w("w", gas::Tensor<T>(4, 2, T{0}));
+    gas::autograd::Parameter<T> w("w", gas::Tensor<T>(4, 2, T{0}));
     auto opt = make(w);
-    gas::ag::Tape<T> tape;
+    gas::autograd::Tape<T> tape;
     double first = 0, last = 0;
     for (int step = 0; step < 300; ++step) {
       tape.reset();
@@ -161,13 +161,13 @@ TEST_CASE_TEMPLATE("every optimiser minimises a least-squares problem recorded o
     }
     return last / first;
   };
-  using P = gas::ag::Parameter<T>;
+  using P = gas::autograd::Parameter<T>;
   CHECK(run([](P& w) { return gas::train::Adam<T>({&w}, {.lr = 0.05}); }) < 1e-3);
   CHECK(run([](P& w) { return gas::train::AdamW<T>({&w}, {.lr = 0.05, .weight_decay = 1e-4}); }) < 1e-3);
   CHECK(run([](P& w) { return gas::train::SGD<T>({&w}, {.lr = 0.1, .momentum = 0.9, .nesterov = true}); }) < 1e-3);
 }
 
-TEST_CASE("optimisers share lr(), set_lr() and zero_grad(), keep their defaults and state buffers") {
+TEST_CASE("optimizers share lr(), set_lr() and zero_grad(), keep their defaults and state buffers") {
   Param a("a", gas::Tensor<double>(2, 2, 1.0)), b("b", gas::Tensor<double>(1, 3, 1.0));
   CHECK(gas::train::Adam<double>::Options{}.lr == 0.001);
   CHECK(gas::train::AdamW<double>::Options{}.weight_decay == 0.01);
@@ -190,7 +190,7 @@ TEST_CASE("optimisers share lr(), set_lr() and zero_grad(), keep their defaults 
   CHECK(b.grad == gas::Tensor<double>(1, 3, 0.0));
 }
 
-TEST_CASE("optimisers reject bad settings and changed parameters with typed errors") {
+TEST_CASE("optimizers reject bad settings and changed parameters with typed errors") {
   Param a("a", gas::Tensor<double>(2, 2, 1.0)), b("b", gas::Tensor<double>(1, 3, 1.0));
   using Groups = std::vector<gas::train::ParamGroup<double>>;
   CHECK_THROWS_NAMING(gas::value_error, gas::train::SGD<double>({&a}, {.momentum = 0, .nesterov = true}), "Nesterov");

@@ -7,10 +7,10 @@
 #include <string>
 #include <vector>
 
-#include "gas/graph/io/zip.hpp"
+#include "gas/io/zip.hpp"
 #include "gas/train/optimizer.hpp"
 #include "gas/train/schedule.hpp"
-#include "graph/io/io_test_util.hpp"
+#include "io/io_test_util.hpp"
 
 // The fixture comes from tools/make_optim_fixtures.py: torch 1.13's ReduceLROnPlateau on a noisy loss that
 // flattens (mode min, relative threshold, cooldown, min_lr reached) and on the matching accuracy (mode max,
@@ -23,7 +23,7 @@ std::filesystem::path fixture(const char* name) {
   return std::filesystem::path(__FILE__).parent_path().parent_path() / "data" / name;
 }
 
-/// Holds a learning rate, as an optimiser would.
+/// Holds a learning rate, as an optimizer would.
 struct LrBox {
   double value = 0;
   [[nodiscard]] double lr() const { return value; }
@@ -46,7 +46,7 @@ TEST_CASE("ReduceLROnPlateau reproduces torch's learning rates in min/rel and ma
     const auto metrics = a.at(prefix + "metrics").to_vector<double>();
     const auto lrs = a.at(prefix + "lrs").to_vector<double>();
     const bool min = prefix == "min_";
-    gas::ag::Parameter<double> p("p", gas::Tensor<double>(1, 1, 0.0));
+    gas::autograd::Parameter<double> p("p", gas::Tensor<double>(1, 1, 0.0));
     gas::train::SGD<double> opt({&p}, {.lr = cfg[5]});
     gas::train::ReduceLROnPlateau sched(opt, {.mode = min ? gas::train::PlateauMode::min : gas::train::PlateauMode::max,
                                               .factor = cfg[0],
@@ -100,7 +100,7 @@ TEST_CASE("StepLR reproduces torch's learning rates and lowers every group") {
   const auto a = gas::io::read_npz_arrays(fixture("optim_plateau.npz"));
   const auto cfg = a.at("step_config").to_vector<double>();  // lr, step_size, gamma
   const auto lrs = a.at("step_lrs").to_vector<double>();
-  gas::ag::Parameter<double> p("p", gas::Tensor<double>(1, 1, 0.0)), q("q", gas::Tensor<double>(1, 1, 0.0));
+  gas::autograd::Parameter<double> p("p", gas::Tensor<double>(1, 1, 0.0)), q("q", gas::Tensor<double>(1, 1, 0.0));
   gas::train::Adam<double> opt({{{&p}, {}, {}}, {{&q}, {}, 1e-4}}, {.lr = cfg[0]});
   gas::train::StepLR sched(opt, static_cast<std::int64_t>(cfg[1]), cfg[2]);
   for (std::size_t e = 0; e < lrs.size(); ++e) {

@@ -14,8 +14,8 @@
 #include <vector>
 
 #include <gas/core/error.hpp>
-#include <gas/graph/generators/sbm.hpp>
-#include <gas/graph/io/planetoid.hpp>
+#include <gas/gen/sbm.hpp>
+#include <gas/io/planetoid.hpp>
 #include <gas/graph/transforms.hpp>
 #include <gas/history/host_store.hpp>
 #include <gas/models/gcn.hpp>
@@ -24,7 +24,7 @@
 #include <gas/partition/random.hpp>
 #include <gas/train/trainer.hpp>
 
-#include "graph/io/io_test_util.hpp"
+#include "io/io_test_util.hpp"
 #include "test_util.hpp"
 
 using gas::models::GCN;
@@ -87,8 +87,8 @@ TEST_CASE("Trainer: GAS (METIS 8 parts, batch 2) and full-batch both learn an ea
     REQUIRE(trainer.best_parameters().size() == model.parameters().size());
     trainer.load_best();
     if (mode == Mode::full) {
-      const auto adj = gas::gcn_normalise(data.graph);
-      gas::ag::Tape<float> tape;
+      const auto adj = gas::gcn_normalize(data.graph);
+      gas::autograd::Tape<float> tape;
       std::vector<gas::node_id> ids(static_cast<std::size_t>(data.num_nodes()));
       std::iota(ids.begin(), ids.end(), gas::node_id{0});
       auto x = gas::models::gather_features(tape, data.features.view(), std::span<const gas::node_id>(ids));
@@ -266,7 +266,7 @@ TEST_CASE("Trainer: GCN on Cora (METIS 40 parts, batch 10, 100 epochs) reaches t
   // reg weight decay 5e-4, gradient norm 1. Its 200 epochs gave 81.9, 81.8, 81.7, 83.2 for seeds 0..3 (reference
   // 82.29 +- 0.76); the test runs 100 epochs to stay near 20 s (81.4, 81.8, 81.8, 83.2 for seeds 0..3).
   auto data = gas::io::read_planetoid(gas_test::data_dir() / "planetoid/cora");
-  gas::row_normalise(data.features);
+  gas::row_normalize(data.features);
   GCNOptions o = gcn_options(data);
   o.input_dropout = 0.5;
   GCN<float> model(data.num_nodes(), o, 0);

@@ -1,5 +1,5 @@
 #pragma once
-/// @brief `ag::AttributeSlot`: where a tape node keeps its op's typed attributes, a fixed slot of bytes.
+/// @brief `autograd::AttributeSlot`: where a tape node keeps its op's typed attributes, a fixed slot of bytes.
 ///
 /// Every op has a small attribute struct (a probability and a seed, a pointer to the graph, spans of labels) that
 /// its forward pass stores and its backward pass reads back. Why a slot of bytes with a type tag rather than a
@@ -16,7 +16,7 @@
 
 #include "gas/core/error.hpp"
 
-namespace gas::ag {
+namespace gas::autograd {
 
 namespace detail {
 
@@ -60,8 +60,8 @@ public:
   void set(const A& attributes) {
     static_assert(std::is_trivially_copyable_v<A>,
                   "op attributes must be trivially copyable: hold plain values, pointers and spans, never owners");
-    static_assert(sizeof(A) <= capacity, "op attributes larger than ag::AttributeSlot::capacity (64 bytes)");
-    static_assert(alignof(A) <= alignment, "op attributes aligned beyond ag::AttributeSlot::alignment");
+    static_assert(sizeof(A) <= capacity, "op attributes larger than autograd::AttributeSlot::capacity (64 bytes)");
+    static_assert(alignof(A) <= alignment, "op attributes aligned beyond autograd::AttributeSlot::alignment");
     ::new (static_cast<void*>(bytes_)) A(attributes);
     type_ = &detail::attribute_type<A>;
   }
@@ -93,7 +93,7 @@ private:
   [[noreturn]] void mismatch(const char* op, std::string_view wanted) const {
     const std::string held =
         type_ == nullptr ? std::string("no attributes") : "attributes " + std::string(type_->name());
-    throw value_error("gas::ag::Node::attrs: op '" + std::string(op) + "' holds " + held + ", not " +
+    throw value_error("gas::autograd::Node::attrs: op '" + std::string(op) + "' holds " + held + ", not " +
                       std::string(wanted));
   }
 
@@ -101,4 +101,4 @@ private:
   const detail::AttributeType* type_ = nullptr;
 };
 
-}  // namespace gas::ag
+}  // namespace gas::autograd

@@ -14,7 +14,7 @@
 #include "gas/autograd/parameter.hpp"
 #include "gas/autograd/tape.hpp"
 
-namespace gas::ag {
+namespace gas::autograd {
 
 /// @brief Outcome of a gradient check.
 struct GradCheck {
@@ -67,4 +67,4 @@ GradCheck check_gradients(Tape<double>& tape, Build&& build, const std::vector<P
   return result;
 }
 
-}  // namespace gas::ag
+}  // namespace gas::autograd

@@ -6,12 +6,12 @@
 
 #include "gas/core/tensor.hpp"
 
-namespace gas::ag {
+namespace gas::autograd {
 
 /// @brief A trainable (rows, cols) tensor with its accumulated gradient.
 ///
-/// Gradients accumulate across backward passes, as in PyTorch, until `zero_grad()`; optimisers read
-/// `value` and `grad`. `decay` selects the weight-decay group an optimiser applies (the reference trains
+/// Gradients accumulate across backward passes, as in PyTorch, until `zero_grad()`; optimizers read
+/// `value` and `grad`. `decay` selects the weight-decay group an optimizer applies (the reference trains
 /// with two groups).
 template <class T, class Backend = host>
 struct Parameter {
@@ -32,4 +32,4 @@ struct Parameter {
   }
 };
 
-}  // namespace gas::ag
+}  // namespace gas::autograd

@@ -5,7 +5,7 @@
 /// in the same order every time, so node i of this step has the shapes node i had last step. `reset()` keeps
 /// every node and its buffers, and `Tensor::resize` reuses their allocations: in the steady state a step
 /// allocates nothing. A node's backward is a plain function pointer, its op's attributes live in a fixed typed slot
-/// (ag::AttributeSlot) and its saved state in auxiliary tensors, so recording an op allocates nothing either.
+/// (autograd::AttributeSlot) and its saved state in auxiliary tensors, so recording an op allocates nothing either.
 
 #include <algorithm>
 #include <array>
@@ -21,7 +21,7 @@
 #include "gas/core/exec.hpp"
 #include "gas/core/tensor.hpp"
 
-namespace gas::ag {
+namespace gas::autograd {
 
 template <class T, class Backend>
 class Tape;
@@ -33,7 +33,7 @@ struct Node {
   static constexpr int max_inputs = 4;
 
   MatrixView<T> value;                 // (rows, cols): value_storage, or a parameter's value
-  MatrixView<T> grad;                  // same shape once materialised in a backward pass
+  MatrixView<T> grad;                  // same shape once materialized in a backward pass
   Tensor<T, Backend> value_storage;
   Tensor<T, Backend> grad_storage;
   Tensor<T, Backend> aux;              // whatever an op saves for backward (mask, softmax, statistics)
@@ -108,7 +108,7 @@ private:
 /// @tparam Backend where tensors live (`gas::host`; device backends under gas/cuda/).
 template <class T, class Backend = host>
 class Tape {
-  static_assert(std::is_floating_point_v<T>, "gas::ag::Tape computes in float or double");
+  static_assert(std::is_floating_point_v<T>, "gas::autograd::Tape computes in float or double");
 
 public:
   using node_type = Node<T, Backend>;
@@ -176,7 +176,7 @@ public:
   }
 
   /// @brief A leaf that reads `p.value` in place and accumulates into `p.grad`. On the device the parameter's
-  /// tensors move to the tape's stream, so that its gradient, its zeroing and the optimiser's update (which run on
+  /// tensors move to the tape's stream, so that its gradient, its zeroing and the optimizer's update (which run on
   /// the tensors' stream) are ordered with the kernels that read and write them.
   var param(Parameter<T, Backend>& p) {
     bind(p.value);
@@ -338,4 +338,4 @@ private:
   bool previous_;
 };
 
-}  // namespace gas::ag
+}  // namespace gas::autograd

@@ -1,5 +1,5 @@
 #pragma once
-/// @brief Backend tags: algorithms are written once and specialised per backend by these tags.
+/// @brief Backend tags: algorithms are written once and specialized per backend by these tags.
 
 namespace gas {
 
@@ -7,13 +7,13 @@ namespace gas {
 struct host {};
 
 namespace cuda {
-/// @brief The CUDA device backend: `Tensor<T, gas::cuda::device>` and the device ops specialise on it. Declared
+/// @brief The CUDA device backend: `Tensor<T, gas::cuda::device>` and the device ops specialize on it. Declared
 /// here, outside gas/cuda/, so host-only code can name it (in a type list, a static_assert) without nvcc.
 struct device {};
 }  // namespace cuda
 
 /// @brief The graph type the ops of a backend aggregate over: `gas::Graph` on the host (graph/dataset.hpp),
-/// `cuda::DeviceCsr` on the device (cuda/device_csr.hpp). Specialised where those types are defined.
+/// `cuda::DeviceCsr` on the device (cuda/device_csr.hpp). Specialized where those types are defined.
 template <class Backend>
 struct backend_graph;
 

@@ -15,7 +15,7 @@
 
 namespace gas {
 
-/// @brief The execution context of a backend; specialised per backend (`Exec<host>` here, `Exec<cuda::device>`
+/// @brief The execution context of a backend; specialized per backend (`Exec<host>` here, `Exec<cuda::device>`
 /// in gas/cuda/exec.hpp, which needs the CUDA toolkit).
 template <class Backend>
 class Exec {

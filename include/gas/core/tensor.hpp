@@ -82,7 +82,7 @@ private:
 /// @tparam Backend where the storage lives (`gas::host`; device backends live under gas/cuda/).
 template <class T, class Backend>
 class Tensor {
-  static_assert(dependent_false<Backend>, "gas::Tensor: no specialisation for this backend");
+  static_assert(dependent_false<Backend>, "gas::Tensor: no specialization for this backend");
 };
 
 /// @brief Host tensor: contiguous row-major storage in a std::vector.

@@ -17,7 +17,7 @@
 namespace gas::cuda {
 
 /// @brief `size()` elements of device memory, owned; returned to its arena on the buffer's stream.
-/// The elements are uninitialised. Copies run on the buffer's stream, so they are ordered with the
+/// The elements are uninitialized. Copies run on the buffer's stream, so they are ordered with the
 /// kernels queued there and never with the legacy default stream.
 /// @tparam T element type; trivially copyable, because elements move between host and device as bytes.
 template <class T>
@@ -88,7 +88,7 @@ public:
     if (size_ == 0) return;
     GAS_CUDA_CHECK(cudaMemcpyAsync(data_, host.data(), bytes(), cudaMemcpyHostToDevice, stream_));
   }
-  /// @brief Queues a copy of the buffer into `host` (exactly size() elements) on `stream()`; synchronise
+  /// @brief Queues a copy of the buffer into `host` (exactly size() elements) on `stream()`; synchronize
   /// the stream before reading `host`.
   void copy_to(std::span<T> host) const {
     GAS_CHECK(host.size() == size_, shape_error, host.size() << " host elements for a buffer of " << size_);

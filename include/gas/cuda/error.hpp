@@ -51,5 +51,5 @@ inline bool available() { return device_count() > 0; }
       ::gas::cuda::detail::throw_cuda_error(gas_cuda_status_, #call, __FILE__, __LINE__);     \
   } while (false)
 
-/// @brief Checks the last kernel launch (configuration errors) without synchronising.
+/// @brief Checks the last kernel launch (configuration errors) without synchronizing.
 #define GAS_CUDA_CHECK_LAUNCH() GAS_CUDA_CHECK(cudaGetLastError())

@@ -21,7 +21,7 @@ namespace gas {
 /// created on first use so that a tape can be built, and fail with cuda_error, only where work is queued.
 ///
 /// Every transfer and kernel of a tape goes to this stream, so they run in the order the ops were recorded; reading
-/// a value on the host (download, ag::to_host) waits for the stream.
+/// a value on the host (download, autograd::to_host) waits for the stream.
 template <>
 class Exec<cuda::device> {
 public:
@@ -60,7 +60,7 @@ public:
     synchronize();
   }
   /// @brief Queues setting every element of the device view `to` to `value` (zero by a memset; other values by
-  /// an upload of a staged host copy, which is for initialisation, not for a step).
+  /// an upload of a staged host copy, which is for initialization, not for a step).
   template <class T>
   void fill(MatrixView<T> to, T value) const {
     if (to.rows() == 0 || to.cols() == 0) return;

@@ -2,10 +2,10 @@
 /// @brief The device implementations of the ops: every `gas::ops::Impl<Op, gas::cuda::device>`, from gas/cuda/ops/.
 ///
 /// With this header (nvcc only), every op of gas/ops/ and so every layer and model runs on `gas::cuda::device`
-/// tensors: `ag::Tape<T, gas::cuda::device>` records the same ops as the host tape (ops::record, one dispatch point)
+/// tensors: `autograd::Tape<T, gas::cuda::device>` records the same ops as the host tape (ops::record, one dispatch point)
 /// and their kernels run on the stream of `tape.exec()`. Each file of gas/cuda/ops/ holds the device implementations
 /// of the ops of the gas/ops/ header of the same name, over the kernels of gas/cuda/kernels/; optim.cuh holds the
-/// optimisers' parameter updates. The history op's device implementation is gas/cuda/history/push_and_pull.cuh.
+/// optimizers' parameter updates. The history op's device implementation is gas/cuda/history/push_and_pull.cuh.
 
 #include "gas/cuda/ops/activation.cuh"
 #include "gas/cuda/ops/arithmetic.cuh"

@@ -47,7 +47,7 @@ inline void* pinned_alloc(std::size_t count, std::size_t element_bytes, PinnedOp
 }
 }  // namespace detail
 
-/// @brief `size()` elements of pinned host memory, owned; uninitialised.
+/// @brief `size()` elements of pinned host memory, owned; uninitialized.
 /// @tparam T element type; trivial, since the memory comes from cudaHostAlloc and no constructor runs.
 template <class T>
 class PinnedBuffer {
@@ -59,7 +59,7 @@ public:
 
   /// @brief An empty buffer; makes no CUDA call.
   PinnedBuffer() = default;
-  /// @brief `count` uninitialised elements (no CUDA call when 0); throws cuda_error when pinning fails.
+  /// @brief `count` uninitialized elements (no CUDA call when 0); throws cuda_error when pinning fails.
   explicit PinnedBuffer(std::size_t count, PinnedOptions options = {})
       : data_(count == 0 ? nullptr : static_cast<T*>(detail::pinned_alloc(count, sizeof(T), options))),
         size_(count), mapped_(options.mapped) {}

@@ -17,7 +17,7 @@ struct StreamOptions {
 };
 
 /// @brief An owned non-blocking stream on the device that was current at construction.
-/// Non-blocking because the legacy default stream must never serialise gas's compute and copy
+/// Non-blocking because the legacy default stream must never serialize gas's compute and copy
 /// streams behind one another (a stray synchronous cudaMemcpy elsewhere would otherwise stall them).
 class Stream {
 public:

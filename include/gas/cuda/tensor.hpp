@@ -1,7 +1,7 @@
 #pragma once
-/// @brief `Tensor<T, gas::cuda::device>`: the device specialisation of gas::Tensor, a row-major (rows, cols) matrix in
+/// @brief `Tensor<T, gas::cuda::device>`: the device specialization of gas::Tensor, a row-major (rows, cols) matrix in
 /// arena memory, with explicit transfers to and from host tensors. The device kernels (cuda/kernels/) take its
-/// data(), and a device `ag::Tape` keeps its values in such tensors.
+/// data(), and a device `autograd::Tape` keeps its values in such tensors.
 
 #include <cuda_runtime.h>
 
@@ -31,7 +31,7 @@ public:
   using backend = cuda::device;
 
   Tensor() = default;
-  /// @brief A (rows, cols) tensor with uninitialised elements on `stream` (fill_zero() to clear it). Throws
+  /// @brief A (rows, cols) tensor with uninitialized elements on `stream` (fill_zero() to clear it). Throws
   /// shape_error for a negative shape, cuda_error when the device cannot provide the memory.
   Tensor(std::int64_t rows, std::int64_t cols, cudaStream_t stream = nullptr)
       : storage_(checked_size(rows, cols), stream), rows_(rows), cols_(cols) {}
@@ -89,7 +89,7 @@ public:
     if (size() > 0) GAS_CUDA_CHECK(cudaMemsetAsync(data(), 0, bytes(), storage_.stream()));
   }
   /// @brief Sets every element to `value`: a memset for zero, else an upload of a staged host copy (for
-  /// initialisation; pageable memory is staged before the call returns).
+  /// initialization; pageable memory is staged before the call returns).
   void fill(T value) {
     if (value == T{0} || size() == 0) return fill_zero();
     const std::vector<T> staged(static_cast<std::size_t>(size()), value);

@@ -19,7 +19,7 @@
 
 namespace gas {
 
-/// @brief A sparse (rows x cols) matrix in CSR form; for a graph, row i lists the neighbours of node i.
+/// @brief A sparse (rows x cols) matrix in CSR form; for a graph, row i lists the neighbors of node i.
 /// @tparam Index signed integer node id type (std::int32_t or std::int64_t).
 /// @tparam Weight floating-point edge weight type.
 template <std::signed_integral Index, std::floating_point Weight>
@@ -50,7 +50,7 @@ public:
   [[nodiscard]] std::span<const Index> indices() const { return indices_; }
   [[nodiscard]] std::span<const Weight> weights() const { return weights_; }
 
-  /// @brief Neighbours (column ids) of row i.
+  /// @brief Neighbors (column ids) of row i.
   [[nodiscard]] std::span<const Index> neighbors(Index i) const {
     return {indices_.data() + indptr_[static_cast<std::size_t>(i)], static_cast<std::size_t>(degree(i))};
   }
@@ -115,7 +115,7 @@ private:
 
 /// @brief What `csr_from_coo` does besides sorting each row by column.
 struct CooOptions {
-  bool symmetrise = false;       ///< also insert (dst, src) for every (src, dst); needs rows == cols
+  bool symmetrize = false;       ///< also insert (dst, src) for every (src, dst); needs rows == cols
   bool dedupe = true;            ///< merge repeated (src, dst) pairs; the merged weight is their maximum
   bool drop_self_loops = false;  ///< remove (v, v) entries
 };
@@ -131,8 +131,8 @@ Csr<Index, Weight> csr_from_coo(Index rows, Index cols, std::span<const Index> s
   GAS_CHECK(src.size() == dst.size(), shape_error, src.size() << " sources but " << dst.size() << " targets");
   GAS_CHECK(weights.empty() || weights.size() == src.size(), shape_error,
             weights.size() << " weights for " << src.size() << " edges");
-  GAS_CHECK(!options.symmetrise || rows == cols, shape_error,
-            "cannot symmetrise a non-square (" << rows << " x " << cols << ") matrix");
+  GAS_CHECK(!options.symmetrize || rows == cols, shape_error,
+            "cannot symmetrize a non-square (" << rows << " x " << cols << ") matrix");
   const auto m = static_cast<offset_t>(src.size());
   for (offset_t e = 0; e < m; ++e) {
     const auto s = src[static_cast<std::size_t>(e)], d = dst[static_cast<std::size_t>(e)];
@@ -148,7 +148,7 @@ Csr<Index, Weight> csr_from_coo(Index rows, Index cols, std::span<const Index> s
   for (offset_t e = 0; e < m; ++e) {
     const auto s = src[static_cast<std::size_t>(e)], d = dst[static_cast<std::size_t>(e)];
     std::atomic_ref<offset_t>(count[static_cast<std::size_t>(s) + 1]).fetch_add(1, std::memory_order_relaxed);
-    if (options.symmetrise && s != d)
+    if (options.symmetrize && s != d)
       std::atomic_ref<offset_t>(count[static_cast<std::size_t>(d) + 1]).fetch_add(1, std::memory_order_relaxed);
   }
   for (std::size_t i = 1; i < count.size(); ++i) count[i] += count[i - 1];
@@ -166,7 +166,7 @@ Csr<Index, Weight> csr_from_coo(Index rows, Index cols, std::span<const Index> s
       if (weighted) val[static_cast<std::size_t>(at)] = weights[static_cast<std::size_t>(e)];
     };
     put(s, d);
-    if (options.symmetrise && s != d) put(d, s);
+    if (options.symmetrize && s != d) put(d, s);
   }
   cursor.clear();
   cursor.shrink_to_fit();

@@ -35,7 +35,7 @@ struct Split {
 
 /// @brief A node-property dataset: a graph, float features, single- or multi-label targets and splits.
 ///
-/// Single-label targets live in `labels` (-1 marks an unlabelled node); multi-label targets live in
+/// Single-label targets live in `labels` (-1 marks an unlabeled node); multi-label targets live in
 /// `multi_labels` as a 0/1 (nodes, classes) matrix. A graph without features has a (nodes, 0) feature
 /// matrix; one without targets has num_classes == 0 and no splits.
 struct Dataset {
@@ -96,7 +96,7 @@ struct Dataset {
 
 /// @brief How readers post-process the graph they load.
 struct LoadOptions {
-  bool symmetrise = true;         ///< add the reverse of every edge
+  bool symmetrize = true;         ///< add the reverse of every edge
   bool remove_self_loops = true;  ///< drop (v, v) edges
 };
 

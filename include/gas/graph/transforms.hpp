@@ -1,6 +1,6 @@
 #pragma once
-/// @brief Graph transforms on `Csr`: transpose, symmetrise, self-loops, degrees, GCN normalisation,
-/// feature row-normalisation and induced subgraphs.
+/// @brief Graph transforms on `Csr`: transpose, symmetrize, self-loops, degrees, GCN normalization,
+/// feature row-normalization and induced subgraphs.
 ///
 /// Every transform works row by row, so OpenMP splits rows among threads and each output row is written
 /// by exactly one thread: results are identical for every thread count. Rows that come out sorted are
@@ -76,7 +76,7 @@ template <std::signed_integral Index, std::floating_point Weight>
 Csr<Index, Weight> transpose(const Csr<Index, Weight>& csr) {
   const auto rows = detail::row_ids(csr);
   return csr_from_coo<Index, Weight>(csr.cols(), csr.rows(), csr.indices(), std::span<const Index>(rows),
-                                     csr.weights(), {.symmetrise = false, .dedupe = false, .drop_self_loops = false});
+                                     csr.weights(), {.symmetrize = false, .dedupe = false, .drop_self_loops = false});
 }
 
 /// @brief True when A equals A^T in structure and weights (a non-square matrix is never symmetric).
@@ -109,7 +109,7 @@ bool is_symmetric(const Csr<Index, Weight>& csr) {
   }
   // Unsorted rows or duplicates: compare A^T with A brought to the same (column, weight) row order.
   const auto rows = detail::row_ids(csr);
-  const CooOptions keep_all{.symmetrise = false, .dedupe = false, .drop_self_loops = false};
+  const CooOptions keep_all{.symmetrize = false, .dedupe = false, .drop_self_loops = false};
   const auto at = csr_from_coo<Index, Weight>(csr.cols(), csr.rows(), indices, std::span<const Index>(rows), weights,
                                               keep_all);
   const auto a = csr_from_coo<Index, Weight>(csr.rows(), csr.cols(), std::span<const Index>(rows), indices, weights,
@@ -118,14 +118,14 @@ bool is_symmetric(const Csr<Index, Weight>& csr) {
 }
 
 /// @brief The union of A and A^T with rows sorted and duplicates merged (merged weight = maximum),
-/// exactly what `csr_from_coo` with `symmetrise` and `dedupe` builds from A's entries.
+/// exactly what `csr_from_coo` with `symmetrize` and `dedupe` builds from A's entries.
 template <std::signed_integral Index, std::floating_point Weight>
-Csr<Index, Weight> symmetrise(const Csr<Index, Weight>& csr) {
+Csr<Index, Weight> symmetrize(const Csr<Index, Weight>& csr) {
   GAS_CHECK(csr.rows() == csr.cols(), shape_error,
-            "cannot symmetrise a non-square (" << csr.rows() << " x " << csr.cols() << ") matrix");
+            "cannot symmetrize a non-square (" << csr.rows() << " x " << csr.cols() << ") matrix");
   const auto rows = detail::row_ids(csr);
   return csr_from_coo<Index, Weight>(csr.rows(), csr.cols(), std::span<const Index>(rows), csr.indices(),
-                                     csr.weights(), {.symmetrise = true, .dedupe = true, .drop_self_loops = false});
+                                     csr.weights(), {.symmetrize = true, .dedupe = true, .drop_self_loops = false});
 }
 
 /// @brief True when some row v stores the entry (v, v).
@@ -250,7 +250,7 @@ std::vector<Weight> weighted_degrees(const Csr<Index, Weight>& csr) {
   return deg;
 }
 
-/// @brief GCN normalisation D^-1/2 (A + I) D^-1/2 as PyTorch Geometric's `gcn_norm`.
+/// @brief GCN normalization D^-1/2 (A + I) D^-1/2 as PyTorch Geometric's `gcn_norm`.
 ///
 /// With `add_loops`, every row gets exactly one self-loop: an existing loop keeps its weight (the last one
 /// in the row when there are several, as PyG's `add_remaining_self_loops`), a missing one gets weight 1; the
@@ -259,9 +259,9 @@ std::vector<Weight> weighted_degrees(const Csr<Index, Weight>& csr) {
 /// <= 0 gets D^-1/2 = 0, so its entries become 0 rather than inf or NaN. The result is always weighted;
 /// other duplicates are kept, as in PyG.
 template <std::signed_integral Index, std::floating_point Weight>
-Csr<Index, Weight> gcn_normalise(const Csr<Index, Weight>& csr, bool add_loops = true) {
+Csr<Index, Weight> gcn_normalize(const Csr<Index, Weight>& csr, bool add_loops = true) {
   GAS_CHECK(csr.rows() == csr.cols(), shape_error,
-            "GCN normalisation needs a square matrix, got (" << csr.rows() << " x " << csr.cols() << ")");
+            "GCN normalization needs a square matrix, got (" << csr.rows() << " x " << csr.cols() << ")");
   const auto n = static_cast<std::size_t>(csr.rows());
   const auto indptr = csr.indptr();
   const auto indices = csr.indices();
@@ -325,7 +325,7 @@ Csr<Index, Weight> gcn_normalise(const Csr<Index, Weight>& csr, bool add_loops =
 /// @brief Divides each row of `x` by its sum where the sum is non-zero (rows summing to 0 are left as they
 /// are); sums are accumulated in double.
 template <std::floating_point T>
-void row_normalise(MatrixView<T> x) {
+void row_normalize(MatrixView<T> x) {
 #pragma omp parallel for schedule(static)
   for (std::int64_t i = 0; i < x.rows(); ++i) {
     double sum = 0;
@@ -335,13 +335,13 @@ void row_normalise(MatrixView<T> x) {
   }
 }
 
-/// @brief Row-normalises a whole tensor in place (see the view overload).
+/// @brief Row-normalizes a whole tensor in place (see the view overload).
 template <std::floating_point T>
-void row_normalise(Tensor<T>& x) {
-  row_normalise(x.view());
+void row_normalize(Tensor<T>& x) {
+  row_normalize(x.view());
 }
 
-/// @brief The submatrix on rows and columns `nodes`, relabelled so that node nodes[i] becomes i; weights are
+/// @brief The submatrix on rows and columns `nodes`, relabeled so that node nodes[i] becomes i; weights are
 /// kept and rows come out sorted by (column, weight). Throws value_error for an id out of range or repeated.
 template <std::signed_integral Index, std::floating_point Weight>
 Csr<Index, Weight> induced_subgraph(const Csr<Index, Weight>& csr, std::span<const std::type_identity_t<Index>> nodes) {

@@ -273,7 +273,7 @@ private:
         throw io_error(name() + ": refusing to overwrite an existing file (" + std::to_string(size) +
                        " bytes) that is not a gas history file; remove it or pass Mode::overwrite");
     }
-    // The header goes in before the table is sized: a file cut short by a crash is still recognised as ours
+    // The header goes in before the table is sized: a file cut short by a crash is still recognized as ours
     // (and refused as truncated on open) rather than taken for somebody else's.
     if (::ftruncate(fd, 0) != 0) fail_os("cannot truncate");
     const auto h = expected_header();

@@ -86,7 +86,7 @@ void push_batch(S& store, MatrixView<const typename S::value_type> rows, const l
 /// (gas/cuda/history/push_and_pull.cuh).
 template <class T, class Backend, HistoryStore S>
   requires std::same_as<typename S::value_type, T>
-ag::Var<T, Backend> push_and_pull(S& store, ag::Var<T, Backend> h, const loader::Batch& batch) {
+autograd::Var<T, Backend> push_and_pull(S& store, autograd::Var<T, Backend> h, const loader::Batch& batch) {
   GAS_CHECK(h.cols() == store.width(), shape_error,
             "h is (" << h.rows() << " x " << h.cols() << ") but the history is " << store.width() << " wide");
   GAS_CHECK(h.rows() == batch.batch_size, shape_error,
@@ -103,7 +103,7 @@ ag::Var<T, Backend> push_and_pull(S& store, ag::Var<T, Backend> h, const loader:
 /// On a device tape the rows are pulled into host memory and copied over.
 template <class T, class Backend, HistoryStore S>
   requires std::same_as<typename S::value_type, T>
-ag::Var<T, Backend> pull(ag::Tape<T, Backend>& tape, S& store, std::span<const node_id> ids) {
+autograd::Var<T, Backend> pull(autograd::Tape<T, Backend>& tape, S& store, std::span<const node_id> ids) {
   detail::check_ids([] { return std::string("gas::history::pull"); }, "pull", ids, store.num_nodes());
   auto [id, node] = tape.push("history_pull", static_cast<std::int64_t>(ids.size()), store.width());
   if constexpr (on_host<Backend>) {
@@ -125,7 +125,7 @@ namespace gas::ops {
 template <>
 struct Impl<history::PushAndPull, host> {
   template <class T, history::HistoryStore S>
-  static void forward(ag::Tape<T, host>& tape, ag::Node<T, host>& node, const history::PushAndPull&, S& store,
+  static void forward(autograd::Tape<T, host>& tape, autograd::Node<T, host>& node, const history::PushAndPull&, S& store,
                       const loader::Batch& batch) {
     const MatrixView<const T> in = tape.node(node.inputs[0]).value;  // (batch_size, width)
     history::detail::push_chunks(store, in, batch);
@@ -134,7 +134,7 @@ struct Impl<history::PushAndPull, host> {
     store.pull(batch.halo(), out.slice_rows(batch.batch_size, out.rows()));
   }
   template <class T>
-  static void backward(ag::Tape<T, host>& tape, ag::Node<T, host>& n, const history::PushAndPull&) {
+  static void backward(autograd::Tape<T, host>& tape, autograd::Node<T, host>& n, const history::PushAndPull&) {
     auto gh = tape.grad_of(n.inputs[0]);  // (batch_size, width)
     const auto g = n.grad;                // (n_id.size(), width)
 #pragma omp parallel for schedule(static) if (gh.rows() > 4096)

@@ -3,10 +3,10 @@
 /// `build_batch`, which cuts it out of a graph whose clusters are contiguous id ranges.
 ///
 /// The semantics follow the reference exactly. In-batch ids are the chosen clusters' ranges in the order the
-/// clusters are given; the halo is every neighbour of an in-batch node that is not itself in the batch,
-/// numbered batch_size, batch_size + 1, ... in first-seen order (rows in batch order, each row's neighbours in
-/// stored order). The adjacency is bipartite: one row per in-batch node with its full neighbourhood, columns
-/// relabelled to positions in n_id, weights and neighbour order kept. Building costs O(edges of the batch)
+/// clusters are given; the halo is every neighbor of an in-batch node that is not itself in the batch,
+/// numbered batch_size, batch_size + 1, ... in first-seen order (rows in batch order, each row's neighbors in
+/// stored order). The adjacency is bipartite: one row per in-batch node with its full neighborhood, columns
+/// relabeled to positions in n_id, weights and neighbor order kept. Building costs O(edges of the batch)
 /// plus O(clusters in the batch), thanks to a reusable node-indexed workspace that is reset entry by entry.
 
 #include <algorithm>
@@ -43,7 +43,7 @@ struct Batch {
   Graph adj;                           ///< (batch_size x n_id.size()) rows = in-batch nodes, columns = positions in n_id
   std::vector<std::int32_t> clusters;  ///< cluster ids of this batch, in batch order
 
-  /// @brief Number of halo nodes (out-of-batch neighbours), n_id.size() - batch_size.
+  /// @brief Number of halo nodes (out-of-batch neighbors), n_id.size() - batch_size.
   [[nodiscard]] node_id num_halo() const { return static_cast<node_id>(n_id.size()) - batch_size; }
   /// @brief The halo ids, n_id[batch_size, n_id.size()).
   [[nodiscard]] std::span<const node_id> halo() const {

@@ -4,8 +4,8 @@
 /// Layer order, as the reference: dropout -> Linear(in, hidden) -> ReLU -> dropout -> Linear(hidden, out) on
 /// every n_id row of the batch; x0 = those rows; then K steps x <- (1 - alpha) A_hat x + alpha x0[:rows], with
 /// a push/pull after each of the first K - 1 (histories are `out` wide). Mapped onto ScalableGNN's layers: K
-/// layers; layer 0 = the MLP and the first step; layer k = step k + 1. The adjacency is normalised over the
-/// whole graph beforehand (graph/transforms.hpp, gcn_normalise). Layer 0 keeps x0 in the context's slot 0 and
+/// layers; layer 0 = the MLP and the first step; layer k = step k + 1. The adjacency is normalized over the
+/// whole graph beforehand (graph/transforms.hpp, gcn_normalize). Layer 0 keeps x0 in the context's slot 0 and
 /// layers k > 0 read their batch's rows of it back (models/layer_context.hpp), in training and in layer-wise
 /// inference alike.
 
@@ -45,7 +45,7 @@ struct APPNPOptions {
 /// @tparam Backend where it computes (`gas::host`).
 /// @tparam Store the history store (history::HostStore<T> by default).
 ///
-/// Built in place and never moved: optimisers hold pointers to its parameters. Parameters are named as the
+/// Built in place and never moved: optimizers hold pointers to its parameters. Parameters are named as the
 /// reference's state_dict: `lins.0.weight`, `lins.0.bias`, `lins.1.weight`, `lins.1.bias`.
 template <class T, class Backend = host, history::HistoryStore Store = history::HostStore<T>>
   requires std::same_as<typename Store::value_type, T>
@@ -53,10 +53,10 @@ class APPNP : public ScalableGNN<APPNP<T, Backend, Store>, Config<T, Backend, St
   using Base = ScalableGNN<APPNP<T, Backend, Store>, Config<T, Backend, Store>>;
 
 public:
-  using var = ag::Var<T, Backend>;
+  using var = autograd::Var<T, Backend>;
   using context = typename Base::context;
 
-  /// @brief An APPNP model for a graph of `num_nodes` nodes, initialised from Rng(seed) (lins.0, then lins.1),
+  /// @brief An APPNP model for a graph of `num_nodes` nodes, initialized from Rng(seed) (lins.0, then lins.1),
   /// with zero-filled histories Store(num_nodes, out). Throws value_error for K < 1, non-positive widths, alpha
   /// outside [0, 1] or a dropout outside [0, 1).
   /// With `make`, histories make(layer, num_nodes, width) instead (a MappedStore per layer, say); a store made

@@ -44,7 +44,7 @@ struct GATModelOptions {
 /// @tparam Backend where it computes (`gas::host`).
 /// @tparam Store the history store (history::HostStore<T> by default).
 ///
-/// Built in place and never moved: optimisers hold pointers to its parameters. Parameters are named as the
+/// Built in place and never moved: optimizers hold pointers to its parameters. Parameters are named as the
 /// reference's state_dict: `convs.l.lin_src.weight`, `convs.l.att_src`, `convs.l.att_dst`, `convs.l.bias`.
 template <class T, class Backend = host, history::HistoryStore Store = history::HostStore<T>>
   requires std::same_as<typename Store::value_type, T>
@@ -52,10 +52,10 @@ class GAT : public ScalableGNN<GAT<T, Backend, Store>, Config<T, Backend, Store>
   using Base = ScalableGNN<GAT<T, Backend, Store>, Config<T, Backend, Store>>;
 
 public:
-  using var = ag::Var<T, Backend>;
+  using var = autograd::Var<T, Backend>;
   using context = typename Base::context;
 
-  /// @brief A GAT for a graph of `num_nodes` nodes (self-loops included), initialised from Rng(seed) layer by
+  /// @brief A GAT for a graph of `num_nodes` nodes (self-loops included), initialized from Rng(seed) layer by
   /// layer, with zero-filled histories Store(num_nodes, hidden * heads). Throws value_error for layers < 1,
   /// non-positive sizes or a dropout outside [0, 1).
   /// With `make`, histories make(layer, num_nodes, width) instead (a MappedStore per layer, say); a store made

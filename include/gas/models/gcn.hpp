@@ -4,8 +4,8 @@
 ///
 /// Layer order, as the reference: [input dropout] -> [Linear, ReLU, dropout: input head] -> per hidden layer:
 /// conv (A_hat (X W) + b), [BatchNorm], [residual], ReLU, push/pull, dropout -> last conv -> [BatchNorm,
-/// residual, ReLU, dropout, Linear: output head]. The adjacency is normalised over the whole graph beforehand
-/// (graph/transforms.hpp, gcn_normalise), so every batch row is exact.
+/// residual, ReLU, dropout, Linear: output head]. The adjacency is normalized over the whole graph beforehand
+/// (graph/transforms.hpp, gcn_normalize), so every batch row is exact.
 
 #include <concepts>
 #include <cstdint>
@@ -49,7 +49,7 @@ struct GCNOptions {
 /// @tparam Backend where it computes (`gas::host`).
 /// @tparam Store the history store (history::HostStore<T> by default).
 ///
-/// Built in place and never moved: optimisers hold pointers to its parameters. Parameters are named as the
+/// Built in place and never moved: optimizers hold pointers to its parameters. Parameters are named as the
 /// reference's state_dict: `lins.k.weight`, `convs.l.lin.weight`, `convs.l.bias`, `bns.l.weight`, ...
 template <class T, class Backend = host, history::HistoryStore Store = history::HostStore<T>>
   requires std::same_as<typename Store::value_type, T>
@@ -57,10 +57,10 @@ class GCN : public ScalableGNN<GCN<T, Backend, Store>, Config<T, Backend, Store>
   using Base = ScalableGNN<GCN<T, Backend, Store>, Config<T, Backend, Store>>;
 
 public:
-  using var = ag::Var<T, Backend>;
+  using var = autograd::Var<T, Backend>;
   using context = typename Base::context;
 
-  /// @brief A GCN for a graph of `num_nodes` nodes, initialised from Rng(seed) (heads, then convolutions, as
+  /// @brief A GCN for a graph of `num_nodes` nodes, initialized from Rng(seed) (heads, then convolutions, as
   /// PyTorch registers them), with zero-filled HostStore-style histories Store(num_nodes, hidden).
   /// Throws value_error for layers < 1, non-positive widths or a dropout outside [0, 1).
   /// With `make`, histories make(layer, num_nodes, width) instead (a MappedStore per layer, say); a store made

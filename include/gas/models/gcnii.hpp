@@ -6,8 +6,8 @@
 /// [BatchNorm] -> [residual x[:rows]] -> ReLU -> push/pull (all but the last; histories `hidden` wide) ->
 /// dropout -> ... -> after the last: dropout -> Linear(hidden, out). Mapped onto ScalableGNN's layers: layer 0
 /// also runs the input stage, layer l > 0 starts with the dropout after the previous push/pull, and the last
-/// also runs the head. The adjacency is normalised over the whole graph beforehand (graph/transforms.hpp,
-/// gcn_normalise). Layer 0 keeps x0 in the context's slot 0 and layers l > 0 read their batch's rows of it back
+/// also runs the head. The adjacency is normalized over the whole graph beforehand (graph/transforms.hpp,
+/// gcn_normalize). Layer 0 keeps x0 in the context's slot 0 and layers l > 0 read their batch's rows of it back
 /// (models/layer_context.hpp).
 
 #include <concepts>
@@ -55,7 +55,7 @@ struct GCNIIOptions {
 /// @tparam Backend where it computes (`gas::host`).
 /// @tparam Store the history store (history::HostStore<T> by default).
 ///
-/// Built in place and never moved: optimisers hold pointers to its parameters. Parameters are named as the
+/// Built in place and never moved: optimizers hold pointers to its parameters. Parameters are named as the
 /// reference's state_dict: `lins.0.weight`, `lins.0.bias`, `lins.1.*`, `convs.l.weight1` (`convs.l.weight2`),
 /// `bns.l.weight`, `bns.l.bias`.
 template <class T, class Backend = host, history::HistoryStore Store = history::HostStore<T>>
@@ -64,10 +64,10 @@ class GCNII : public ScalableGNN<GCNII<T, Backend, Store>, Config<T, Backend, St
   using Base = ScalableGNN<GCNII<T, Backend, Store>, Config<T, Backend, Store>>;
 
 public:
-  using var = ag::Var<T, Backend>;
+  using var = autograd::Var<T, Backend>;
   using context = typename Base::context;
 
-  /// @brief A GCNII model for a graph of `num_nodes` nodes, initialised from Rng(seed) (the Linears, then the
+  /// @brief A GCNII model for a graph of `num_nodes` nodes, initialized from Rng(seed) (the Linears, then the
   /// convolutions, as PyTorch registers them), with zero-filled histories Store(num_nodes, hidden). Throws
   /// value_error for layers < 1, non-positive widths, alpha outside [0, 1], theta <= 0 or a dropout outside
   /// [0, 1).

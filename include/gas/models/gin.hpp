@@ -1,6 +1,6 @@
 #pragma once
 /// @brief `GIN`: the reference's GAS+GIN example (PyGAS's examples/train_gin.py) as a GAS model, with its
-/// Lipschitz regulariser as a compile-time policy.
+/// Lipschitz regularizer as a compile-time policy.
 ///
 /// Layer order, as the reference: x = ReLU(Linear(in, hidden)(x)) on every n_id row -> per layer: GINConv
 /// (identity network, trainable eps: (1 + eps) x_i + sum_j x_j) -> MLP [Linear, BatchNorm, ReLU, Linear, ReLU]
@@ -14,18 +14,18 @@
 /// its layer-wise inference depends on how nodes are batched. Ours is torch's default BatchNorm1d (running
 /// statistics in evaluation), which makes layer-wise inference equal the full-graph pass.
 ///
-/// The graph: GIN sums the raw neighbours (`traits.gcn_norm = false`); the sum uses edge weights when the graph
+/// The graph: GIN sums the raw neighbors (`traits.gcn_norm = false`); the sum uses edge weights when the graph
 /// has them, so pass an unweighted graph to match the reference.
 ///
-/// The regulariser `Reg` (nn/regularizer.hpp):
-/// - reg::None: nothing.
-/// - reg::NoisePerturbation (the reference's): in training, each hidden layer l with 0 < l < layers - 1 adds
+/// The regularizer `Reg` (nn/regularizer.hpp):
+/// - nn::reg::None: nothing.
+/// - nn::reg::NoisePerturbation (the reference's): in training, each hidden layer l with 0 < l < layers - 1 adds
 ///   mean_v || mlp(h)_v - mlp(h + sigma N(0, I))_v ||_2 / (layers - 1) (h: the MLP's input rows of the batch)
 ///   to a penalty the model keeps for the pass; `regularization_loss(tape)` returns it after the forward, and
 ///   the caller adds it to the loss with weight 1 (the policy's `weight` scales it). Layer 0 reads exact
 ///   features and the last layer is left out, as in the reference. The noise of layer l is drawn from
 ///   counter_hash(seed, "ginn", l), with `seed` the forward's, so a step can be replayed.
-/// - reg::SpectralNorm: every MLP Linear is spectrally normalised (Linear<T, B, SpectralNorm>); no penalty.
+/// - nn::reg::SpectralNorm: every MLP Linear is spectrally normalized (Linear<T, B, SpectralNorm>); no penalty.
 
 #include <cmath>
 #include <concepts>
@@ -65,16 +65,16 @@ inline constexpr std::uint64_t gin_noise_stream = 0x67696e6e;
 /// @brief The MLP of the reference's GIN layers: Linear - [BatchNorm] - ReLU - Linear - ReLU, width to width.
 /// Parameters named as the reference's Sequential: `<name>.0.*` (Linear), `<name>.1.*` (BatchNorm), then
 /// `<name>.3.*` (`<name>.2.*` without the norm).
-/// @tparam Reg the weight policy of both Linears (reg::None, or reg::SpectralNorm to bound their Lipschitz
+/// @tparam Reg the weight policy of both Linears (nn::reg::None, or nn::reg::SpectralNorm to bound their Lipschitz
 /// constants).
-template <class T, class Backend = host, reg::Regularizer<T, Backend> Reg = reg::None>
+template <class T, class Backend = host, nn::reg::Regularizer<T, Backend> Reg = nn::reg::None>
 struct GINMLP : nn::Module<T, Backend> {
   nn::Linear<T, Backend, Reg> lin0;              // (width, width)
   std::optional<nn::BatchNorm<T, Backend>> bn;  // (width), with batch_norm
   nn::Linear<T, Backend, Reg> lin1;              // (width, width)
   bool batch_norm = false;
 
-  /// @brief Layers initialised from `rng` (lin0, then lin1), registered as the reference's Sequential; each
+  /// @brief Layers initialized from `rng` (lin0, then lin1), registered as the reference's Sequential; each
   /// Linear gets its own copy of `reg`. Throws value_error for width <= 0.
   GINMLP(std::int64_t width, bool batch_norm_, Rng& rng, const Reg& reg = {})
       : lin0(width, width, rng, nn::LinearOptions{}, reg),
@@ -87,7 +87,7 @@ struct GINMLP : nn::Module<T, Backend> {
 
   /// @brief x (rows, width) -> (rows, width); `training` selects batch statistics and goes to the weight
   /// policy. Nothing here draws: `seed` is unused (GINConv's Network interface).
-  ag::Var<T, Backend> forward(ag::Tape<T, Backend>& tape, ag::Var<T, Backend> x, bool training, std::uint64_t) {
+  autograd::Var<T, Backend> forward(autograd::Tape<T, Backend>& tape, autograd::Var<T, Backend> x, bool training, std::uint64_t) {
     x = lin0.forward(tape, x, training);
     if (batch_norm) x = bn->forward(tape, x, training);
     x = ops::relu(x);
@@ -112,31 +112,31 @@ struct GINOptions {
 /// @tparam T compute type, float or double.
 /// @tparam Backend where it computes (`gas::host`).
 /// @tparam Store the history store (history::HostStore<T> by default).
-/// @tparam Reg the Lipschitz regulariser: reg::None, reg::NoisePerturbation (a penalty, see
-/// regularization_loss) or reg::SpectralNorm (on the MLPs' Linears); see the file comment.
+/// @tparam Reg the Lipschitz regularizer: nn::reg::None, nn::reg::NoisePerturbation (a penalty, see
+/// regularization_loss) or nn::reg::SpectralNorm (on the MLPs' Linears); see the file comment.
 ///
-/// Built in place and never moved: optimisers hold pointers to its parameters. Parameters are named as the
+/// Built in place and never moved: optimizers hold pointers to its parameters. Parameters are named as the
 /// reference's state_dict: `lins.0.weight`, `lins.1.weight`, `convs.l.eps`, `mlps.l.0.weight`, ...
 template <class T, class Backend = host, history::HistoryStore Store = history::HostStore<T>,
-          reg::Regularizer<T, Backend> Reg = reg::None>
+          nn::reg::Regularizer<T, Backend> Reg = nn::reg::None>
   requires std::same_as<typename Store::value_type, T>
 class GIN : public ScalableGNN<GIN<T, Backend, Store, Reg>, Config<T, Backend, Store>> {
   using Base = ScalableGNN<GIN<T, Backend, Store, Reg>, Config<T, Backend, Store>>;
-  using NetReg = std::conditional_t<Reg::reparametrises, Reg, reg::None>;
-  using ConvReg = std::conditional_t<Reg::penalises, Reg, reg::None>;
+  using NetReg = std::conditional_t<Reg::reparametrizes, Reg, nn::reg::None>;
+  using ConvReg = std::conditional_t<Reg::penalizes, Reg, nn::reg::None>;
 
 public:
-  using var = ag::Var<T, Backend>;
+  using var = autograd::Var<T, Backend>;
   using regularizer_type = Reg;
   using net_type = GINMLP<T, Backend, NetReg>;
   using conv_type = nn::GINConv<T, Backend, net_type, ConvReg>;
   using context = typename Base::context;
 
-  /// @brief GIN sums the raw neighbours, so the Trainer must not GCN-normalise the graph; a penalising `Reg`
+  /// @brief GIN sums the raw neighbors, so the Trainer must not GCN-normalize the graph; a penalizing `Reg`
   /// adds regularization_loss(tape) to the loss.
-  static constexpr ModelTraits traits{.gcn_norm = false, .regularization = Reg::penalises};
+  static constexpr ModelTraits traits{.gcn_norm = false, .regularization = Reg::penalizes};
 
-  /// @brief A GIN for a graph of `num_nodes` nodes, initialised from Rng(seed) (the Linears, then the MLPs, as
+  /// @brief A GIN for a graph of `num_nodes` nodes, initialized from Rng(seed) (the Linears, then the MLPs, as
   /// PyTorch registers them), with zero-filled histories Store(num_nodes, hidden); `regularizer` holds the
   /// policy's settings (NoisePerturbation's sigma and weight, SpectralNorm's iterations), copied into every layer
   /// that applies it. Throws value_error for layers < 1, non-positive widths, a dropout outside [0, 1) or a
@@ -170,7 +170,7 @@ public:
   ///
   /// Layer 0 starts with the input Linear and ReLU over every n_id row; layer l > 0 with the dropout after the
   /// previous push/pull (mask dropout_seed(seed, l, 0)). Then GINConv with its MLP on the raw batch adjacency,
-  /// [skip]; the last layer ends with dropout (seed, l, 2) and the head. In training under a penalising `Reg`,
+  /// [skip]; the last layer ends with dropout (seed, l, 2) and the head. In training under a penalizing `Reg`,
   /// hidden layers 0 < l < layers - 1 add their share of the penalty (see regularization_loss). Throws
   /// shape_error for inputs of the wrong shape.
   var forward_layer(var x, context& ctx) {
@@ -185,7 +185,7 @@ public:
       x = ctx.dropout(x, options_.dropout, 0);
     }
     var h = conv.forward(tape, x, ctx.adj(), ctx.training(), ctx.dropout_seed(1));  // (batch_size, hidden)
-    if constexpr (Reg::penalises) {
+    if constexpr (Reg::penalizes) {
       if (ctx.training() && layer > 0 && !ctx.last()) {
         const auto noise_seed = counter_hash(ctx.seed(), detail::gin_noise_stream, static_cast<std::uint64_t>(layer));
         if (auto r = conv.regularization(tape, true, noise_seed)) {
@@ -204,11 +204,11 @@ public:
   }
 
   /// @brief The (1, 1) Lipschitz penalty of the last forward pass on `tape` (forward or forward_full), to be
-  /// added to the loss with weight 1; nothing when `Reg` does not penalise, in evaluation, with fewer than three
+  /// added to the loss with weight 1; nothing when `Reg` does not penalize, in evaluation, with fewer than three
   /// layers (no hidden layer but the first), or for an empty batch. Call it after the forward and before the
   /// tape's next reset: a reset followed by a pass that did not start at layer 0 is not detected.
-  [[nodiscard]] std::optional<var> regularization_loss(ag::Tape<T, Backend>& tape) const
-    requires Reg::penalises
+  [[nodiscard]] std::optional<var> regularization_loss(autograd::Tape<T, Backend>& tape) const
+    requires Reg::penalizes
   {
     if (penalty_tape_ != &tape || penalty_id_ < 0 || penalty_id_ >= tape.size()) return std::nullopt;
     return var{&tape, penalty_id_};
@@ -234,8 +234,8 @@ private:
     lins_.emplace_back(o.hidden, o.out, rng);
     NetReg net_reg{};
     ConvReg conv_reg{};
-    if constexpr (Reg::reparametrises) net_reg = regularizer;
-    if constexpr (Reg::penalises) conv_reg = regularizer;
+    if constexpr (Reg::reparametrizes) net_reg = regularizer;
+    if constexpr (Reg::penalizes) conv_reg = regularizer;
     for (std::int32_t l = 0; l < o.layers; ++l)
       convs_.emplace_back(nn::GINConvOptions{.eps = o.eps, .train_eps = o.train_eps}, conv_reg, o.hidden,
                           o.batch_norm, rng, net_reg);
@@ -250,7 +250,7 @@ private:
   GINOptions options_;
   nn::ModuleList<nn::Linear<T, Backend>> lins_;  // (2): input Linear and head
   nn::ModuleList<conv_type> convs_;              // (layers), each with its MLP; registered by parts (build)
-  ag::Tape<T, Backend>* penalty_tape_ = nullptr;  // the tape of the pass whose penalty is kept
+  autograd::Tape<T, Backend>* penalty_tape_ = nullptr;  // the tape of the pass whose penalty is kept
   int penalty_id_ = -1;                           // the penalty's node on it, -1 for none
 };
 

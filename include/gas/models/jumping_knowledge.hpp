@@ -24,7 +24,7 @@ namespace gas::models {
 template <class T, class Backend = host>
 class JumpingKnowledge {
 public:
-  using var = ag::Var<T, Backend>;
+  using var = autograd::Var<T, Backend>;
 
   /// @brief The (rows, sum of widths) input of the head of layer ctx.layer(), whose own output rows are h:
   /// ctx.kept(slot) (representation 0), then ctx.output(k) for k < ctx.layer(), then h. Throws as the hooks do

@@ -51,7 +51,7 @@ namespace detail {
 template <class T, class Backend, history::HistoryStore Store>
 struct PassState {
   bool layerwise = false;              // layer-wise inference (tables, histories) or a pass on one tape
-  ag::Tape<T, Backend>* tape = nullptr;
+  autograd::Tape<T, Backend>* tape = nullptr;
   std::vector<int> kept;               // slot -> node on the tape, this pass (or this batch), -1 when none
   std::vector<int> fresh;              // slot -> node a keep() of this batch recorded (not pulled back), or -1
   std::vector<int> outputs;            // layer -> its output's node on the tape (a pass), -1 when none
@@ -61,14 +61,14 @@ struct PassState {
   std::span<const node_id> own;        // the batch's in-batch ids (layer-wise inference)
 
   /// Starts a pass on `t` (training or full graph): forgets what an earlier pass recorded.
-  void begin_pass(ag::Tape<T, Backend>& t) {
+  void begin_pass(autograd::Tape<T, Backend>& t) {
     layerwise = false;
     tape = &t;
     kept.assign(kept.size(), -1);
     outputs.assign(outputs.size(), -1);
   }
   /// Starts one batch of layer-wise inference on `t`.
-  void begin_batch(ag::Tape<T, Backend>& t, std::span<const node_id> own_ids) {
+  void begin_batch(autograd::Tape<T, Backend>& t, std::span<const node_id> own_ids) {
     layerwise = true;
     tape = &t;
     own = own_ids;
@@ -92,14 +92,14 @@ struct PassState {
 template <class T, class Backend, history::HistoryStore Store>
 class LayerContext {
 public:
-  using var = ag::Var<T, Backend>;
+  using var = autograd::Var<T, Backend>;
 
-  LayerContext(ag::Tape<T, Backend>& tape, const GraphOf<Backend>& adj, std::int32_t layer, std::int32_t layers,
+  LayerContext(autograd::Tape<T, Backend>& tape, const GraphOf<Backend>& adj, std::int32_t layer, std::int32_t layers,
                bool training, std::uint64_t seed, detail::PassState<T, Backend, Store>& state)
       : tape_(tape), adj_(adj), layer_(layer), layers_(layers), training_(training), seed_(seed), state_(state) {}
 
   /// @brief The tape the layer records on.
-  [[nodiscard]] ag::Tape<T, Backend>& tape() const { return tape_; }
+  [[nodiscard]] autograd::Tape<T, Backend>& tape() const { return tape_; }
   /// @brief The batch adjacency (adj.rows() in-batch targets x adj.cols() input rows), or the whole graph.
   [[nodiscard]] const GraphOf<Backend>& adj() const { return adj_; }
   /// @brief This layer's index in [0, layers()).
@@ -172,7 +172,7 @@ public:
   }
 
 private:
-  ag::Tape<T, Backend>& tape_;
+  autograd::Tape<T, Backend>& tape_;
   const GraphOf<Backend>& adj_;
   std::int32_t layer_;
   std::int32_t layers_;

@@ -1,16 +1,16 @@
 #pragma once
-/// @brief `PNA`: the reference's principal neighbourhood aggregation network as a GAS model (PyGAS's PNA).
+/// @brief `PNA`: the reference's principal neighborhood aggregation network as a GAS model (PyGAS's PNA).
 ///
 /// Layer order, as the reference: [input dropout] -> per hidden layer: PNA conv, [BatchNorm], [residual when
 /// the widths agree], ReLU, push/pull, dropout -> last conv (hidden -> out), nothing after it. Mapped onto
 /// ScalableGNN's layers: layer 0 starts with the input dropout, layer l > 0 with the dropout after the previous
 /// push/pull. The convolution is a policy: `nn::PNABranchConv` (the reference's, the default) or PyG's
-/// `nn::PNAConv`; the aggregators are part of its type (`nn::PNABranchConv<T, B, nn::Aggregators<aggr::Mean,
-/// aggr::Max>>`), the scalers are options.
+/// `nn::PNAConv`; the aggregators are part of its type (`nn::PNABranchConv<T, B, nn::Aggregators<ops::aggr::Mean,
+/// ops::aggr::Max>>`), the scalers are options.
 ///
-/// The graph: PNA aggregates the raw neighbours (the reference runs it with neither self-loops nor
-/// normalisation), so the model declares `traits.gcn_norm = false` and takes the graph as the dataset holds it.
-/// Degrees: in a GAS batch each in-batch row holds its whole neighbourhood, so a row's entry count is the node's
+/// The graph: PNA aggregates the raw neighbors (the reference runs it with neither self-loops nor
+/// normalization), so the model declares `traits.gcn_norm = false` and takes the graph as the dataset holds it.
+/// Degrees: in a GAS batch each in-batch row holds its whole neighborhood, so a row's entry count is the node's
 /// degree in the whole graph, and the convolution reads it from the batch adjacency. The scalers' average
 /// avg_log (mean over ALL nodes of log(deg + 1), PyGAS's `deg` argument) cannot come from a batch: the caller
 /// computes it once on the whole graph, `options.degrees = nn::degree_statistics(data.graph)` (permuting the
@@ -19,7 +19,7 @@
 /// Where REFERENCE.md is silent this follows PyGAS's pna.py: its argument defaults (dropout 0, drop_input,
 /// no batch norm, no residual), batch norms on the hidden layers only, and its weight-decay groups. The default
 /// scalers are REFERENCE.md's three; the reference's own configurations mostly use mean (and max) with identity
-/// and amplification, which is nn::PNABranchConv<T, B, nn::Aggregators<aggr::Mean>> with those two scalers.
+/// and amplification, which is nn::PNABranchConv<T, B, nn::Aggregators<ops::aggr::Mean>> with those two scalers.
 
 #include <concepts>
 #include <cstdint>
@@ -49,8 +49,8 @@ namespace gas::models {
 /// (x, adj) and its parameters (`nn::PNABranchConv` and `nn::PNAConv` both qualify).
 template <class C, class T, class Backend>
 concept PNAConvolution = std::constructible_from<C, nn::PNAOptions, Rng&> &&
-                         requires(C& conv, ag::Tape<T, Backend>& tape, ag::Var<T, Backend> x, const GraphOf<Backend>& adj) {
-                           { conv.forward(tape, x, adj) } -> std::same_as<ag::Var<T, Backend>>;
+                         requires(C& conv, autograd::Tape<T, Backend>& tape, autograd::Var<T, Backend> x, const GraphOf<Backend>& adj) {
+                           { conv.forward(tape, x, adj) } -> std::same_as<autograd::Var<T, Backend>>;
                          } && std::derived_from<C, nn::Module<T, Backend>>;
 
 /// @brief Sizes and switches of PNA and PNAJK (PyGAS's PNA / PNA_JK arguments; the aggregators are the
@@ -87,7 +87,7 @@ inline Widths pna_widths(const PNAModelOptions& o) {
 /// @tparam Store the history store (history::HostStore<T> by default).
 /// @tparam Conv the convolution, a PNAConvolution (`nn::PNABranchConv` with sum, mean and max by default).
 ///
-/// Built in place and never moved: optimisers hold pointers to its parameters. Parameters are named as the
+/// Built in place and never moved: optimizers hold pointers to its parameters. Parameters are named as the
 /// reference's state_dict: `convs.l.pre_lins.k.weight`, `convs.l.post_lins.k.bias`, `convs.l.lin.weight`,
 /// `bns.l.weight`, ...
 template <class T, class Backend = host, history::HistoryStore Store = history::HostStore<T>,
@@ -97,14 +97,14 @@ class PNA : public ScalableGNN<PNA<T, Backend, Store, Conv>, Config<T, Backend, 
   using Base = ScalableGNN<PNA<T, Backend, Store, Conv>, Config<T, Backend, Store>>;
 
 public:
-  using var = ag::Var<T, Backend>;
+  using var = autograd::Var<T, Backend>;
   using conv_type = Conv;
   using context = typename Base::context;
 
-  /// @brief PNA aggregates the raw graph: the Trainer must not GCN-normalise it (train/trainer.hpp).
+  /// @brief PNA aggregates the raw graph: the Trainer must not GCN-normalize it (train/trainer.hpp).
   static constexpr ModelTraits traits{.gcn_norm = false};
 
-  /// @brief A PNA for a graph of `num_nodes` nodes, initialised from Rng(seed) (convolutions in order), with
+  /// @brief A PNA for a graph of `num_nodes` nodes, initialized from Rng(seed) (convolutions in order), with
   /// zero-filled histories Store(num_nodes, hidden). Throws value_error for layers < 1, non-positive widths, a
   /// dropout outside [0, 1), and what the convolution refuses (no scaler, avg_log <= 0 with a degree scaler).
   /// With `make`, histories make(layer, num_nodes, width) instead (a MappedStore per layer, say); a store made

@@ -50,7 +50,7 @@ namespace gas::models {
 /// @tparam Store the history store (history::HostStore<T> by default).
 /// @tparam Conv the convolution, a PNAConvolution (`nn::PNABranchConv` with sum, mean and max by default).
 ///
-/// Options are PNA's (PNAModelOptions). Built in place and never moved: optimisers hold pointers to its
+/// Options are PNA's (PNAModelOptions). Built in place and never moved: optimizers hold pointers to its
 /// parameters. Parameters are named as the reference's state_dict: `lins.0.0.weight` (input Linear),
 /// `lins.0.1.weight` (its BatchNorm), `lins.1.weight` (head), `convs.l.*`, `bns.l.*`.
 template <class T, class Backend = host, history::HistoryStore Store = history::HostStore<T>,
@@ -60,14 +60,14 @@ class PNAJK : public ScalableGNN<PNAJK<T, Backend, Store, Conv>, Config<T, Backe
   using Base = ScalableGNN<PNAJK<T, Backend, Store, Conv>, Config<T, Backend, Store>>;
 
 public:
-  using var = ag::Var<T, Backend>;
+  using var = autograd::Var<T, Backend>;
   using conv_type = Conv;
   using context = typename Base::context;
 
-  /// @brief PNA aggregates the raw graph: the Trainer must not GCN-normalise it (train/trainer.hpp).
+  /// @brief PNA aggregates the raw graph: the Trainer must not GCN-normalize it (train/trainer.hpp).
   static constexpr ModelTraits traits{.gcn_norm = false};
 
-  /// @brief A PNA_JK for a graph of `num_nodes` nodes, initialised from Rng(seed) (the Linears, then the
+  /// @brief A PNA_JK for a graph of `num_nodes` nodes, initialized from Rng(seed) (the Linears, then the
   /// convolutions, as PyTorch registers them), with zero-filled histories Store(num_nodes, hidden). Throws
   /// value_error for layers < 1, non-positive widths, a dropout outside [0, 1), and what the convolution refuses.
   /// With `make`, histories make(layer, num_nodes, width) instead (a MappedStore per layer, say); a store made

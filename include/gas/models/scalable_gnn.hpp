@@ -41,11 +41,11 @@
 namespace gas::models {
 
 /// @brief What the Trainer needs to know of a model, declared in one place: `static constexpr ModelTraits traits{
-/// .gcn_norm = false };`. A misspelt field does not compile (designated initialisers), and the Trainer checks
+/// .gcn_norm = false };`. A misspelt field does not compile (designated initializers), and the Trainer checks
 /// the declaration against the model (a model with `regularization` must have `regularization_loss(tape)`, and
 /// one without must not).
 struct ModelTraits {
-  bool gcn_norm = true;         ///< the Trainer GCN-normalises the graph (self-loops, D^-1/2 A D^-1/2) first
+  bool gcn_norm = true;         ///< the Trainer GCN-normalizes the graph (self-loops, D^-1/2 A D^-1/2) first
   bool regularization = false;  ///< the model adds regularization_loss(tape) to every training loss
 };
 
@@ -59,8 +59,8 @@ struct Config {
   using value_type = T;
   using backend_type = Backend;
   using store_type = Store;
-  using var = ag::Var<T, Backend>;
-  using tape_type = ag::Tape<T, Backend>;
+  using var = autograd::Var<T, Backend>;
+  using tape_type = autograd::Tape<T, Backend>;
   using graph_type = GraphOf<Backend>;
 };
 
@@ -77,7 +77,7 @@ struct Widths {
 /// Throws value_error naming the first id outside [0, features.rows()).
 template <class T, class Backend, class F>
   requires std::floating_point<F>
-ag::Var<T, Backend> gather_features(ag::Tape<T, Backend>& tape, MatrixView<const F> features,
+autograd::Var<T, Backend> gather_features(autograd::Tape<T, Backend>& tape, MatrixView<const F> features,
                                     std::span<const node_id> ids) {
   const auto bad = ops::detail::first_out_of_range(ids, features.rows());
   GAS_CHECK(bad == ids.size(), value_error,
@@ -112,7 +112,7 @@ template <class Backend>
 class BackendGraph {
 public:
   template <class T>
-  const GraphOf<Backend>& operator()(ag::Tape<T, Backend>& tape, const Graph& graph) {
+  const GraphOf<Backend>& operator()(autograd::Tape<T, Backend>& tape, const Graph& graph) {
     if constexpr (on_host<Backend>) {
       (void)tape;
       return graph;
@@ -127,7 +127,7 @@ private:
 
 /// @brief history::push_batch of rows of a tape of any backend (a device tape's rows are copied out first).
 template <class T, class Backend, history::HistoryStore S>
-void push_rows(S& store, ag::Tape<T, Backend>& tape, MatrixView<const T> rows, const loader::Batch& batch) {
+void push_rows(S& store, autograd::Tape<T, Backend>& tape, MatrixView<const T> rows, const loader::Batch& batch) {
   if constexpr (on_host<Backend>) {
     (void)tape;
     history::push_batch(store, rows, batch);
@@ -139,7 +139,7 @@ void push_rows(S& store, ag::Tape<T, Backend>& tape, MatrixView<const T> rows, c
 /// @brief Copies a batch's output rows (batch order, on the tape's backend) into `out` (num_nodes rows, same
 /// backend) chunk by chunk, after checking that the chunks lie in [0, n) and cover the batch.
 template <class T, class Backend>
-void write_rows(ag::Tape<T, Backend>& tape, MatrixView<const T> rows, const loader::Batch& batch, std::int64_t n,
+void write_rows(autograd::Tape<T, Backend>& tape, MatrixView<const T> rows, const loader::Batch& batch, std::int64_t n,
                 Tensor<T, Backend>& out) {
   std::int64_t covered = 0;
   for (const auto& chunk : batch.chunks) {
@@ -169,7 +169,7 @@ void write_rows(ag::Tape<T, Backend>& tape, MatrixView<const T> rows, const load
 /// synchronous copies; the overlapped pipeline is the next step) and how it keeps its histories.
 ///
 /// History l (l = 0 .. num_layers - 2) holds the output of layer l for every node. A model holds its layers and
-/// its histories by value, so it is neither copied nor moved: optimisers keep pointers to its parameters.
+/// its histories by value, so it is neither copied nor moved: optimizers keep pointers to its parameters.
 template <class Derived, class C>
 class ScalableGNN : public nn::Module<typename C::value_type, typename C::backend_type> {
 public:
@@ -177,11 +177,11 @@ public:
   using value_type = typename C::value_type;
   using backend_type = typename C::backend_type;
   using store_type = typename C::store_type;
-  using var = ag::Var<value_type, backend_type>;
-  using tape_type = ag::Tape<value_type, backend_type>;
+  using var = autograd::Var<value_type, backend_type>;
+  using tape_type = autograd::Tape<value_type, backend_type>;
   using context = LayerContext<value_type, backend_type, store_type>;
 
-  /// @brief The defaults: the graph is GCN-normalised, no regularization loss. A model hides them with its own.
+  /// @brief The defaults: the graph is GCN-normalized, no regularization loss. A model hides them with its own.
   static constexpr ModelTraits traits{};
 
   /// @brief Number of layers (convolutions); num_layers() - 1 histories.
@@ -233,7 +233,7 @@ public:
   }
 
   /// @brief The whole-graph forward pass without histories (the full-batch baseline): x (n, in_features()) over a
-  /// square adjacency `adj` (n x n), normalised as for training, -> (n, out_features()).
+  /// square adjacency `adj` (n x n), normalized as for training, -> (n, out_features()).
   ///
   /// Runs the same forward_layer code as forward(), so on a single partition (n_id = 0 .. n - 1) the two give
   /// the same bits, dropout masks included. `adj` must outlive the backward pass. Throws shape_error when x and
@@ -376,7 +376,7 @@ private:
     GAS_CHECK(ptr.back() == num_nodes_, shape_error,
               "the loader's graph has " << ptr.back() << " nodes but the model's histories have " << num_nodes_);
     auto& tape = tape_;
-    const ag::NoGrad<value_type, backend_type> no_grad(tape);
+    const autograd::NoGrad<value_type, backend_type> no_grad(tape);
     state_.histories = histories_;
     const std::int32_t layers = out != nullptr ? num_layers() : num_layers() - 1;
     for (std::int32_t l = 0; l < layers; ++l) {

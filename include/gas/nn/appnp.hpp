@@ -1,6 +1,6 @@
 #pragma once
 /// @brief `APPNP`: personalised-PageRank propagation x <- (1 - alpha) A_hat x + alpha x0, K times, as PyG's
-/// APPNP(normalize=False) over a pre-normalised adjacency.
+/// APPNP(normalize=False) over a pre-normalized adjacency.
 ///
 /// GAS pushes and pulls histories between the steps, so a step is a call of its own (`step`); `forward` runs
 /// all K on one square graph (full-batch training and tests).
@@ -35,17 +35,17 @@ struct APPNP : Module<T, Backend> {
   /// @brief One step: x (adj.cols(), F), x0 (at least adj.rows() rows, F; its first adj.rows() are used) ->
   /// (1 - alpha) A_hat x + alpha x0 (adj.rows(), F). `adj` must outlive the backward pass. Throws shape_error
   /// naming the shapes.
-  ag::Var<T, Backend> step(ag::Var<T, Backend> x, ag::Var<T, Backend> x0, const GraphOf<Backend>& adj) const {
+  autograd::Var<T, Backend> step(autograd::Var<T, Backend> x, autograd::Var<T, Backend> x0, const GraphOf<Backend>& adj) const {
     GAS_CHECK(x.rows() == adj.cols() && x0.rows() >= adj.rows() && x0.cols() == x.cols(), shape_error,
               "APPNP got x (" << x.rows() << " x " << x.cols() << ") and x0 (" << x0.rows() << " x " << x0.cols()
                               << ") for adjacency (" << adj.rows() << " x " << adj.cols()
                               << "): x needs adj.cols() rows, x0 at least adj.rows() and x's width");
     auto root = x0.rows() == adj.rows() ? x0 : ops::slice_rows(x0, 0, adj.rows());
-    return ops::add_scaled(ops::spmm<aggr::Sum>(adj, x), static_cast<T>(1 - alpha), root, static_cast<T>(alpha));
+    return ops::add_scaled(ops::spmm<ops::aggr::Sum>(adj, x), static_cast<T>(1 - alpha), root, static_cast<T>(alpha));
   }
 
   /// @brief K steps from x0 = x on a square adjacency: x (n, F) -> (n, F). Throws shape_error otherwise.
-  ag::Var<T, Backend> forward(ag::Tape<T, Backend>&, ag::Var<T, Backend> x, const GraphOf<Backend>& adj) const {
+  autograd::Var<T, Backend> forward(autograd::Tape<T, Backend>&, autograd::Var<T, Backend> x, const GraphOf<Backend>& adj) const {
     GAS_CHECK(adj.rows() == adj.cols(), shape_error,
               "APPNP forward runs K steps on a square adjacency, got (" << adj.rows() << " x " << adj.cols()
                                                                         << "); call step() between history exchanges");

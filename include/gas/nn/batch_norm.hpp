@@ -13,11 +13,11 @@
 
 namespace gas::nn {
 
-/// @brief Per-channel batch normalisation with learnable scale and shift (PyTorch names `weight`, `bias`).
+/// @brief Per-channel batch normalization with learnable scale and shift (PyTorch names `weight`, `bias`).
 template <class T, class Backend = host>
 struct BatchNorm : Module<T, Backend> {
-  ag::Parameter<T, Backend> weight;       // "weight" (1, C), ones (gamma)
-  ag::Parameter<T, Backend> bias;         // "bias" (1, C), zeros (beta)
+  autograd::Parameter<T, Backend> weight;       // "weight" (1, C), ones (gamma)
+  autograd::Parameter<T, Backend> bias;         // "bias" (1, C), zeros (beta)
   ops::BatchNormState<T, Backend> state;  // running mean and variance, batches tracked
   double momentum = 0.1;
   double eps = 1e-5;
@@ -38,7 +38,7 @@ struct BatchNorm : Module<T, Backend> {
 
   /// @brief x (rows, C) -> (rows, C): batch statistics (and a running-statistics update) in training, the
   /// running statistics in evaluation. Errors are those of ops::batch_norm.
-  ag::Var<T, Backend> forward(ag::Tape<T, Backend>& tape, ag::Var<T, Backend> x, bool training) {
+  autograd::Var<T, Backend> forward(autograd::Tape<T, Backend>& tape, autograd::Var<T, Backend> x, bool training) {
     return ops::batch_norm(x, tape.param(weight), tape.param(bias), state, training, momentum, eps);
   }
 };

@@ -27,7 +27,7 @@ struct Dropout : Module<T, Backend> {
   }
 
   /// @brief x -> x with the mask drawn from `seed` in training; x itself otherwise.
-  ag::Var<T, Backend> forward(ag::Tape<T, Backend>&, ag::Var<T, Backend> x, bool training, std::uint64_t seed) {
+  autograd::Var<T, Backend> forward(autograd::Tape<T, Backend>&, autograd::Var<T, Backend> x, bool training, std::uint64_t seed) {
     return ops::dropout(x, p, seed, training);
   }
 };

@@ -43,11 +43,11 @@ template <class T, class Backend = host>
 struct GATConv : Module<T, Backend> {
   GATOptions options;
   Linear<T, Backend> lin_src;         // "lin_src.weight" (heads * out, in), glorot; PyG's lin_dst is the same module
-  ag::Parameter<T, Backend> att_src;  // "att_src" (heads, out): PyG's (1, heads, out)
-  ag::Parameter<T, Backend> att_dst;  // "att_dst" (heads, out)
-  ag::Parameter<T, Backend> bias;     // "bias" (1, heads * out) when concatenating, (1, out) when averaging
+  autograd::Parameter<T, Backend> att_src;  // "att_src" (heads, out): PyG's (1, heads, out)
+  autograd::Parameter<T, Backend> att_dst;  // "att_dst" (heads, out)
+  autograd::Parameter<T, Backend> bias;     // "bias" (1, heads * out) when concatenating, (1, out) when averaging
 
-  /// @brief A convolution initialised as PyG (glorot weights and attention vectors, zero bias). Throws
+  /// @brief A convolution initialized as PyG (glorot weights and attention vectors, zero bias). Throws
   /// value_error for non-positive sizes or a dropout outside [0, 1).
   GATConv(GATOptions opts, Rng& rng)
       : options(opts),
@@ -73,7 +73,7 @@ struct GATConv : Module<T, Backend> {
   /// @brief GAS's call: targets are the first adj.rows() rows of x (the batch of [batch ; halo]), so their
   /// projections are a view of the sources'. `seed` draws the attention dropout mask in training. `adj` must
   /// outlive the backward pass. Throws shape_error naming the shapes.
-  ag::Var<T, Backend> forward(ag::Tape<T, Backend>& tape, ag::Var<T, Backend> x, const GraphOf<Backend>& adj,
+  autograd::Var<T, Backend> forward(autograd::Tape<T, Backend>& tape, autograd::Var<T, Backend> x, const GraphOf<Backend>& adj,
                               bool training = false, std::uint64_t seed = 0) {
     check_source(x, adj);
     GAS_CHECK(adj.rows() <= adj.cols(), shape_error,
@@ -85,7 +85,7 @@ struct GATConv : Module<T, Backend> {
 
   /// @brief Bipartite call with separate target features x_dst (adj.rows(), in), projected by the same weight
   /// (PyG's lin_dst is lin_src for an integer in_channels).
-  ag::Var<T, Backend> forward(ag::Tape<T, Backend>& tape, ag::Var<T, Backend> x_src, ag::Var<T, Backend> x_dst,
+  autograd::Var<T, Backend> forward(autograd::Tape<T, Backend>& tape, autograd::Var<T, Backend> x_src, autograd::Var<T, Backend> x_dst,
                               const GraphOf<Backend>& adj, bool training = false, std::uint64_t seed = 0) {
     check_source(x_src, adj);
     GAS_CHECK(x_dst.rows() == adj.rows() && x_dst.cols() == options.in, shape_error,
@@ -95,7 +95,7 @@ struct GATConv : Module<T, Backend> {
   }
 
 private:
-  using Var = ag::Var<T, Backend>;
+  using Var = autograd::Var<T, Backend>;
 
   std::vector<Var> parts_;  // per-head scores of the call in progress
 
@@ -107,7 +107,7 @@ private:
   }
 
   /// @brief Per-head scores h[:, head] . att[head]: (n, heads).
-  Var head_scores(ag::Tape<T, Backend>& tape, Var h, ag::Parameter<T, Backend>& att) {
+  Var head_scores(autograd::Tape<T, Backend>& tape, Var h, autograd::Parameter<T, Backend>& att) {
     const std::int64_t c = options.out;
     auto a = tape.param(att);  // (heads, out)
     if (options.heads == 1) return ops::matmul(h, a, false, true);
@@ -117,7 +117,7 @@ private:
     return ops::concat_cols(std::span<const Var>(parts_));
   }
 
-  Var attend(ag::Tape<T, Backend>& tape, Var h_src, Var h_dst, const GraphOf<Backend>& adj, bool training, std::uint64_t seed) {
+  Var attend(autograd::Tape<T, Backend>& tape, Var h_src, Var h_dst, const GraphOf<Backend>& adj, bool training, std::uint64_t seed) {
     auto scores = ops::add(ops::gather_edge_src(adj, head_scores(tape, h_src, att_src)),
                            ops::gather_edge_dst(adj, head_scores(tape, h_dst, att_dst)));  // (E, heads)
     auto alpha = ops::edge_softmax(adj, ops::leaky_relu(scores, options.negative_slope));

@@ -39,10 +39,10 @@ template <class T, class Backend = host>
 struct GCN2Conv : Module<T, Backend> {
   GCN2Options options;
   double beta = 1;
-  ag::Parameter<T, Backend> weight1;  // "weight1" (C, C), glorot; out = ... z W1 (PyG's layout: x @ W)
-  ag::Parameter<T, Backend> weight2;  // "weight2" (C, C), glorot; (0, 0) with shared weights
+  autograd::Parameter<T, Backend> weight1;  // "weight1" (C, C), glorot; out = ... z W1 (PyG's layout: x @ W)
+  autograd::Parameter<T, Backend> weight2;  // "weight2" (C, C), glorot; (0, 0) with shared weights
 
-  /// @brief A convolution initialised as PyG (glorot). Throws value_error for channels, layer or theta <= 0.
+  /// @brief A convolution initialized as PyG (glorot). Throws value_error for channels, layer or theta <= 0.
   GCN2Conv(GCN2Options opts, Rng& rng) : options(opts) {
     GAS_CHECK(opts.channels > 0 && opts.layer > 0 && opts.theta > 0, value_error,
               "GCN2Conv needs channels, layer and theta > 0, got " << opts.channels << ", " << opts.layer << ", "
@@ -59,9 +59,9 @@ struct GCN2Conv : Module<T, Backend> {
   }
 
   /// @brief x (adj.cols(), C), x0 (at least adj.rows() rows; its first adj.rows() are used, as PyG's
-  /// x_0[:rows]) -> (adj.rows(), C). `adj` (pre-normalised) must outlive the backward pass. Throws shape_error
+  /// x_0[:rows]) -> (adj.rows(), C). `adj` (pre-normalized) must outlive the backward pass. Throws shape_error
   /// naming the shapes.
-  ag::Var<T, Backend> forward(ag::Tape<T, Backend>& tape, ag::Var<T, Backend> x, ag::Var<T, Backend> x0,
+  autograd::Var<T, Backend> forward(autograd::Tape<T, Backend>& tape, autograd::Var<T, Backend> x, autograd::Var<T, Backend> x0,
                               const GraphOf<Backend>& adj) {
     const std::int64_t c = options.channels;
     GAS_CHECK(x.rows() == adj.cols() && x.cols() == c && x0.rows() >= adj.rows() && x0.cols() == c, shape_error,
@@ -69,7 +69,7 @@ struct GCN2Conv : Module<T, Backend> {
                            << " x " << x0.cols() << ") for adjacency (" << adj.rows() << " x " << adj.cols()
                            << "): x needs adj.cols() rows, x0 at least adj.rows()");
     const T a = static_cast<T>(options.alpha), b = static_cast<T>(beta);
-    auto p = ops::scale(ops::spmm<aggr::Sum>(adj, x), T{1} - a);  // (rows, C)
+    auto p = ops::scale(ops::spmm<ops::aggr::Sum>(adj, x), T{1} - a);  // (rows, C)
     auto q = ops::scale(x0.rows() == adj.rows() ? x0 : ops::slice_rows(x0, 0, adj.rows()), a);
     if (options.shared_weights) {
       auto z = ops::add(p, q);

@@ -1,7 +1,7 @@
 #pragma once
-/// @brief `GCNConv`: A_hat (X W) + b over a pre-normalised adjacency, as PyG's GCNConv(normalize=False).
+/// @brief `GCNConv`: A_hat (X W) + b over a pre-normalized adjacency, as PyG's GCNConv(normalize=False).
 ///
-/// GAS normalises the whole graph once (self-loops, D^-1/2 A D^-1/2; see graph/transforms.hpp) before cutting
+/// GAS normalizes the whole graph once (self-loops, D^-1/2 A D^-1/2; see graph/transforms.hpp) before cutting
 /// batches, so every batch row keeps its exact weights; the convolution itself only multiplies.
 
 #include <cstdint>
@@ -24,9 +24,9 @@ namespace gas::nn {
 template <class T, class Backend = host>
 struct GCNConv : Module<T, Backend> {
   Linear<T, Backend> lin;          // "lin.weight" (out, in), glorot, no bias
-  ag::Parameter<T, Backend> bias;  // "bias" (1, out), zeros; (0, 0) without a bias
+  autograd::Parameter<T, Backend> bias;  // "bias" (1, out), zeros; (0, 0) without a bias
 
-  /// @brief A convolution from `in` to `out` features, initialised as PyG (glorot weight, zero bias).
+  /// @brief A convolution from `in` to `out` features, initialized as PyG (glorot weight, zero bias).
   GCNConv(std::int64_t in, std::int64_t out, Rng& rng, bool with_bias = true)
       : lin(in, out, rng, {.bias = false, .weight_init = WeightInit::glorot}) {
     this->register_module("lin", lin);
@@ -36,7 +36,7 @@ struct GCNConv : Module<T, Backend> {
   /// @brief x (adj.cols(), in) -> (adj.rows(), out); `adj` may be a bipartite batch [batch x n_id] and must
   /// outlive the backward pass. Multiplies by W on whichever side of the aggregation costs fewer flops (the
   /// result is the same up to rounding). Throws shape_error naming the shapes.
-  ag::Var<T, Backend> forward(ag::Tape<T, Backend>& tape, ag::Var<T, Backend> x, const GraphOf<Backend>& adj) {
+  autograd::Var<T, Backend> forward(autograd::Tape<T, Backend>& tape, autograd::Var<T, Backend> x, const GraphOf<Backend>& adj) {
     GAS_CHECK(x.rows() == adj.cols() && x.cols() == lin.in_features(), shape_error,
               "GCNConv (" << lin.in_features() << " -> " << lin.out_features() << ") got x (" << x.rows() << " x "
                           << x.cols() << ") for adjacency (" << adj.rows() << " x " << adj.cols()
@@ -45,8 +45,8 @@ struct GCNConv : Module<T, Backend> {
     const double edges = static_cast<double>(adj.num_edges());
     const double transform_first = static_cast<double>(adj.cols()) * in * out + edges * out;
     const double aggregate_first = edges * in + static_cast<double>(adj.rows()) * in * out;
-    auto h = transform_first <= aggregate_first ? ops::spmm<aggr::Sum>(adj, lin.forward(tape, x))
-                                                : lin.forward(tape, ops::spmm<aggr::Sum>(adj, x));  // (rows, out)
+    auto h = transform_first <= aggregate_first ? ops::spmm<ops::aggr::Sum>(adj, lin.forward(tape, x))
+                                                : lin.forward(tape, ops::spmm<ops::aggr::Sum>(adj, x));  // (rows, out)
     return bias.value.size() > 0 ? ops::bias_add(h, tape.param(bias)) : h;
   }
 };

@@ -15,7 +15,7 @@
 ///       if (auto r = hidden[i].regularization(tape, training, counter_hash(seed, step, i)))
 ///         loss = ops::add_scaled(loss, 1.0, *r, share);
 ///
-/// A weight reparametrisation (reg::SpectralNorm) goes on the network instead: GINConv<T, B, MLP<T, B,
+/// A weight reparametrization (reg::SpectralNorm) goes on the network instead: GINConv<T, B, MLP<T, B,
 /// reg::SpectralNorm>>.
 
 #include <concepts>
@@ -44,8 +44,8 @@ namespace gas::nn {
 /// a training flag and a dropout seed.
 template <class Net, class T, class Backend>
 concept Network = std::derived_from<Net, Module<T, Backend>> &&
-                  requires(Net& net, ag::Tape<T, Backend>& tape, ag::Var<T, Backend> x) {
-                    { net.forward(tape, x, true, std::uint64_t{0}) } -> std::same_as<ag::Var<T, Backend>>;
+                  requires(Net& net, autograd::Tape<T, Backend>& tape, autograd::Var<T, Backend> x) {
+                    { net.forward(tape, x, true, std::uint64_t{0}) } -> std::same_as<autograd::Var<T, Backend>>;
                   };
 
 /// @brief GINConv's own switches (PyG's names).
@@ -56,15 +56,15 @@ struct GINConvOptions {
 
 /// @brief Graph isomorphism convolution with an optional trainable eps and an optional penalty on its network.
 /// @tparam Net the network applied after aggregation (`MLP` by default; anything satisfying `Network`).
-/// @tparam Reg a penalising regulariser policy (`reg::NoisePerturbation`) for `regularization`, or `reg::None`.
+/// @tparam Reg a penalizing regularizer policy (`reg::NoisePerturbation`) for `regularization`, or `reg::None`.
 template <class T, class Backend = host, Network<T, Backend> Net = MLP<T, Backend>,
           reg::Regularizer<T, Backend> Reg = reg::None>
 struct GINConv : Module<T, Backend> {
-  static_assert(!Reg::reparametrises, "GINConv has no weight of its own to reparametrise: give the policy to its "
+  static_assert(!Reg::reparametrizes, "GINConv has no weight of its own to reparametrize: give the policy to its "
                                       "network instead, GINConv<T, B, MLP<T, B, reg::SpectralNorm>>");
 
   Net nn;                         // registered as "nn", as PyG's state_dict
-  ag::Parameter<T, Backend> eps;  // "eps" (1, 1); a constant unless train_eps
+  autograd::Parameter<T, Backend> eps;  // "eps" (1, 1); a constant unless train_eps
   bool train_eps = false;
   [[no_unique_address]] Reg regularizer{};
 
@@ -88,10 +88,10 @@ struct GINConv : Module<T, Backend> {
   }
 
   /// @brief x (adj.cols(), F) with the targets as its first adj.rows() rows (GAS's [batch ; halo]) ->
-  /// nn's output for adj.rows() rows. The neighbour sum is spmm<Sum>, which uses edge weights when the graph
+  /// nn's output for adj.rows() rows. The neighbor sum is spmm<Sum>, which uses edge weights when the graph
   /// has them; PyG's GIN ignores weights, so pass an unweighted graph to match it. `adj` must outlive the
   /// backward pass. `training` and `seed` go to nn. Throws shape_error naming the shapes.
-  ag::Var<T, Backend> forward(ag::Tape<T, Backend>& tape, ag::Var<T, Backend> x, const GraphOf<Backend>& adj,
+  autograd::Var<T, Backend> forward(autograd::Tape<T, Backend>& tape, autograd::Var<T, Backend> x, const GraphOf<Backend>& adj,
                               bool training = false, std::uint64_t seed = 0) {
     GAS_CHECK(x.rows() == adj.cols() && adj.rows() <= adj.cols(), shape_error,
               "GINConv got x (" << x.rows() << " x " << x.cols() << ") for adjacency (" << adj.rows() << " x "
@@ -101,13 +101,13 @@ struct GINConv : Module<T, Backend> {
   }
 
   /// @brief Bipartite call with separate target features x_dst (adj.rows(), F).
-  ag::Var<T, Backend> forward(ag::Tape<T, Backend>& tape, ag::Var<T, Backend> x_src, ag::Var<T, Backend> x_dst,
+  autograd::Var<T, Backend> forward(autograd::Tape<T, Backend>& tape, autograd::Var<T, Backend> x_src, autograd::Var<T, Backend> x_dst,
                               const GraphOf<Backend>& adj, bool training = false, std::uint64_t seed = 0) {
     GAS_CHECK(x_src.rows() == adj.cols() && x_dst.rows() == adj.rows() && x_src.cols() == x_dst.cols(), shape_error,
               "GINConv got x_src (" << x_src.rows() << " x " << x_src.cols() << ") and x_dst (" << x_dst.rows() << " x "
                                     << x_dst.cols() << ") for adjacency (" << adj.rows() << " x " << adj.cols() << ")");
-    auto agg = ops::spmm<aggr::Sum>(adj, x_src);  // (rows, F)
-    ag::Var<T, Backend> root;
+    auto agg = ops::spmm<ops::aggr::Sum>(adj, x_src);  // (rows, F)
+    autograd::Var<T, Backend> root;
     if (train_eps) {  // (1 + eps) x_dst with a gradient for eps: x_dst + (ones eps) .* x_dst
       root = ops::add(x_dst, ops::mul_rows(x_dst, detail::broadcast_rows(tape.param(eps), adj.rows())));
     } else {
@@ -118,7 +118,7 @@ struct GINConv : Module<T, Backend> {
     }
     auto h = ops::add(agg, root);  // (rows, F)
     auto out = nn.forward(tape, h, training, seed);
-    if constexpr (Reg::penalises) {
+    if constexpr (Reg::penalizes) {
       recorded_ = Recorded{&tape, h, out, h.rows(), h.cols(), out.cols(), seed};
     }
     return out;
@@ -128,8 +128,8 @@ struct GINConv : Module<T, Backend> {
   /// from `seed`; nn runs again with `training` and the forward's dropout seed. Nothing under reg::None or when
   /// the policy has none (evaluation). Throws value_error when no forward was recorded on this tape since its
   /// last reset.
-  std::optional<ag::Var<T, Backend>> regularization(ag::Tape<T, Backend>& tape, bool training, std::uint64_t seed) {
-    if constexpr (!Reg::penalises) {
+  std::optional<autograd::Var<T, Backend>> regularization(autograd::Tape<T, Backend>& tape, bool training, std::uint64_t seed) {
+    if constexpr (!Reg::penalizes) {
       return std::nullopt;
     } else {
       // Vars carry no generation, so a forward recorded before the tape's last reset cannot be told apart with
@@ -139,15 +139,15 @@ struct GINConv : Module<T, Backend> {
                     r.input.cols() == r.input_cols && r.output.rows() == r.rows && r.output.cols() == r.output_cols,
                 value_error,
                 "GINConv::regularization needs this layer's forward on the same tape since its last reset");
-      auto f = [&](ag::Var<T, Backend> x) { return nn.forward(tape, x, training, recorded_.seed); };
+      auto f = [&](autograd::Var<T, Backend> x) { return nn.forward(tape, x, training, recorded_.seed); };
       return regularizer.penalty(tape, f, recorded_.input, seed, training, recorded_.output);
     }
   }
 
 private:
   struct Recorded {  // what `regularization` needs of the last forward
-    ag::Tape<T, Backend>* tape = nullptr;
-    ag::Var<T, Backend> input{}, output{};  // nn's input h (rows, F) and nn(h) (rows, out)
+    autograd::Tape<T, Backend>* tape = nullptr;
+    autograd::Var<T, Backend> input{}, output{};  // nn's input h (rows, F) and nn(h) (rows, out)
     std::int64_t rows = 0, input_cols = 0, output_cols = 0;
     std::uint64_t seed = 0;  // the forward's dropout seed
   };

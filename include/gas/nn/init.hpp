@@ -1,7 +1,7 @@
 #pragma once
-/// @brief Parameter initialisers as PyTorch and PyTorch Geometric apply them, drawn from a seeded `gas::Rng`.
+/// @brief Parameter initializers as PyTorch and PyTorch Geometric apply them, drawn from a seeded `gas::Rng`.
 ///
-/// Every initialiser draws the elements in row-major order from the generator it is given, so a layer built
+/// Every initializer draws the elements in row-major order from the generator it is given, so a layer built
 /// from `Rng(seed)` has the same values on every machine, and a model that passes one generator through its
 /// layers in order is reproducible as a whole. The bounds follow torch.nn.init and torch_geometric.nn.inits;
 /// the draws themselves cannot match PyTorch's (a different generator), which is why the tests copy PyG's
@@ -20,14 +20,14 @@
 
 namespace gas::nn {
 
-/// @brief How a weight matrix is initialised.
+/// @brief How a weight matrix is initialized.
 enum class WeightInit {
   kaiming_uniform,  ///< torch.nn.Linear's default: U(-b, b), b = 1 / sqrt(fan_in) (kaiming_uniform, a = sqrt(5))
   glorot,           ///< PyG's glorot: U(-b, b), b = sqrt(6 / (rows + cols)) (GCN, GAT, GCNII weights)
   zeros,            ///< all zeros
 };
 
-/// @brief How a bias vector is initialised.
+/// @brief How a bias vector is initialized.
 enum class BiasInit {
   uniform,  ///< torch.nn.Linear's default: U(-b, b), b = 1 / sqrt(fan_in)
   zeros,    ///< PyG's convolution biases
@@ -44,7 +44,7 @@ void uniform_(Tensor<T, Backend>& t, double bound, Rng& rng) {
     Tensor<T, host> staged(t.rows(), t.cols());
     uniform_(staged, bound, rng);
     t.copy_from(staged);
-    Exec<Backend>(t.stream()).synchronize();  // initialisation, not a step: done before any stream reads it
+    Exec<Backend>(t.stream()).synchronize();  // initialization, not a step: done before any stream reads it
   }
 }
 
@@ -67,10 +67,10 @@ void kaiming_uniform_(Tensor<T, Backend>& t, std::int64_t fan_in, double a, Rng&
 
 /// @brief A (rows, cols) parameter named `name`, filled with `value` (its gradient zero).
 template <class T, class Backend>
-ag::Parameter<T, Backend> make_parameter(std::string name, std::int64_t rows, std::int64_t cols, T value = T{0}) {
+autograd::Parameter<T, Backend> make_parameter(std::string name, std::int64_t rows, std::int64_t cols, T value = T{0}) {
   Tensor<T, Backend> v(rows, cols);
   v.fill(value);
-  ag::Parameter<T, Backend> p(std::move(name), std::move(v));
+  autograd::Parameter<T, Backend> p(std::move(name), std::move(v));
   // On a device the fills are queued on the tensors' stream; wait for them once, so that a tape on any stream reads
   // the initial values.
   if constexpr (!on_host<Backend>) Exec<Backend>(p.value.stream()).synchronize();

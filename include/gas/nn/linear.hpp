@@ -1,10 +1,10 @@
 #pragma once
-/// @brief `Linear`: y = x W^T + b, as torch.nn.Linear (and PyG's Linear, whose initialisers it can take).
+/// @brief `Linear`: y = x W^T + b, as torch.nn.Linear (and PyG's Linear, whose initializers it can take).
 ///
 /// Layers are modules (nn/module.hpp): they hold their parameters by value and register them, so a layer never
 /// moves; models build their layers in place.
 ///
-/// A reparametrising regulariser policy (`reg::SpectralNorm`) replaces the weight by what its
+/// A reparametrizing regularizer policy (`reg::SpectralNorm`) replaces the weight by what its
 /// `transform_weight` returns in every forward; the default `reg::None` records nothing extra.
 
 #include <cmath>
@@ -30,7 +30,7 @@ namespace detail {
 /// @brief A (rows, 1) constant whose row i is f(i): per-row factors (degree scalers, masks) as a tape value,
 /// so that the backward pass reads the tape's copy and no buffer of the layer has to outlive it.
 template <class T, class Backend, class F>
-ag::Var<T, Backend> row_constant(ag::Tape<T, Backend>& tape, std::int64_t rows, F&& f) {
+autograd::Var<T, Backend> row_constant(autograd::Tape<T, Backend>& tape, std::int64_t rows, F&& f) {
   auto [id, node] = tape.push("row_constant", rows, 1);
   if constexpr (!on_host<Backend>) {  // computed in the node's host staging tensor, then copied over
     node.host_stage.resize(rows, 1);
@@ -45,7 +45,7 @@ ag::Var<T, Backend> row_constant(ag::Tape<T, Backend>& tape, std::int64_t rows, 
 /// @brief The (rows, k) value whose every row is the (1, k) value v, differentiable in v (a trainable scalar
 /// such as GIN's eps spread over the rows): ones(rows, 1) v.
 template <class T, class Backend>
-ag::Var<T, Backend> broadcast_rows(ag::Var<T, Backend> v, std::int64_t rows) {
+autograd::Var<T, Backend> broadcast_rows(autograd::Var<T, Backend> v, std::int64_t rows) {
   GAS_CHECK(v.rows() == 1, shape_error,
             "broadcast needs a (1 x k) value, got (" << v.rows() << " x " << v.cols() << ")");
   return ops::matmul(row_constant(v.tape(), rows, [](std::int64_t) { return 1.0; }), v);
@@ -53,7 +53,7 @@ ag::Var<T, Backend> broadcast_rows(ag::Var<T, Backend> v, std::int64_t rows) {
 
 }  // namespace detail
 
-/// @brief How a `Linear` is built: bias or none, and the initialisers (torch.nn.Linear's by default).
+/// @brief How a `Linear` is built: bias or none, and the initializers (torch.nn.Linear's by default).
 struct LinearOptions {
   bool bias = true;
   WeightInit weight_init = WeightInit::kaiming_uniform;
@@ -61,18 +61,18 @@ struct LinearOptions {
 };
 
 /// @brief Affine map y = x W^T + b with W (out, in) and b (1, out), PyTorch's layout and names.
-/// @tparam Reg a regulariser policy applied to the weight (`reg::None`, `reg::SpectralNorm`); penalising
-/// policies belong to the layer that owns the regularised function (GINConv), not here.
+/// @tparam Reg a regularizer policy applied to the weight (`reg::None`, `reg::SpectralNorm`); penalizing
+/// policies belong to the layer that owns the regularized function (GINConv), not here.
 template <class T, class Backend = host, reg::Regularizer<T, Backend> Reg = reg::None>
 struct Linear : Module<T, Backend> {
-  static_assert(!Reg::penalises, "Linear takes weight reparametrisations (reg::SpectralNorm); give a penalty "
-                                 "policy to the layer whose function it regularises (GINConv<T, B, Net, Reg>)");
+  static_assert(!Reg::penalizes, "Linear takes weight reparametrizations (reg::SpectralNorm); give a penalty "
+                                 "policy to the layer whose function it regularizes (GINConv<T, B, Net, Reg>)");
 
-  ag::Parameter<T, Backend> weight;  // (out, in)
-  ag::Parameter<T, Backend> bias;    // (1, out); (0, 0) without a bias
+  autograd::Parameter<T, Backend> weight;  // (out, in)
+  autograd::Parameter<T, Backend> bias;    // (1, out); (0, 0) without a bias
   [[no_unique_address]] Reg regularizer{};  // with its state (SpectralNorm's u, v): one per layer
 
-  /// @brief A layer from `in` to `out` features initialised from `rng`, registering `weight` and `bias`; `reg`
+  /// @brief A layer from `in` to `out` features initialized from `rng`, registering `weight` and `bias`; `reg`
   /// is the weight's policy. Throws value_error for non-positive sizes.
   Linear(std::int64_t in, std::int64_t out, Rng& rng, LinearOptions options = {}, Reg reg = {})
       : regularizer(std::move(reg)) {
@@ -97,7 +97,7 @@ struct Linear : Module<T, Backend> {
 
   /// @brief x (rows, in) -> (rows, out). `training` goes to the policy (SpectralNorm updates its estimate only
   /// in training). Throws shape_error naming both shapes when x has the wrong width.
-  ag::Var<T, Backend> forward(ag::Tape<T, Backend>& tape, ag::Var<T, Backend> x, bool training = false) {
+  autograd::Var<T, Backend> forward(autograd::Tape<T, Backend>& tape, autograd::Var<T, Backend> x, bool training = false) {
     GAS_CHECK(x.cols() == in_features(), shape_error,
               "Linear " << weight.name << " (" << in_features() << " -> " << out_features() << ") got x (" << x.rows()
                         << " x " << x.cols() << ")");

@@ -6,8 +6,8 @@
 /// backend and is differentiated like any other.
 ///
 /// Why the default message is fused: PyG's default message is x_j, and aggregating x_j over a row's edges is
-/// exactly ops::spmm of x under the same policy (for Sum on an unweighted graph), which never materialises the
-/// (E, F) per-edge rows. So a layer that only aggregates its neighbours (GraphSAGE) costs what the bundled layer
+/// exactly ops::spmm of x under the same policy (for Sum on an unweighted graph), which never materializes the
+/// (E, F) per-edge rows. So a layer that only aggregates its neighbors (GraphSAGE) costs what the bundled layer
 /// costs; a layer with its own message pays the per-edge rows and the aggregation of ops::aggregate_edges.
 /// The hooks are found by their signature, as PyG finds overridden methods; `static_assert(Layer::defines_message)`
 /// beside a layer makes sure its message() is the one propagate() calls.
@@ -32,7 +32,7 @@ namespace gas::nn {
 /// @brief The (E, 1) edge weights of `adj` as a constant of `tape`, in CSR order (1 for an unweighted graph):
 /// the factor a weighted message multiplies x_j by.
 template <class T, class Backend>
-ag::Var<T, Backend> edge_weights(ag::Tape<T, Backend>& tape, const GraphOf<Backend>& adj) {
+autograd::Var<T, Backend> edge_weights(autograd::Tape<T, Backend>& tape, const GraphOf<Backend>& adj) {
   const std::int64_t edges = adj.num_edges();
   auto [id, node] = tape.push("edge_weights", edges, 1);
   if constexpr (on_host<Backend>) {
@@ -58,12 +58,12 @@ ag::Var<T, Backend> edge_weights(ag::Tape<T, Backend>& tape, const GraphOf<Backe
 template <class T, class Backend = host>
 class Edges {
 public:
-  using var = ag::Var<T, Backend>;
+  using var = autograd::Var<T, Backend>;
 
-  Edges(ag::Tape<T, Backend>& tape, const GraphOf<Backend>& adj, var x_src, var x_dst, std::optional<var> attr)
+  Edges(autograd::Tape<T, Backend>& tape, const GraphOf<Backend>& adj, var x_src, var x_dst, std::optional<var> attr)
       : tape_(tape), adj_(adj), x_src_(x_src), x_dst_(x_dst), attr_(attr) {}
 
-  /// @brief (E, F): row e is x_src[col(e)], the source (neighbour) of edge e.
+  /// @brief (E, F): row e is x_src[col(e)], the source (neighbor) of edge e.
   [[nodiscard]] var x_j() { return cached(x_j_, [&] { return ops::gather_edge_src(adj_, x_src_); }); }
   /// @brief (E, F'): row e is x_dst[row(e)], the target of edge e.
   [[nodiscard]] var x_i() { return cached(x_i_, [&] { return ops::gather_edge_dst(adj_, x_dst_); }); }
@@ -75,7 +75,7 @@ public:
     return *attr_;
   }
   /// @brief The tape and the adjacency of the call.
-  [[nodiscard]] ag::Tape<T, Backend>& tape() const { return tape_; }
+  [[nodiscard]] autograd::Tape<T, Backend>& tape() const { return tape_; }
   [[nodiscard]] const GraphOf<Backend>& adj() const { return adj_; }
   /// @brief Number of edges (rows of every per-edge value).
   [[nodiscard]] std::int64_t size() const { return adj_.num_edges(); }
@@ -87,7 +87,7 @@ private:
     return *slot;
   }
 
-  ag::Tape<T, Backend>& tape_;
+  autograd::Tape<T, Backend>& tape_;
   const GraphOf<Backend>& adj_;
   var x_src_, x_dst_;
   std::optional<var> attr_;
@@ -97,11 +97,11 @@ private:
 /// @brief The base of message-passing layers (CRTP; see the file comment).
 /// @tparam Derived the layer: may define `var message(Edges<T, Backend>&)` (default: x_j) and
 /// `var update(var aggregated, var x_dst)` (default: the aggregation itself).
-/// @tparam Aggr how a row's messages are reduced (aggr::Sum, Mean, Max, Min, or a user policy naming one).
-template <class Derived, class T, class Backend = host, aggr::Aggregation Aggr = aggr::Sum>
+/// @tparam Aggr how a row's messages are reduced (ops::aggr::Sum, Mean, Max, Min, or a user policy naming one).
+template <class Derived, class T, class Backend = host, ops::aggr::Aggregation Aggr = ops::aggr::Sum>
 class MessagePassing : public Module<T, Backend> {
 public:
-  using var = ag::Var<T, Backend>;
+  using var = autograd::Var<T, Backend>;
   using edges_type = Edges<T, Backend>;
   using aggregation = Aggr;
 
@@ -109,7 +109,7 @@ public:
   /// x_src (adj.cols(), F) are the sources, x_dst (adj.rows(), F') the targets, `edge_attr` (E, k) optional
   /// per-edge attributes (std::nullopt for none). Returns update's value, (adj.rows(), .) by default. `adj` must
   /// outlive the backward pass. Throws shape_error naming the shapes.
-  var propagate(ag::Tape<T, Backend>& tape, const GraphOf<Backend>& adj, var x_src, var x_dst,
+  var propagate(autograd::Tape<T, Backend>& tape, const GraphOf<Backend>& adj, var x_src, var x_dst,
                 std::optional<var> edge_attr) {
     GAS_CHECK(x_src.rows() == adj.cols() && x_dst.rows() == adj.rows(), shape_error,
               "propagate got x_src (" << x_src.rows() << " x " << x_src.cols() << ") and x_dst (" << x_dst.rows()
@@ -126,7 +126,7 @@ public:
                 "message() returned (" << m.rows() << " x " << m.cols() << "), not one row per edge ("
                                        << adj.num_edges() << ")");
       aggregated = ops::aggregate_edges<Aggr>(adj, m);
-    } else if (Aggr::reduction != aggr::Reduction::sum || !adj.has_weights()) {
+    } else if (Aggr::reduction != ops::aggr::Reduction::sum || !adj.has_weights()) {
       aggregated = ops::spmm<Aggr>(adj, x_src);  // the default message x_j, fused (see the file comment)
     } else {  // spmm's sum would apply the weights that PyG's default message ignores
       aggregated = ops::aggregate_edges<Aggr>(adj, ops::gather_edge_src(adj, x_src));
@@ -136,7 +136,7 @@ public:
   }
 
   /// @brief GAS's call: the targets are the first adj.rows() rows of x ([batch ; halo]).
-  var propagate(ag::Tape<T, Backend>& tape, const GraphOf<Backend>& adj, var x,
+  var propagate(autograd::Tape<T, Backend>& tape, const GraphOf<Backend>& adj, var x,
                 std::optional<var> edge_attr = std::nullopt) {
     GAS_CHECK(x.rows() == adj.cols() && adj.rows() <= adj.cols(), shape_error,
               "propagate got x (" << x.rows() << " x " << x.cols() << ") for adjacency (" << adj.rows() << " x "

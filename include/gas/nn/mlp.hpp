@@ -33,7 +33,7 @@ struct MLP : Module<T, Backend> {
   ModuleList<Linear<T, Backend, Reg>> lins;
   ModuleList<BatchNorm<T, Backend>> norms;  // one per activated Linear when enabled: norms[k] follows lins[k]
 
-  /// @brief Layers initialised as torch.nn.Linear from `rng`, in order, registered as PyG names them
+  /// @brief Layers initialized as torch.nn.Linear from `rng`, in order, registered as PyG names them
   /// (`lins.<i>`, `norms.<i>`); each Linear gets its own copy of `reg` (and so its own state). Throws
   /// value_error for fewer than two channel sizes or a dropout outside [0, 1).
   MLP(MLPOptions opts, Rng& rng, const Reg& reg = {}) : options(std::move(opts)) {
@@ -56,7 +56,7 @@ struct MLP : Module<T, Backend> {
 
   /// @brief x (rows, in) -> (rows, out). Layer i's dropout mask is drawn from a seed derived from (seed, i);
   /// `training` also goes to the Linears' policy.
-  ag::Var<T, Backend> forward(ag::Tape<T, Backend>& tape, ag::Var<T, Backend> x, bool training = false,
+  autograd::Var<T, Backend> forward(autograd::Tape<T, Backend>& tape, autograd::Var<T, Backend> x, bool training = false,
                               std::uint64_t seed = 0) {
     for (std::size_t i = 0; i < lins.size(); ++i) {
       x = lins[i].forward(tape, x, training);

@@ -5,7 +5,7 @@
 /// libtorch's `register_parameter` / `register_module` do.
 ///
 /// Why modules can be neither copied nor moved: the registry keeps the addresses of the parameters and
-/// submodules it was given, and optimisers keep the parameters' addresses. A type that cannot move makes a
+/// submodules it was given, and optimizers keep the parameters' addresses. A type that cannot move makes a
 /// dangling registry a compile error instead of a crash; lists of layers live in `ModuleList`, whose elements
 /// never move either.
 
@@ -24,7 +24,7 @@
 
 namespace gas::nn {
 
-/// @brief The weight-decay group of a parameter or a module: the reference trains with two optimiser groups,
+/// @brief The weight-decay group of a parameter or a module: the reference trains with two optimizer groups,
 /// `reg` (decayed) and `nonreg` (not decayed). `inherit` takes the group of the enclosing module; at the root,
 /// `inherit` means `reg`.
 enum class Decay : std::uint8_t { inherit, reg, nonreg };
@@ -36,11 +36,11 @@ class Module {
 public:
   using value_type = T;
   using backend_type = Backend;
-  using parameter_type = ag::Parameter<T, Backend>;
+  using parameter_type = autograd::Parameter<T, Backend>;
   using module_type = Module<T, Backend>;
 
   Module() = default;
-  Module(const Module&) = delete;  // the registry and the optimisers hold addresses: a module never moves
+  Module(const Module&) = delete;  // the registry and the optimizers hold addresses: a module never moves
   Module& operator=(const Module&) = delete;
 
   /// @brief Every registered parameter, depth first in registration order.

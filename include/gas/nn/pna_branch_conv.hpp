@@ -6,12 +6,12 @@
 ///
 /// Unlike PyG's PNAConv (`nn::PNAConv`: one pre-layer on [x_i, x_j], the aggregated blocks concatenated and
 /// mixed by one post-layer), every branch here has its own pre- and post-Linear and the branches are summed.
-/// The scaler multiplies the aggregated rows before post (REFERENCE.md's order), so a node without neighbours
+/// The scaler multiplies the aggregated rows before post (REFERENCE.md's order), so a node without neighbors
 /// gets post's bias from every branch, whatever the scaler. PyGAS's pna.py scales after post instead; with its
 /// attenuation avg_log / (log(deg + 1) + 1e-5) that would multiply post's bias by about 1e5 for such a node.
 ///
 /// deg_i is row i's number of entries in the adjacency: in a GAS batch every in-batch row holds its full
-/// neighbourhood, so it is the node's degree in the whole graph. avg_log (the mean of log(deg + 1) over the
+/// neighborhood, so it is the node's degree in the whole graph. avg_log (the mean of log(deg + 1) over the
 /// whole graph) comes in through `PNAOptions::degrees` (`nn::degree_statistics` of the whole graph), never
 /// from a batch. Sum aggregation uses edge weights when the graph has them (mean, max and min ignore them);
 /// the reference runs PNA on the raw, unweighted graph without self-loops.
@@ -43,9 +43,9 @@
 namespace gas::nn {
 
 /// @brief Only `Aggregators<...>` lists configure a PNABranchConv.
-template <class T, class Backend = host, class Aggrs = Aggregators<aggr::Sum, aggr::Mean, aggr::Max>>
+template <class T, class Backend = host, class Aggrs = Aggregators<ops::aggr::Sum, ops::aggr::Mean, ops::aggr::Max>>
 struct PNABranchConv {
-  static_assert(dependent_false<Aggrs>, "PNABranchConv: the aggregators are given as nn::Aggregators<aggr::...>");
+  static_assert(dependent_false<Aggrs>, "PNABranchConv: the aggregators are given as nn::Aggregators<ops::aggr::...>");
 };
 
 /// @brief The reference's PNA convolution; x (adj.cols(), in), targets its first adj.rows() rows ->
@@ -54,7 +54,7 @@ struct PNABranchConv {
 ///
 /// Scalers: identity, amplification log(deg + 1) / avg_log, attenuation avg_log / (log(deg + 1) + 1e-5); the
 /// reference knows no others, so the linear scalers are refused.
-template <class T, class Backend, aggr::Aggregation... A>
+template <class T, class Backend, ops::aggr::Aggregation... A>
 struct PNABranchConv<T, Backend, Aggregators<A...>> : Module<T, Backend> {
   static_assert(sizeof...(A) > 0, "PNABranchConv needs at least one aggregator");
 
@@ -66,11 +66,11 @@ struct PNABranchConv<T, Backend, Aggregators<A...>> : Module<T, Backend> {
   ModuleList<Linear<T, Backend>> post;  // "post_lins.k" (out, out), one per branch
   Linear<T, Backend> lin;                // "lin" (out, in): the root term
 
-  /// @brief A convolution initialised as torch.nn.Linear from `rng` (pre-layers, post-layers, lin: PyTorch's
+  /// @brief A convolution initialized as torch.nn.Linear from `rng` (pre-layers, post-layers, lin: PyTorch's
   /// registration order). Throws value_error for non-positive sizes, no scaler, a linear scaler, or
   /// avg_log <= 0 with amplification or attenuation.
   PNABranchConv(PNAOptions opts, Rng& rng)
-      // lin draws from rng after every branch layer (PyTorch's order): its initialiser builds them first.
+      // lin draws from rng after every branch layer (PyTorch's order): its initializer builds them first.
       : options(checked(std::move(opts))), lin((build_branches(rng), options.in), options.out, rng) {
     this->register_module("pre_lins", pre);
     this->register_module("post_lins", post);
@@ -87,8 +87,8 @@ struct PNABranchConv<T, Backend, Aggregators<A...>> : Module<T, Backend> {
   /// aggregates its branches' columns at once, and sum_k post_k(m_k) is one product of the concatenated m_k with
   /// the post-layers' weights side by side (plus the sum of their biases). Three matrix products instead of
   /// 2 |branches| + 1, the same function.
-  ag::Var<T, Backend> forward(ag::Tape<T, Backend>& tape, ag::Var<T, Backend> x, const GraphOf<Backend>& adj) {
-    using Var = ag::Var<T, Backend>;
+  autograd::Var<T, Backend> forward(autograd::Tape<T, Backend>& tape, autograd::Var<T, Backend> x, const GraphOf<Backend>& adj) {
+    using Var = autograd::Var<T, Backend>;
     const std::int64_t rows = adj.rows(), out = options.out;
     GAS_CHECK(x.rows() == adj.cols() && rows <= adj.cols() && x.cols() == options.in, shape_error,
               "PNABranchConv (" << options.in << " -> " << out << ") got x (" << x.rows() << " x " << x.cols()
@@ -182,9 +182,9 @@ private:
     for (std::size_t b = 0; b < branches(); ++b) post.emplace_back(options.out, options.out, rng);
   }
 
-  std::vector<ag::Var<T, Backend>> weights_;  // the pre- or post-layers' weights, of the call in progress
-  std::vector<ag::Var<T, Backend>> biases_;   // the pre-layers' biases, of the call in progress
-  std::vector<ag::Var<T, Backend>> blocks_;   // the aggregated (and scaled) branches, of the call in progress
+  std::vector<autograd::Var<T, Backend>> weights_;  // the pre- or post-layers' weights, of the call in progress
+  std::vector<autograd::Var<T, Backend>> biases_;   // the pre-layers' biases, of the call in progress
+  std::vector<autograd::Var<T, Backend>> blocks_;   // the aggregated (and scaled) branches, of the call in progress
 };
 
 }  // namespace gas::nn

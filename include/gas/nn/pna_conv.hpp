@@ -1,11 +1,11 @@
 #pragma once
-/// @brief `PNAConv`: principal neighbourhood aggregation, as PyG's PNAConv with one tower, one pre- and one
+/// @brief `PNAConv`: principal neighborhood aggregation, as PyG's PNAConv with one tower, one pre- and one
 /// post-layer, no edge features and divide_input=False.
 ///
 /// PyG's message is m_ij = pre([x_i, x_j]) = a_i + c_j with a = x W_i^T + b (the target's half) and c = x W_j^T
 /// (the source's half). Every aggregator PNA uses commutes with adding a per-target constant, so
 /// mean_j m_ij = a_i + mean_j c_j, max_j m_ij = a_i + max_j c_j, sum_j m_ij = deg_i (a_i + mean_j c_j); the
-/// layer computes these from node-level spmm and never materialises the (E, F) messages. Empty rows give 0
+/// layer computes these from node-level spmm and never materializes the (E, F) messages. Empty rows give 0
 /// under every aggregator, as in PyG. The aggregated (rows, |A| F) block is repeated once per degree scaler,
 /// concatenated after x_i, and passed through post (to `out`) and lin (out -> out). Edge weights are ignored.
 
@@ -32,7 +32,7 @@
 namespace gas::nn {
 
 /// @brief The aggregators a PNAConv concatenates, in order (PyG's `aggregators` list as a type).
-template <aggr::Aggregation... A>
+template <ops::aggr::Aggregation... A>
 struct Aggregators {};
 
 /// @brief Degree scalers of PNA; deg is a target's in-degree (its row length), clamped to 1 where PyG does.
@@ -76,14 +76,14 @@ struct PNAOptions {
 };
 
 /// @brief Only `Aggregators<...>` lists configure a PNAConv.
-template <class T, class Backend = host, class Aggrs = Aggregators<aggr::Sum, aggr::Mean, aggr::Max>>
+template <class T, class Backend = host, class Aggrs = Aggregators<ops::aggr::Sum, ops::aggr::Mean, ops::aggr::Max>>
 struct PNAConv {
-  static_assert(dependent_false<Aggrs>, "PNAConv: the aggregators are given as nn::Aggregators<aggr::...>");
+  static_assert(dependent_false<Aggrs>, "PNAConv: the aggregators are given as nn::Aggregators<ops::aggr::...>");
 };
 
 /// @brief PNA convolution; x (adj.cols(), in), targets its first adj.rows() rows -> (adj.rows(), out).
 /// @tparam A the aggregators, concatenated in this order (PyG: sum, mean, max).
-template <class T, class Backend, aggr::Aggregation... A>
+template <class T, class Backend, ops::aggr::Aggregation... A>
 struct PNAConv<T, Backend, Aggregators<A...>> : Module<T, Backend> {
   static_assert(sizeof...(A) > 0, "PNAConv needs at least one aggregator");
 
@@ -92,7 +92,7 @@ struct PNAConv<T, Backend, Aggregators<A...>> : Module<T, Backend> {
   Linear<T, Backend> post;  // "post_nns.0.0" (out, (1 + |A| |scalers|) in)
   Linear<T, Backend> lin;   // "lin" (out, out)
 
-  /// @brief A convolution initialised as torch.nn.Linear (PyG's default). Throws value_error for
+  /// @brief A convolution initialized as torch.nn.Linear (PyG's default). Throws value_error for
   /// non-positive sizes, no scaler, or a degree average a chosen scaler would divide by that is not positive.
   PNAConv(PNAOptions opts, Rng& rng)
       : options(std::move(opts)),
@@ -115,8 +115,8 @@ struct PNAConv<T, Backend, Aggregators<A...>> : Module<T, Backend> {
 
   /// @brief x (adj.cols(), in) -> (adj.rows(), out); the targets are x's first adj.rows() rows. `adj` must
   /// outlive the backward pass. Throws shape_error naming the shapes.
-  ag::Var<T, Backend> forward(ag::Tape<T, Backend>& tape, ag::Var<T, Backend> x, const GraphOf<Backend>& adj) {
-    using Var = ag::Var<T, Backend>;
+  autograd::Var<T, Backend> forward(autograd::Tape<T, Backend>& tape, autograd::Var<T, Backend> x, const GraphOf<Backend>& adj) {
+    using Var = autograd::Var<T, Backend>;
     const std::int64_t in = options.in, rows = adj.rows();
     GAS_CHECK(x.rows() == adj.cols() && rows <= adj.cols() && x.cols() == in, shape_error,
               "PNAConv (" << in << " -> " << options.out << ") got x (" << x.rows() << " x " << x.cols()
@@ -133,15 +133,15 @@ struct PNAConv<T, Backend, Aggregators<A...>> : Module<T, Backend> {
 
     Var mean;  // a_i + mean_j c_j, shared by the mean and sum aggregators
     auto get_mean = [&] {
-      if (mean.id() < 0) mean = ops::add(a_present, ops::spmm<aggr::Mean>(adj, c));
+      if (mean.id() < 0) mean = ops::add(a_present, ops::spmm<ops::aggr::Mean>(adj, c));
       return mean;
     };
     aggregated_.clear();  // members, so that steady-state steps reuse their capacity
     parts_.clear();
     auto aggregate = [&]<class Aggr>() {
       constexpr auto r = Aggr::reduction;
-      if constexpr (r == aggr::Reduction::mean) aggregated_.push_back(get_mean());
-      else if constexpr (r == aggr::Reduction::sum) aggregated_.push_back(ops::mul_rows(get_mean(), factors(deg)));
+      if constexpr (r == ops::aggr::Reduction::mean) aggregated_.push_back(get_mean());
+      else if constexpr (r == ops::aggr::Reduction::sum) aggregated_.push_back(ops::mul_rows(get_mean(), factors(deg)));
       else aggregated_.push_back(ops::add(a_present, ops::spmm<Aggr>(adj, c)));
     };
     (aggregate.template operator()<A>(), ...);
@@ -170,8 +170,8 @@ private:
     return 1.0;
   }
 
-  std::vector<ag::Var<T, Backend>> aggregated_;  // (rows, in) per aggregator, of the call in progress
-  std::vector<ag::Var<T, Backend>> parts_;       // x_i and the scaled blocks, of the call in progress
+  std::vector<autograd::Var<T, Backend>> aggregated_;  // (rows, in) per aggregator, of the call in progress
+  std::vector<autograd::Var<T, Backend>> parts_;       // x_i and the scaled blocks, of the call in progress
 };
 
 }  // namespace gas::nn

@@ -1,15 +1,15 @@
 #pragma once
-/// @brief Lipschitz regulariser policies: `reg::None`, `reg::NoisePerturbation` (the GAS paper's) and
+/// @brief Lipschitz regularizer policies: `reg::None`, `reg::NoisePerturbation` (the GAS paper's) and
 /// `reg::SpectralNorm`, and the `Regularizer` concept they satisfy.
 ///
 /// GAS's approximation error grows with the Lipschitz constants of the layers' functions, so the paper keeps
 /// them small. A policy acts in one of two ways, and says which through two constants:
-/// - it *reparametrises* a weight (`transform_weight`): the layer multiplies by what the policy returns instead
+/// - it *reparametrizes* a weight (`transform_weight`): the layer multiplies by what the policy returns instead
 ///   of the raw parameter. `Linear<T, Backend, Reg>` (and so `MLP<T, Backend, Reg>`) applies it.
-/// - it *penalises* a function (`penalty`): a scalar that the model adds to its loss. `GINConv<T, Backend, Net,
+/// - it *penalizes* a function (`penalty`): a scalar that the model adds to its loss. `GINConv<T, Backend, Net,
 ///   Reg>` computes it for its network on the input the network saw in the last forward.
 ///
-/// A policy is a small struct of settings (designated initialisers), held by value in the layer that uses it;
+/// A policy is a small struct of settings (designated initializers), held by value in the layer that uses it;
 /// `SpectralNorm` also keeps its power-iteration vectors there, so each layer owns its own estimate.
 
 #include <algorithm>
@@ -32,14 +32,14 @@
 #include "gas/ops/reduce.hpp"
 #include "gas/ops/scalar.hpp"
 
-namespace gas::reg {
+namespace gas::nn::reg {
 
 namespace detail {
 
 /// @brief Stands for "a differentiable function of one value" when the concept checks a policy's `penalty`.
 template <class T, class Backend>
 struct FunctionArchetype {
-  ag::Var<T, Backend> operator()(ag::Var<T, Backend> x) const { return x; }
+  autograd::Var<T, Backend> operator()(autograd::Var<T, Backend> x) const { return x; }
 };
 
 /// @brief The counter_hash stream of perturbation noise ("nois"), apart from dropout masks and other draws.
@@ -47,7 +47,7 @@ inline constexpr std::uint64_t noise_stream = 0x6e6f6973;
 
 /// @brief The (values.size(), 1) column or (1, values.size()) row holding `values` as a constant of the tape.
 template <class T, class Backend>
-ag::Var<T, Backend> vector_constant(ag::Tape<T, Backend>& tape, const char* name, const std::vector<double>& values,
+autograd::Var<T, Backend> vector_constant(autograd::Tape<T, Backend>& tape, const char* name, const std::vector<double>& values,
                                     bool column) {
   const auto size = static_cast<std::int64_t>(values.size());
   auto [id, node] = tape.push(name, column ? size : 1, column ? 1 : size);
@@ -70,40 +70,40 @@ inline double gaussian_noise(std::uint64_t seed, std::uint64_t index) {
   return std::sqrt(-2.0 * std::log(u1)) * std::cos(2.0 * std::numbers::pi * u2);
 }
 
-/// @brief What a layer needs of a regulariser policy.
+/// @brief What a layer needs of a regularizer policy.
 ///
-/// `penalises` and `reparametrises` are compile-time constants, so a layer records nothing for a hook the
+/// `penalizes` and `reparametrizes` are compile-time constants, so a layer records nothing for a hook the
 /// policy does not use. `transform_weight(tape, weight, training)` returns the weight the layer multiplies by
-/// (the weight itself unless the policy reparametrises). `penalty(tape, f, x, seed, training[, fx])` returns
+/// (the weight itself unless the policy reparametrizes). `penalty(tape, f, x, seed, training[, fx])` returns
 /// a (1, 1) penalty on the function f (applied as f(x)) at x, or nothing; `fx`, when given, is f(x) already
 /// recorded, which saves a forward of f.
 template <class R, class T, class Backend>
-concept Regularizer = requires(R& r, ag::Tape<T, Backend>& tape, ag::Var<T, Backend> x, std::uint64_t seed,
+concept Regularizer = requires(R& r, autograd::Tape<T, Backend>& tape, autograd::Var<T, Backend> x, std::uint64_t seed,
                                bool training, detail::FunctionArchetype<T, Backend> f) {
-  requires std::same_as<std::remove_cv_t<decltype(R::penalises)>, bool>;
-  requires std::same_as<std::remove_cv_t<decltype(R::reparametrises)>, bool>;
-  typename std::bool_constant<R::penalises>;  // constant expressions, not run-time flags
-  typename std::bool_constant<R::reparametrises>;
-  { r.transform_weight(tape, x, training) } -> std::same_as<ag::Var<T, Backend>>;
-  { r.penalty(tape, f, x, seed, training) } -> std::same_as<std::optional<ag::Var<T, Backend>>>;
-  { r.penalty(tape, f, x, seed, training, x) } -> std::same_as<std::optional<ag::Var<T, Backend>>>;
+  requires std::same_as<std::remove_cv_t<decltype(R::penalizes)>, bool>;
+  requires std::same_as<std::remove_cv_t<decltype(R::reparametrizes)>, bool>;
+  typename std::bool_constant<R::penalizes>;  // constant expressions, not run-time flags
+  typename std::bool_constant<R::reparametrizes>;
+  { r.transform_weight(tape, x, training) } -> std::same_as<autograd::Var<T, Backend>>;
+  { r.penalty(tape, f, x, seed, training) } -> std::same_as<std::optional<autograd::Var<T, Backend>>>;
+  { r.penalty(tape, f, x, seed, training, x) } -> std::same_as<std::optional<autograd::Var<T, Backend>>>;
 };
 
-/// @brief No regularisation: both hooks record nothing (the default policy of every layer).
+/// @brief No regularization: both hooks record nothing (the default policy of every layer).
 struct None {
-  static constexpr bool penalises = false;
-  static constexpr bool reparametrises = false;
+  static constexpr bool penalizes = false;
+  static constexpr bool reparametrizes = false;
 
   /// @brief The weight itself.
   template <class T, class Backend>
-  ag::Var<T, Backend> transform_weight(ag::Tape<T, Backend>&, ag::Var<T, Backend> weight, bool) const {
+  autograd::Var<T, Backend> transform_weight(autograd::Tape<T, Backend>&, autograd::Var<T, Backend> weight, bool) const {
     return weight;
   }
 
   /// @brief No penalty.
   template <class T, class Backend, class F>
-  std::optional<ag::Var<T, Backend>> penalty(ag::Tape<T, Backend>&, F&&, ag::Var<T, Backend>, std::uint64_t, bool,
-                                             std::type_identity_t<std::optional<ag::Var<T, Backend>>> = {}) const {
+  std::optional<autograd::Var<T, Backend>> penalty(autograd::Tape<T, Backend>&, F&&, autograd::Var<T, Backend>, std::uint64_t, bool,
+                                             std::type_identity_t<std::optional<autograd::Var<T, Backend>>> = {}) const {
     return std::nullopt;
   }
 };
@@ -116,15 +116,15 @@ struct None {
 /// once more on the perturbed input: a BatchNorm inside it in training updates its running statistics again,
 /// as the reference's does.
 struct NoisePerturbation {
-  static constexpr bool penalises = true;
-  static constexpr bool reparametrises = false;
+  static constexpr bool penalizes = true;
+  static constexpr bool reparametrizes = false;
 
   double sigma = 0.1;   ///< standard deviation of the perturbation
   double weight = 1.0;  ///< factor on the penalty
 
-  /// @brief The weight itself (this policy only penalises).
+  /// @brief The weight itself (this policy only penalizes).
   template <class T, class Backend>
-  ag::Var<T, Backend> transform_weight(ag::Tape<T, Backend>&, ag::Var<T, Backend> w, bool) const {
+  autograd::Var<T, Backend> transform_weight(autograd::Tape<T, Backend>&, autograd::Var<T, Backend> w, bool) const {
     return w;
   }
 
@@ -133,10 +133,10 @@ struct NoisePerturbation {
   /// Throws value_error for a negative or non-finite sigma or weight, and shape_error when f(x) and the
   /// perturbed output differ in shape.
   template <class T, class Backend, class F>
-  std::optional<ag::Var<T, Backend>> penalty(ag::Tape<T, Backend>& tape, F&& f, ag::Var<T, Backend> x,
+  std::optional<autograd::Var<T, Backend>> penalty(autograd::Tape<T, Backend>& tape, F&& f, autograd::Var<T, Backend> x,
                                              std::uint64_t seed, bool training,
-                                             std::type_identity_t<std::optional<ag::Var<T, Backend>>> fx = {}) const {
-    static_assert(std::is_invocable_r_v<ag::Var<T, Backend>, F&, ag::Var<T, Backend>>,
+                                             std::type_identity_t<std::optional<autograd::Var<T, Backend>>> fx = {}) const {
+    static_assert(std::is_invocable_r_v<autograd::Var<T, Backend>, F&, autograd::Var<T, Backend>>,
                   "NoisePerturbation::penalty needs f(Var) -> Var");
     GAS_CHECK(std::isfinite(sigma) && sigma >= 0 && std::isfinite(weight) && weight >= 0, value_error,
               "NoisePerturbation needs a finite sigma >= 0 and weight >= 0, got sigma " << sigma << ", weight "
@@ -153,8 +153,8 @@ struct NoisePerturbation {
       for (std::int64_t j = 0; j < cols; ++j)
         noise(i, j) = static_cast<T>(sigma * gaussian_noise(seed, static_cast<std::uint64_t>(i * cols + j)));
     if constexpr (!on_host<Backend>) tape.exec().upload(MatrixView<const T>(noise), node.value);
-    const ag::Var<T, Backend> clean = fx ? *fx : f(x);
-    const ag::Var<T, Backend> noisy = f(ops::add(x, ag::Var<T, Backend>(&tape, id)));
+    const autograd::Var<T, Backend> clean = fx ? *fx : f(x);
+    const autograd::Var<T, Backend> noisy = f(ops::add(x, autograd::Var<T, Backend>(&tape, id)));
     GAS_CHECK(clean.rows() == noisy.rows() && clean.cols() == noisy.cols() && clean.rows() > 0, shape_error,
               "NoisePerturbation: f(x) (" << clean.rows() << " x " << clean.cols() << ") and f(x + noise) ("
                                           << noisy.rows() << " x " << noisy.cols() << ") differ or are empty");
@@ -162,11 +162,11 @@ struct NoisePerturbation {
   }
 };
 
-/// @brief Spectral normalisation, as torch.nn.utils.spectral_norm: the weight W (out, in) is used as
+/// @brief Spectral normalization, as torch.nn.utils.spectral_norm: the weight W (out, in) is used as
 /// W / sigma(W), with sigma estimated by power iteration on persistent vectors u (out) and v (in).
 ///
-/// In training each forward first runs `power_iterations` steps v <- normalise(W^T u), u <- normalise(W v)
-/// (normalise(y) = y / max(|y|, eps)); in evaluation u and v stay as they are. Then sigma = u^T W v with u
+/// In training each forward first runs `power_iterations` steps v <- normalize(W^T u), u <- normalize(W v)
+/// (normalize(y) = y / max(|y|, eps)); in evaluation u and v stay as they are. Then sigma = u^T W v with u
 /// and v constants, so the gradient reaches W through W itself and through sigma, exactly as in torch. The
 /// largest singular value of W / sigma converges to 1: a Linear's Lipschitz constant is bounded by about 1.
 ///
@@ -176,8 +176,8 @@ struct NoisePerturbation {
 /// host: in place for the host backend, which then allocates only on that first forward; on a copy of the weight
 /// for the device backend.
 struct SpectralNorm {
-  static constexpr bool penalises = false;
-  static constexpr bool reparametrises = true;
+  static constexpr bool penalizes = false;
+  static constexpr bool reparametrizes = true;
 
   int power_iterations = 1;    ///< steps per training forward (torch's n_power_iterations)
   double eps = 1e-12;          ///< floor on the norms divided by
@@ -190,7 +190,7 @@ struct SpectralNorm {
   /// for negative iteration counts or eps <= 0, shape_error when u and v were set for another shape, and
   /// value_error (from div_by_scalar) when sigma is 0 (an all-zero weight).
   template <class T, class Backend>
-  ag::Var<T, Backend> transform_weight(ag::Tape<T, Backend>& tape, ag::Var<T, Backend> weight, bool training) {
+  autograd::Var<T, Backend> transform_weight(autograd::Tape<T, Backend>& tape, autograd::Var<T, Backend> weight, bool training) {
     GAS_CHECK(power_iterations >= 0 && initial_iterations >= 0 && eps > 0, value_error,
               "SpectralNorm needs iteration counts >= 0 and eps > 0, got power_iterations "
                   << power_iterations << ", initial_iterations " << initial_iterations << ", eps " << eps);
@@ -200,7 +200,7 @@ struct SpectralNorm {
     if constexpr (!on_host<Backend>) staged = tape.to_host(weight.value());
     const MatrixView<const T> w = on_host<Backend> ? weight.value() : MatrixView<const T>(staged.view());  // (out, in)
     if (u.empty() && v.empty()) {
-      initialise(w);
+      initialize(w);
     } else {
       GAS_CHECK(u.size() == static_cast<std::size_t>(w.rows()) && v.size() == static_cast<std::size_t>(w.cols()),
                 shape_error,
@@ -214,10 +214,10 @@ struct SpectralNorm {
     return ops::div_by_scalar(weight, sigma);
   }
 
-  /// @brief No penalty (this policy only reparametrises).
+  /// @brief No penalty (this policy only reparametrizes).
   template <class T, class Backend, class F>
-  std::optional<ag::Var<T, Backend>> penalty(ag::Tape<T, Backend>&, F&&, ag::Var<T, Backend>, std::uint64_t, bool,
-                                             std::type_identity_t<std::optional<ag::Var<T, Backend>>> = {}) const {
+  std::optional<autograd::Var<T, Backend>> penalty(autograd::Tape<T, Backend>&, F&&, autograd::Var<T, Backend>, std::uint64_t, bool,
+                                             std::type_identity_t<std::optional<autograd::Var<T, Backend>>> = {}) const {
     return std::nullopt;
   }
 
@@ -241,18 +241,18 @@ struct SpectralNorm {
 
 private:
   template <class T>
-  void initialise(MatrixView<const T> w) {
-    Rng rng(seed, 0x73706563);  // "spec": apart from the parameter initialisers' streams
+  void initialize(MatrixView<const T> w) {
+    Rng rng(seed, 0x73706563);  // "spec": apart from the parameter initializers' streams
     u.resize(static_cast<std::size_t>(w.rows()));
     v.resize(static_cast<std::size_t>(w.cols()));
     for (auto& x : u) x = rng.normal();
     for (auto& x : v) x = rng.normal();
-    normalise(u);
-    normalise(v);
+    normalize(u);
+    normalize(v);
     iterate(w, initial_iterations);
   }
 
-  void normalise(std::vector<double>& x) const {
+  void normalize(std::vector<double>& x) const {
     double squares = 0;
     for (double e : x) squares += e * e;
     const double norm = std::max(std::sqrt(squares), eps);
@@ -270,13 +270,13 @@ private:
         const double ui = u[static_cast<std::size_t>(i)];
         for (std::int64_t j = 0; j < cols; ++j) v[static_cast<std::size_t>(j)] += static_cast<double>(w(i, j)) * ui;
       }
-      normalise(v);
+      normalize(v);
       for (std::int64_t i = 0; i < rows; ++i) {
         double wv = 0;
         for (std::int64_t j = 0; j < cols; ++j) wv += static_cast<double>(w(i, j)) * v[static_cast<std::size_t>(j)];
         u[static_cast<std::size_t>(i)] = wv;
       }
-      normalise(u);
+      normalize(u);
     }
   }
 };
@@ -285,4 +285,4 @@ static_assert(Regularizer<None, double, host>);
 static_assert(Regularizer<NoisePerturbation, float, host>);
 static_assert(Regularizer<SpectralNorm, float, host>);
 
-}  // namespace gas::reg
+}  // namespace gas::nn::reg

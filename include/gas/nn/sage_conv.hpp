@@ -1,6 +1,6 @@
 #pragma once
 /// @brief `SAGEConv`: out = lin_l(aggregate_j x_j) + lin_r(x_i), as PyG's SAGEConv (root weight, no
-/// normalisation, no projection).
+/// normalization, no projection).
 
 #include <cstdint>
 #include <vector>
@@ -21,14 +21,14 @@
 namespace gas::nn {
 
 /// @brief GraphSAGE convolution; x (adj.cols(), in) -> (adj.rows(), out).
-/// @tparam Aggr how neighbours are aggregated (aggr::Mean as PyG's default; Sum uses edge weights, Mean, Max
+/// @tparam Aggr how neighbors are aggregated (ops::aggr::Mean as PyG's default; Sum uses edge weights, Mean, Max
 /// and Min ignore them).
-template <class T, class Backend = host, aggr::Aggregation Aggr = aggr::Mean>
+template <class T, class Backend = host, ops::aggr::Aggregation Aggr = ops::aggr::Mean>
 struct SAGEConv : Module<T, Backend> {
-  Linear<T, Backend> lin_l;  // "lin_l.weight" (out, in), "lin_l.bias" (1, out): on the aggregated neighbours
+  Linear<T, Backend> lin_l;  // "lin_l.weight" (out, in), "lin_l.bias" (1, out): on the aggregated neighbors
   Linear<T, Backend> lin_r;  // "lin_r.weight" (out, in), no bias: on the root
 
-  /// @brief A convolution initialised as torch.nn.Linear (PyG's default for SAGEConv).
+  /// @brief A convolution initialized as torch.nn.Linear (PyG's default for SAGEConv).
   SAGEConv(std::int64_t in, std::int64_t out, Rng& rng, bool bias = true)
       : lin_l(in, out, rng, {.bias = bias}), lin_r(in, out, rng, {.bias = false}) {
     this->register_module("lin_l", lin_l);
@@ -37,7 +37,7 @@ struct SAGEConv : Module<T, Backend> {
 
   /// @brief GAS's call: the roots are the first adj.rows() rows of x. `adj` must outlive the backward pass.
   /// Throws shape_error naming the shapes.
-  ag::Var<T, Backend> forward(ag::Tape<T, Backend>& tape, ag::Var<T, Backend> x, const GraphOf<Backend>& adj) {
+  autograd::Var<T, Backend> forward(autograd::Tape<T, Backend>& tape, autograd::Var<T, Backend> x, const GraphOf<Backend>& adj) {
     GAS_CHECK(adj.rows() <= adj.cols() && x.rows() == adj.cols(), shape_error,
               "SAGEConv got x (" << x.rows() << " x " << x.cols() << ") for adjacency (" << adj.rows() << " x "
                                  << adj.cols() << "): x needs adj.cols() rows, the roots being its first adj.rows()");
@@ -45,7 +45,7 @@ struct SAGEConv : Module<T, Backend> {
   }
 
   /// @brief Bipartite call with separate root features x_dst (adj.rows(), in).
-  ag::Var<T, Backend> forward(ag::Tape<T, Backend>& tape, ag::Var<T, Backend> x_src, ag::Var<T, Backend> x_dst,
+  autograd::Var<T, Backend> forward(autograd::Tape<T, Backend>& tape, autograd::Var<T, Backend> x_src, autograd::Var<T, Backend> x_dst,
                               const GraphOf<Backend>& adj) {
     const std::int64_t in = lin_l.in_features(), out = lin_l.out_features();
     GAS_CHECK(x_src.rows() == adj.cols() && x_dst.rows() == adj.rows() && x_src.cols() == in && x_dst.cols() == in,
@@ -53,20 +53,20 @@ struct SAGEConv : Module<T, Backend> {
               "SAGEConv (" << in << " -> " << out << ") got x_src (" << x_src.rows() << " x " << x_src.cols()
                            << ") and x_dst (" << x_dst.rows() << " x " << x_dst.cols() << ") for adjacency ("
                            << adj.rows() << " x " << adj.cols() << ")");
-    ag::Var<T, Backend> neighbours;
+    autograd::Var<T, Backend> neighbors;
     constexpr bool linear_aggregation =
-        Aggr::reduction == aggr::Reduction::sum || Aggr::reduction == aggr::Reduction::mean;
+        Aggr::reduction == ops::aggr::Reduction::sum || Aggr::reduction == ops::aggr::Reduction::mean;
     const double edges = static_cast<double>(adj.num_edges());
     const bool transform_first = static_cast<double>(adj.cols()) * in * out + edges * out <
                                  edges * in + static_cast<double>(adj.rows()) * in * out;
     if (linear_aggregation && transform_first) {
       // A (x W^T) = (A x) W^T for sum and mean; the bias is added after aggregating, as PyG does.
-      neighbours = ops::spmm<Aggr>(adj, ops::matmul(x_src, tape.param(lin_l.weight), false, true));
-      if (lin_l.has_bias()) neighbours = ops::bias_add(neighbours, tape.param(lin_l.bias));
+      neighbors = ops::spmm<Aggr>(adj, ops::matmul(x_src, tape.param(lin_l.weight), false, true));
+      if (lin_l.has_bias()) neighbors = ops::bias_add(neighbors, tape.param(lin_l.bias));
     } else {
-      neighbours = lin_l.forward(tape, ops::spmm<Aggr>(adj, x_src));
+      neighbors = lin_l.forward(tape, ops::spmm<Aggr>(adj, x_src));
     }
-    return ops::add(neighbours, lin_r.forward(tape, x_dst));
+    return ops::add(neighbors, lin_r.forward(tape, x_dst));
   }
 };
 

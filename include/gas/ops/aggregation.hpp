@@ -12,35 +12,35 @@
 #include <string_view>
 #include <type_traits>
 
-namespace gas::aggr {
+namespace gas::ops::aggr {
 
-/// @brief The reductions over a row's neighbours that `ops::spmm` implements.
+/// @brief The reductions over a row's neighbors that `ops::spmm` implements.
 enum class Reduction {
   sum,   ///< sum_e w_e x_col(e) (w_e = 1 without weights)
   mean,  ///< (1 / deg) sum_e x_col(e), weights ignored; 0 for an empty row
-  max,   ///< elementwise maximum over the neighbours, weights ignored; 0 for an empty row
-  min,   ///< elementwise minimum over the neighbours, weights ignored; 0 for an empty row
+  max,   ///< elementwise maximum over the neighbors, weights ignored; 0 for an empty row
+  min,   ///< elementwise minimum over the neighbors, weights ignored; 0 for an empty row
 };
 
-/// @brief Weighted sum of the neighbours' rows (A X): GCN with normalised weights, GIN.
+/// @brief Weighted sum of the neighbors' rows (A X): GCN with normalized weights, GIN.
 struct Sum {
   static constexpr std::string_view name = "sum";
   static constexpr Reduction reduction = Reduction::sum;
 };
 
-/// @brief Mean of the neighbours' rows, ignoring edge weights (PyG's "mean"): GraphSAGE.
+/// @brief Mean of the neighbors' rows, ignoring edge weights (PyG's "mean"): GraphSAGE.
 struct Mean {
   static constexpr std::string_view name = "mean";
   static constexpr Reduction reduction = Reduction::mean;
 };
 
-/// @brief Elementwise maximum over the neighbours' rows, ignoring edge weights (PyG's "max").
+/// @brief Elementwise maximum over the neighbors' rows, ignoring edge weights (PyG's "max").
 struct Max {
   static constexpr std::string_view name = "max";
   static constexpr Reduction reduction = Reduction::max;
 };
 
-/// @brief Elementwise minimum over the neighbours' rows, ignoring edge weights (PyG's "min").
+/// @brief Elementwise minimum over the neighbors' rows, ignoring edge weights (PyG's "min").
 struct Min {
   static constexpr std::string_view name = "min";
   static constexpr Reduction reduction = Reduction::min;
@@ -55,4 +55,4 @@ concept Aggregation = requires {
   typename std::integral_constant<Reduction, A::reduction>;  // a compile-time constant, not a runtime field
 };
 
-}  // namespace gas::aggr
+}  // namespace gas::ops::aggr

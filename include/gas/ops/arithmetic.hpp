@@ -20,7 +20,7 @@ namespace gas::ops {
 
 /// @brief a + b elementwise; throws shape_error naming both shapes when they differ.
 template <class T, class Backend>
-ag::Var<T, Backend> add(ag::Var<T, Backend> a, ag::Var<T, Backend> b) {
+autograd::Var<T, Backend> add(autograd::Var<T, Backend> a, autograd::Var<T, Backend> b) {
   GAS_CHECK(a.rows() == b.rows() && a.cols() == b.cols(), shape_error,
             "shapes differ: (" << a.rows() << " x " << a.cols() << ") + (" << b.rows() << " x " << b.cols() << ")");
   return record(LinearCombination{.name = "add", .alpha = 1, .beta = 1}, a.rows(), a.cols(), {a, b});
@@ -28,7 +28,7 @@ ag::Var<T, Backend> add(ag::Var<T, Backend> a, ag::Var<T, Backend> b) {
 
 /// @brief a - b elementwise; throws shape_error naming both shapes when they differ.
 template <class T, class Backend>
-ag::Var<T, Backend> sub(ag::Var<T, Backend> a, ag::Var<T, Backend> b) {
+autograd::Var<T, Backend> sub(autograd::Var<T, Backend> a, autograd::Var<T, Backend> b) {
   GAS_CHECK(a.rows() == b.rows() && a.cols() == b.cols(), shape_error,
             "shapes differ: (" << a.rows() << " x " << a.cols() << ") - (" << b.rows() << " x " << b.cols() << ")");
   return record(LinearCombination{.name = "sub", .alpha = 1, .beta = -1}, a.rows(), a.cols(), {a, b});
@@ -37,7 +37,7 @@ ag::Var<T, Backend> sub(ag::Var<T, Backend> a, ag::Var<T, Backend> b) {
 /// @brief alpha a + beta b elementwise (residual and initial-residual connections); throws shape_error naming
 /// both shapes when they differ.
 template <class T, class Backend>
-ag::Var<T, Backend> add_scaled(ag::Var<T, Backend> a, std::type_identity_t<T> alpha, ag::Var<T, Backend> b,
+autograd::Var<T, Backend> add_scaled(autograd::Var<T, Backend> a, std::type_identity_t<T> alpha, autograd::Var<T, Backend> b,
                                std::type_identity_t<T> beta) {
   GAS_CHECK(a.rows() == b.rows() && a.cols() == b.cols(), shape_error,
             "shapes differ: (" << a.rows() << " x " << a.cols() << ") and (" << b.rows() << " x " << b.cols() << ")");
@@ -48,7 +48,7 @@ ag::Var<T, Backend> add_scaled(ag::Var<T, Backend> a, std::type_identity_t<T> al
 
 /// @brief a * b elementwise (Hadamard product); throws shape_error naming both shapes when they differ.
 template <class T, class Backend>
-ag::Var<T, Backend> mul(ag::Var<T, Backend> a, ag::Var<T, Backend> b) {
+autograd::Var<T, Backend> mul(autograd::Var<T, Backend> a, autograd::Var<T, Backend> b) {
   GAS_CHECK(a.rows() == b.rows() && a.cols() == b.cols(), shape_error,
             "shapes differ: (" << a.rows() << " x " << a.cols() << ") * (" << b.rows() << " x " << b.cols() << ")");
   return record(Mul{}, a.rows(), a.cols(), {a, b});
@@ -56,31 +56,31 @@ ag::Var<T, Backend> mul(ag::Var<T, Backend> a, ag::Var<T, Backend> b) {
 
 /// @brief s a for a constant s.
 template <class T, class Backend>
-ag::Var<T, Backend> scale(ag::Var<T, Backend> a, std::type_identity_t<T> s) {
+autograd::Var<T, Backend> scale(autograd::Var<T, Backend> a, std::type_identity_t<T> s) {
   return record(Affine{.name = "scale", .factor = static_cast<double>(s), .offset = 0}, a.rows(), a.cols(), {a});
 }
 
 /// @brief x + s for a constant s.
 template <class T, class Backend>
-ag::Var<T, Backend> add_scalar(ag::Var<T, Backend> x, std::type_identity_t<T> s) {
+autograd::Var<T, Backend> add_scalar(autograd::Var<T, Backend> x, std::type_identity_t<T> s) {
   return record(Affine{.name = "add_scalar", .factor = 1, .offset = static_cast<double>(s)}, x.rows(), x.cols(), {x});
 }
 
 /// @brief x + bias with a (1, cols) bias added to every row of the (rows, cols) x; the bias gradient is a column
 /// sum, reproducible for any thread count. Throws shape_error naming both shapes when bias is not (1, cols).
 template <class T, class Backend>
-ag::Var<T, Backend> bias_add(ag::Var<T, Backend> x, ag::Var<T, Backend> bias) {
+autograd::Var<T, Backend> bias_add(autograd::Var<T, Backend> x, autograd::Var<T, Backend> bias) {
   GAS_CHECK(bias.rows() == 1 && bias.cols() == x.cols(), shape_error,
             "bias (" << bias.rows() << " x " << bias.cols() << ") does not broadcast over x (" << x.rows() << " x "
                      << x.cols() << "): expected (1 x " << x.cols() << ")");
   return record(BiasAdd{}, x.rows(), x.cols(), {x, bias});
 }
 
-/// @brief Row i of x times the constant factors[i] (degree normalisation, masks); no gradient flows to the
+/// @brief Row i of x times the constant factors[i] (degree normalization, masks); no gradient flows to the
 /// factors. On the host `factors` is read again by the backward pass, so it must outlive it (a device tape
 /// keeps a device copy). Throws shape_error when factors.size() != x.rows().
 template <class T, class Backend>
-ag::Var<T, Backend> scale_rows(ag::Var<T, Backend> x, std::type_identity_t<std::span<const T>> factors) {
+autograd::Var<T, Backend> scale_rows(autograd::Var<T, Backend> x, std::type_identity_t<std::span<const T>> factors) {
   GAS_CHECK(static_cast<std::int64_t>(factors.size()) == x.rows(), shape_error,
             factors.size() << " row factors for x (" << x.rows() << " x " << x.cols() << ")");
   return record(ScaleRows<T>{.factors = factors}, x.rows(), x.cols(), {x});
@@ -89,7 +89,7 @@ ag::Var<T, Backend> scale_rows(ag::Var<T, Backend> x, std::type_identity_t<std::
 /// @brief Row i of the (rows, cols) x times factors(i, 0), with factors a differentiable (rows, 1) value
 /// broadcast over the columns (gates, attention weights). Throws shape_error naming both shapes otherwise.
 template <class T, class Backend>
-ag::Var<T, Backend> mul_rows(ag::Var<T, Backend> x, ag::Var<T, Backend> factors) {
+autograd::Var<T, Backend> mul_rows(autograd::Var<T, Backend> x, autograd::Var<T, Backend> factors) {
   GAS_CHECK(factors.rows() == x.rows() && factors.cols() == 1, shape_error,
             "factors (" << factors.rows() << " x " << factors.cols() << ") do not broadcast over x (" << x.rows()
                         << " x " << x.cols() << "): expected (" << x.rows() << " x 1)");

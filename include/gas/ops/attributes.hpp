@@ -3,7 +3,7 @@
 ///
 /// One struct per op (or per family sharing an implementation), named as the op is in CamelCase. Each names its op
 /// (`name`, the node's op string) and holds plain values, typed pointers and spans: the node stores a copy in its
-/// fixed slot (ag::AttributeSlot), `Impl<Op, Backend>::forward` and `::backward` read it back
+/// fixed slot (autograd::AttributeSlot), `Impl<Op, Backend>::forward` and `::backward` read it back
 /// (gas/ops/impl.hpp). Pointers and spans refer to the caller's data, which on the host must outlive the backward
 /// pass; device implementations upload what they read again into the node, and use only the sizes of the spans.
 /// Graphs are typed per backend (`GraphOf<Backend>`: a Graph on the host, a cuda::DeviceCsr on the device).
@@ -122,7 +122,7 @@ struct Dropout {
   double p = 0;
   std::uint64_t seed = 0;
 };
-/// @brief Batch normalisation; training normalises with the batch's statistics and updates the running ones (the
+/// @brief Batch normalization; training normalizes with the batch's statistics and updates the running ones (the
 /// state is an argument of the forward pass only: the statistics used are saved in the node).
 struct BatchNorm {
   static constexpr const char* name = "batch_norm";

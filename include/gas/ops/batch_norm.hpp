@@ -1,5 +1,5 @@
 #pragma once
-/// @brief `batch_norm`: per-channel normalisation of a (rows, channels) batch with running statistics, as
+/// @brief `batch_norm`: per-channel normalization of a (rows, channels) batch with running statistics, as
 /// torch.nn.BatchNorm1d (host: gas/ops/host/batch_norm.hpp; device: gas/cuda/ops/batch_norm.cuh).
 
 #include <cstdint>
@@ -14,7 +14,7 @@
 
 namespace gas::ops {
 
-/// @brief Running statistics of a batch norm layer: what evaluation normalises with.
+/// @brief Running statistics of a batch norm layer: what evaluation normalizes with.
 template <class T, class Backend = host>
 struct BatchNormState {
   Tensor<T, Backend> running_mean;  // (1, channels)
@@ -23,7 +23,7 @@ struct BatchNormState {
 };
 
 /// @brief A fresh state for `channels` channels: running mean 0, running variance 1 (PyTorch's initial values).
-/// A device state is filled on the default stream and waited for (initialisation, not a step), so that a tape on
+/// A device state is filled on the default stream and waited for (initialization, not a step), so that a tape on
 /// a non-blocking stream, which the default stream does not order, reads the filled values.
 template <class T, class Backend = host>
 BatchNormState<T, Backend> make_batch_norm_state(std::int64_t channels) {
@@ -39,16 +39,16 @@ BatchNormState<T, Backend> make_batch_norm_state(std::int64_t channels) {
   }
 }
 
-/// @brief Batch normalisation of x (rows, C) with per-channel scale `gamma` (1, C) and shift `beta` (1, C).
+/// @brief Batch normalization of x (rows, C) with per-channel scale `gamma` (1, C) and shift `beta` (1, C).
 ///
-/// Training normalises with the batch mean and biased variance and updates `state` with `momentum` using the
+/// Training normalizes with the batch mean and biased variance and updates `state` with `momentum` using the
 /// unbiased variance, exactly as torch.nn.BatchNorm1d (cumulative averaging, momentum=None, is not offered);
-/// evaluation normalises with the running statistics. The statistics used are copied into the node, so `state`
+/// evaluation normalizes with the running statistics. The statistics used are copied into the node, so `state`
 /// may change or die before the backward pass. On the device, `state` holds device tensors, updated on the tape's
 /// stream. Throws shape_error for mismatched shapes and value_error for a training batch of fewer than two rows, a
 /// momentum outside [0, 1] or a non-positive eps.
 template <class T, class Backend>
-ag::Var<T, Backend> batch_norm(ag::Var<T, Backend> x, ag::Var<T, Backend> gamma, ag::Var<T, Backend> beta,
+autograd::Var<T, Backend> batch_norm(autograd::Var<T, Backend> x, autograd::Var<T, Backend> gamma, autograd::Var<T, Backend> beta,
                                BatchNormState<T, Backend>& state, bool training, double momentum = 0.1,
                                double eps = 1e-5) {
   const std::int64_t rows = x.rows(), cols = x.cols();

@@ -25,7 +25,7 @@ namespace detail {
 /// least one part. The node is pushed without inputs (there may be more parts than a node has input slots) and
 /// wired by the backend's forward pass, which receives the parts.
 template <bool along_rows, class T, class Backend>
-ag::Var<T, Backend> concat(std::span<const ag::Var<T, Backend>> parts) {
+autograd::Var<T, Backend> concat(std::span<const autograd::Var<T, Backend>> parts) {
   constexpr const char* name = Concat<along_rows>::name;
   auto& tape = parts.front().tape();
   const std::int64_t fixed = along_rows ? parts.front().cols() : parts.front().rows();
@@ -51,38 +51,38 @@ ag::Var<T, Backend> concat(std::span<const ag::Var<T, Backend>> parts) {
 /// @brief Stacks the parts vertically: (r0 + r1 + ..., cols). Throws value_error for no parts or parts of two
 /// tapes, shape_error naming the first part whose column count differs.
 template <class T, class Backend>
-ag::Var<T, Backend> concat_rows(std::span<const ag::Var<T, Backend>> parts) {
+autograd::Var<T, Backend> concat_rows(std::span<const autograd::Var<T, Backend>> parts) {
   GAS_CHECK(!parts.empty(), value_error, "nothing to concatenate");
   return detail::concat<true, T, Backend>(parts);
 }
 
 /// @brief Stacks a over b: (a.rows + b.rows, cols).
 template <class T, class Backend>
-ag::Var<T, Backend> concat_rows(ag::Var<T, Backend> a, ag::Var<T, Backend> b) {
-  const std::array<ag::Var<T, Backend>, 2> parts{a, b};
-  return concat_rows(std::span<const ag::Var<T, Backend>>(parts));
+autograd::Var<T, Backend> concat_rows(autograd::Var<T, Backend> a, autograd::Var<T, Backend> b) {
+  const std::array<autograd::Var<T, Backend>, 2> parts{a, b};
+  return concat_rows(std::span<const autograd::Var<T, Backend>>(parts));
 }
 
 /// @brief Places the parts side by side: (rows, c0 + c1 + ...) (skip connections, jumping knowledge). Throws
 /// value_error for no parts or parts of two tapes, shape_error naming the first part whose row count differs.
 template <class T, class Backend>
-ag::Var<T, Backend> concat_cols(std::span<const ag::Var<T, Backend>> parts) {
+autograd::Var<T, Backend> concat_cols(std::span<const autograd::Var<T, Backend>> parts) {
   GAS_CHECK(!parts.empty(), value_error, "nothing to concatenate");
   return detail::concat<false, T, Backend>(parts);
 }
 
 /// @brief Places a left of b: (rows, a.cols + b.cols).
 template <class T, class Backend>
-ag::Var<T, Backend> concat_cols(ag::Var<T, Backend> a, ag::Var<T, Backend> b) {
-  const std::array<ag::Var<T, Backend>, 2> parts{a, b};
-  return concat_cols(std::span<const ag::Var<T, Backend>>(parts));
+autograd::Var<T, Backend> concat_cols(autograd::Var<T, Backend> a, autograd::Var<T, Backend> b) {
+  const std::array<autograd::Var<T, Backend>, 2> parts{a, b};
+  return concat_cols(std::span<const autograd::Var<T, Backend>>(parts));
 }
 
 /// @brief Rows [begin, end) of x, (end - begin, cols). The result is a view of x's value, not a copy (the
 /// batch rows of [batch ; halo] cost nothing), so it is valid as long as x is. Throws shape_error naming the
 /// range and the shape when the range is not inside x.
 template <class T, class Backend>
-ag::Var<T, Backend> slice_rows(ag::Var<T, Backend> x, std::int64_t begin, std::int64_t end) {
+autograd::Var<T, Backend> slice_rows(autograd::Var<T, Backend> x, std::int64_t begin, std::int64_t end) {
   GAS_CHECK(0 <= begin && begin <= end && end <= x.rows(), shape_error,
             "row range [" << begin << ", " << end << ") outside x (" << x.rows() << " x " << x.cols() << ")");
   const int id = x.tape().push_view(SliceRows::name, x.node().value.slice_rows(begin, end), {x}).first;
@@ -92,7 +92,7 @@ ag::Var<T, Backend> slice_rows(ag::Var<T, Backend> x, std::int64_t begin, std::i
 /// @brief Columns [begin, end) of x, (rows, end - begin), copied into a contiguous value. Throws shape_error
 /// naming the range and the shape when the range is not inside x.
 template <class T, class Backend>
-ag::Var<T, Backend> slice_cols(ag::Var<T, Backend> x, std::int64_t begin, std::int64_t end) {
+autograd::Var<T, Backend> slice_cols(autograd::Var<T, Backend> x, std::int64_t begin, std::int64_t end) {
   GAS_CHECK(0 <= begin && begin <= end && end <= x.cols(), shape_error,
             "column range [" << begin << ", " << end << ") outside x (" << x.rows() << " x " << x.cols() << ")");
   return record(SliceCols{.begin = begin}, x.rows(), end - begin, {x});

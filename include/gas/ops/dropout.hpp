@@ -22,7 +22,7 @@ namespace gas::ops {
 /// On the host the mask is saved in the node's `aux`; the device rebuilds it from the seed in the backward pass.
 /// Throws value_error when p is outside [0, 1).
 template <class T, class Backend>
-ag::Var<T, Backend> dropout(ag::Var<T, Backend> x, double p, std::uint64_t seed, bool training) {
+autograd::Var<T, Backend> dropout(autograd::Var<T, Backend> x, double p, std::uint64_t seed, bool training) {
   GAS_CHECK(p >= 0.0 && p < 1.0, value_error, "dropout probability " << p << " outside [0, 1)");
   if (!training || p == 0.0) return x;
   return record(Dropout{.p = p, .seed = seed}, x.rows(), x.cols(), {x});

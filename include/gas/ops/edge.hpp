@@ -22,7 +22,7 @@ namespace gas::ops {
 /// @brief Row e of the (E, x.cols()) result is x[col(e)]: each edge's source features; x has adj.cols() rows.
 /// Throws shape_error naming both shapes otherwise. `adj` must outlive the backward pass.
 template <class T, class Backend>
-ag::Var<T, Backend> gather_edge_src(const GraphOf<Backend>& adj, ag::Var<T, Backend> x) {
+autograd::Var<T, Backend> gather_edge_src(const GraphOf<Backend>& adj, autograd::Var<T, Backend> x) {
   GAS_CHECK(adj.cols() == x.rows(), shape_error,
             "adjacency (" << adj.rows() << " x " << adj.cols() << ") cannot gather source rows of (" << x.rows()
                           << " x " << x.cols() << "): adj.cols() must equal x.rows()");
@@ -32,7 +32,7 @@ ag::Var<T, Backend> gather_edge_src(const GraphOf<Backend>& adj, ag::Var<T, Back
 /// @brief Row e of the (E, x.cols()) result is x[row(e)]: each edge's destination features; x has adj.rows()
 /// rows. Throws shape_error naming both shapes otherwise. `adj` must outlive the backward pass.
 template <class T, class Backend>
-ag::Var<T, Backend> gather_edge_dst(const GraphOf<Backend>& adj, ag::Var<T, Backend> x) {
+autograd::Var<T, Backend> gather_edge_dst(const GraphOf<Backend>& adj, autograd::Var<T, Backend> x) {
   GAS_CHECK(adj.rows() == x.rows(), shape_error,
             "adjacency (" << adj.rows() << " x " << adj.cols() << ") cannot gather destination rows of ("
                           << x.rows() << " x " << x.cols() << "): adj.rows() must equal x.rows()");
@@ -44,7 +44,7 @@ ag::Var<T, Backend> gather_edge_dst(const GraphOf<Backend>& adj, ag::Var<T, Back
 /// without edges has no entries to produce. Throws shape_error unless scores has adj.num_edges() rows.
 /// `adj` must outlive the backward pass.
 template <class T, class Backend>
-ag::Var<T, Backend> edge_softmax(const GraphOf<Backend>& adj, ag::Var<T, Backend> scores) {
+autograd::Var<T, Backend> edge_softmax(const GraphOf<Backend>& adj, autograd::Var<T, Backend> scores) {
   GAS_CHECK(scores.rows() == adj.num_edges(), shape_error,
             "scores (" << scores.rows() << " x " << scores.cols() << ") need one row per edge of the adjacency ("
                        << adj.rows() << " x " << adj.cols() << ", " << adj.num_edges() << " edges)");
@@ -56,7 +56,7 @@ ag::Var<T, Backend> edge_softmax(const GraphOf<Backend>& adj, ag::Var<T, Backend
 /// and x. Throws shape_error naming the shapes unless alpha has one row per edge, x has adj.cols() rows and
 /// heads (>= 1) divides x.cols(). `adj` must outlive the backward pass.
 template <class T, class Backend>
-ag::Var<T, Backend> spmm_edge(const GraphOf<Backend>& adj, ag::Var<T, Backend> alpha, ag::Var<T, Backend> x) {
+autograd::Var<T, Backend> spmm_edge(const GraphOf<Backend>& adj, autograd::Var<T, Backend> alpha, autograd::Var<T, Backend> x) {
   GAS_CHECK(alpha.rows() == adj.num_edges() && alpha.cols() >= 1, shape_error,
             "alpha (" << alpha.rows() << " x " << alpha.cols() << ") needs one row per edge of the adjacency ("
                       << adj.rows() << " x " << adj.cols() << ", " << adj.num_edges() << " edges) and a head");
@@ -77,7 +77,7 @@ ag::Var<T, Backend> spmm_edge(const GraphOf<Backend>& adj, ag::Var<T, Backend> a
 /// outlive the backward pass. Throws shape_error naming the shapes unless messages has one row per edge.
 /// @tparam A an aggregation policy (aggr::Sum, Mean, Max, Min or a user tag naming one of their reductions).
 template <aggr::Aggregation A, class T, class Backend>
-ag::Var<T, Backend> aggregate_edges(const GraphOf<Backend>& adj, ag::Var<T, Backend> messages) {
+autograd::Var<T, Backend> aggregate_edges(const GraphOf<Backend>& adj, autograd::Var<T, Backend> messages) {
   GAS_CHECK(messages.rows() == adj.num_edges(), shape_error,
             "messages (" << messages.rows() << " x " << messages.cols() << ") need one row per edge of the adjacency ("
                          << adj.rows() << " x " << adj.cols() << ", " << adj.num_edges() << " edges)");

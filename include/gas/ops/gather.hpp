@@ -45,7 +45,7 @@ inline std::size_t first_out_of_range(std::span<const node_id> index, std::int64
 /// again by the backward pass, so it must outlive it (the device keeps a copy). Throws value_error naming the first
 /// position whose entry is outside [0, x.rows()).
 template <class T, class Backend>
-ag::Var<T, Backend> gather_rows(ag::Var<T, Backend> x, std::span<const node_id> index) {
+autograd::Var<T, Backend> gather_rows(autograd::Var<T, Backend> x, std::span<const node_id> index) {
   const auto bad = detail::first_out_of_range(index, x.rows());
   GAS_CHECK(bad == index.size(), value_error,
             "index[" << bad << "] = " << (bad < index.size() ? index[bad] : 0) << " outside [0, " << x.rows()
@@ -59,7 +59,7 @@ ag::Var<T, Backend> gather_rows(ag::Var<T, Backend> x, std::span<const node_id> 
 /// index.size() != x.rows(), value_error for a negative num_rows or naming the first position whose entry is
 /// outside [0, num_rows).
 template <class T, class Backend>
-ag::Var<T, Backend> scatter_add_rows(ag::Var<T, Backend> x, std::span<const node_id> index, std::int64_t num_rows) {
+autograd::Var<T, Backend> scatter_add_rows(autograd::Var<T, Backend> x, std::span<const node_id> index, std::int64_t num_rows) {
   GAS_CHECK(static_cast<std::int64_t>(index.size()) == x.rows(), shape_error,
             index.size() << " indices for x (" << x.rows() << " x " << x.cols() << "): one per row expected");
   GAS_CHECK(num_rows >= 0, value_error, "negative num_rows " << num_rows);

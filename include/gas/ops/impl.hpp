@@ -5,10 +5,10 @@
 /// An op is three things. Its attributes: a small trivially copyable struct naming the op (`name`) and holding what
 /// the forward and backward passes need besides the input values (`Dropout{p, seed}`, a pointer to the graph, the
 /// spans of labels); the built-in ones are in gas/ops/attributes.hpp. Its implementations, one per backend, as
-/// specialisations of `Impl<Op, Backend>` with two static member templates:
+/// specializations of `Impl<Op, Backend>` with two static member templates:
 ///
-///     template <class T> static void forward(ag::Tape<T, B>& tape, ag::Node<T, B>& node, const Op& attrs, extra...);
-///     template <class T> static void backward(ag::Tape<T, B>& tape, ag::Node<T, B>& node, const Op& attrs);
+///     template <class T> static void forward(autograd::Tape<T, B>& tape, autograd::Node<T, B>& node, const Op& attrs, extra...);
+///     template <class T> static void backward(autograd::Tape<T, B>& tape, autograd::Node<T, B>& node, const Op& attrs);
 ///
 /// `forward` computes node.value from the inputs' values (tape.node(node.inputs[k]).value) and saves in the node's
 /// aux tensors what the backward pass needs; `backward` adds into the inputs' gradients (tape.grad_of(input)) from
@@ -28,8 +28,8 @@
 
 namespace gas::ops {
 
-/// @brief The implementation of op `Op` on `Backend`; specialised per op and backend (gas/ops/host/ for the host,
-/// gas/cuda/ops/ for the device). The primary template only reports a missing specialisation.
+/// @brief The implementation of op `Op` on `Backend`; specialized per op and backend (gas/ops/host/ for the host,
+/// gas/cuda/ops/ for the device). The primary template only reports a missing specialization.
 template <class Op, class Backend>
 struct Impl {
   static_assert(dependent_false<Op>,
@@ -47,7 +47,7 @@ namespace detail {
 
 /// @brief The backward function record installs: Impl<Op, Backend>::backward with the attributes stored in the node.
 template <class Op, class T, class Backend>
-void backward_of(ag::Tape<T, Backend>& tape, ag::Node<T, Backend>& node) {
+void backward_of(autograd::Tape<T, Backend>& tape, autograd::Node<T, Backend>& node) {
   Impl<Op, Backend>::backward(tape, node, std::as_const(node).template attrs<Op>());
 }
 
@@ -57,7 +57,7 @@ void backward_of(ag::Tape<T, Backend>& tape, ag::Node<T, Backend>& node) {
 /// by hand, as a concatenation of many parts does): stores the attributes, runs Impl<Op, Backend>::forward(tape,
 /// node, attrs, extra...) and installs the backward function. Returns the node's Var.
 template <OpAttributes Op, class T, class Backend, class... Extra>
-ag::Var<T, Backend> record_pushed(ag::Tape<T, Backend>& tape, int id, const Op& attrs, Extra&&... extra) {
+autograd::Var<T, Backend> record_pushed(autograd::Tape<T, Backend>& tape, int id, const Op& attrs, Extra&&... extra) {
   auto& node = tape.node(id);
   node.set_attrs(attrs);
   Impl<Op, Backend>::forward(tape, node, std::as_const(node).template attrs<Op>(), std::forward<Extra>(extra)...);
@@ -69,8 +69,8 @@ ag::Var<T, Backend> record_pushed(ag::Tape<T, Backend>& tape, int id, const Op& 
 /// op's): pushes the node named attrs.name, then as record_pushed. `extra` reaches the forward pass only (host
 /// data it uploads or state it updates); what the backward pass needs must be in the attributes or the node.
 template <OpAttributes Op, class T, class Backend, class... Extra>
-ag::Var<T, Backend> record(const Op& attrs, std::int64_t rows, std::int64_t cols,
-                           std::initializer_list<ag::Var<T, Backend>> inputs, Extra&&... extra) {
+autograd::Var<T, Backend> record(const Op& attrs, std::int64_t rows, std::int64_t cols,
+                           std::initializer_list<autograd::Var<T, Backend>> inputs, Extra&&... extra) {
   GAS_CHECK(inputs.size() > 0, value_error, "op '" << attrs.name << "' has no input to take its tape from");
   auto& tape = inputs.begin()->tape();
   const int id = tape.push(attrs.name, rows, cols, inputs).first;

@@ -44,7 +44,7 @@ inline void check_labels(std::span<const std::int32_t> labels, std::span<const n
     const std::int32_t label = labels[static_cast<std::size_t>(r)];
     GAS_CHECK(label >= 0 && label < classes, value_error,
               what << ": row " << r << " has label " << label << ", outside [0, " << classes << ")"
-                   << (label == -1 ? " (unlabelled)" : ""));
+                   << (label == -1 ? " (unlabeled)" : ""));
   }
 }
 
@@ -52,27 +52,27 @@ inline void check_labels(std::span<const std::int32_t> labels, std::span<const n
 
 /// @brief Row-wise log(softmax(x)), computed as x - logsumexp(x) so that large logits do not overflow.
 template <class T, class Backend>
-ag::Var<T, Backend> log_softmax(ag::Var<T, Backend> x) {
+autograd::Var<T, Backend> log_softmax(autograd::Var<T, Backend> x) {
   return record(LogSoftmax{}, x.rows(), x.cols(), {x});
 }
 
 /// @brief Mean over the selected rows r of -log_probs[r, labels[r]], as a 1 x 1 value.
 ///
 /// `labels` has one entry per row of `log_probs`; only the selected rows' labels are read, and each must lie in
-/// [0, cols) (value_error naming the row otherwise, e.g. for -1, unlabelled). A row selected twice counts
+/// [0, cols) (value_error naming the row otherwise, e.g. for -1, unlabeled). A row selected twice counts
 /// twice. On the host, `labels` and `rows` must outlive the backward pass.
 template <class T, class Backend>
-ag::Var<T, Backend> nll_loss(ag::Var<T, Backend> log_probs, std::span<const std::int32_t> labels,
+autograd::Var<T, Backend> nll_loss(autograd::Var<T, Backend> log_probs, std::span<const std::int32_t> labels,
                              std::span<const node_id> rows) {
   const bool increasing = detail::check_selected_rows(rows, log_probs.rows(), "nll_loss");
   detail::check_labels(labels, rows, log_probs.rows(), log_probs.cols(), "nll_loss");
   return record(NllLoss{.labels = labels, .rows = rows, .increasing = increasing}, 1, 1, {log_probs});
 }
 
-/// @brief nll_loss(log_softmax(logits), labels, rows) in one op: only the selected rows are normalised, and the
+/// @brief nll_loss(log_softmax(logits), labels, rows) in one op: only the selected rows are normalized, and the
 /// gradient softmax - onehot is formed directly. Same label rules and lifetime rules as `nll_loss`.
 template <class T, class Backend>
-ag::Var<T, Backend> cross_entropy(ag::Var<T, Backend> logits, std::span<const std::int32_t> labels,
+autograd::Var<T, Backend> cross_entropy(autograd::Var<T, Backend> logits, std::span<const std::int32_t> labels,
                                   std::span<const node_id> rows) {
   const bool increasing = detail::check_selected_rows(rows, logits.rows(), "cross_entropy");
   detail::check_labels(labels, rows, logits.rows(), logits.cols(), "cross_entropy");
@@ -84,7 +84,7 @@ ag::Var<T, Backend> cross_entropy(ag::Var<T, Backend> logits, std::span<const st
 /// Throws shape_error for a shape mismatch and value_error for a target other than 0 or 1 in a selected row.
 /// On the host, `targets` and `rows` must outlive the backward pass.
 template <class T, class Backend>
-ag::Var<T, Backend> bce_with_logits(ag::Var<T, Backend> logits, const Tensor<std::uint8_t>& targets,
+autograd::Var<T, Backend> bce_with_logits(autograd::Var<T, Backend> logits, const Tensor<std::uint8_t>& targets,
                                     std::span<const node_id> rows) {
   GAS_CHECK(targets.rows() == logits.rows() && targets.cols() == logits.cols(), shape_error,
             "logits are (" << logits.rows() << " x " << logits.cols() << "), targets (" << targets.rows() << " x "

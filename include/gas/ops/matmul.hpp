@@ -13,7 +13,7 @@ namespace gas::ops {
 /// @brief Matrix product op(a) op(b), where op transposes when `trans_a` / `trans_b` is set.
 /// Throws shape_error naming both shapes when the inner dimensions differ.
 template <class T, class Backend>
-ag::Var<T, Backend> matmul(ag::Var<T, Backend> a, ag::Var<T, Backend> b, bool trans_a = false, bool trans_b = false) {
+autograd::Var<T, Backend> matmul(autograd::Var<T, Backend> a, autograd::Var<T, Backend> b, bool trans_a = false, bool trans_b = false) {
   const auto m = trans_a ? a.cols() : a.rows(), k = trans_a ? a.rows() : a.cols();
   const auto k2 = trans_b ? b.cols() : b.rows(), n = trans_b ? b.rows() : b.cols();
   GAS_CHECK(k == k2, shape_error,

@@ -12,7 +12,7 @@ namespace gas::ops {
 /// @brief sqrt(sum_j x(i, j)^2) for every row: (rows, cols) -> (rows, 1), squares summed in double. The gradient
 /// of an all-zero row is 0, not NaN.
 template <class T, class Backend>
-ag::Var<T, Backend> row_l2_norm(ag::Var<T, Backend> x) {
+autograd::Var<T, Backend> row_l2_norm(autograd::Var<T, Backend> x) {
   return record(RowL2Norm{}, x.rows(), 1, {x});  // (rows, 1)
 }
 

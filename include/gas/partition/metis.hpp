@@ -1,8 +1,8 @@
 #pragma once
-/// @brief `Metis`: edge-cut-minimising partitions by libmetis 5.1 (k-way or recursive bisection).
+/// @brief `Metis`: edge-cut-minimizing partitions by libmetis 5.1 (k-way or recursive bisection).
 ///
 /// METIS sees the graph's structure only: edge weights are ignored, as in the reference, whose weights are
-/// floats (normalised adjacencies) that METIS's integer weights could not carry faithfully. METIS needs a
+/// floats (normalized adjacencies) that METIS's integer weights could not carry faithfully. METIS needs a
 /// structurally symmetric graph without self-loops; loops are dropped from a copy, an asymmetric graph is
 /// rejected. Its idx_t is 32 bits on Debian, so a graph with 2^31 or more stored entries is rejected with a
 /// pointer to `Random`.
@@ -27,7 +27,7 @@ namespace gas::partition {
 
 namespace detail {
 
-/// @brief Serialises METIS calls: GKlib keeps its random state in globals, so two concurrent calls would
+/// @brief Serializes METIS calls: GKlib keeps its random state in globals, so two concurrent calls would
 /// race and lose determinism.
 inline std::mutex& metis_mutex() {
   static std::mutex m;
@@ -100,8 +100,8 @@ struct Metis {
                : Graph();
       const Graph& g = copy ? structure : graph;
       GAS_CHECK(is_symmetric(g), partition_error,
-                "METIS needs a symmetric graph, and this one has an edge (u, v) without (v, u); symmetrise it first "
-                "(gas::symmetrise)");
+                "METIS needs a symmetric graph, and this one has an edge (u, v) without (v, u); symmetrize it first "
+                "(gas::symmetrize)");
       detail::check_metis_size(n, g.num_edges());
 
       std::vector<idx_t> xadj(g.indptr().begin(), g.indptr().end());

@@ -14,7 +14,7 @@
 
 namespace gas::partition {
 
-/// @brief A partition of the nodes into `num_parts()` clusters, as a relabelling.
+/// @brief A partition of the nodes into `num_parts()` clusters, as a relabeling.
 ///
 /// New ids number the nodes cluster by cluster: cluster c owns new ids [ptr[c], ptr[c + 1]). Within a
 /// cluster, nodes keep their original relative order, so the result is deterministic for a given assignment.

@@ -1,5 +1,5 @@
 #pragma once
-/// @brief Relabelling by a Partition: `permute` a graph or dataset so each cluster is a contiguous id range,
+/// @brief Relabeling by a Partition: `permute` a graph or dataset so each cluster is a contiguous id range,
 /// `permute_rows` for per-node arrays, and `to_original` to report per-node results in the original ids.
 ///
 /// Node i of a permuted object is original node p.perm[i]; original node v is new node p.inverse[v].
@@ -55,7 +55,7 @@ void gather_rows(const T* in, T* out, std::int64_t cols, const std::vector<node_
 
 }  // namespace detail
 
-/// @brief The graph relabelled by `p`: row i is original row p.perm[i], every column v becomes p.inverse[v], each
+/// @brief The graph relabeled by `p`: row i is original row p.perm[i], every column v becomes p.inverse[v], each
 /// row is re-sorted by (column, weight) and weights travel with their entries. Throws shape_error when the
 /// partition's size differs from the node count.
 inline Graph permute(const Graph& graph, const Partition& p) {
@@ -128,7 +128,7 @@ std::vector<T> to_original(const std::vector<T>& values_in_new_order, const Part
   return out;
 }
 
-/// @brief The dataset relabelled by `p`: graph, feature rows, labels or multi-label rows follow the nodes, every
+/// @brief The dataset relabeled by `p`: graph, feature rows, labels or multi-label rows follow the nodes, every
 /// split's ids are mapped through p.inverse and re-sorted; name and class count are kept.
 /// Throws shape_error when the partition's size differs from the node count.
 inline Dataset permute(const Dataset& data, const Partition& p) {

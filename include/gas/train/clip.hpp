@@ -18,7 +18,7 @@ namespace gas::train {
 /// factor just under 1. A non-finite norm is returned, not thrown, as PyTorch does by default. The sum of squares
 /// is accumulated in double, parameter by parameter in order, so the result does not depend on threads.
 template <class T, class Backend>
-double clip_grad_norm(std::span<ag::Parameter<T, Backend>* const> params, double max_norm) {
+double clip_grad_norm(std::span<autograd::Parameter<T, Backend>* const> params, double max_norm) {
   GAS_CHECK(max_norm >= 0, value_error, "max_norm " << max_norm << " must be non-negative");
   double squares = 0;
   for (std::size_t k = 0; k < params.size(); ++k) {
@@ -47,8 +47,8 @@ double clip_grad_norm(std::span<ag::Parameter<T, Backend>* const> params, double
 
 /// @brief `clip_grad_norm` over a vector of parameters (template arguments cannot be deduced through a span).
 template <class T, class Backend>
-double clip_grad_norm(const std::vector<ag::Parameter<T, Backend>*>& params, double max_norm) {
-  return clip_grad_norm(std::span<ag::Parameter<T, Backend>* const>(params), max_norm);
+double clip_grad_norm(const std::vector<autograd::Parameter<T, Backend>*>& params, double max_norm) {
+  return clip_grad_norm(std::span<autograd::Parameter<T, Backend>* const>(params), max_norm);
 }
 
 }  // namespace gas::train

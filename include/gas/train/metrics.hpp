@@ -118,7 +118,7 @@ double roc_auc(std::span<const T> scores, std::span<const std::uint8_t> targets)
 
 /// @brief ROC-AUC of a 2-class single-label task on `rows`, scored by logit[1] - logit[0] (the ranking of the
 /// softmax probability of class 1). Throws value_error unless logits have 2 columns, for no rows, a row
-/// outside the logits or a row whose label is not 0 or 1 (-1, unlabelled, included).
+/// outside the logits or a row whose label is not 0 or 1 (-1, unlabeled, included).
 template <class T>
 double roc_auc(MatrixView<const T> logits, std::span<const std::int32_t> labels,
                std::span<const node_id> rows) {  // logits: (num_nodes, 2)

@@ -1,9 +1,9 @@
 #pragma once
-/// @brief Optimisers with parameter groups: Adam, AdamW and SGD, with the update rules of torch.optim (1.13).
+/// @brief Optimizers with parameter groups: Adam, AdamW and SGD, with the update rules of torch.optim (1.13).
 ///
 /// The reference trains with two groups that share the learning rate and differ in weight decay, so a group
-/// leaves `lr` or `weight_decay` unset to take the optimiser's value, as a torch param group without that key
-/// does. Optimiser state is allocated when the optimiser is built; `step()` allocates nothing. Every parameter is
+/// leaves `lr` or `weight_decay` unset to take the optimizer's value, as a torch param group without that key
+/// does. Optimizer state is allocated when the optimizer is built; `step()` allocates nothing. Every parameter is
 /// updated at every step: a parameter that no loss reached has a zero gradient (PyTorch would skip it, having
 /// no gradient at all), which matters only for weight decay and momentum.
 
@@ -27,14 +27,14 @@
 
 namespace gas::train {
 
-/// @brief Parameters that share a learning rate and a weight decay; unset values come from the optimiser.
+/// @brief Parameters that share a learning rate and a weight decay; unset values come from the optimizer.
 template <class T, class Backend = host>
 struct ParamGroup {
-  // Default member initialisers let `{.params = ..., .weight_decay = ...}` leave lr unset without a
+  // Default member initializers let `{.params = ..., .weight_decay = ...}` leave lr unset without a
   // -Wmissing-field-initializers warning in user code.
-  std::vector<ag::Parameter<T, Backend>*> params = {};
-  std::optional<double> lr = std::nullopt;            // unset: the optimiser's Options::lr
-  std::optional<double> weight_decay = std::nullopt;  // unset: the optimiser's Options::weight_decay
+  std::vector<autograd::Parameter<T, Backend>*> params = {};
+  std::optional<double> lr = std::nullopt;            // unset: the optimizer's Options::lr
+  std::optional<double> weight_decay = std::nullopt;  // unset: the optimizer's Options::weight_decay
 };
 
 /// @brief Hyperparameters of Adam (torch.optim.Adam defaults).
@@ -97,14 +97,14 @@ public:
 
 protected:
   struct Group {
-    std::vector<ag::Parameter<T, Backend>*> params;
+    std::vector<autograd::Parameter<T, Backend>*> params;
     double lr;
     double weight_decay;
   };
 
   GroupedOptimizer(std::vector<ParamGroup<T, Backend>> groups, double lr, double weight_decay) {
     GAS_CHECK(!groups.empty(), value_error, "no parameter groups");
-    std::set<const ag::Parameter<T, Backend>*> seen;
+    std::set<const autograd::Parameter<T, Backend>*> seen;
     for (std::size_t k = 0; k < groups.size(); ++k) {
       auto& g = groups[k];
       const double group_lr = g.lr.value_or(lr), group_decay = g.weight_decay.value_or(weight_decay);
@@ -133,7 +133,7 @@ protected:
           GAS_CHECK(p->value.rows() == s.rows() && p->value.cols() == s.cols(), shape_error,
                     "parameter '" << p->name << "' is (" << p->value.rows() << " x " << p->value.cols()
                                   << ") but was (" << s.rows() << " x " << s.cols()
-                                  << ") when the optimiser was built");
+                                  << ") when the optimizer was built");
         }
         ++index;
       }
@@ -147,7 +147,7 @@ protected:
       for (auto* p : g.params) f(g, *p, index++);
   }
 
-  /// @brief One zero tensor per parameter, shaped like it: optimiser state.
+  /// @brief One zero tensor per parameter, shaped like it: optimizer state.
   std::vector<Tensor<T, Backend>> zeros_like_params() {
     std::vector<Tensor<T, Backend>> out;
     for (auto& g : groups_)
@@ -174,7 +174,7 @@ inline void check_betas(double beta1, double beta2, double eps) {
 /// a parameter of any backend, in torch's operation order (ops::Impl<ops::AdamUpdate, Backend>: host loop in
 /// gas/ops/host/optim.hpp, device kernel through gas/cuda/ops/optim.cuh).
 template <class T, class Backend>
-void adam_step(ag::Parameter<T, Backend>& p, Tensor<T, Backend>& m, Tensor<T, Backend>& v, double lr, double l2,
+void adam_step(autograd::Parameter<T, Backend>& p, Tensor<T, Backend>& m, Tensor<T, Backend>& v, double lr, double l2,
                double decoupled, double beta1, double beta2, double eps, std::int64_t step) {
   const ops::AdamUpdate update{
       .lr = lr, .l2 = l2, .decoupled = decoupled, .beta1 = beta1, .beta2 = beta2, .eps = eps, .step = step};
@@ -191,25 +191,25 @@ class Adam : public detail::GroupedOptimizer<T, Backend> {
 public:
   using Options = AdamOptions;
 
-  /// @brief An optimiser over `groups`; a group's unset lr or weight decay takes the value in `options`.
+  /// @brief An optimizer over `groups`; a group's unset lr or weight decay takes the value in `options`.
   Adam(std::vector<ParamGroup<T, Backend>> groups, Options options = {})
       : Base(std::move(groups), options.lr, options.weight_decay), options_(options) {
     detail::check_betas(options.beta1, options.beta2, options.eps);
     exp_avg_ = this->zeros_like_params();
     exp_avg_sq_ = this->zeros_like_params();
   }
-  /// @brief An optimiser over one group holding `params`.
-  Adam(std::vector<ag::Parameter<T, Backend>*> params, Options options = {})
+  /// @brief An optimizer over one group holding `params`.
+  Adam(std::vector<autograd::Parameter<T, Backend>*> params, Options options = {})
       : Adam(std::vector<ParamGroup<T, Backend>>{{std::move(params), {}, {}}}, options) {}
-  /// @brief An optimiser over one group holding `params` (a braced list would otherwise be ambiguous).
-  Adam(std::initializer_list<ag::Parameter<T, Backend>*> params, Options options = {})
-      : Adam(std::vector<ag::Parameter<T, Backend>*>(params), options) {}
+  /// @brief An optimizer over one group holding `params` (a braced list would otherwise be ambiguous).
+  Adam(std::initializer_list<autograd::Parameter<T, Backend>*> params, Options options = {})
+      : Adam(std::vector<autograd::Parameter<T, Backend>*>(params), options) {}
 
   /// @brief One update of every parameter from its current gradient.
   void step() {
     this->check_shapes(exp_avg_);
     ++this->steps_;
-    this->for_each_param([&](auto& group, ag::Parameter<T, Backend>& p, std::size_t k) {
+    this->for_each_param([&](auto& group, autograd::Parameter<T, Backend>& p, std::size_t k) {
       detail::adam_step(p, exp_avg_[k], exp_avg_sq_[k], group.lr, group.weight_decay, 0.0, options_.beta1,
                         options_.beta2, options_.eps, this->steps_);
     });
@@ -228,25 +228,25 @@ class AdamW : public detail::GroupedOptimizer<T, Backend> {
 public:
   using Options = AdamWOptions;
 
-  /// @brief An optimiser over `groups`; a group's unset lr or weight decay takes the value in `options`.
+  /// @brief An optimizer over `groups`; a group's unset lr or weight decay takes the value in `options`.
   AdamW(std::vector<ParamGroup<T, Backend>> groups, Options options = {})
       : Base(std::move(groups), options.lr, options.weight_decay), options_(options) {
     detail::check_betas(options.beta1, options.beta2, options.eps);
     exp_avg_ = this->zeros_like_params();
     exp_avg_sq_ = this->zeros_like_params();
   }
-  /// @brief An optimiser over one group holding `params`.
-  AdamW(std::vector<ag::Parameter<T, Backend>*> params, Options options = {})
+  /// @brief An optimizer over one group holding `params`.
+  AdamW(std::vector<autograd::Parameter<T, Backend>*> params, Options options = {})
       : AdamW(std::vector<ParamGroup<T, Backend>>{{std::move(params), {}, {}}}, options) {}
-  /// @brief An optimiser over one group holding `params` (a braced list would otherwise be ambiguous).
-  AdamW(std::initializer_list<ag::Parameter<T, Backend>*> params, Options options = {})
-      : AdamW(std::vector<ag::Parameter<T, Backend>*>(params), options) {}
+  /// @brief An optimizer over one group holding `params` (a braced list would otherwise be ambiguous).
+  AdamW(std::initializer_list<autograd::Parameter<T, Backend>*> params, Options options = {})
+      : AdamW(std::vector<autograd::Parameter<T, Backend>*>(params), options) {}
 
   /// @brief One update of every parameter from its current gradient.
   void step() {
     this->check_shapes(exp_avg_);
     ++this->steps_;
-    this->for_each_param([&](auto& group, ag::Parameter<T, Backend>& p, std::size_t k) {
+    this->for_each_param([&](auto& group, autograd::Parameter<T, Backend>& p, std::size_t k) {
       detail::adam_step(p, exp_avg_[k], exp_avg_sq_[k], group.lr, 0.0, group.lr * group.weight_decay, options_.beta1,
                         options_.beta2, options_.eps, this->steps_);
     });
@@ -266,7 +266,7 @@ class SGD : public detail::GroupedOptimizer<T, Backend> {
 public:
   using Options = SgdOptions;
 
-  /// @brief An optimiser over `groups`; a group's unset lr or weight decay takes the value in `options`.
+  /// @brief An optimizer over `groups`; a group's unset lr or weight decay takes the value in `options`.
   SGD(std::vector<ParamGroup<T, Backend>> groups, Options options = {})
       : Base(std::move(groups), options.lr, options.weight_decay), options_(options) {
     GAS_CHECK(options.momentum >= 0, value_error, "momentum " << options.momentum << " is negative");
@@ -275,12 +275,12 @@ public:
                   << options.momentum << ", dampening " << options.dampening);
     if (options.momentum != 0) momentum_ = this->zeros_like_params();
   }
-  /// @brief An optimiser over one group holding `params`.
-  SGD(std::vector<ag::Parameter<T, Backend>*> params, Options options = {})
+  /// @brief An optimizer over one group holding `params`.
+  SGD(std::vector<autograd::Parameter<T, Backend>*> params, Options options = {})
       : SGD(std::vector<ParamGroup<T, Backend>>{{std::move(params), {}, {}}}, options) {}
-  /// @brief An optimiser over one group holding `params` (a braced list would otherwise be ambiguous).
-  SGD(std::initializer_list<ag::Parameter<T, Backend>*> params, Options options = {})
-      : SGD(std::vector<ag::Parameter<T, Backend>*>(params), options) {}
+  /// @brief An optimizer over one group holding `params` (a braced list would otherwise be ambiguous).
+  SGD(std::initializer_list<autograd::Parameter<T, Backend>*> params, Options options = {})
+      : SGD(std::vector<autograd::Parameter<T, Backend>*>(params), options) {}
 
   /// @brief One update of every parameter from its current gradient.
   void step() {
@@ -288,7 +288,7 @@ public:
     ++this->steps_;
     const double mu = options_.momentum, damp = options_.dampening;
     const bool first = this->steps_ == 1;
-    this->for_each_param([&](auto& group, ag::Parameter<T, Backend>& p, std::size_t k) {
+    this->for_each_param([&](auto& group, autograd::Parameter<T, Backend>& p, std::size_t k) {
       const ops::SgdUpdate update{.lr = group.lr, .weight_decay = group.weight_decay, .momentum = mu,
                                   .dampening = damp, .nesterov = options_.nesterov, .first = first};
       Tensor<T, Backend>* buffer = mu != 0 ? &momentum_[k] : nullptr;

@@ -1,8 +1,8 @@
 #pragma once
 /// @brief Learning-rate schedules: ReduceLROnPlateau and StepLR, step for step as torch.optim.lr_scheduler (1.13).
 ///
-/// A schedule reaches its optimiser through an `LrHandle` (read and write the learning rate), built from
-/// anything with `lr()` and `set_lr(double)` (every gas optimiser) or from two callbacks. It reads one learning
+/// A schedule reaches its optimizer through an `LrHandle` (read and write the learning rate), built from
+/// anything with `lr()` and `set_lr(double)` (every gas optimizer) or from two callbacks. It reads one learning
 /// rate and writes it back to every group, which equals PyTorch's per-group update when the groups share a rate,
 /// as the reference's do.
 
@@ -30,7 +30,7 @@ struct LrHandle {
   std::function<void(double)> set;
 };
 
-/// @brief A handle to `optimizer`'s learning rate; the optimiser must outlive the handle.
+/// @brief A handle to `optimizer`'s learning rate; the optimizer must outlive the handle.
 template <LrControlled O>
 LrHandle lr_handle(O& optimizer) {
   return {[&optimizer] { return static_cast<double>(optimizer.lr()); }, [&optimizer](double lr) { optimizer.set_lr(lr); }};

@@ -1,6 +1,6 @@
 #pragma once
 /// @brief `Trainer`: GAS training of a ScalableGNN model end to end, as the reference's training scripts do it:
-/// whole-graph normalisation, partition and permutation, history warm-up, epochs of mini-batch steps with
+/// whole-graph normalization, partition and permutation, history warm-up, epochs of mini-batch steps with
 /// Adam over two weight-decay groups, layer-wise evaluation after each epoch and best-validation selection.
 /// `Mode::full` trains the same model full-batch without histories (the baseline GAS is measured against).
 
@@ -37,7 +37,7 @@
 
 namespace gas {
 
-/// @brief How a Trainer trains: batching, length, optimiser, clipping, seed and mode.
+/// @brief How a Trainer trains: batching, length, optimizer, clipping, seed and mode.
 struct TrainerOptions {
   std::int32_t batch_size = 1;              ///< clusters per GAS step
   std::int64_t max_steps = 0;               ///< GAS steps per epoch at most; 0 = ceil(num_parts / batch_size)
@@ -80,7 +80,7 @@ concept TrainableModel = requires(M& m) {
   typename M::backend_type;
   typename M::store_type;
   requires std::same_as<std::remove_cv_t<decltype(M::traits)>, models::ModelTraits>;
-  requires requires(std::vector<ag::Parameter<typename M::value_type, typename M::backend_type>*> params) {
+  requires requires(std::vector<autograd::Parameter<typename M::value_type, typename M::backend_type>*> params) {
     params = m.parameters();
     params = m.reg_parameters();
     params = m.nonreg_parameters();
@@ -93,7 +93,7 @@ concept TrainableModel = requires(M& m) {
 /// @brief Whether a model's regularization_loss(tape) exists (what traits.regularization must say).
 template <class M>
 concept HasRegularizationLoss =
-    requires(M& m, ag::Tape<typename M::value_type, typename M::backend_type>& tape) { m.regularization_loss(tape); };
+    requires(M& m, autograd::Tape<typename M::value_type, typename M::backend_type>& tape) { m.regularization_loss(tape); };
 
 namespace detail {
 
@@ -180,9 +180,9 @@ public:
     const std::int64_t classes = data.num_classes;
     metric_ = train::metric_for(data);
 
-    // Normalise over the whole graph before any cut: every in-batch row then keeps its exact weights.
-    Graph normalised = Model::traits.gcn_norm ? gcn_normalise(data.graph) : Graph();
-    const Graph& adj_original = Model::traits.gcn_norm ? normalised : data.graph;
+    // Normalize over the whole graph before any cut: every in-batch row then keeps its exact weights.
+    Graph normalized = Model::traits.gcn_norm ? gcn_normalize(data.graph) : Graph();
+    const Graph& adj_original = Model::traits.gcn_norm ? normalized : data.graph;
 
     Prepared prep;
     std::vector<std::int64_t> ptr;
@@ -193,7 +193,7 @@ public:
     } else {
       prep = prepare(data, adj_original, nullptr);
     }
-    normalised = Graph();  // the permuted copy (or the original) is all that is needed from here on
+    normalized = Graph();  // the permuted copy (or the original) is all that is needed from here on
 
     // Adam over the reference's two groups; every trainable parameter must be in exactly one of them.
     const auto all = model.parameters();
@@ -229,7 +229,7 @@ public:
     // Full mode's one batch is the whole graph in id order: its targets never change.
     if (options_.mode == Options::Mode::full) set_targets(prep, prep.iota, prep.data.num_nodes(), classes);
 
-    ag::Tape<T, Backend> tape;
+    autograd::Tape<T, Backend> tape;
     loader::Batch batch;
     for (std::int32_t epoch = 0; epoch < options_.epochs; ++epoch) {
       EpochRecord record;
@@ -297,7 +297,7 @@ private:
   /// The dataset as training reads it: permuted by the partition (GAS) or as given (full), with the adjacency
   /// the model computes on, a per-node training mask and, for full mode, the identity id list.
   struct Prepared {
-    Dataset data;                     // graph = the (normalised) adjacency the model uses
+    Dataset data;                     // graph = the (normalized) adjacency the model uses
     std::vector<std::uint8_t> train;  // (num_nodes) 1 for the training nodes of split 0
     std::vector<node_id> iota;        // (num_nodes) 0 .. n - 1, full mode's n_id
   };
@@ -384,14 +384,14 @@ private:
     }
   }
 
-  /// The loss over the training rows set by set_targets, one optimiser step; returns loss * training rows.
-  double train_step(ag::Tape<T, Backend>& tape, ag::Var<T, Backend> out, train::Adam<T, Backend>& optimizer,
-                    const std::vector<ag::Parameter<T, Backend>*>& params) {
+  /// The loss over the training rows set by set_targets, one optimizer step; returns loss * training rows.
+  double train_step(autograd::Tape<T, Backend>& tape, autograd::Var<T, Backend> out, train::Adam<T, Backend>& optimizer,
+                    const std::vector<autograd::Parameter<T, Backend>*>& params) {
     const std::span<const node_id> rows(local_rows_);
     const std::span<const std::int32_t> labels(local_labels_);
     auto loss = metric_ == train::Metric::micro_f1 ? ops::bce_with_logits(out, local_multi_, rows)
                                                    : ops::cross_entropy(out, labels, rows);
-    // A model with a loss-side Lipschitz regulariser (GIN with reg::NoisePerturbation) reports the penalty of the
+    // A model with a loss-side Lipschitz regularizer (GIN with nn::reg::NoisePerturbation) reports the penalty of the
     // forward pass just run; it joins the loss with weight 1, as in the reference.
     if constexpr (Model::traits.regularization)
       if (const auto penalty = model_->regularization_loss(tape)) loss = ops::add(loss, *penalty);
@@ -401,16 +401,16 @@ private:
     optimizer.step();
     T value{};
     if constexpr (on_host<Backend>) value = loss.value()(0, 0);
-    else value = ag::to_host(loss)(0, 0);  // the step's one wait for the device
+    else value = autograd::to_host(loss)(0, 0);  // the step's one wait for the device
     return static_cast<double>(value) * static_cast<double>(rows.size());
   }
 
   std::uint64_t next_seed() { return counter_hash(options_.seed, detail::trainer_seed_stream, step_++); }
 
   /// Full-graph evaluation: forward_full in evaluation mode, without recording gradients.
-  Tensor<T, Backend> full_eval(ag::Tape<T, Backend>& tape, const Prepared& p) {
+  Tensor<T, Backend> full_eval(autograd::Tape<T, Backend>& tape, const Prepared& p) {
     tape.reset();
-    const ag::NoGrad<T, Backend> no_grad(tape);
+    const autograd::NoGrad<T, Backend> no_grad(tape);
     auto x = models::gather_features(tape, p.data.features.view(), std::span<const node_id>(p.iota));
     auto out = model_->forward_full(tape, x, full_graph_(tape, p.data.graph), false, 0);  // (num_nodes, out)
     Tensor<T, Backend> logits(out.rows(), out.cols());
@@ -425,7 +425,7 @@ private:
     return train::accuracy(logits.view(), std::span<const std::int32_t>(p.data.labels), r);
   }
 
-  void keep_best(const std::vector<ag::Parameter<T, Backend>*>& params) {
+  void keep_best(const std::vector<autograd::Parameter<T, Backend>*>& params) {
     best_.resize(params.size());
     for (std::size_t k = 0; k < params.size(); ++k) best_[k] = copy_of(params[k]->value);
   }

@@ -1,10 +1,10 @@
 // CPU stand-in for the CUDA runtime, cuBLAS and the device: see tools/cuda_emu/README.md.
 //
-// Device memory lives in one reserved address range; while host code runs (between synchronisations) it is
+// Device memory lives in one reserved address range; while host code runs (between synchronizations) it is
 // PROT_NONE, so a host dereference of a device pointer faults as on a real GPU system. Work (kernels, copies,
 // memsets, GEMMs, sorts, event records, waits) is queued per stream and runs only when the host waits for it
 // (synchronize, event synchronize/query, synchronous copies, cudaFree), in stream order, with cross-stream order
-// coming only from events and the legacy default stream's implicit synchronisation. Each block's threads run as
+// coming only from events and the legacy default stream's implicit synchronization. Each block's threads run as
 // fibers (our own x86-64 context switch): __syncthreads is a block barrier, warp shuffles exchange values among
 // the lanes named in the mask, and misuse (a lane that exited before a shuffle, divergent barriers, deadlocks) is
 // reported and aborts the program.
@@ -183,7 +183,7 @@ cudaError_t device_alloc(void** out, std::size_t size) {
     char* user = region + (first + pages - 1) * kPage - rounded;
     live[reinterpret_cast<std::uintptr_t>(user)] = Alloc{first, pages, user, size};
     protect_pages(first, pages - 1, PROT_READ | PROT_WRITE);
-    if (settings().poison) std::memset(user, 0xff, rounded);  // uninitialised: NaN floats, -1 integers
+    if (settings().poison) std::memset(user, 0xff, rounded);  // uninitialized: NaN floats, -1 integers
     if (device_mode == 0 && settings().protect) protect_pages(first, pages - 1, PROT_NONE);
     *out = user;
     return cudaSuccess;
@@ -880,7 +880,7 @@ cudaError_t cudaMalloc(void** p, size_t size) {
 cudaError_t cudaFree(void* p) {
   Lock lock(big());
   if (p == nullptr) return cudaSuccess;
-  drain_everything();  // cudaFree synchronises with the device
+  drain_everything();  // cudaFree synchronizes with the device
   const Alloc* a = find_alloc(p);
   if (a == nullptr || a->user != p) return fail(cudaErrorInvalidValue);
   device_release(*a);
@@ -1186,7 +1186,7 @@ cublasStatus_t cublasDestroy_v2(cublasHandle_t handle) {
   Lock lock(big());
   auto* h = reinterpret_cast<BlasObj*>(handle);
   if (!blas_handles.count(h)) return CUBLAS_STATUS_NOT_INITIALIZED;
-  drain_everything();  // cublasDestroy synchronises with the device
+  drain_everything();  // cublasDestroy synchronizes with the device
   blas_handles.erase(h);
   delete h;
   return CUBLAS_STATUS_SUCCESS;

@@ -5,7 +5,7 @@
 // gas_emu::Launch, the target of the rewritten `kernel<<<grid, block, smem, stream>>>(args)` launches. Kernel bodies
 // are the project's own code, untouched. Every block's threads run as cooperating fibers (emu_runtime.cpp), so
 // barriers, shared memory and warp shuffles behave as on the device; kernels run on their stream when the host
-// synchronises with it (deferred, stream-ordered execution), not at launch.
+// synchronizes with it (deferred, stream-ordered execution), not at launch.
 #pragma once
 
 #include <cuda_runtime.h>

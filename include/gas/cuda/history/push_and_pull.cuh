@@ -22,7 +22,7 @@ namespace gas::ops {
 template <>
 struct Impl<history::PushAndPull, cuda::device> {
   template <class T, history::HistoryStore S>
-  static void forward(ag::Tape<T, cuda::device>& tape, ag::Node<T, cuda::device>& node, const history::PushAndPull&,
+  static void forward(autograd::Tape<T, cuda::device>& tape, autograd::Node<T, cuda::device>& node, const history::PushAndPull&,
                       S& store, const loader::Batch& batch) {
     const MatrixView<const T> h = tape.node(node.inputs[0]).value;  // (batch_size, width)
     const std::int64_t total = node.value.rows();
@@ -39,7 +39,7 @@ struct Impl<history::PushAndPull, cuda::device> {
   /// h's gradient += the top batch_size rows of the result's gradient (the pulled rows are constants); both are
   /// contiguous, so the rows are one block of elements.
   template <class T>
-  static void backward(ag::Tape<T, cuda::device>& tape, ag::Node<T, cuda::device>& node,
+  static void backward(autograd::Tape<T, cuda::device>& tape, autograd::Node<T, cuda::device>& node,
                        const history::PushAndPull&) {
     auto gh = tape.grad_of(node.inputs[0]);  // (batch_size, width)
     cuda::add_into(node.grad.data(), gh.data(), gh.rows() * gh.cols(), tape.exec().stream());

@@ -3,7 +3,7 @@
 /// message rows of its edges (sum, mean, max or min; 0 for an empty row).
 ///
 /// Layout as on the host: messages are (E, width), one row per CSR entry, so a row's messages are contiguous. The
-/// forward pass is spmm.cuh's kernel reading message row e in place of neighbour row col(e): a group of threads owns
+/// forward pass is spmm.cuh's kernel reading message row e in place of neighbor row col(e): a group of threads owns
 /// each output row and its lanes split the features in 16-byte packs where the width and the pointers allow. The
 /// backward pass is row-parallel too: every edge belongs to one row, so the group
 /// owning row i writes the gradients of row i's edges and nothing else; no transpose, no atomics.
@@ -72,7 +72,7 @@ __global__ void aggregate_edges_backward_arg(DeviceCsrView adj, const T* __restr
 /// for max and min, `arg` (adj.rows, width) receives the winning edge per element (-1 for an empty row), or pass
 /// nullptr when no backward pass follows. Contiguous row-major device arrays; queued on `stream`. Throws
 /// shape_error naming the shapes unless m has one row per edge.
-template <aggr::Reduction R, class T>
+template <ops::aggr::Reduction R, class T>
 void aggregate_edges_forward(const DeviceCsrView& adj, const T* m, std::int64_t m_rows, std::int64_t width, T* out,
                              std::int64_t* arg, cudaStream_t stream) {
   detail::check_edge_rows(adj, m_rows, width, "cuda::aggregate_edges_forward", "messages");
@@ -81,7 +81,7 @@ void aggregate_edges_forward(const DeviceCsrView& adj, const T* m, std::int64_t 
   check_grid(l.blocks, "cuda::aggregate_edges_forward");
   const auto grid = static_cast<unsigned>(l.blocks);
   constexpr int pack = 16 / sizeof(T);
-  // spmm's forward kernel with one message row per edge in place of the neighbours' rows.
+  // spmm's forward kernel with one message row per edge in place of the neighbors' rows.
   if (l.vector == pack) kernels::spmm_forward<T, pack, R, false, true, std::int64_t><<<grid, block_threads, 0, stream>>>(adj, m, width, out, arg, l.group);
   else kernels::spmm_forward<T, 1, R, false, true, std::int64_t><<<grid, block_threads, 0, stream>>>(adj, m, width, out, arg, l.group);
   GAS_CUDA_CHECK_LAUNCH();
@@ -90,12 +90,12 @@ void aggregate_edges_forward(const DeviceCsrView& adj, const T* m, std::int64_t 
 /// @brief gm (E, width) += d aggregate_edges<R> / d m applied to g (adj.rows, width): each edge receives its row's
 /// gradient (sum), divided by the row's degree (mean), or the elements its row chose (max, min: the `arg` that
 /// aggregate_edges_forward wrote). Throws shape_error for mismatched sizes, value_error when max/min lack `arg`.
-template <aggr::Reduction R, class T>
+template <ops::aggr::Reduction R, class T>
 void aggregate_edges_backward(const DeviceCsrView& adj, const T* g, std::int64_t g_rows, std::int64_t width,
                               const std::int64_t* arg, T* gm, std::int64_t gm_rows, cudaStream_t stream) {
   detail::check_node_rows(adj, g_rows, width, adj.rows, "cuda::aggregate_edges_backward", "gradient");
   detail::check_edge_rows(adj, gm_rows, width, "cuda::aggregate_edges_backward", "message gradient");
-  constexpr bool extreme = R == aggr::Reduction::max || R == aggr::Reduction::min;
+  constexpr bool extreme = R == ops::aggr::Reduction::max || R == ops::aggr::Reduction::min;
   GAS_CHECK(!extreme || arg != nullptr || adj.rows == 0 || width == 0, value_error,
             "cuda::aggregate_edges_backward: max/min need the argument array that aggregate_edges_forward wrote");
   if (adj.nnz == 0 || width == 0) return;  // no edges: nothing flows back
@@ -103,7 +103,7 @@ void aggregate_edges_backward(const DeviceCsrView& adj, const T* g, std::int64_t
   check_grid(l.blocks, "cuda::aggregate_edges_backward");
   const auto grid = static_cast<unsigned>(l.blocks);
   constexpr int pack = 16 / sizeof(T);
-  constexpr bool mean = R == aggr::Reduction::mean;
+  constexpr bool mean = R == ops::aggr::Reduction::mean;
   if constexpr (extreme) kernels::aggregate_edges_backward_arg<T><<<grid, block_threads, 0, stream>>>(adj, g, arg, width, gm, l.group);
   else if (l.vector == pack) kernels::aggregate_edges_backward_sum<T, pack, mean><<<grid, block_threads, 0, stream>>>(adj, g, width, gm, l.group);
   else kernels::aggregate_edges_backward_sum<T, 1, mean><<<grid, block_threads, 0, stream>>>(adj, g, width, gm, l.group);

@@ -1,5 +1,5 @@
 #pragma once
-/// @brief Batch normalisation of a (rows, channels) batch on the device, forward (training: batch statistics
+/// @brief Batch normalization of a (rows, channels) batch on the device, forward (training: batch statistics
 /// and torch's running-statistics update; evaluation: running statistics) and backward, matching
 /// ops::batch_norm. Every statistic is a deterministic column reduction in double (kernels/reduce.cuh).
 
@@ -78,7 +78,7 @@ __global__ void bn_eval_stats(const T* __restrict__ running_mean, const T* __res
 }
 
 template <class T>
-__global__ void bn_normalise(const T* __restrict__ x, std::int64_t rows, std::int64_t cols, const T* __restrict__ gamma,
+__global__ void bn_normalize(const T* __restrict__ x, std::int64_t rows, std::int64_t cols, const T* __restrict__ gamma,
                              const T* __restrict__ beta, const T* __restrict__ mean, const T* __restrict__ invstd,
                              T* __restrict__ out) {
   const std::int64_t n = rows * cols;
@@ -163,7 +163,7 @@ void batch_norm_forward(const BatchNormArgs<T>& a, T* out, T* saved, cudaStream_
   if (a.training) {
     const double inv_rows = 1.0 / static_cast<double>(a.rows);
     column_reduce<1>(a.rows, a.cols, kernels::ColumnValue<T>{a.x, a.cols}, kernels::StoreMean<T>{mean, inv_rows}, stream);
-    // A second pass over centred values keeps the variance accurate when the mean is large.
+    // A second pass over centered values keeps the variance accurate when the mean is large.
     column_reduce<1>(a.rows, a.cols, kernels::CentredSquare<T>{a.x, mean, a.cols},
                      kernels::StoreVariance<T>{mean, invstd, a.running_mean, a.running_var, inv_rows,
                                                static_cast<double>(a.rows) / static_cast<double>(a.rows - 1),
@@ -175,7 +175,7 @@ void batch_norm_forward(const BatchNormArgs<T>& a, T* out, T* saved, cudaStream_
     GAS_CUDA_CHECK_LAUNCH();
   }
   if (a.rows == 0) return;
-  kernels::bn_normalise<T><<<detail::bn_grid(a.rows * a.cols), block_threads, 0, stream>>>(
+  kernels::bn_normalize<T><<<detail::bn_grid(a.rows * a.cols), block_threads, 0, stream>>>(
       a.x, a.rows, a.cols, a.gamma, a.beta, mean, invstd, out);
   GAS_CUDA_CHECK_LAUNCH();
 }

@@ -263,8 +263,8 @@ void spmm_edge_forward(const DeviceCsrView& adj, const T* alpha, std::int64_t al
   if (adj.rows == 0 || width == 0) return;
   const std::int64_t per_head = width / heads;
   constexpr int pack = 16 / sizeof(T);
-  const bool vectorise = detail::aligned16(x) && detail::aligned16(out) && per_head % pack == 0;
-  const RowLaunch l = row_launch(adj.rows, width, sizeof(T), vectorise);
+  const bool vectorize = detail::aligned16(x) && detail::aligned16(out) && per_head % pack == 0;
+  const RowLaunch l = row_launch(adj.rows, width, sizeof(T), vectorize);
   check_grid(l.blocks, "cuda::spmm_edge_forward");
   const auto grid = static_cast<unsigned>(l.blocks);
   if (l.vector == pack) kernels::spmm_edge_forward<T, pack><<<grid, block_threads, 0, stream>>>(adj, alpha, heads, x, width, per_head, out, l.group);
@@ -304,8 +304,8 @@ void spmm_edge_backward_x(const DeviceCsrView& adj, const T* alpha, std::int64_t
   if (adj.nnz == 0 || width == 0) return;  // no entries: nothing flows back
   const std::int64_t per_head = width / heads;
   constexpr int pack = 16 / sizeof(T);
-  const bool vectorise = detail::aligned16(g) && detail::aligned16(gx) && per_head % pack == 0;
-  const RowLaunch l = row_launch(adj.cols, width, sizeof(T), vectorise);
+  const bool vectorize = detail::aligned16(g) && detail::aligned16(gx) && per_head % pack == 0;
+  const RowLaunch l = row_launch(adj.cols, width, sizeof(T), vectorize);
   check_grid(l.blocks, "cuda::spmm_edge_backward_x");
   const auto grid = static_cast<unsigned>(l.blocks);
   if (l.vector == pack) kernels::spmm_edge_backward_x<T, pack><<<grid, block_threads, 0, stream>>>(adj, alpha, heads, g, width, per_head, gx, l.group);

@@ -5,7 +5,7 @@
 /// Class counts are small (tens to hundreds), so one thread owns a row and forms its log-sum-exp in double
 /// exactly as the host does. The scalar losses are summed by a single block in a fixed tree, so they are the
 /// same bits on every run. The loss gradient's seed is read on the device (a 1 x 1 device value), so the
-/// backward pass needs no host synchronisation. Selected rows and labels are validated on the host, where the
+/// backward pass needs no host synchronization. Selected rows and labels are validated on the host, where the
 /// batch is built (ops::detail::check_selected_rows / check_labels); the launchers take whether the selection is
 /// strictly increasing, which is when a backward may write the selected rows in parallel.
 

@@ -1,5 +1,5 @@
 #pragma once
-/// @brief Optimiser updates on device parameters: Adam / AdamW and SGD with momentum, elementwise, in double
+/// @brief Optimizer updates on device parameters: Adam / AdamW and SGD with momentum, elementwise, in double
 /// arithmetic on T storage exactly as train/optimizer.hpp's host loops (torch.optim's operation order).
 
 #include <cuda_runtime.h>

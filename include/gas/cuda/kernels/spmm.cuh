@@ -4,7 +4,7 @@
 ///
 /// Strategy. A group of threads (kernels/launch.hpp) owns each output row; its lanes split the features in
 /// 16-byte packs (float4 / double2) when the width and pointers allow, scalars otherwise, so the row's
-/// neighbour rows are read fully coalesced and the accumulator stays in registers. Rows are dealt out in CSR
+/// neighbor rows are read fully coalesced and the accumulator stays in registers. Rows are dealt out in CSR
 /// order with one group each: a hub row keeps its group busy longer, but a batch has many more rows than the
 /// GPU has groups in flight, so the other groups keep the memory system saturated meanwhile; no row is split,
 /// which keeps each output element's summation order fixed (deterministic, no atomics). A merge-path split of
@@ -34,7 +34,7 @@ namespace kernels {
 // x (adj.cols, width), out (adj.rows, width), arg (adj.rows, width) or null; V elements per pack. PerEdge: entry e
 // reads row e of x (one message per edge, x (adj.nnz, width): aggregate_edges) instead of row col(e), and arg records
 // edges (64-bit) instead of columns.
-template <class T, int V, aggr::Reduction R, bool Weighted, bool PerEdge = false, class Arg = node_id>
+template <class T, int V, ops::aggr::Reduction R, bool Weighted, bool PerEdge = false, class Arg = node_id>
 __global__ void spmm_forward(DeviceCsrView adj, const T* __restrict__ x, std::int64_t width, T* __restrict__ out,
                              Arg* __restrict__ arg, int group) {
   const std::int64_t t = global_thread();
@@ -48,7 +48,7 @@ __global__ void spmm_forward(DeviceCsrView adj, const T* __restrict__ x, std::in
   P* __restrict__ op = reinterpret_cast<P*>(out);
   for (std::int64_t c = lane; c < packs; c += group) {
     P acc;
-    if constexpr (R == aggr::Reduction::sum || R == aggr::Reduction::mean) {
+    if constexpr (R == ops::aggr::Reduction::sum || R == ops::aggr::Reduction::mean) {
       for (int k = 0; k < V; ++k) acc.v[k] = T{0};
       for (std::int64_t e = begin; e < end; ++e) {
         const P v = xp[(PerEdge ? e : static_cast<std::int64_t>(adj.indices[e])) * packs + c];
@@ -59,14 +59,14 @@ __global__ void spmm_forward(DeviceCsrView adj, const T* __restrict__ x, std::in
           for (int k = 0; k < V; ++k) acc.v[k] += v.v[k];
         }
       }
-      if constexpr (R == aggr::Reduction::mean) {
+      if constexpr (R == ops::aggr::Reduction::mean) {
         if (end > begin) {
           const T scale = T{1} / static_cast<T>(end - begin);
           for (int k = 0; k < V; ++k) acc.v[k] *= scale;
         }
       }
     } else {
-      constexpr bool is_max = R == aggr::Reduction::max;
+      constexpr bool is_max = R == ops::aggr::Reduction::max;
       Arg best[V];
       if (end == begin) {  // PyG's convention, as on the host: an empty row gives 0 and no argument
         for (int k = 0; k < V; ++k) {
@@ -161,7 +161,7 @@ inline void check_spmm(const DeviceCsrView& adj, std::int64_t x_rows, std::int64
 /// (adj.rows, width) receives the winning column per element (-1 for an empty row), or pass nullptr when no
 /// backward pass follows. Contiguous row-major device arrays; queued on `stream`. Throws shape_error naming both
 /// shapes when adj.cols != x_rows.
-template <aggr::Reduction R, class T>
+template <ops::aggr::Reduction R, class T>
 void spmm_forward(const DeviceCsrView& adj, const T* x, std::int64_t x_rows, std::int64_t width, T* out,
                   node_id* arg, cudaStream_t stream) {
   detail::check_spmm(adj, x_rows, width, "cuda::spmm_forward");
@@ -169,7 +169,7 @@ void spmm_forward(const DeviceCsrView& adj, const T* x, std::int64_t x_rows, std
   const bool aligned = detail::aligned16(x) && detail::aligned16(out);
   const RowLaunch l = row_launch(adj.rows, width, sizeof(T), aligned);
   check_grid(l.blocks, "cuda::spmm_forward");
-  const bool weighted = R == aggr::Reduction::sum && adj.weights != nullptr;
+  const bool weighted = R == ops::aggr::Reduction::sum && adj.weights != nullptr;
   const auto grid = static_cast<unsigned>(l.blocks);
   constexpr int pack = 16 / sizeof(T);
   if (l.vector == pack) {
@@ -185,7 +185,7 @@ void spmm_forward(const DeviceCsrView& adj, const T* x, std::int64_t x_rows, std
 /// @brief gx (adj.cols, width) += d spmm<R> / dx applied to g (adj.rows, width). Sum and mean go through the
 /// transposed index; max and min need the `arg` written by spmm_forward. Throws value_error when adj was built
 /// without its transpose or `arg` is missing for max/min, shape_error for mismatched sizes.
-template <aggr::Reduction R, class T>
+template <ops::aggr::Reduction R, class T>
 void spmm_backward(const DeviceCsrView& adj, const T* g, std::int64_t g_rows, std::int64_t width, const node_id* arg,
                    T* gx, std::int64_t gx_rows, cudaStream_t stream) {
   detail::check_spmm(adj, gx_rows, width, "cuda::spmm_backward");
@@ -193,7 +193,7 @@ void spmm_backward(const DeviceCsrView& adj, const T* g, std::int64_t g_rows, st
             "cuda::spmm_backward: gradient has " << g_rows << " rows, the adjacency (" << adj.rows << " x "
                                                  << adj.cols << ") " << adj.rows);
   GAS_CHECK(adj.has_transpose(), value_error, "cuda::spmm_backward: the DeviceCsr was built without its transpose");
-  constexpr bool extreme = R == aggr::Reduction::max || R == aggr::Reduction::min;
+  constexpr bool extreme = R == ops::aggr::Reduction::max || R == ops::aggr::Reduction::min;
   GAS_CHECK(!extreme || arg != nullptr || adj.rows == 0 || width == 0, value_error,
             "cuda::spmm_backward: max/min need the argument array that spmm_forward wrote");
   if (adj.cols == 0 || width == 0 || adj.nnz == 0) return;  // no entries: nothing flows back
@@ -205,7 +205,7 @@ void spmm_backward(const DeviceCsrView& adj, const T* g, std::int64_t g_rows, st
   if constexpr (extreme) {
     kernels::spmm_backward_arg<T><<<grid, block_threads, 0, stream>>>(adj, g, arg, width, gx, l.group);
   } else {
-    constexpr bool mean = R == aggr::Reduction::mean;
+    constexpr bool mean = R == ops::aggr::Reduction::mean;
     const bool weighted = !mean && adj.weights != nullptr;
     if (l.vector == pack) {
       if (weighted) kernels::spmm_backward_sum<T, pack, mean, true><<<grid, block_threads, 0, stream>>>(adj, g, width, gx, l.group);

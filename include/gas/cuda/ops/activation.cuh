@@ -33,12 +33,12 @@ inline act::Log activation_of(const ops::Log&) { return {}; }
 template <class Op>
 struct DeviceActivation {
   template <class T>
-  static void forward(ag::Tape<T, device>& tape, ag::Node<T, device>& node, const Op& a) {
+  static void forward(autograd::Tape<T, device>& tape, autograd::Node<T, device>& node, const Op& a) {
     const auto x = tape.node(node.inputs[0]).value;
     activation_forward(activation_of(a), x.data(), node.value.data(), x.rows() * x.cols(), tape.exec().stream());
   }
   template <class T>
-  static void backward(ag::Tape<T, device>& tape, ag::Node<T, device>& node, const Op& a) {
+  static void backward(autograd::Tape<T, device>& tape, autograd::Node<T, device>& node, const Op& a) {
     const int in = node.inputs[0];
     const auto x = tape.node(in).value;
     auto gx = tape.grad_of(in);
@@ -71,7 +71,7 @@ struct Impl<Log, cuda::device> : cuda::detail::DeviceActivation<Log> {
   /// and that element, or (-1, 0) when every element is positive. Waits for the tape's stream; the element is
   /// downloaded only on failure.
   template <class T>
-  static std::pair<std::int64_t, T> first_non_positive(ag::Tape<T, cuda::device>& tape, MatrixView<const T> x) {
+  static std::pair<std::int64_t, T> first_non_positive(autograd::Tape<T, cuda::device>& tape, MatrixView<const T> x) {
     GAS_CHECK(x.contiguous(), value_error, "log: a device value must be contiguous (ld " << x.ld() << ")");
     const std::int64_t first = cuda::first_non_positive(x.data(), x.rows() * x.cols(), tape.exec().stream());
     if (first < 0) return {-1, T{0}};

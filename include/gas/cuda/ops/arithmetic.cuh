@@ -21,13 +21,13 @@ namespace gas::ops {
 template <>
 struct Impl<LinearCombination, cuda::device> {
   template <class T>
-  static void forward(ag::Tape<T, cuda::device>& tape, ag::Node<T, cuda::device>& node, const LinearCombination& c) {
+  static void forward(autograd::Tape<T, cuda::device>& tape, autograd::Node<T, cuda::device>& node, const LinearCombination& c) {
     const auto a = tape.node(node.inputs[0]).value, b = tape.node(node.inputs[1]).value;
     cuda::linear_combination(static_cast<T>(c.alpha), a.data(), static_cast<T>(c.beta), b.data(), node.value.data(),
                              a.rows() * a.cols(), tape.exec().stream());
   }
   template <class T>
-  static void backward(ag::Tape<T, cuda::device>& tape, ag::Node<T, cuda::device>& node, const LinearCombination& c) {
+  static void backward(autograd::Tape<T, cuda::device>& tape, autograd::Node<T, cuda::device>& node, const LinearCombination& c) {
     const auto g = node.grad;
     for (std::size_t k = 0; k < 2; ++k) {
       const int in = node.inputs[k];
@@ -43,12 +43,12 @@ struct Impl<LinearCombination, cuda::device> {
 template <>
 struct Impl<Mul, cuda::device> {
   template <class T>
-  static void forward(ag::Tape<T, cuda::device>& tape, ag::Node<T, cuda::device>& node, const Mul&) {
+  static void forward(autograd::Tape<T, cuda::device>& tape, autograd::Node<T, cuda::device>& node, const Mul&) {
     const auto a = tape.node(node.inputs[0]).value, b = tape.node(node.inputs[1]).value;
     cuda::hadamard(a.data(), b.data(), node.value.data(), false, a.rows() * a.cols(), tape.exec().stream());
   }
   template <class T>
-  static void backward(ag::Tape<T, cuda::device>& tape, ag::Node<T, cuda::device>& node, const Mul&) {
+  static void backward(autograd::Tape<T, cuda::device>& tape, autograd::Node<T, cuda::device>& node, const Mul&) {
     const auto g = node.grad;
     for (std::size_t k = 0; k < 2; ++k) {
       const int in = node.inputs[k];
@@ -64,13 +64,13 @@ struct Impl<Mul, cuda::device> {
 template <>
 struct Impl<Affine, cuda::device> {
   template <class T>
-  static void forward(ag::Tape<T, cuda::device>& tape, ag::Node<T, cuda::device>& node, const Affine& a) {
+  static void forward(autograd::Tape<T, cuda::device>& tape, autograd::Node<T, cuda::device>& node, const Affine& a) {
     const auto x = tape.node(node.inputs[0]).value;
     cuda::affine(static_cast<T>(a.factor), x.data(), static_cast<T>(a.offset), node.value.data(), x.rows() * x.cols(),
                  tape.exec().stream());
   }
   template <class T>
-  static void backward(ag::Tape<T, cuda::device>& tape, ag::Node<T, cuda::device>& node, const Affine& a) {
+  static void backward(autograd::Tape<T, cuda::device>& tape, autograd::Node<T, cuda::device>& node, const Affine& a) {
     const auto g = node.grad;
     auto gx = tape.grad_of(node.inputs[0]);
     cuda::axpy(static_cast<T>(a.factor), g.data(), gx.data(), g.rows() * g.cols(), tape.exec().stream());
@@ -81,12 +81,12 @@ struct Impl<Affine, cuda::device> {
 template <>
 struct Impl<BiasAdd, cuda::device> {
   template <class T>
-  static void forward(ag::Tape<T, cuda::device>& tape, ag::Node<T, cuda::device>& node, const BiasAdd&) {
+  static void forward(autograd::Tape<T, cuda::device>& tape, autograd::Node<T, cuda::device>& node, const BiasAdd&) {
     const auto x = tape.node(node.inputs[0]).value, b = tape.node(node.inputs[1]).value;
     cuda::bias_add(x.data(), x.rows(), x.cols(), b.data(), b.cols(), node.value.data(), tape.exec().stream());
   }
   template <class T>
-  static void backward(ag::Tape<T, cuda::device>& tape, ag::Node<T, cuda::device>& node, const BiasAdd&) {
+  static void backward(autograd::Tape<T, cuda::device>& tape, autograd::Node<T, cuda::device>& node, const BiasAdd&) {
     const auto g = node.grad;
     if (tape.node(node.inputs[0]).requires_grad) {
       auto gx = tape.grad_of(node.inputs[0]);
@@ -103,13 +103,13 @@ struct Impl<BiasAdd, cuda::device> {
 /// the backward pass reads a device copy and the caller's span need not outlive the op.
 template <class T>
 struct Impl<ScaleRows<T>, cuda::device> {
-  static void forward(ag::Tape<T, cuda::device>& tape, ag::Node<T, cuda::device>& node, const ScaleRows<T>& a) {
+  static void forward(autograd::Tape<T, cuda::device>& tape, autograd::Node<T, cuda::device>& node, const ScaleRows<T>& a) {
     const auto x = tape.node(node.inputs[0]).value;
     node.aux.resize(1, x.rows());
     tape.exec().upload(MatrixView<const T>(a.factors.data(), 1, x.rows()), node.aux.view());
     cuda::scale_rows(node.aux.data(), x.data(), x.rows(), x.cols(), node.value.data(), false, tape.exec().stream());
   }
-  static void backward(ag::Tape<T, cuda::device>& tape, ag::Node<T, cuda::device>& node, const ScaleRows<T>&) {
+  static void backward(autograd::Tape<T, cuda::device>& tape, autograd::Node<T, cuda::device>& node, const ScaleRows<T>&) {
     const auto g = node.grad;
     auto gx = tape.grad_of(node.inputs[0]);
     cuda::scale_rows(node.aux.data(), g.data(), g.rows(), g.cols(), gx.data(), true, tape.exec().stream());
@@ -120,12 +120,12 @@ struct Impl<ScaleRows<T>, cuda::device> {
 template <>
 struct Impl<MulRows, cuda::device> {
   template <class T>
-  static void forward(ag::Tape<T, cuda::device>& tape, ag::Node<T, cuda::device>& node, const MulRows&) {
+  static void forward(autograd::Tape<T, cuda::device>& tape, autograd::Node<T, cuda::device>& node, const MulRows&) {
     const auto x = tape.node(node.inputs[0]).value, f = tape.node(node.inputs[1]).value;
     cuda::scale_rows(f.data(), x.data(), x.rows(), x.cols(), node.value.data(), false, tape.exec().stream());
   }
   template <class T>
-  static void backward(ag::Tape<T, cuda::device>& tape, ag::Node<T, cuda::device>& node, const MulRows&) {
+  static void backward(autograd::Tape<T, cuda::device>& tape, autograd::Node<T, cuda::device>& node, const MulRows&) {
     const auto g = node.grad;
     const auto x = tape.node(node.inputs[0]).value, f = tape.node(node.inputs[1]).value;
     if (tape.node(node.inputs[0]).requires_grad) {

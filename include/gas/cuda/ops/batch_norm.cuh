@@ -1,5 +1,5 @@
 #pragma once
-/// @brief Device implementation of batch normalisation (gas/ops/batch_norm.hpp): the running statistics are device
+/// @brief Device implementation of batch normalization (gas/ops/batch_norm.hpp): the running statistics are device
 /// tensors, updated by the forward kernels on the tape's stream.
 
 #include "gas/autograd/tape.hpp"
@@ -12,12 +12,12 @@
 
 namespace gas::ops {
 
-/// @brief Batch normalisation with the statistics of the batch (training, which also updates the state) or of the
+/// @brief Batch normalization with the statistics of the batch (training, which also updates the state) or of the
 /// state (evaluation); aux (2, cols) keeps the mean and inverse deviation used.
 template <>
 struct Impl<BatchNorm, cuda::device> {
   template <class T>
-  static void forward(ag::Tape<T, cuda::device>& tape, ag::Node<T, cuda::device>& node, const BatchNorm& a,
+  static void forward(autograd::Tape<T, cuda::device>& tape, autograd::Node<T, cuda::device>& node, const BatchNorm& a,
                       BatchNormState<T, cuda::device>& state) {
     const auto args = arguments(tape, node, a, state.running_mean.data(), state.running_var.data());
     node.aux.resize(2, args.cols);
@@ -25,7 +25,7 @@ struct Impl<BatchNorm, cuda::device> {
     if (args.training) ++state.batches_tracked;
   }
   template <class T>
-  static void backward(ag::Tape<T, cuda::device>& tape, ag::Node<T, cuda::device>& node, const BatchNorm& a) {
+  static void backward(autograd::Tape<T, cuda::device>& tape, autograd::Node<T, cuda::device>& node, const BatchNorm& a) {
     const int ix = node.inputs[0], ig = node.inputs[1], ib = node.inputs[2];
     const auto args = arguments<T>(tape, node, a, nullptr, nullptr);
     T* dx = tape.node(ix).requires_grad ? tape.grad_of(ix).data() : nullptr;
@@ -38,7 +38,7 @@ private:
   /// @brief The launcher arguments of the node: inputs (x, gamma, beta) and the attributes; the running statistics
   /// are only read and written by the forward pass.
   template <class T>
-  static cuda::BatchNormArgs<T> arguments(ag::Tape<T, cuda::device>& tape, ag::Node<T, cuda::device>& node,
+  static cuda::BatchNormArgs<T> arguments(autograd::Tape<T, cuda::device>& tape, autograd::Node<T, cuda::device>& node,
                                           const BatchNorm& attrs, T* running_mean, T* running_var) {
     const auto x = tape.node(node.inputs[0]).value;
     cuda::BatchNormArgs<T> a;

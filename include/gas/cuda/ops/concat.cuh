@@ -18,7 +18,7 @@ namespace gas::cuda::detail {
 
 /// @brief gx's block (rows or columns from `begin`) += the slice's gradient: a slice's backward pass.
 template <class T>
-void add_slice_gradient(ag::Tape<T, device>& tape, ag::Node<T, device>& node, bool along_rows, std::int64_t begin) {
+void add_slice_gradient(autograd::Tape<T, device>& tape, autograd::Node<T, device>& node, bool along_rows, std::int64_t begin) {
   auto gx = tape.grad_of(node.inputs[0]);
   const auto g = node.grad;
   const auto dst = along_rows ? gx.slice_rows(begin, begin + g.rows()) : gx.slice_cols(begin, begin + g.cols());
@@ -34,8 +34,8 @@ namespace gas::ops {
 template <bool AlongRows>
 struct Impl<Concat<AlongRows>, cuda::device> {
   template <class T>
-  static void forward(ag::Tape<T, cuda::device>& tape, ag::Node<T, cuda::device>& node, const Concat<AlongRows>&,
-                      std::span<const ag::Var<T, cuda::device>> parts) {
+  static void forward(autograd::Tape<T, cuda::device>& tape, autograd::Node<T, cuda::device>& node, const Concat<AlongRows>&,
+                      std::span<const autograd::Var<T, cuda::device>> parts) {
     node.host_inputs.clear();
     for (std::size_t k = 0; k < parts.size(); ++k) {
       node.host_inputs.push_back(parts[k].id());
@@ -52,7 +52,7 @@ struct Impl<Concat<AlongRows>, cuda::device> {
     }
   }
   template <class T>
-  static void backward(ag::Tape<T, cuda::device>& tape, ag::Node<T, cuda::device>& node, const Concat<AlongRows>&) {
+  static void backward(autograd::Tape<T, cuda::device>& tape, autograd::Node<T, cuda::device>& node, const Concat<AlongRows>&) {
     const auto g = node.grad;
     std::int64_t offset = 0;
     for (const int in : node.host_inputs) {
@@ -72,9 +72,9 @@ struct Impl<Concat<AlongRows>, cuda::device> {
 template <>
 struct Impl<SliceRows, cuda::device> {
   template <class T>
-  static void forward(ag::Tape<T, cuda::device>&, ag::Node<T, cuda::device>&, const SliceRows&) {}
+  static void forward(autograd::Tape<T, cuda::device>&, autograd::Node<T, cuda::device>&, const SliceRows&) {}
   template <class T>
-  static void backward(ag::Tape<T, cuda::device>& tape, ag::Node<T, cuda::device>& node, const SliceRows& a) {
+  static void backward(autograd::Tape<T, cuda::device>& tape, autograd::Node<T, cuda::device>& node, const SliceRows& a) {
     cuda::detail::add_slice_gradient(tape, node, true, a.begin);
   }
 };
@@ -83,12 +83,12 @@ struct Impl<SliceRows, cuda::device> {
 template <>
 struct Impl<SliceCols, cuda::device> {
   template <class T>
-  static void forward(ag::Tape<T, cuda::device>& tape, ag::Node<T, cuda::device>& node, const SliceCols& a) {
+  static void forward(autograd::Tape<T, cuda::device>& tape, autograd::Node<T, cuda::device>& node, const SliceCols& a) {
     const MatrixView<const T> x = tape.node(node.inputs[0]).value;
     tape.exec().copy(x.slice_cols(a.begin, a.begin + node.value.cols()), node.value);
   }
   template <class T>
-  static void backward(ag::Tape<T, cuda::device>& tape, ag::Node<T, cuda::device>& node, const SliceCols& a) {
+  static void backward(autograd::Tape<T, cuda::device>& tape, autograd::Node<T, cuda::device>& node, const SliceCols& a) {
     cuda::detail::add_slice_gradient(tape, node, false, a.begin);
   }
 };

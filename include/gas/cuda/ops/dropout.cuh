@@ -16,13 +16,13 @@ namespace gas::ops {
 template <>
 struct Impl<Dropout, cuda::device> {
   template <class T>
-  static void forward(ag::Tape<T, cuda::device>& tape, ag::Node<T, cuda::device>& node, const Dropout& a) {
+  static void forward(autograd::Tape<T, cuda::device>& tape, autograd::Node<T, cuda::device>& node, const Dropout& a) {
     const auto x = tape.node(node.inputs[0]).value;
     cuda::dropout_forward<T>(x.data(), x.rows(), x.cols(), a.p, a.seed, node.value.data(), nullptr,
                              tape.exec().stream());
   }
   template <class T>
-  static void backward(ag::Tape<T, cuda::device>& tape, ag::Node<T, cuda::device>& node, const Dropout& a) {
+  static void backward(autograd::Tape<T, cuda::device>& tape, autograd::Node<T, cuda::device>& node, const Dropout& a) {
     auto gx = tape.grad_of(node.inputs[0]);
     cuda::dropout_backward<T>(node.grad.data(), node.value.rows(), node.value.cols(), a.p, a.seed, gx.data(),
                               tape.exec().stream());

@@ -23,14 +23,14 @@ namespace gas::ops {
 template <>
 struct Impl<GatherEdgeSrc<cuda::device>, cuda::device> {
   template <class T>
-  static void forward(ag::Tape<T, cuda::device>& tape, ag::Node<T, cuda::device>& node,
+  static void forward(autograd::Tape<T, cuda::device>& tape, autograd::Node<T, cuda::device>& node,
                       const GatherEdgeSrc<cuda::device>& attrs) {
     const auto x = tape.node(node.inputs[0]).value;
     cuda::gather_edge_src_forward(attrs.adj->view(), x.data(), x.rows(), x.cols(), node.value.data(),
                                   tape.exec().stream());
   }
   template <class T>
-  static void backward(ag::Tape<T, cuda::device>& tape, ag::Node<T, cuda::device>& node,
+  static void backward(autograd::Tape<T, cuda::device>& tape, autograd::Node<T, cuda::device>& node,
                        const GatherEdgeSrc<cuda::device>& attrs) {
     const int ix = node.inputs[0];
     if (!tape.node(ix).requires_grad) return;
@@ -44,14 +44,14 @@ struct Impl<GatherEdgeSrc<cuda::device>, cuda::device> {
 template <>
 struct Impl<GatherEdgeDst<cuda::device>, cuda::device> {
   template <class T>
-  static void forward(ag::Tape<T, cuda::device>& tape, ag::Node<T, cuda::device>& node,
+  static void forward(autograd::Tape<T, cuda::device>& tape, autograd::Node<T, cuda::device>& node,
                       const GatherEdgeDst<cuda::device>& attrs) {
     const auto x = tape.node(node.inputs[0]).value;
     cuda::gather_edge_dst_forward(attrs.adj->view(), x.data(), x.rows(), x.cols(), node.value.data(),
                                   tape.exec().stream());
   }
   template <class T>
-  static void backward(ag::Tape<T, cuda::device>& tape, ag::Node<T, cuda::device>& node,
+  static void backward(autograd::Tape<T, cuda::device>& tape, autograd::Node<T, cuda::device>& node,
                        const GatherEdgeDst<cuda::device>& attrs) {
     const int ix = node.inputs[0];
     if (!tape.node(ix).requires_grad) return;
@@ -65,7 +65,7 @@ struct Impl<GatherEdgeDst<cuda::device>, cuda::device> {
 template <>
 struct Impl<EdgeSoftmax<cuda::device>, cuda::device> {
   template <class T>
-  static void forward(ag::Tape<T, cuda::device>& tape, ag::Node<T, cuda::device>& node,
+  static void forward(autograd::Tape<T, cuda::device>& tape, autograd::Node<T, cuda::device>& node,
                       const EdgeSoftmax<cuda::device>& attrs) {
     const auto s = tape.node(node.inputs[0]).value;
     // The launcher wants a head; scores without columns have nothing to compute, as on the host.
@@ -74,7 +74,7 @@ struct Impl<EdgeSoftmax<cuda::device>, cuda::device> {
                                  tape.exec().stream());
   }
   template <class T>
-  static void backward(ag::Tape<T, cuda::device>& tape, ag::Node<T, cuda::device>& node,
+  static void backward(autograd::Tape<T, cuda::device>& tape, autograd::Node<T, cuda::device>& node,
                        const EdgeSoftmax<cuda::device>& attrs) {
     const int is = node.inputs[0];
     if (!tape.node(is).requires_grad) return;
@@ -89,7 +89,7 @@ struct Impl<EdgeSoftmax<cuda::device>, cuda::device> {
 template <>
 struct Impl<SpmmEdge<cuda::device>, cuda::device> {
   template <class T>
-  static void forward(ag::Tape<T, cuda::device>& tape, ag::Node<T, cuda::device>& node,
+  static void forward(autograd::Tape<T, cuda::device>& tape, autograd::Node<T, cuda::device>& node,
                       const SpmmEdge<cuda::device>& attrs) {
     const auto alpha = tape.node(node.inputs[0]).value;
     const auto x = tape.node(node.inputs[1]).value;
@@ -97,7 +97,7 @@ struct Impl<SpmmEdge<cuda::device>, cuda::device> {
                             x.cols(), node.value.data(), tape.exec().stream());
   }
   template <class T>
-  static void backward(ag::Tape<T, cuda::device>& tape, ag::Node<T, cuda::device>& node,
+  static void backward(autograd::Tape<T, cuda::device>& tape, autograd::Node<T, cuda::device>& node,
                        const SpmmEdge<cuda::device>& attrs) {
     const int ia = node.inputs[0], ix = node.inputs[1];
     const auto adj = attrs.adj->view();
@@ -120,13 +120,13 @@ struct Impl<SpmmEdge<cuda::device>, cuda::device> {
 
 /// @brief aggregate_edges on the device; max and min save each element's winning edge in aux_index (rows, width)
 /// when a backward pass may follow.
-template <aggr::Aggregation A>
+template <ops::aggr::Aggregation A>
 struct Impl<AggregateEdges<A, cuda::device>, cuda::device> {
-  static constexpr aggr::Reduction reduction = A::reduction;
-  static constexpr bool extreme = reduction == aggr::Reduction::max || reduction == aggr::Reduction::min;
+  static constexpr ops::aggr::Reduction reduction = A::reduction;
+  static constexpr bool extreme = reduction == ops::aggr::Reduction::max || reduction == ops::aggr::Reduction::min;
 
   template <class T>
-  static void forward(ag::Tape<T, cuda::device>& tape, ag::Node<T, cuda::device>& node,
+  static void forward(autograd::Tape<T, cuda::device>& tape, autograd::Node<T, cuda::device>& node,
                       const AggregateEdges<A, cuda::device>& attrs) {
     const auto m = tape.node(node.inputs[0]).value;  // (E, width)
     std::int64_t* arg = nullptr;
@@ -139,7 +139,7 @@ struct Impl<AggregateEdges<A, cuda::device>, cuda::device> {
   }
 
   template <class T>
-  static void backward(ag::Tape<T, cuda::device>& tape, ag::Node<T, cuda::device>& node,
+  static void backward(autograd::Tape<T, cuda::device>& tape, autograd::Node<T, cuda::device>& node,
                        const AggregateEdges<A, cuda::device>& attrs) {
     const int im = node.inputs[0];
     if (!tape.node(im).requires_grad) return;

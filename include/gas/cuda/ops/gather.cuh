@@ -26,7 +26,7 @@ namespace gas::cuda::detail {
 /// @brief Queues a copy of the host index into row 0 of node.aux_ids (pageable memory is staged before the copy
 /// call returns, so the caller's span may change afterwards).
 template <class T>
-void upload_ids(ag::Tape<T, device>& tape, ag::Node<T, device>& node, std::span<const node_id> index) {
+void upload_ids(autograd::Tape<T, device>& tape, autograd::Node<T, device>& node, std::span<const node_id> index) {
   const auto n = static_cast<std::int64_t>(index.size());
   tape.exec().upload(MatrixView<const node_id>(index.data(), 1, n), node.aux_ids.view().slice_rows(0, 1));
 }
@@ -35,7 +35,7 @@ void upload_ids(ag::Tape<T, device>& tape, ag::Node<T, device>& node, std::span<
 /// group pointers (targets + 1) to the front of node.aux_index, whose remainder is the sort's scratch. Returns the
 /// group pointers.
 template <class T>
-const std::int64_t* invert_saved_index(ag::Tape<T, device>& tape, ag::Node<T, device>& node, std::int64_t targets) {
+const std::int64_t* invert_saved_index(autograd::Tape<T, device>& tape, autograd::Node<T, device>& node, std::int64_t targets) {
   const std::int64_t n = node.aux_ids.cols();
   const std::size_t scratch_bytes = invert_index_scratch_bytes(n, targets);
   const auto scratch_words = static_cast<std::int64_t>((scratch_bytes + sizeof(std::int64_t) - 1) / sizeof(std::int64_t));
@@ -55,7 +55,7 @@ namespace gas::ops {
 template <>
 struct Impl<GatherRows, cuda::device> {
   template <class T>
-  static void forward(ag::Tape<T, cuda::device>& tape, ag::Node<T, cuda::device>& node, const GatherRows& a) {
+  static void forward(autograd::Tape<T, cuda::device>& tape, autograd::Node<T, cuda::device>& node, const GatherRows& a) {
     const auto x = tape.node(node.inputs[0]).value;
     const auto n = static_cast<std::int64_t>(a.index.size());
     node.aux_ids.resize(node.requires_grad ? 2 : 1, n);
@@ -64,7 +64,7 @@ struct Impl<GatherRows, cuda::device> {
                       tape.exec().stream());
   }
   template <class T>
-  static void backward(ag::Tape<T, cuda::device>& tape, ag::Node<T, cuda::device>& node, const GatherRows& a) {
+  static void backward(autograd::Tape<T, cuda::device>& tape, autograd::Node<T, cuda::device>& node, const GatherRows& a) {
     auto gx = tape.grad_of(node.inputs[0]);
     const auto n = static_cast<std::int64_t>(a.index.size());
     GAS_CHECK(node.aux_ids.rows() == 2 && node.aux_ids.cols() == n, value_error,
@@ -80,7 +80,7 @@ struct Impl<GatherRows, cuda::device> {
 template <>
 struct Impl<ScatterAddRows, cuda::device> {
   template <class T>
-  static void forward(ag::Tape<T, cuda::device>& tape, ag::Node<T, cuda::device>& node, const ScatterAddRows& a) {
+  static void forward(autograd::Tape<T, cuda::device>& tape, autograd::Node<T, cuda::device>& node, const ScatterAddRows& a) {
     const auto x = tape.node(node.inputs[0]).value;
     const auto n = static_cast<std::int64_t>(a.index.size());
     node.aux_ids.resize(2, n);
@@ -90,7 +90,7 @@ struct Impl<ScatterAddRows, cuda::device> {
                            node.value.data(), false, tape.exec().stream());
   }
   template <class T>
-  static void backward(ag::Tape<T, cuda::device>& tape, ag::Node<T, cuda::device>& node, const ScatterAddRows& a) {
+  static void backward(autograd::Tape<T, cuda::device>& tape, autograd::Node<T, cuda::device>& node, const ScatterAddRows& a) {
     auto gx = tape.grad_of(node.inputs[0]);
     cuda::gather_rows(node.grad.data(), node.grad.rows(), node.grad.cols(), node.aux_ids.data(),
                       static_cast<std::int64_t>(a.index.size()), gx.data(), true, tape.exec().stream());

@@ -21,7 +21,7 @@ namespace gas::cuda::detail {
 
 /// @brief Uploads a loss's labels (one per input row) and row selection into node.aux_ids = [labels | rows].
 template <class T, class Loss>
-void upload_loss_rows(ag::Tape<T, device>& tape, ag::Node<T, device>& node, const Loss& a) {
+void upload_loss_rows(autograd::Tape<T, device>& tape, autograd::Node<T, device>& node, const Loss& a) {
   const auto nl = static_cast<std::int64_t>(a.labels.size()), nr = static_cast<std::int64_t>(a.rows.size());
   node.aux_ids.resize(1, nl + nr);
   std::int32_t* ids = node.aux_ids.data();
@@ -31,7 +31,7 @@ void upload_loss_rows(ag::Tape<T, device>& tape, ag::Node<T, device>& node, cons
 
 /// @brief The device labels and selection that upload_loss_rows stored, for a loss on an input of `rows` rows.
 template <class T, class Loss>
-LossRows loss_rows(const ag::Node<T, device>& node, const Loss& a, std::int64_t rows) {
+LossRows loss_rows(const autograd::Node<T, device>& node, const Loss& a, std::int64_t rows) {
   const std::int32_t* ids = node.aux_ids.data();
   return {ids, ids + rows, static_cast<std::int64_t>(a.rows.size()), a.increasing};
 }
@@ -44,12 +44,12 @@ namespace gas::ops {
 template <>
 struct Impl<LogSoftmax, cuda::device> {
   template <class T>
-  static void forward(ag::Tape<T, cuda::device>& tape, ag::Node<T, cuda::device>& node, const LogSoftmax&) {
+  static void forward(autograd::Tape<T, cuda::device>& tape, autograd::Node<T, cuda::device>& node, const LogSoftmax&) {
     const auto x = tape.node(node.inputs[0]).value;
     cuda::log_softmax_forward(x.data(), x.rows(), x.cols(), node.value.data(), tape.exec().stream());
   }
   template <class T>
-  static void backward(ag::Tape<T, cuda::device>& tape, ag::Node<T, cuda::device>& node, const LogSoftmax&) {
+  static void backward(autograd::Tape<T, cuda::device>& tape, autograd::Node<T, cuda::device>& node, const LogSoftmax&) {
     auto gx = tape.grad_of(node.inputs[0]);
     cuda::log_softmax_backward(node.value.data(), node.grad.data(), node.value.rows(), node.value.cols(), gx.data(),
                                tape.exec().stream());
@@ -60,14 +60,14 @@ struct Impl<LogSoftmax, cuda::device> {
 template <>
 struct Impl<NllLoss, cuda::device> {
   template <class T>
-  static void forward(ag::Tape<T, cuda::device>& tape, ag::Node<T, cuda::device>& node, const NllLoss& a) {
+  static void forward(autograd::Tape<T, cuda::device>& tape, autograd::Node<T, cuda::device>& node, const NllLoss& a) {
     cuda::detail::upload_loss_rows(tape, node, a);
     const auto lp = tape.node(node.inputs[0]).value;
     cuda::nll_loss_forward(lp.data(), lp.rows(), lp.cols(), cuda::detail::loss_rows(node, a, lp.rows()),
                            node.value.data(), tape.exec().stream());
   }
   template <class T>
-  static void backward(ag::Tape<T, cuda::device>& tape, ag::Node<T, cuda::device>& node, const NllLoss& a) {
+  static void backward(autograd::Tape<T, cuda::device>& tape, autograd::Node<T, cuda::device>& node, const NllLoss& a) {
     const auto lp = tape.node(node.inputs[0]).value;
     auto gx = tape.grad_of(node.inputs[0]);
     cuda::nll_loss_backward(node.grad.data(), lp.rows(), lp.cols(), cuda::detail::loss_rows(node, a, lp.rows()),
@@ -80,7 +80,7 @@ struct Impl<NllLoss, cuda::device> {
 template <>
 struct Impl<CrossEntropy, cuda::device> {
   template <class T>
-  static void forward(ag::Tape<T, cuda::device>& tape, ag::Node<T, cuda::device>& node, const CrossEntropy& a) {
+  static void forward(autograd::Tape<T, cuda::device>& tape, autograd::Node<T, cuda::device>& node, const CrossEntropy& a) {
     cuda::detail::upload_loss_rows(tape, node, a);
     const auto x = tape.node(node.inputs[0]).value;
     node.aux.resize(static_cast<std::int64_t>(a.rows.size()), 2);
@@ -88,7 +88,7 @@ struct Impl<CrossEntropy, cuda::device> {
                                 node.aux.data(), node.value.data(), tape.exec().stream());
   }
   template <class T>
-  static void backward(ag::Tape<T, cuda::device>& tape, ag::Node<T, cuda::device>& node, const CrossEntropy& a) {
+  static void backward(autograd::Tape<T, cuda::device>& tape, autograd::Node<T, cuda::device>& node, const CrossEntropy& a) {
     const auto x = tape.node(node.inputs[0]).value;
     auto gx = tape.grad_of(node.inputs[0]);
     cuda::cross_entropy_backward(node.grad.data(), x.data(), x.rows(), x.cols(),
@@ -103,7 +103,7 @@ struct Impl<CrossEntropy, cuda::device> {
 template <>
 struct Impl<BceWithLogits, cuda::device> {
   template <class T>
-  static void forward(ag::Tape<T, cuda::device>& tape, ag::Node<T, cuda::device>& node, const BceWithLogits& a) {
+  static void forward(autograd::Tape<T, cuda::device>& tape, autograd::Node<T, cuda::device>& node, const BceWithLogits& a) {
     const auto x = tape.node(node.inputs[0]).value;
     const auto count = static_cast<std::int64_t>(a.rows.size());
     const auto& targets = *a.targets;
@@ -118,7 +118,7 @@ struct Impl<BceWithLogits, cuda::device> {
                                   tape.exec().stream());
   }
   template <class T>
-  static void backward(ag::Tape<T, cuda::device>& tape, ag::Node<T, cuda::device>& node, const BceWithLogits& a) {
+  static void backward(autograd::Tape<T, cuda::device>& tape, autograd::Node<T, cuda::device>& node, const BceWithLogits& a) {
     const auto x = tape.node(node.inputs[0]).value;
     auto gx = tape.grad_of(node.inputs[0]);
     cuda::bce_with_logits_backward(node.grad.data(), x.data(), x.rows(), x.cols(), rows_of(node, a), gx.data(),
@@ -128,7 +128,7 @@ struct Impl<BceWithLogits, cuda::device> {
 private:
   /// @brief The device row selection and targets that the forward pass stored in aux_ids.
   template <class T>
-  static cuda::TargetRows rows_of(const ag::Node<T, cuda::device>& node, const BceWithLogits& a) {
+  static cuda::TargetRows rows_of(const autograd::Node<T, cuda::device>& node, const BceWithLogits& a) {
     const std::int32_t* ids = node.aux_ids.data();
     const auto count = static_cast<std::int64_t>(a.rows.size());
     return {reinterpret_cast<const std::uint8_t*>(ids + count), ids, count, a.increasing};

@@ -40,12 +40,12 @@ namespace gas::ops {
 template <>
 struct Impl<Matmul, cuda::device> {
   template <class T>
-  static void forward(ag::Tape<T, cuda::device>& tape, ag::Node<T, cuda::device>& node, const Matmul& m) {
+  static void forward(autograd::Tape<T, cuda::device>& tape, autograd::Node<T, cuda::device>& node, const Matmul& m) {
     const auto a = tape.node(node.inputs[0]).value, b = tape.node(node.inputs[1]).value;
     cuda::detail::matmul_gemm<T>(tape.exec(), a, m.trans_a, b, m.trans_b, node.value, T{0});
   }
   template <class T>
-  static void backward(ag::Tape<T, cuda::device>& tape, ag::Node<T, cuda::device>& node, const Matmul& m) {
+  static void backward(autograd::Tape<T, cuda::device>& tape, autograd::Node<T, cuda::device>& node, const Matmul& m) {
     const int ia = node.inputs[0], ib = node.inputs[1];
     const bool ta = m.trans_a, tb = m.trans_b;
     const MatrixView<const T> g = node.grad;

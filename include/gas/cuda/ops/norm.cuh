@@ -15,12 +15,12 @@ namespace gas::ops {
 template <>
 struct Impl<RowL2Norm, cuda::device> {
   template <class T>
-  static void forward(ag::Tape<T, cuda::device>& tape, ag::Node<T, cuda::device>& node, const RowL2Norm&) {
+  static void forward(autograd::Tape<T, cuda::device>& tape, autograd::Node<T, cuda::device>& node, const RowL2Norm&) {
     const auto x = tape.node(node.inputs[0]).value;
     cuda::row_l2_norm(x.data(), x.rows(), x.cols(), node.value.data(), tape.exec().stream());
   }
   template <class T>
-  static void backward(ag::Tape<T, cuda::device>& tape, ag::Node<T, cuda::device>& node, const RowL2Norm&) {
+  static void backward(autograd::Tape<T, cuda::device>& tape, autograd::Node<T, cuda::device>& node, const RowL2Norm&) {
     const auto x = tape.node(node.inputs[0]).value;
     auto gx = tape.grad_of(node.inputs[0]);
     cuda::row_l2_norm_backward(x.data(), node.value.data(), node.grad.data(), x.rows(), x.cols(), gx.data(),

@@ -1,5 +1,5 @@
 #pragma once
-/// @brief Device parameter updates of the optimisers (gas/train/optimizer.hpp): `Impl<AdamUpdate, cuda::device>` and
+/// @brief Device parameter updates of the optimizers (gas/train/optimizer.hpp): `Impl<AdamUpdate, cuda::device>` and
 /// `Impl<SgdUpdate, cuda::device>`, each one kernel on the parameter's stream.
 
 #include <cmath>

@@ -17,12 +17,12 @@ namespace gas::ops {
 template <>
 struct Impl<SumAll, cuda::device> {
   template <class T>
-  static void forward(ag::Tape<T, cuda::device>& tape, ag::Node<T, cuda::device>& node, const SumAll&) {
+  static void forward(autograd::Tape<T, cuda::device>& tape, autograd::Node<T, cuda::device>& node, const SumAll&) {
     const auto x = tape.node(node.inputs[0]).value;
     cuda::total_sum(x.data(), x.rows() * x.cols(), node.value.data(), 1.0, tape.exec().stream());
   }
   template <class T>
-  static void backward(ag::Tape<T, cuda::device>& tape, ag::Node<T, cuda::device>& node, const SumAll&) {
+  static void backward(autograd::Tape<T, cuda::device>& tape, autograd::Node<T, cuda::device>& node, const SumAll&) {
     auto gx = tape.grad_of(node.inputs[0]);
     cuda::add_broadcast(node.grad.data(), cuda::Broadcast::scalar, T{1}, gx.data(), gx.rows(), gx.cols(),
                         tape.exec().stream());
@@ -33,13 +33,13 @@ struct Impl<SumAll, cuda::device> {
 template <>
 struct Impl<MeanAll, cuda::device> {
   template <class T>
-  static void forward(ag::Tape<T, cuda::device>& tape, ag::Node<T, cuda::device>& node, const MeanAll&) {
+  static void forward(autograd::Tape<T, cuda::device>& tape, autograd::Node<T, cuda::device>& node, const MeanAll&) {
     const auto x = tape.node(node.inputs[0]).value;
     cuda::total_sum(x.data(), x.rows() * x.cols(), node.value.data(), static_cast<double>(x.rows() * x.cols()),
                     tape.exec().stream());
   }
   template <class T>
-  static void backward(ag::Tape<T, cuda::device>& tape, ag::Node<T, cuda::device>& node, const MeanAll& a) {
+  static void backward(autograd::Tape<T, cuda::device>& tape, autograd::Node<T, cuda::device>& node, const MeanAll& a) {
     auto gx = tape.grad_of(node.inputs[0]);
     cuda::add_broadcast(node.grad.data(), cuda::Broadcast::scalar, static_cast<T>(a.scale), gx.data(), gx.rows(),
                         gx.cols(), tape.exec().stream());
@@ -50,13 +50,13 @@ struct Impl<MeanAll, cuda::device> {
 template <>
 struct Impl<ReduceRows, cuda::device> {
   template <class T>
-  static void forward(ag::Tape<T, cuda::device>& tape, ag::Node<T, cuda::device>& node, const ReduceRows& a) {
+  static void forward(autograd::Tape<T, cuda::device>& tape, autograd::Node<T, cuda::device>& node, const ReduceRows& a) {
     const auto x = tape.node(node.inputs[0]).value;
     cuda::column_sums(x.data(), x.rows(), x.cols(), node.value.data(), false, tape.exec().stream(),
                       static_cast<T>(a.factor));
   }
   template <class T>
-  static void backward(ag::Tape<T, cuda::device>& tape, ag::Node<T, cuda::device>& node, const ReduceRows& a) {
+  static void backward(autograd::Tape<T, cuda::device>& tape, autograd::Node<T, cuda::device>& node, const ReduceRows& a) {
     auto gx = tape.grad_of(node.inputs[0]);
     cuda::add_broadcast(node.grad.data(), cuda::Broadcast::row, static_cast<T>(a.factor), gx.data(), gx.rows(),
                         gx.cols(), tape.exec().stream());
@@ -67,12 +67,12 @@ struct Impl<ReduceRows, cuda::device> {
 template <>
 struct Impl<ReduceCols, cuda::device> {
   template <class T>
-  static void forward(ag::Tape<T, cuda::device>& tape, ag::Node<T, cuda::device>& node, const ReduceCols& a) {
+  static void forward(autograd::Tape<T, cuda::device>& tape, autograd::Node<T, cuda::device>& node, const ReduceCols& a) {
     const auto x = tape.node(node.inputs[0]).value;
     cuda::row_sums(x.data(), x.rows(), x.cols(), node.value.data(), static_cast<T>(a.factor), tape.exec().stream());
   }
   template <class T>
-  static void backward(ag::Tape<T, cuda::device>& tape, ag::Node<T, cuda::device>& node, const ReduceCols& a) {
+  static void backward(autograd::Tape<T, cuda::device>& tape, autograd::Node<T, cuda::device>& node, const ReduceCols& a) {
     auto gx = tape.grad_of(node.inputs[0]);
     cuda::add_broadcast(node.grad.data(), cuda::Broadcast::column, static_cast<T>(a.factor), gx.data(), gx.rows(),
                         gx.cols(), tape.exec().stream());

@@ -16,12 +16,12 @@ namespace gas::ops {
 template <>
 struct Impl<DivByScalar, cuda::device> {
   template <class T>
-  static void forward(ag::Tape<T, cuda::device>& tape, ag::Node<T, cuda::device>& node, const DivByScalar&) {
+  static void forward(autograd::Tape<T, cuda::device>& tape, autograd::Node<T, cuda::device>& node, const DivByScalar&) {
     const auto x = tape.node(node.inputs[0]).value, s = tape.node(node.inputs[1]).value;
     cuda::divide_by_scalar(x.data(), s.data(), node.value.data(), false, x.rows() * x.cols(), tape.exec().stream());
   }
   template <class T>
-  static void backward(ag::Tape<T, cuda::device>& tape, ag::Node<T, cuda::device>& node, const DivByScalar&) {
+  static void backward(autograd::Tape<T, cuda::device>& tape, autograd::Node<T, cuda::device>& node, const DivByScalar&) {
     const auto g = node.grad;
     const auto s = tape.node(node.inputs[1]).value;
     if (tape.node(node.inputs[0]).requires_grad) {

@@ -14,15 +14,15 @@
 
 namespace gas::ops {
 
-/// @brief spmm on the device; max and min save each element's winning neighbour in aux_ids (rows, width) when a
+/// @brief spmm on the device; max and min save each element's winning neighbor in aux_ids (rows, width) when a
 /// backward pass may follow.
-template <aggr::Aggregation A>
+template <ops::aggr::Aggregation A>
 struct Impl<Spmm<A, cuda::device>, cuda::device> {
-  static constexpr aggr::Reduction reduction = A::reduction;
-  static constexpr bool extreme = reduction == aggr::Reduction::max || reduction == aggr::Reduction::min;
+  static constexpr ops::aggr::Reduction reduction = A::reduction;
+  static constexpr bool extreme = reduction == ops::aggr::Reduction::max || reduction == ops::aggr::Reduction::min;
 
   template <class T>
-  static void forward(ag::Tape<T, cuda::device>& tape, ag::Node<T, cuda::device>& node,
+  static void forward(autograd::Tape<T, cuda::device>& tape, autograd::Node<T, cuda::device>& node,
                       const Spmm<A, cuda::device>& attrs) {
     const cuda::DeviceCsr& adj = *attrs.adj;
     const auto x = tape.node(node.inputs[0]).value;
@@ -35,7 +35,7 @@ struct Impl<Spmm<A, cuda::device>, cuda::device> {
                                   tape.exec().stream());
   }
   template <class T>
-  static void backward(ag::Tape<T, cuda::device>& tape, ag::Node<T, cuda::device>& node,
+  static void backward(autograd::Tape<T, cuda::device>& tape, autograd::Node<T, cuda::device>& node,
                        const Spmm<A, cuda::device>& attrs) {
     const int ix = node.inputs[0];
     if (!tape.node(ix).requires_grad) return;

@@ -83,7 +83,7 @@ T activation_derivative(const Log&, T x, T) {
 template <class Op>
 struct HostActivation {
   template <class T>
-  static void forward(ag::Tape<T, host>& tape, ag::Node<T, host>& node, const Op& a) {
+  static void forward(autograd::Tape<T, host>& tape, autograd::Node<T, host>& node, const Op& a) {
     const MatrixView<const T> in = tape.node(node.inputs[0]).value;
     const auto out = node.value;
 #pragma omp parallel for schedule(static) if (in.rows() > 4096)
@@ -91,7 +91,7 @@ struct HostActivation {
       for (std::int64_t j = 0; j < in.cols(); ++j) out(i, j) = activation_value(a, in(i, j));
   }
   template <class T>
-  static void backward(ag::Tape<T, host>& tape, ag::Node<T, host>& n, const Op& a) {
+  static void backward(autograd::Tape<T, host>& tape, autograd::Node<T, host>& n, const Op& a) {
     const int in = n.inputs[0];
     auto g = tape.grad_of(in);
     const auto x = tape.node(in).value;
@@ -108,14 +108,14 @@ struct HostActivation {
 template <>
 struct Impl<Relu, host> {
   template <class T>
-  static void forward(ag::Tape<T, host>& tape, ag::Node<T, host>& node, const Relu&) {
+  static void forward(autograd::Tape<T, host>& tape, autograd::Node<T, host>& node, const Relu&) {
     const MatrixView<const T> in = tape.node(node.inputs[0]).value;
 #pragma omp parallel for schedule(static) if (in.rows() > 4096)
     for (std::int64_t i = 0; i < in.rows(); ++i)
       for (std::int64_t j = 0; j < in.cols(); ++j) node.value(i, j) = in(i, j) > T{0} ? in(i, j) : T{0};
   }
   template <class T>
-  static void backward(ag::Tape<T, host>& tape, ag::Node<T, host>& n, const Relu&) {
+  static void backward(autograd::Tape<T, host>& tape, autograd::Node<T, host>& n, const Relu&) {
     const int in = n.inputs[0];
     auto g = tape.grad_of(in);
     const auto x = tape.node(in).value;
@@ -144,7 +144,7 @@ struct Impl<Log, host> : detail::HostActivation<Log> {
   /// or (-1, 0) when every element is positive. A parallel scan that keeps the smallest bad position reports the
   /// same element for any thread count.
   template <class T>
-  static std::pair<std::int64_t, T> first_non_positive(ag::Tape<T, host>&, MatrixView<const T> in) {
+  static std::pair<std::int64_t, T> first_non_positive(autograd::Tape<T, host>&, MatrixView<const T> in) {
     std::int64_t first_bad = std::numeric_limits<std::int64_t>::max();
 #pragma omp parallel for schedule(static) reduction(min : first_bad) if (in.rows() > 4096)
     for (std::int64_t i = 0; i < in.rows(); ++i)

@@ -16,7 +16,7 @@ namespace gas::ops {
 template <>
 struct Impl<LinearCombination, host> {
   template <class T>
-  static void forward(ag::Tape<T, host>& tape, ag::Node<T, host>& node, const LinearCombination& c) {
+  static void forward(autograd::Tape<T, host>& tape, autograd::Node<T, host>& node, const LinearCombination& c) {
     const MatrixView<const T> x = tape.node(node.inputs[0]).value, y = tape.node(node.inputs[1]).value;
     const T alpha = static_cast<T>(c.alpha), beta = static_cast<T>(c.beta);
     const auto out = node.value;
@@ -25,7 +25,7 @@ struct Impl<LinearCombination, host> {
       for (std::int64_t j = 0; j < x.cols(); ++j) out(i, j) = alpha * x(i, j) + beta * y(i, j);
   }
   template <class T>
-  static void backward(ag::Tape<T, host>& tape, ag::Node<T, host>& n, const LinearCombination& c) {
+  static void backward(autograd::Tape<T, host>& tape, autograd::Node<T, host>& n, const LinearCombination& c) {
     const auto g = n.grad;
     for (int k = 0; k < 2; ++k) {
       const int in = n.inputs[static_cast<std::size_t>(k)];
@@ -43,7 +43,7 @@ struct Impl<LinearCombination, host> {
 template <>
 struct Impl<Mul, host> {
   template <class T>
-  static void forward(ag::Tape<T, host>& tape, ag::Node<T, host>& node, const Mul&) {
+  static void forward(autograd::Tape<T, host>& tape, autograd::Node<T, host>& node, const Mul&) {
     const MatrixView<const T> x = tape.node(node.inputs[0]).value, y = tape.node(node.inputs[1]).value;
     const auto out = node.value;
 #pragma omp parallel for schedule(static) if (x.rows() > 4096)
@@ -51,7 +51,7 @@ struct Impl<Mul, host> {
       for (std::int64_t j = 0; j < x.cols(); ++j) out(i, j) = x(i, j) * y(i, j);
   }
   template <class T>
-  static void backward(ag::Tape<T, host>& tape, ag::Node<T, host>& n, const Mul&) {
+  static void backward(autograd::Tape<T, host>& tape, autograd::Node<T, host>& n, const Mul&) {
     const auto g = n.grad;
     for (int k = 0; k < 2; ++k) {
       const int in = n.inputs[static_cast<std::size_t>(k)];
@@ -69,7 +69,7 @@ struct Impl<Mul, host> {
 template <>
 struct Impl<Affine, host> {
   template <class T>
-  static void forward(ag::Tape<T, host>& tape, ag::Node<T, host>& node, const Affine& a) {
+  static void forward(autograd::Tape<T, host>& tape, autograd::Node<T, host>& node, const Affine& a) {
     const MatrixView<const T> in = tape.node(node.inputs[0]).value;
     const T factor = static_cast<T>(a.factor), offset = static_cast<T>(a.offset);
     const auto out = node.value;
@@ -78,7 +78,7 @@ struct Impl<Affine, host> {
       for (std::int64_t j = 0; j < in.cols(); ++j) out(i, j) = factor * in(i, j) + offset;
   }
   template <class T>
-  static void backward(ag::Tape<T, host>& tape, ag::Node<T, host>& n, const Affine& a) {
+  static void backward(autograd::Tape<T, host>& tape, autograd::Node<T, host>& n, const Affine& a) {
     const auto g = n.grad;
     auto gx = tape.grad_of(n.inputs[0]);
     const T factor = static_cast<T>(a.factor);
@@ -92,7 +92,7 @@ struct Impl<Affine, host> {
 template <>
 struct Impl<BiasAdd, host> {
   template <class T>
-  static void forward(ag::Tape<T, host>& tape, ag::Node<T, host>& node, const BiasAdd&) {
+  static void forward(autograd::Tape<T, host>& tape, autograd::Node<T, host>& node, const BiasAdd&) {
     const MatrixView<const T> in = tape.node(node.inputs[0]).value, b = tape.node(node.inputs[1]).value;
     const auto out = node.value;
 #pragma omp parallel for schedule(static) if (in.rows() > 4096)
@@ -100,7 +100,7 @@ struct Impl<BiasAdd, host> {
       for (std::int64_t j = 0; j < in.cols(); ++j) out(i, j) = in(i, j) + b(0, j);
   }
   template <class T>
-  static void backward(ag::Tape<T, host>& tape, ag::Node<T, host>& n, const BiasAdd&) {
+  static void backward(autograd::Tape<T, host>& tape, autograd::Node<T, host>& n, const BiasAdd&) {
     const auto g = n.grad;
     if (tape.node(n.inputs[0]).requires_grad) {
       auto gx = tape.grad_of(n.inputs[0]);
@@ -118,14 +118,14 @@ struct Impl<BiasAdd, host> {
 /// @brief Row i times the constant factors[i]; the backward pass reads the caller's factors again.
 template <class T>
 struct Impl<ScaleRows<T>, host> {
-  static void forward(ag::Tape<T, host>& tape, ag::Node<T, host>& node, const ScaleRows<T>& a) {
+  static void forward(autograd::Tape<T, host>& tape, autograd::Node<T, host>& node, const ScaleRows<T>& a) {
     const MatrixView<const T> in = tape.node(node.inputs[0]).value;
     const auto out = node.value;
 #pragma omp parallel for schedule(static) if (in.rows() > 4096)
     for (std::int64_t i = 0; i < in.rows(); ++i)
       for (std::int64_t j = 0; j < in.cols(); ++j) out(i, j) = a.factors[static_cast<std::size_t>(i)] * in(i, j);
   }
-  static void backward(ag::Tape<T, host>& tape, ag::Node<T, host>& n, const ScaleRows<T>& a) {
+  static void backward(autograd::Tape<T, host>& tape, autograd::Node<T, host>& n, const ScaleRows<T>& a) {
     const auto g = n.grad;
     auto gx = tape.grad_of(n.inputs[0]);
     const T* factors = a.factors.data();
@@ -139,7 +139,7 @@ struct Impl<ScaleRows<T>, host> {
 template <>
 struct Impl<MulRows, host> {
   template <class T>
-  static void forward(ag::Tape<T, host>& tape, ag::Node<T, host>& node, const MulRows&) {
+  static void forward(autograd::Tape<T, host>& tape, autograd::Node<T, host>& node, const MulRows&) {
     const MatrixView<const T> in = tape.node(node.inputs[0]).value, f = tape.node(node.inputs[1]).value;
     const auto out = node.value;
 #pragma omp parallel for schedule(static) if (in.rows() > 4096)
@@ -147,7 +147,7 @@ struct Impl<MulRows, host> {
       for (std::int64_t j = 0; j < in.cols(); ++j) out(i, j) = f(i, 0) * in(i, j);
   }
   template <class T>
-  static void backward(ag::Tape<T, host>& tape, ag::Node<T, host>& n, const MulRows&) {
+  static void backward(autograd::Tape<T, host>& tape, autograd::Node<T, host>& n, const MulRows&) {
     const auto g = n.grad;
     const auto x = tape.node(n.inputs[0]).value;
     const auto f = tape.node(n.inputs[1]).value;  // (rows, 1)

@@ -1,5 +1,5 @@
 #pragma once
-/// @brief Host implementation of batch normalisation (gas/ops/batch_norm.hpp): `Impl<BatchNorm, host>`.
+/// @brief Host implementation of batch normalization (gas/ops/batch_norm.hpp): `Impl<BatchNorm, host>`.
 ///
 /// Column sums are the only reductions of batch norm. Summing fixed row blocks (their size does not depend on the
 /// thread count) in double and then adding the block partials in block order gives the same bits for any number of
@@ -53,13 +53,13 @@ void bn_column_sums(std::int64_t rows, std::int64_t cols, MatrixView<T> partial,
 
 }  // namespace detail
 
-/// @brief Batch normalisation with the batch's statistics (training: the running ones are updated) or the running
+/// @brief Batch normalization with the batch's statistics (training: the running ones are updated) or the running
 /// ones. aux rows: 0 mean used, 1 inverse standard deviation used, 2 column sums of the gradient, 3 column sums of
-/// gradient * normalised input, 4.. block partials (two per row block).
+/// gradient * normalized input, 4.. block partials (two per row block).
 template <>
 struct Impl<BatchNorm, host> {
   template <class T>
-  static void forward(ag::Tape<T, host>& tape, ag::Node<T, host>& node, const BatchNorm& a,
+  static void forward(autograd::Tape<T, host>& tape, autograd::Node<T, host>& node, const BatchNorm& a,
                       BatchNormState<T, host>& state) {
     const MatrixView<const T> in = tape.node(node.inputs[0]).value;
     const std::int64_t rows = in.rows(), cols = in.cols();
@@ -75,7 +75,7 @@ struct Impl<BatchNorm, host> {
         return std::array<double, 1>{static_cast<double>(in(i, j))};
       });
       for (std::int64_t j = 0; j < cols; ++j) mean[j] = static_cast<T>(mean[j] * inv_rows);
-      // A second pass over centred values keeps the variance accurate when the mean is large.
+      // A second pass over centered values keeps the variance accurate when the mean is large.
       detail::bn_column_sums<1, T>(rows, cols, partial, {invstd}, [&](std::int64_t i, std::int64_t j) {
         const double d = static_cast<double>(in(i, j)) - mean[j];
         return std::array<double, 1>{d * d};
@@ -104,7 +104,7 @@ struct Impl<BatchNorm, host> {
   }
 
   template <class T>
-  static void backward(ag::Tape<T, host>& tape, ag::Node<T, host>& n, const BatchNorm& a) {
+  static void backward(autograd::Tape<T, host>& tape, autograd::Node<T, host>& n, const BatchNorm& a) {
     const int ix = n.inputs[0], ig = n.inputs[1], ib = n.inputs[2];
     const auto x = tape.node(ix).value;
     const auto gamma = tape.node(ig).value;

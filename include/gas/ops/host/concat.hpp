@@ -32,8 +32,8 @@ void add_block(MatrixView<const T> g, MatrixView<T> dst) {
 template <bool AlongRows>
 struct Impl<Concat<AlongRows>, host> {
   template <class T>
-  static void forward(ag::Tape<T, host>&, ag::Node<T, host>& node, const Concat<AlongRows>&,
-                      std::span<const ag::Var<T, host>> parts) {
+  static void forward(autograd::Tape<T, host>&, autograd::Node<T, host>& node, const Concat<AlongRows>&,
+                      std::span<const autograd::Var<T, host>> parts) {
     node.aux_index.resize(static_cast<std::int64_t>(parts.size()), 2);  // (parts, 2): id, offset
     const auto out = node.value;
     std::int64_t offset = 0;
@@ -52,7 +52,7 @@ struct Impl<Concat<AlongRows>, host> {
     }
   }
   template <class T>
-  static void backward(ag::Tape<T, host>& tape, ag::Node<T, host>& n, const Concat<AlongRows>&) {
+  static void backward(autograd::Tape<T, host>& tape, autograd::Node<T, host>& n, const Concat<AlongRows>&) {
     const auto g = n.grad;
     for (std::int64_t k = 0; k < n.aux_index.rows(); ++k) {
       const int in = static_cast<int>(n.aux_index(k, 0));
@@ -72,9 +72,9 @@ struct Impl<Concat<AlongRows>, host> {
 template <>
 struct Impl<SliceRows, host> {
   template <class T>
-  static void forward(ag::Tape<T, host>&, ag::Node<T, host>&, const SliceRows&) {}
+  static void forward(autograd::Tape<T, host>&, autograd::Node<T, host>&, const SliceRows&) {}
   template <class T>
-  static void backward(ag::Tape<T, host>& tape, ag::Node<T, host>& n, const SliceRows& a) {
+  static void backward(autograd::Tape<T, host>& tape, autograd::Node<T, host>& n, const SliceRows& a) {
     auto gx = tape.grad_of(n.inputs[0]);
     detail::add_block<T>(n.grad, gx.slice_rows(a.begin, a.begin + n.grad.rows()));
   }
@@ -84,7 +84,7 @@ struct Impl<SliceRows, host> {
 template <>
 struct Impl<SliceCols, host> {
   template <class T>
-  static void forward(ag::Tape<T, host>& tape, ag::Node<T, host>& node, const SliceCols& a) {
+  static void forward(autograd::Tape<T, host>& tape, autograd::Node<T, host>& node, const SliceCols& a) {
     const MatrixView<const T> x = tape.node(node.inputs[0]).value;
     const auto in = x.slice_cols(a.begin, a.begin + node.value.cols());
     const auto out = node.value;
@@ -93,7 +93,7 @@ struct Impl<SliceCols, host> {
       for (std::int64_t j = 0; j < in.cols(); ++j) out(i, j) = in(i, j);
   }
   template <class T>
-  static void backward(ag::Tape<T, host>& tape, ag::Node<T, host>& n, const SliceCols& a) {
+  static void backward(autograd::Tape<T, host>& tape, autograd::Node<T, host>& n, const SliceCols& a) {
     auto gx = tape.grad_of(n.inputs[0]);
     detail::add_block<T>(n.grad, gx.slice_cols(a.begin, a.begin + n.grad.cols()));
   }

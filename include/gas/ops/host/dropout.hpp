@@ -29,7 +29,7 @@ inline std::uint64_t dropout_threshold(double p) { return static_cast<std::uint6
 template <>
 struct Impl<Dropout, host> {
   template <class T>
-  static void forward(ag::Tape<T, host>& tape, ag::Node<T, host>& node, const Dropout& a) {
+  static void forward(autograd::Tape<T, host>& tape, autograd::Node<T, host>& node, const Dropout& a) {
     const MatrixView<const T> in = tape.node(node.inputs[0]).value;
     const auto out = node.value;
     const std::int64_t rows = in.rows(), cols = in.cols();
@@ -63,7 +63,7 @@ struct Impl<Dropout, host> {
     }
   }
   template <class T>
-  static void backward(ag::Tape<T, host>& tape, ag::Node<T, host>& n, const Dropout&) {
+  static void backward(autograd::Tape<T, host>& tape, autograd::Node<T, host>& n, const Dropout&) {
     auto g = tape.grad_of(n.inputs[0]);
     const auto& mask = n.aux;  // (rows, cols): 0 or 1 / (1 - p)
 #pragma omp parallel for schedule(static) if (g.rows() * g.cols() > (std::int64_t{1} << 16))

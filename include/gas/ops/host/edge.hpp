@@ -25,7 +25,7 @@ namespace gas::ops {
 template <>
 struct Impl<GatherEdgeSrc<host>, host> {
   template <class T>
-  static void forward(ag::Tape<T, host>& tape, ag::Node<T, host>& node, const GatherEdgeSrc<host>& attrs) {
+  static void forward(autograd::Tape<T, host>& tape, autograd::Node<T, host>& node, const GatherEdgeSrc<host>& attrs) {
     const Graph& adj = *attrs.adj;
     const MatrixView<const T> in = tape.node(node.inputs[0]).value;
     const auto out = node.value;
@@ -38,7 +38,7 @@ struct Impl<GatherEdgeSrc<host>, host> {
         std::copy_n(&in(indices[static_cast<std::size_t>(e)], 0), width, &out(e, 0));
   }
   template <class T>
-  static void backward(ag::Tape<T, host>& tape, ag::Node<T, host>& n, const GatherEdgeSrc<host>& attrs) {
+  static void backward(autograd::Tape<T, host>& tape, autograd::Node<T, host>& n, const GatherEdgeSrc<host>& attrs) {
     const int ix = n.inputs[0];
     if (!tape.node(ix).requires_grad) return;
     const Graph& adj = *attrs.adj;
@@ -61,7 +61,7 @@ struct Impl<GatherEdgeSrc<host>, host> {
 template <>
 struct Impl<GatherEdgeDst<host>, host> {
   template <class T>
-  static void forward(ag::Tape<T, host>& tape, ag::Node<T, host>& node, const GatherEdgeDst<host>& attrs) {
+  static void forward(autograd::Tape<T, host>& tape, autograd::Node<T, host>& node, const GatherEdgeDst<host>& attrs) {
     const Graph& adj = *attrs.adj;
     const MatrixView<const T> in = tape.node(node.inputs[0]).value;
     const auto out = node.value;
@@ -73,7 +73,7 @@ struct Impl<GatherEdgeDst<host>, host> {
         std::copy_n(&in(i, 0), width, &out(e, 0));
   }
   template <class T>
-  static void backward(ag::Tape<T, host>& tape, ag::Node<T, host>& n, const GatherEdgeDst<host>& attrs) {
+  static void backward(autograd::Tape<T, host>& tape, autograd::Node<T, host>& n, const GatherEdgeDst<host>& attrs) {
     const int ix = n.inputs[0];
     if (!tape.node(ix).requires_grad) return;
     const Graph& adj = *attrs.adj;
@@ -96,7 +96,7 @@ struct Impl<GatherEdgeDst<host>, host> {
 template <>
 struct Impl<EdgeSoftmax<host>, host> {
   template <class T>
-  static void forward(ag::Tape<T, host>& tape, ag::Node<T, host>& node, const EdgeSoftmax<host>& attrs) {
+  static void forward(autograd::Tape<T, host>& tape, autograd::Node<T, host>& node, const EdgeSoftmax<host>& attrs) {
     const Graph& adj = *attrs.adj;
     const MatrixView<const T> s = tape.node(node.inputs[0]).value;
     const auto a = node.value;
@@ -120,7 +120,7 @@ struct Impl<EdgeSoftmax<host>, host> {
     }
   }
   template <class T>
-  static void backward(ag::Tape<T, host>& tape, ag::Node<T, host>& n, const EdgeSoftmax<host>& attrs) {
+  static void backward(autograd::Tape<T, host>& tape, autograd::Node<T, host>& n, const EdgeSoftmax<host>& attrs) {
     const int is = n.inputs[0];
     if (!tape.node(is).requires_grad) return;
     const Graph& adj = *attrs.adj;
@@ -146,7 +146,7 @@ struct Impl<EdgeSoftmax<host>, host> {
 template <>
 struct Impl<SpmmEdge<host>, host> {
   template <class T>
-  static void forward(ag::Tape<T, host>& tape, ag::Node<T, host>& node, const SpmmEdge<host>& attrs) {
+  static void forward(autograd::Tape<T, host>& tape, autograd::Node<T, host>& node, const SpmmEdge<host>& attrs) {
     const Graph& adj = *attrs.adj;
     const MatrixView<const T> a = tape.node(node.inputs[0]).value;   // (E, heads)
     const MatrixView<const T> in = tape.node(node.inputs[1]).value;  // (adj.cols, heads * F)
@@ -168,7 +168,7 @@ struct Impl<SpmmEdge<host>, host> {
     }
   }
   template <class T>
-  static void backward(ag::Tape<T, host>& tape, ag::Node<T, host>& n, const SpmmEdge<host>& attrs) {
+  static void backward(autograd::Tape<T, host>& tape, autograd::Node<T, host>& n, const SpmmEdge<host>& attrs) {
     const int ia = n.inputs[0], ix = n.inputs[1];
     const Graph& adj = *attrs.adj;
     const MatrixView<const T> g = n.grad;                   // (adj.rows, heads * F)
@@ -224,7 +224,7 @@ struct Impl<AggregateEdges<A, host>, host> {
   static constexpr bool extreme = reduction == aggr::Reduction::max || reduction == aggr::Reduction::min;
 
   template <class T>
-  static void forward(ag::Tape<T, host>& tape, ag::Node<T, host>& node, const AggregateEdges<A, host>& attrs) {
+  static void forward(autograd::Tape<T, host>& tape, autograd::Node<T, host>& node, const AggregateEdges<A, host>& attrs) {
     const Graph& adj = *attrs.adj;
     const auto m = tape.node(node.inputs[0]).value;  // (E, width)
     const auto out = node.value;                      // (adj.rows, width)
@@ -245,7 +245,7 @@ struct Impl<AggregateEdges<A, host>, host> {
   }
 
   template <class T>
-  static void backward(ag::Tape<T, host>& tape, ag::Node<T, host>& node, const AggregateEdges<A, host>& attrs) {
+  static void backward(autograd::Tape<T, host>& tape, autograd::Node<T, host>& node, const AggregateEdges<A, host>& attrs) {
     const int im = node.inputs[0];
     if (!tape.node(im).requires_grad) return;
     const Graph& adj = *attrs.adj;

@@ -72,11 +72,11 @@ void gather(MatrixView<const T> src, const node_id* index, MatrixView<T> out, bo
 template <>
 struct Impl<GatherRows, host> {
   template <class T>
-  static void forward(ag::Tape<T, host>& tape, ag::Node<T, host>& node, const GatherRows& a) {
+  static void forward(autograd::Tape<T, host>& tape, autograd::Node<T, host>& node, const GatherRows& a) {
     detail::gather<T>(tape.node(node.inputs[0]).value, a.index.data(), node.value, false);
   }
   template <class T>
-  static void backward(ag::Tape<T, host>& tape, ag::Node<T, host>& n, const GatherRows& a) {
+  static void backward(autograd::Tape<T, host>& tape, autograd::Node<T, host>& n, const GatherRows& a) {
     auto gx = tape.grad_of(n.inputs[0]);
     detail::invert_index(a.index, gx.rows(), n.aux_index);
     detail::scatter_rows<T>(n.grad, n.aux_index.data(), gx, true);
@@ -87,12 +87,12 @@ struct Impl<GatherRows, host> {
 template <>
 struct Impl<ScatterAddRows, host> {
   template <class T>
-  static void forward(ag::Tape<T, host>& tape, ag::Node<T, host>& node, const ScatterAddRows& a) {
+  static void forward(autograd::Tape<T, host>& tape, autograd::Node<T, host>& node, const ScatterAddRows& a) {
     detail::invert_index(a.index, node.value.rows(), node.aux_index);
     detail::scatter_rows<T>(tape.node(node.inputs[0]).value, node.aux_index.data(), node.value, false);
   }
   template <class T>
-  static void backward(ag::Tape<T, host>& tape, ag::Node<T, host>& n, const ScatterAddRows& a) {
+  static void backward(autograd::Tape<T, host>& tape, autograd::Node<T, host>& n, const ScatterAddRows& a) {
     auto gx = tape.grad_of(n.inputs[0]);
     detail::gather<T>(n.grad, a.index.data(), gx, true);
   }

@@ -45,7 +45,7 @@ inline double sigmoid(double x) {
 template <>
 struct Impl<LogSoftmax, host> {
   template <class T>
-  static void forward(ag::Tape<T, host>& tape, ag::Node<T, host>& node, const LogSoftmax&) {
+  static void forward(autograd::Tape<T, host>& tape, autograd::Node<T, host>& node, const LogSoftmax&) {
     const MatrixView<const T> in = tape.node(node.inputs[0]).value;
     auto out = node.value;
 #pragma omp parallel for schedule(static) if (in.rows() > 4096)
@@ -55,7 +55,7 @@ struct Impl<LogSoftmax, host> {
     }
   }
   template <class T>
-  static void backward(ag::Tape<T, host>& tape, ag::Node<T, host>& n, const LogSoftmax&) {
+  static void backward(autograd::Tape<T, host>& tape, autograd::Node<T, host>& n, const LogSoftmax&) {
     auto dx = tape.grad_of(n.inputs[0]);
     const auto y = MatrixView<const T>(n.value), g = MatrixView<const T>(n.grad);
 #pragma omp parallel for schedule(static) if (y.rows() > 4096)
@@ -72,26 +72,26 @@ struct Impl<LogSoftmax, host> {
 template <>
 struct Impl<NllLoss, host> {
   template <class T>
-  static void forward(ag::Tape<T, host>& tape, ag::Node<T, host>& node, const NllLoss& a) {
+  static void forward(autograd::Tape<T, host>& tape, autograd::Node<T, host>& node, const NllLoss& a) {
     const MatrixView<const T> lp = tape.node(node.inputs[0]).value;
     double total = 0;
     for (const node_id r : a.rows) total -= static_cast<double>(lp(r, a.labels[static_cast<std::size_t>(r)]));
     node.value(0, 0) = static_cast<T>(total / static_cast<double>(a.rows.size()));
   }
   template <class T>
-  static void backward(ag::Tape<T, host>& tape, ag::Node<T, host>& n, const NllLoss& a) {
+  static void backward(autograd::Tape<T, host>& tape, autograd::Node<T, host>& n, const NllLoss& a) {
     auto dx = tape.grad_of(n.inputs[0]);
     const double coef = static_cast<double>(n.grad(0, 0)) / static_cast<double>(a.rows.size());
     for (const node_id r : a.rows) dx(r, a.labels[static_cast<std::size_t>(r)]) -= static_cast<T>(coef);
   }
 };
 
-/// @brief Fused cross-entropy: only the selected rows are normalised; aux (selected, 2) keeps each position's
+/// @brief Fused cross-entropy: only the selected rows are normalized; aux (selected, 2) keeps each position's
 /// (log-sum-exp, loss), and the backward pass forms softmax - onehot directly.
 template <>
 struct Impl<CrossEntropy, host> {
   template <class T>
-  static void forward(ag::Tape<T, host>& tape, ag::Node<T, host>& node, const CrossEntropy& a) {
+  static void forward(autograd::Tape<T, host>& tape, autograd::Node<T, host>& node, const CrossEntropy& a) {
     const auto count = static_cast<std::int64_t>(a.rows.size());
     auto& aux = node.aux;
     aux.resize(count, 2);  // (log-sum-exp, loss) per selected position
@@ -108,7 +108,7 @@ struct Impl<CrossEntropy, host> {
     node.value(0, 0) = static_cast<T>(total / static_cast<double>(count));
   }
   template <class T>
-  static void backward(ag::Tape<T, host>& tape, ag::Node<T, host>& n, const CrossEntropy& a) {
+  static void backward(autograd::Tape<T, host>& tape, autograd::Node<T, host>& n, const CrossEntropy& a) {
     const std::int32_t* labels = a.labels.data();
     const node_id* selected = a.rows.data();
     const auto count = static_cast<std::int64_t>(a.rows.size());
@@ -133,7 +133,7 @@ struct Impl<CrossEntropy, host> {
 template <>
 struct Impl<BceWithLogits, host> {
   template <class T>
-  static void forward(ag::Tape<T, host>& tape, ag::Node<T, host>& node, const BceWithLogits& a) {
+  static void forward(autograd::Tape<T, host>& tape, autograd::Node<T, host>& node, const BceWithLogits& a) {
     const auto& targets = *a.targets;
     const auto count = static_cast<std::int64_t>(a.rows.size());
     auto& aux = node.aux;
@@ -154,7 +154,7 @@ struct Impl<BceWithLogits, host> {
     node.value(0, 0) = static_cast<T>(total / (static_cast<double>(count) * static_cast<double>(x.cols())));
   }
   template <class T>
-  static void backward(ag::Tape<T, host>& tape, ag::Node<T, host>& n, const BceWithLogits& a) {
+  static void backward(autograd::Tape<T, host>& tape, autograd::Node<T, host>& n, const BceWithLogits& a) {
     const auto& targets = *a.targets;
     const node_id* selected = a.rows.data();
     const auto count = static_cast<std::int64_t>(a.rows.size());

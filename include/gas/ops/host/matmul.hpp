@@ -10,7 +10,7 @@
 #if defined(__CUDACC__) && !defined(EIGEN_NO_CUDA)
 #define EIGEN_NO_CUDA
 #endif
-// Our matmul parallelises over fixed row blocks itself; Eigen's own GEMM threading would start a nested, spinning
+// Our matmul parallelizes over fixed row blocks itself; Eigen's own GEMM threading would start a nested, spinning
 // OpenMP team inside each block (our num_threads(1) team is an inactive region to Eigen), which collapses under
 // load: a 2-thread run was 25x slower than a 1-thread one. gas_dep and gas.pc also pass -DEIGEN_DONT_PARALLELIZE,
 // for code that includes Eigen before gas.
@@ -63,7 +63,7 @@ inline constexpr std::int64_t gemm_rows_per_block = 64;
 
 /// @brief out (+)= op(a) op(b) on the host, OpenMP over fixed blocks of output rows.
 ///
-/// Why not Eigen's own threading: its parallel GEMM synchronises by spinning, which collapses when the
+/// Why not Eigen's own threading: its parallel GEMM synchronizes by spinning, which collapses when the
 /// machine is oversubscribed (tests running side by side, a loader thread), and its blocking depends on the
 /// thread count. Here every block of 64 output rows is one sequential Eigen product (Eigen is built with
 /// EIGEN_DONT_PARALLELIZE), whichever thread runs it, so the bits of the result are the same for every thread
@@ -94,12 +94,12 @@ void gemm(MatrixView<const T> a, bool ta, MatrixView<const T> b, bool tb, Matrix
 template <>
 struct Impl<Matmul, host> {
   template <class T>
-  static void forward(ag::Tape<T, host>& tape, ag::Node<T, host>& node, const Matmul& m) {
+  static void forward(autograd::Tape<T, host>& tape, autograd::Node<T, host>& node, const Matmul& m) {
     detail::gemm<T>(tape.node(node.inputs[0]).value, m.trans_a, tape.node(node.inputs[1]).value, m.trans_b,
                     node.value, false);
   }
   template <class T>
-  static void backward(ag::Tape<T, host>& tape, ag::Node<T, host>& n, const Matmul& m) {
+  static void backward(autograd::Tape<T, host>& tape, autograd::Node<T, host>& n, const Matmul& m) {
     const int ia = n.inputs[0], ib = n.inputs[1];
     const bool ta = m.trans_a, tb = m.trans_b;
     MatrixView<const T> g = n.grad;

@@ -15,7 +15,7 @@ namespace gas::ops {
 template <>
 struct Impl<RowL2Norm, host> {
   template <class T>
-  static void forward(ag::Tape<T, host>& tape, ag::Node<T, host>& node, const RowL2Norm&) {
+  static void forward(autograd::Tape<T, host>& tape, autograd::Node<T, host>& node, const RowL2Norm&) {
     const MatrixView<const T> in = tape.node(node.inputs[0]).value;
     const auto out = node.value;
 #pragma omp parallel for schedule(static) if (in.rows() > 4096)
@@ -27,7 +27,7 @@ struct Impl<RowL2Norm, host> {
     }
   }
   template <class T>
-  static void backward(ag::Tape<T, host>& tape, ag::Node<T, host>& n, const RowL2Norm&) {
+  static void backward(autograd::Tape<T, host>& tape, autograd::Node<T, host>& n, const RowL2Norm&) {
     auto gx = tape.grad_of(n.inputs[0]);
     const auto x = tape.node(n.inputs[0]).value;
 #pragma omp parallel for schedule(static) if (x.rows() > 4096)

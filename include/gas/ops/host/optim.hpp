@@ -1,6 +1,6 @@
 #pragma once
-/// @brief Host parameter updates of the optimisers (gas/train/optimizer.hpp): `Impl<AdamUpdate, host>` and
-/// `Impl<SgdUpdate, host>`. They are not recorded on a tape: an optimiser calls Impl<Update, Backend>::run once per
+/// @brief Host parameter updates of the optimizers (gas/train/optimizer.hpp): `Impl<AdamUpdate, host>` and
+/// `Impl<SgdUpdate, host>`. They are not recorded on a tape: an optimizer calls Impl<Update, Backend>::run once per
 /// parameter and step, on whichever backend the parameter lives.
 
 #include <cmath>

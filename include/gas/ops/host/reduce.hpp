@@ -53,11 +53,11 @@ double total(MatrixView<const T> in) {
 template <>
 struct Impl<SumAll, host> {
   template <class T>
-  static void forward(ag::Tape<T, host>& tape, ag::Node<T, host>& node, const SumAll&) {
+  static void forward(autograd::Tape<T, host>& tape, autograd::Node<T, host>& node, const SumAll&) {
     node.value(0, 0) = static_cast<T>(detail::total<T>(tape.node(node.inputs[0]).value));
   }
   template <class T>
-  static void backward(ag::Tape<T, host>& tape, ag::Node<T, host>& n, const SumAll&) {
+  static void backward(autograd::Tape<T, host>& tape, autograd::Node<T, host>& n, const SumAll&) {
     auto g = tape.grad_of(n.inputs[0]);
     const T seed = n.grad(0, 0);
     for (std::int64_t i = 0; i < g.rows(); ++i)
@@ -69,12 +69,12 @@ struct Impl<SumAll, host> {
 template <>
 struct Impl<MeanAll, host> {
   template <class T>
-  static void forward(ag::Tape<T, host>& tape, ag::Node<T, host>& node, const MeanAll&) {
+  static void forward(autograd::Tape<T, host>& tape, autograd::Node<T, host>& node, const MeanAll&) {
     const MatrixView<const T> in = tape.node(node.inputs[0]).value;
     node.value(0, 0) = static_cast<T>(detail::total<T>(in) / static_cast<double>(in.rows() * in.cols()));
   }
   template <class T>
-  static void backward(ag::Tape<T, host>& tape, ag::Node<T, host>& n, const MeanAll& a) {
+  static void backward(autograd::Tape<T, host>& tape, autograd::Node<T, host>& n, const MeanAll& a) {
     auto g = tape.grad_of(n.inputs[0]);
     const T seed = n.grad(0, 0) * static_cast<T>(a.scale);
 #pragma omp parallel for schedule(static) if (g.rows() > 4096)
@@ -87,13 +87,13 @@ struct Impl<MeanAll, host> {
 template <>
 struct Impl<ReduceRows, host> {
   template <class T>
-  static void forward(ag::Tape<T, host>& tape, ag::Node<T, host>& node, const ReduceRows& a) {
+  static void forward(autograd::Tape<T, host>& tape, autograd::Node<T, host>& node, const ReduceRows& a) {
     const MatrixView<const T> in = tape.node(node.inputs[0]).value;
     std::fill_n(node.value.data(), in.cols(), T{0});
     detail::add_column_sums<T>(in, static_cast<T>(a.factor), node.aux, node.value.data());
   }
   template <class T>
-  static void backward(ag::Tape<T, host>& tape, ag::Node<T, host>& n, const ReduceRows& a) {
+  static void backward(autograd::Tape<T, host>& tape, autograd::Node<T, host>& n, const ReduceRows& a) {
     auto g = tape.grad_of(n.inputs[0]);
     const T factor = static_cast<T>(a.factor);
 #pragma omp parallel for schedule(static) if (g.rows() > 4096)
@@ -106,7 +106,7 @@ struct Impl<ReduceRows, host> {
 template <>
 struct Impl<ReduceCols, host> {
   template <class T>
-  static void forward(ag::Tape<T, host>& tape, ag::Node<T, host>& node, const ReduceCols& a) {
+  static void forward(autograd::Tape<T, host>& tape, autograd::Node<T, host>& node, const ReduceCols& a) {
     const MatrixView<const T> in = tape.node(node.inputs[0]).value;
     const auto out = node.value;
 #pragma omp parallel for schedule(static) if (in.rows() > 4096)
@@ -117,7 +117,7 @@ struct Impl<ReduceCols, host> {
     }
   }
   template <class T>
-  static void backward(ag::Tape<T, host>& tape, ag::Node<T, host>& n, const ReduceCols& a) {
+  static void backward(autograd::Tape<T, host>& tape, autograd::Node<T, host>& n, const ReduceCols& a) {
     auto g = tape.grad_of(n.inputs[0]);
     const T factor = static_cast<T>(a.factor);
 #pragma omp parallel for schedule(static) if (g.rows() > 4096)

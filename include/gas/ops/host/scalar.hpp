@@ -15,7 +15,7 @@ namespace gas::ops {
 template <>
 struct Impl<DivByScalar, host> {
   template <class T>
-  static void forward(ag::Tape<T, host>& tape, ag::Node<T, host>& node, const DivByScalar&) {
+  static void forward(autograd::Tape<T, host>& tape, autograd::Node<T, host>& node, const DivByScalar&) {
     const MatrixView<const T> in = tape.node(node.inputs[0]).value;
     const T divisor = tape.node(node.inputs[1]).value(0, 0);
     const auto out = node.value;
@@ -26,7 +26,7 @@ struct Impl<DivByScalar, host> {
   /// dx = g / s, ds = -sum(g .* out) / s. The sum runs row by row into `aux` and then over the rows in order, so it
   /// is the same for any thread count.
   template <class T>
-  static void backward(ag::Tape<T, host>& tape, ag::Node<T, host>& n, const DivByScalar&) {
+  static void backward(autograd::Tape<T, host>& tape, autograd::Node<T, host>& n, const DivByScalar&) {
     const auto g = n.grad;
     const T s = tape.node(n.inputs[1]).value(0, 0);
     if (tape.node(n.inputs[0]).requires_grad) {

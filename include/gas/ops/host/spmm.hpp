@@ -2,7 +2,7 @@
 /// @brief Host implementation of spmm (gas/ops/spmm.hpp): `Impl<Spmm<A, host>, host>`, and the graph kernels the
 /// other host graph ops share (the stable transposed index, the row sums and extremes).
 ///
-/// The forward pass is a row-parallel loop: each output row is owned by one thread, reads its neighbours'
+/// The forward pass is a row-parallel loop: each output row is owned by one thread, reads its neighbors'
 /// feature rows contiguously and keeps its accumulator row in L1. The backward pass of sum and mean needs the
 /// transpose; rather than scattering with atomics (whose float rounding would depend on the thread count), it
 /// builds a transposed index of the graph (stable: each column lists its entries in row order) and runs a
@@ -84,7 +84,7 @@ TransposeIndex transpose_index(const Graph& adj, Tensor<std::int64_t, Backend>& 
 }
 
 /// @brief out = sum_k s_k x_k over one row's `deg` entries (s_k = w[k] when Weighted, else 1), where x_k is row
-/// cols[k] of x (Indexed: a neighbour's features) or row k of x (not Indexed: the entries' own rows, as the
+/// cols[k] of x (Indexed: a neighbor's features) or row k of x (not Indexed: the entries' own rows, as the
 /// messages of aggregate_edges; x then points at the row's first entry). Four entries per pass: four independent
 /// row streams in flight and a quarter of the accumulator traffic.
 template <class T, bool Weighted, bool Indexed = true>
@@ -154,7 +154,7 @@ inline void extreme_rows(const node_id* __restrict cols, std::int64_t deg, const
 
 /// @brief out = the reduction R over one row's `deg` entries: sum (weighted when `w` is not null), mean (the
 /// unweighted sum over deg; 0 for an empty row), max or min (the winning entry's id in `arg` unless it is null).
-/// Indexed and `first` as in sum_rows and extreme_rows: spmm's entries are neighbours' rows, aggregate_edges' are
+/// Indexed and `first` as in sum_rows and extreme_rows: spmm's entries are neighbors' rows, aggregate_edges' are
 /// the edges' own message rows.
 template <aggr::Reduction R, class T, bool Indexed = true>
 inline void reduce_row(const node_id* cols, const float* w, std::int64_t deg, const T* x, std::int64_t ldx, T* out,
@@ -186,7 +186,7 @@ struct Impl<Spmm<A, host>, host> {
   static constexpr bool extreme = reduction == aggr::Reduction::max || reduction == aggr::Reduction::min;
 
   template <class T>
-  static void forward(ag::Tape<T, host>& tape, ag::Node<T, host>& node, const Spmm<A, host>& attrs) {
+  static void forward(autograd::Tape<T, host>& tape, autograd::Node<T, host>& node, const Spmm<A, host>& attrs) {
     constexpr aggr::Reduction R = reduction;
     const Graph& adj = *attrs.adj;
     const MatrixView<const T> in = tape.node(node.inputs[0]).value;  // (adj.cols, width)
@@ -212,7 +212,7 @@ struct Impl<Spmm<A, host>, host> {
   }
 
   template <class T>
-  static void backward(ag::Tape<T, host>& tape, ag::Node<T, host>& n, const Spmm<A, host>& attrs) {
+  static void backward(autograd::Tape<T, host>& tape, autograd::Node<T, host>& n, const Spmm<A, host>& attrs) {
     constexpr aggr::Reduction R = reduction;
     const int ix = n.inputs[0];
     if (!tape.node(ix).requires_grad) return;
@@ -223,7 +223,7 @@ struct Impl<Spmm<A, host>, host> {
     if (width == 0) return;
 
     if constexpr (R == aggr::Reduction::max || R == aggr::Reduction::min) {
-      // Each output element came from one neighbour (aux_index); scatter to it. Threads own blocks of 16
+      // Each output element came from one neighbor (aux_index); scatter to it. Threads own blocks of 16
       // feature columns (a cache line of floats), so no two threads write one element and every element sums
       // its rows in ascending order, whatever the thread count.
       const std::int64_t* arg = n.aux_index.data();
