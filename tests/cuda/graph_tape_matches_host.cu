@@ -134,7 +134,7 @@ std::vector<gas::Graph> test_graphs() {
 template <aggr::Aggregation A>
 void check_spmm() {
   constexpr aggr::Reduction R = A::reduction;
-  const Tolerance tol = R == aggr::Reduction::max || R == aggr::Reduction::min ? Tolerance::exact : Tolerance::sums;
+  const Tolerance tol = aggr::is_extreme(R) ? Tolerance::exact : Tolerance::sums;
   std::uint64_t seed = 100;
   for (const auto& graph : test_graphs()) {
     CAPTURE(graph.rows());
@@ -151,7 +151,7 @@ void check_spmm() {
 template <aggr::Aggregation A>
 void check_aggregate_edges() {
   constexpr aggr::Reduction R = A::reduction;
-  const Tolerance tol = R == aggr::Reduction::max || R == aggr::Reduction::min ? Tolerance::exact : Tolerance::sums;
+  const Tolerance tol = aggr::is_extreme(R) ? Tolerance::exact : Tolerance::sums;
   std::uint64_t seed = 900;
   for (const auto& graph : test_graphs()) {
     CAPTURE(graph.rows());

@@ -28,7 +28,7 @@ namespace aggr = gas::ops::aggr;
 template <aggr::Aggregation A>
 void check_spmm(const gas::Graph& graph, std::int64_t width, std::uint64_t seed, std::int64_t offset = 0) {
   constexpr aggr::Reduction R = A::reduction;
-  constexpr bool extreme = R == aggr::Reduction::max || R == aggr::Reduction::min;
+  constexpr bool extreme = aggr::is_extreme(R);
   const auto X = gas_test::random_matrix<float>(graph.cols(), width, seed);
   const auto G = gas_test::random_matrix<float>(graph.rows(), width, seed + 1);
 

@@ -22,6 +22,9 @@ enum class Reduction {
   min,   ///< elementwise minimum over the neighbors, weights ignored; 0 for an empty row
 };
 
+/// @brief Whether a reduction picks one entry per element (max, min): its backward needs the winner saved.
+constexpr bool is_extreme(Reduction r) { return r == Reduction::max || r == Reduction::min; }
+
 /// @brief Weighted sum of the neighbors' rows (A X): GCN with normalized weights, GIN.
 struct Sum {
   static constexpr std::string_view name = "sum";

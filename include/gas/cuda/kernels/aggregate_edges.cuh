@@ -95,7 +95,7 @@ void aggregate_edges_backward(const DeviceCsrView& adj, const T* g, std::int64_t
                               const std::int64_t* arg, T* gm, std::int64_t gm_rows, cudaStream_t stream) {
   detail::check_node_rows(adj, g_rows, width, adj.rows, "cuda::aggregate_edges_backward", "gradient");
   detail::check_edge_rows(adj, gm_rows, width, "cuda::aggregate_edges_backward", "message gradient");
-  constexpr bool extreme = R == ops::aggr::Reduction::max || R == ops::aggr::Reduction::min;
+  constexpr bool extreme = ops::aggr::is_extreme(R);
   GAS_CHECK(!extreme || arg != nullptr || adj.rows == 0 || width == 0, value_error,
             "cuda::aggregate_edges_backward: max/min need the argument array that aggregate_edges_forward wrote");
   if (adj.nnz == 0 || width == 0) return;  // no edges: nothing flows back

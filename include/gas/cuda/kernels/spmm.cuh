@@ -193,7 +193,7 @@ void spmm_backward(const DeviceCsrView& adj, const T* g, std::int64_t g_rows, st
             "cuda::spmm_backward: gradient has " << g_rows << " rows, the adjacency (" << adj.rows << " x "
                                                  << adj.cols << ") " << adj.rows);
   GAS_CHECK(adj.has_transpose(), value_error, "cuda::spmm_backward: the DeviceCsr was built without its transpose");
-  constexpr bool extreme = R == ops::aggr::Reduction::max || R == ops::aggr::Reduction::min;
+  constexpr bool extreme = ops::aggr::is_extreme(R);
   GAS_CHECK(!extreme || arg != nullptr || adj.rows == 0 || width == 0, value_error,
             "cuda::spmm_backward: max/min need the argument array that spmm_forward wrote");
   if (adj.cols == 0 || width == 0 || adj.nnz == 0) return;  // no entries: nothing flows back

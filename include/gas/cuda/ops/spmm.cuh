@@ -19,7 +19,7 @@ namespace gas::ops {
 template <ops::aggr::Aggregation A>
 struct Impl<Spmm<A, cuda::device>, cuda::device> {
   static constexpr ops::aggr::Reduction reduction = A::reduction;
-  static constexpr bool extreme = reduction == ops::aggr::Reduction::max || reduction == ops::aggr::Reduction::min;
+  static constexpr bool extreme = ops::aggr::is_extreme(reduction);
 
   template <class T>
   static void forward(autograd::Tape<T, cuda::device>& tape, autograd::Node<T, cuda::device>& node,

@@ -221,7 +221,7 @@ struct Impl<SpmmEdge<host>, host> {
 template <aggr::Aggregation A>
 struct Impl<AggregateEdges<A, host>, host> {
   static constexpr aggr::Reduction reduction = A::reduction;
-  static constexpr bool extreme = reduction == aggr::Reduction::max || reduction == aggr::Reduction::min;
+  static constexpr bool extreme = aggr::is_extreme(reduction);
 
   template <class T>
   static void forward(autograd::Tape<T, host>& tape, autograd::Node<T, host>& node, const AggregateEdges<A, host>& attrs) {

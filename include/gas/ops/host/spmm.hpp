@@ -183,7 +183,7 @@ inline void reduce_row(const node_id* cols, const float* w, std::int64_t deg, co
 template <aggr::Aggregation A>
 struct Impl<Spmm<A, host>, host> {
   static constexpr aggr::Reduction reduction = A::reduction;
-  static constexpr bool extreme = reduction == aggr::Reduction::max || reduction == aggr::Reduction::min;
+  static constexpr bool extreme = aggr::is_extreme(reduction);
 
   template <class T>
   static void forward(autograd::Tape<T, host>& tape, autograd::Node<T, host>& node, const Spmm<A, host>& attrs) {
@@ -222,7 +222,7 @@ struct Impl<Spmm<A, host>, host> {
     const std::int64_t width = g.cols();
     if (width == 0) return;
 
-    if constexpr (R == aggr::Reduction::max || R == aggr::Reduction::min) {
+    if constexpr (aggr::is_extreme(R)) {
       // Each output element came from one neighbor (aux_index); scatter to it. Threads own blocks of 16
       // feature columns (a cache line of floats), so no two threads write one element and every element sums
       // its rows in ascending order, whatever the thread count.
