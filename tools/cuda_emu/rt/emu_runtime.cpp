@@ -1,13 +1,15 @@
 // CPU stand-in for the CUDA runtime, cuBLAS and the device: see tools/cuda_emu/README.md.
 //
-// Device memory lives in one reserved address range; while host code runs (between synchronizations) it is
-// PROT_NONE, so a host dereference of a device pointer faults as on a real GPU system. Work (kernels, copies,
-// memsets, GEMMs, sorts, event records, waits) is queued per stream and runs only when the host waits for it
-// (synchronize, event synchronize/query, synchronous copies, cudaFree), in stream order, with cross-stream order
-// coming only from events and the legacy default stream's implicit synchronization. Each block's threads run as
-// fibers (our own x86-64 context switch): __syncthreads is a block barrier, warp shuffles exchange values among
-// the lanes named in the mask, and misuse (a lane that exited before a shuffle, divergent barriers, deadlocks) is
-// reported and aborts the program.
+// Device memory lives in one reserved address range; while host code runs (between synchronizations, and inside
+// host functions queued with cudaLaunchHostFunc) it is PROT_NONE, so a host dereference of a device pointer faults as
+// on a real GPU system. Work (kernels, copies, memsets, GEMMs, sorts, host functions, event records, waits) is queued
+// per stream and, by default, runs only when the host waits for it (synchronize, event synchronize/query, synchronous
+// copies, cudaFree), in stream order, with cross-stream order coming only from events and the legacy default stream's
+// implicit synchronization. EMU_EAGER and EMU_COPY move the point where queued work runs (see Settings), so that
+// code which depends on one particular interleaving of its streams, rather than on its events, shows it. Each
+// block's threads run as fibers (our own x86-64 context switch): __syncthreads is a block barrier, warp shuffles
+// exchange values among the lanes named in the mask, and misuse (a lane that exited before a shuffle, divergent
+// barriers, deadlocks) is reported and aborts the program.
 #include <cublas_v2.h>
 #include <cuda_runtime_api.h>
 #include <signal.h>
@@ -46,7 +48,20 @@ struct Settings {
   bool strict = false;   // EMU_STRICT=1: a host pointer in kernel arguments aborts instead of warning
   bool verbose = false;  // EMU_VERBOSE=1: log launches
   bool eager = false;    // EMU_EAGER=1: queued work runs at once (the other extreme of a device's timing)
+  // EMU_COPY=lazy|early|late|rand: when work queued on copy streams runs relative to compute streams. A copy stream
+  // is one created with a priority < 0 (gas gives its transfer streams the device's greatest priority); every other
+  // stream, the legacy one included, is a compute stream. A real device overlaps the two kinds in any order their
+  // events allow, so a missing event shows up only in some interleaving: lazy (default) runs everything when the host
+  // waits; early runs copy-stream work at enqueue (copies as early as possible, compute lazy); late runs
+  // compute-stream work at enqueue and copy streams only when something forces them (a host wait, an event wait or a
+  // legacy-stream synchronization that needs them); rand drains the enqueuing stream with probability 1/2 (EMU_SEED).
+  // EMU_EAGER=1 overrides it: every stream runs at enqueue.
+  enum Copy { lazy, early, late, rand } copy = lazy;
 };
+const char* copy_mode_name(Settings::Copy c) {
+  static const char* names[] = {"lazy", "early", "late", "rand"};
+  return names[c];
+}
 Settings& settings() {
   static Settings s = [] {
     Settings r;
@@ -57,6 +72,16 @@ Settings& settings() {
     if (const char* v = std::getenv("EMU_STRICT")) r.strict = std::atoi(v) != 0;
     if (const char* v = std::getenv("EMU_VERBOSE")) r.verbose = std::atoi(v) != 0;
     if (const char* v = std::getenv("EMU_EAGER")) r.eager = std::atoi(v) != 0;
+    if (const char* v = std::getenv("EMU_COPY"); v != nullptr && *v != 0) {
+      bool known = false;
+      for (int c = Settings::lazy; c <= Settings::rand; ++c)
+        if (!std::strcmp(v, copy_mode_name(static_cast<Settings::Copy>(c)))) {
+          r.copy = static_cast<Settings::Copy>(c);
+          known = true;
+        }
+      // A misspelt mode would silently test the default interleaving only.
+      if (!known) fatal("EMU_COPY", "expected lazy, early, late or rand");
+    }
     return r;
   }();
   return s;
@@ -76,7 +101,11 @@ cudaError_t fail(cudaError_t e) {
 
 struct Stats {
   long long launches = 0, threads = 0, barriers = 0, shuffles = 0, exited_at_barrier = 0, host_ptr_args = 0;
-  long long copies = 0, drains = 0;
+  long long copies = 0, drains = 0, enqueue_drains = 0;
+  // What gas_emu_get_counters() returns (emu_counters.h): what a program asked of the runtime, so tests can check
+  // that a pipeline allocates once, waits only where it must, and so on.
+  long long device_allocs = 0, pinned_allocs = 0, device_frees = 0, pinned_frees = 0, host_waits = 0, host_funcs = 0;
+  long long api_in_host_func = 0;  // CUDA calls made by host functions (which CUDA forbids)
 } stats;
 
 // ------------------------------------------------------------------------------------------------ device memory
@@ -92,6 +121,7 @@ struct Alloc {
 std::map<std::uintptr_t, Alloc> live;       // by user pointer
 std::map<std::size_t, std::size_t> free_runs;  // first page -> pages
 int device_mode = 0;
+int in_host_func = 0;  // a host function (cudaLaunchHostFunc) runs now
 
 void segv_handler(int sig, siginfo_t* info, void*) {
   const auto addr = reinterpret_cast<std::uintptr_t>(info->si_addr);
@@ -100,9 +130,12 @@ void segv_handler(int sig, siginfo_t* info, void*) {
   if (region != nullptr && addr >= r && addr < r + kRegionBytes)
     std::snprintf(msg, sizeof msg,
                   "\n*** GAS_EMU: segfault at %p inside the emulated device memory (%s): %s\n", info->si_addr,
-                  device_mode > 0 ? "while device work runs" : "from HOST code",
-                  device_mode > 0 ? "out of the bounds of a live allocation (or a freed one)"
-                                  : "host code dereferenced a device pointer");
+                  device_mode > 0    ? "while device work runs"
+                  : in_host_func > 0 ? "from a HOST FUNCTION"
+                                     : "from HOST code",
+                  device_mode > 0   ? "out of the bounds of a live allocation (or a freed one)"
+                  : in_host_func > 0 ? "a function queued with cudaLaunchHostFunc dereferenced a device pointer"
+                                     : "host code dereferenced a device pointer");
   else
     std::snprintf(msg, sizeof msg, "\n*** GAS_EMU: signal %d at %p (device work running: %d)\n", sig, info->si_addr,
                   device_mode);
@@ -280,7 +313,41 @@ StreamObj* lookup(cudaStream_t s) {
 
 void drain(StreamObj* s, std::uint64_t upto);
 
+int draining = 0;  // drain() frames active: queued work (a kernel, an event wait, a host function) runs now
+std::mt19937 copy_rng(settings().seed);  // EMU_COPY=rand's coin, apart from EMU_SCHED's so each mode reproduces
+
+bool is_copy_stream(const StreamObj* s) { return s->priority < 0; }
+
+/// Whether work just queued on `s` runs now rather than when the host waits (EMU_EAGER, EMU_COPY).
+bool drain_at_enqueue(const StreamObj* s) {
+  // Queued from inside running work (only a host function can do that): draining here could need the stream that is
+  // running, which is not a cycle in the program but would read as one. The work runs when its stream gets there.
+  if (draining > 0) return false;
+  if (settings().eager) return true;
+  switch (settings().copy) {
+    case Settings::early: return is_copy_stream(s);
+    case Settings::late: return !is_copy_stream(s);
+    case Settings::rand: return (copy_rng() & 1u) != 0;
+    default: return false;
+  }
+}
+
+/// CUDA forbids CUDA calls from host functions (they may deadlock or fail with cudaErrorNotPermitted); the emulator
+/// serves them but says so once (EMU_STRICT=1: aborts).
+void check_not_in_host_func(const char* what) {
+  if (in_host_func == 0) return;
+  ++stats.api_in_host_func;
+  if (settings().strict) fatal("host function", (std::string(what) + ": a CUDA call from a host function").c_str());
+  static bool warned = false;
+  if (!warned) {
+    warned = true;
+    std::fprintf(stderr, "GAS_EMU WARNING: a host function (cudaLaunchHostFunc) made a CUDA call (%s); CUDA forbids "
+                         "it (it may deadlock or fail on a device)\n", what);
+  }
+}
+
 std::uint64_t enqueue(StreamObj* s, std::function<void()> fn) {
+  check_not_in_host_func("work queued");
   if (s->legacy) {
     // The legacy default stream waits for the work already queued on every blocking stream.
     for (StreamObj* b : streams)
@@ -296,24 +363,55 @@ std::uint64_t enqueue(StreamObj* s, std::function<void()> fn) {
   }
   s->q.push_back(std::move(fn));
   const std::uint64_t seq = ++s->enq;
-  if (settings().eager && !s->running) drain(s, seq);
+  if (drain_at_enqueue(s)) {
+    ++stats.enqueue_drains;
+    drain(s, seq);
+  }
   return seq;
 }
 
 void drain(StreamObj* s, std::uint64_t upto) {
+  // Called by the host function's own code (nested drains of queued work run with device_mode > 0).
+  if (in_host_func > 0 && device_mode == 0) check_not_in_host_func("a wait");
   if (s->done >= upto) return;
-  if (s->running) fatal("stream", "cyclic dependency between streams (work waits for later work)");
+  // Work only ever waits for work queued before it (an event wait takes the event's latest record), so a drain of
+  // a stream that is already running means the emulator itself went wrong, or a host function waited on its stream.
+  if (s->running)
+    fatal("stream", in_host_func > 0 && device_mode == 0
+                        ? "a host function waits for its own stream or one that waits for it (a deadlock)"
+                        : "cyclic dependency between streams (work waits for later work)");
   ++stats.drains;
   enter_device();
   s->running = true;
+  ++draining;
   while (s->done < upto) {
     std::function<void()> fn = std::move(s->q.front());
     s->q.pop_front();
     fn();
     ++s->done;
   }
+  --draining;
   s->running = false;
   leave_device();
+}
+
+/// Runs a host function (cudaLaunchHostFunc) as the host code it is: device memory is PROT_NONE meanwhile, however
+/// deeply nested the drain that reached it, so a host function that dereferences a device pointer faults. Pinned and
+/// pageable memory stay accessible.
+void run_host_func(cudaHostFn_t fn, void* data) {
+  const int saved = device_mode;
+  if (saved > 0 && settings().protect) protect_pages(0, hwm_pages, PROT_NONE);
+  device_mode = 0;
+  ++in_host_func;
+  try {
+    fn(data);
+  } catch (...) {
+    fatal("host function", "threw an exception (CUDA host functions must not)");
+  }
+  --in_host_func;
+  device_mode = saved;
+  if (saved > 0 && settings().protect)
+    for (auto& [u, a] : live) protect_pages(a.first_page, a.pages - 1, PROT_READ | PROT_WRITE);
 }
 void drain_all(StreamObj* s) { drain(s, s->enq); }
 void drain_everything() {
@@ -420,7 +518,7 @@ void* sched_sp = nullptr;
 Fiber* cur = nullptr;
 const std::function<void()>* cur_body = nullptr;
 const char* cur_kernel = "";
-std::mt19937 rng;
+std::mt19937 rng(settings().seed);  // EMU_SCHED=rand's order (EMU_SEED)
 
 }  // namespace
 
@@ -729,14 +827,27 @@ bool is_device_range(const void* p, std::size_t n) {
 namespace {
 struct Report {
   ~Report() {
-    if (std::getenv("EMU_STATS") != nullptr)
-      std::fprintf(stderr,
-                   "GAS_EMU stats: %lld launches, %lld threads, %lld barriers, %lld shuffles, %lld drains, %lld "
-                   "host-pointer argument words, %lld barrier releases with exited threads\n",
-                   stats.launches, stats.threads, stats.barriers, stats.shuffles, stats.drains, stats.host_ptr_args,
-                   stats.exited_at_barrier);
+    if (std::getenv("EMU_STATS") == nullptr) return;
+    std::fprintf(stderr,
+                 "GAS_EMU stats: %lld launches, %lld threads, %lld barriers, %lld shuffles, %lld drains (%lld at "
+                 "enqueue, EMU_COPY=%s%s), %lld host-pointer argument words, %lld barrier releases with exited "
+                 "threads\n",
+                 stats.launches, stats.threads, stats.barriers, stats.shuffles, stats.drains, stats.enqueue_drains,
+                 copy_mode_name(settings().copy), settings().eager ? " overridden by EMU_EAGER" : "",
+                 stats.host_ptr_args, stats.exited_at_barrier);
+    // One "GAS_EMU" line per report, as run_all.sh counts such lines.
+    std::fprintf(stderr,
+                 "  counters: %lld device allocs, %lld device frees, %lld pinned allocs, %lld pinned frees, "
+                 "%lld host waits, %lld host funcs (%lld CUDA calls from them), %lld copies, %lld launches\n",
+                 stats.device_allocs, stats.device_frees, stats.pinned_allocs, stats.pinned_frees, stats.host_waits,
+                 stats.host_funcs, stats.api_in_host_func, stats.copies, stats.launches);
   }
 } report;
+
+cudaError_t count_wait(cudaError_t e) {
+  if (e == cudaSuccess) ++stats.host_waits;
+  return e;
+}
 
 cudaError_t copy_impl(void* dst, std::size_t dpitch, const void* src, std::size_t spitch, std::size_t width,
                       std::size_t height, cudaMemcpyKind kind, cudaStream_t stream, bool async) {
@@ -830,6 +941,7 @@ cudaError_t cudaSetDevice(int device) {
 }
 cudaError_t cudaDeviceSynchronize(void) {
   Lock lock(big());
+  ++stats.host_waits;
   drain_everything();
   return cudaSuccess;
 }
@@ -875,15 +987,18 @@ cudaError_t cudaMalloc(void** p, size_t size) {
   if (p == nullptr) return fail(cudaErrorInvalidValue);
   const cudaError_t e = device_alloc(p, size);
   if (e != cudaSuccess) *p = nullptr;
+  else if (size > 0) ++stats.device_allocs;
   return fail(e);
 }
 cudaError_t cudaFree(void* p) {
   Lock lock(big());
   if (p == nullptr) return cudaSuccess;
+  ++stats.host_waits;
   drain_everything();  // cudaFree synchronizes with the device
   const Alloc* a = find_alloc(p);
   if (a == nullptr || a->user != p) return fail(cudaErrorInvalidValue);
   device_release(*a);
+  ++stats.device_frees;
   return cudaSuccess;
 }
 cudaError_t cudaMemGetInfo(size_t* free_bytes, size_t* total) {
@@ -912,6 +1027,7 @@ cudaError_t cudaHostAlloc(void** p, size_t size, unsigned int flags) {
   }
   if (settings().poison) std::memset(m, 0xff, size);
   pinned[reinterpret_cast<std::uintptr_t>(m)] = Pinned{size, bytes, flags};
+  ++stats.pinned_allocs;
   *p = m;
   return cudaSuccess;
 }
@@ -919,11 +1035,13 @@ cudaError_t cudaMallocHost(void** p, size_t size) { return cudaHostAlloc(p, size
 cudaError_t cudaFreeHost(void* p) {
   Lock lock(big());
   if (p == nullptr) return cudaSuccess;
-  drain_everything();
+  ++stats.host_waits;
+  drain_everything();  // cudaFreeHost synchronizes with the device, as cudaFree does
   auto it = pinned.find(reinterpret_cast<std::uintptr_t>(p));
   if (it == pinned.end()) return fail(cudaErrorInvalidValue);
   munmap(p, it->second.mapped_bytes);
   pinned.erase(it);
+  ++stats.pinned_frees;
   return cudaSuccess;
 }
 cudaError_t cudaHostGetDevicePointer(void** device, void* host, unsigned int flags) {
@@ -954,9 +1072,11 @@ cudaError_t cudaPointerGetAttributes(cudaPointerAttributes* attr, const void* p)
   return cudaSuccess;
 }
 
+// The synchronous calls block the host until the copy (and the legacy stream's earlier work) is done: a host wait,
+// counted when the call is accepted, whether or not anything was pending.
 cudaError_t cudaMemcpy(void* dst, const void* src, size_t n, cudaMemcpyKind kind) {
   Lock lock(big());
-  return copy_impl(dst, n, src, n, n, 1, kind, nullptr, false);
+  return count_wait(copy_impl(dst, n, src, n, n, 1, kind, nullptr, false));
 }
 cudaError_t cudaMemcpyAsync(void* dst, const void* src, size_t n, cudaMemcpyKind kind, cudaStream_t stream) {
   Lock lock(big());
@@ -965,7 +1085,7 @@ cudaError_t cudaMemcpyAsync(void* dst, const void* src, size_t n, cudaMemcpyKind
 cudaError_t cudaMemcpy2D(void* dst, size_t dpitch, const void* src, size_t spitch, size_t width, size_t height,
                          cudaMemcpyKind kind) {
   Lock lock(big());
-  return copy_impl(dst, dpitch, src, spitch, width, height, kind, nullptr, false);
+  return count_wait(copy_impl(dst, dpitch, src, spitch, width, height, kind, nullptr, false));
 }
 cudaError_t cudaMemcpy2DAsync(void* dst, size_t dpitch, const void* src, size_t spitch, size_t width, size_t height,
                               cudaMemcpyKind kind, cudaStream_t stream) {
@@ -974,7 +1094,7 @@ cudaError_t cudaMemcpy2DAsync(void* dst, size_t dpitch, const void* src, size_t 
 }
 cudaError_t cudaMemset(void* dst, int value, size_t n) {
   Lock lock(big());
-  return memset_impl(dst, n, value, n, 1, nullptr, false);
+  return count_wait(memset_impl(dst, n, value, n, 1, nullptr, false));
 }
 cudaError_t cudaMemsetAsync(void* dst, int value, size_t n, cudaStream_t stream) {
   Lock lock(big());
@@ -1011,6 +1131,14 @@ cudaError_t cudaStreamCreateWithFlags(cudaStream_t* out, unsigned int flags) {
   return cudaStreamCreateWithPriority(out, flags, 0);
 }
 cudaError_t cudaStreamCreate(cudaStream_t* out) { return cudaStreamCreateWithPriority(out, cudaStreamDefault, 0); }
+cudaError_t cudaStreamGetPriority(cudaStream_t stream, int* priority) {
+  Lock lock(big());
+  StreamObj* s = lookup(stream);
+  if (s == nullptr) return fail(cudaErrorInvalidResourceHandle);
+  if (priority == nullptr) return fail(cudaErrorInvalidValue);
+  *priority = s->priority;
+  return cudaSuccess;
+}
 cudaError_t cudaStreamDestroy(cudaStream_t stream) {
   Lock lock(big());
   if (stream == nullptr || stream == cudaStreamLegacy) return fail(cudaErrorInvalidResourceHandle);
@@ -1025,6 +1153,7 @@ cudaError_t cudaStreamSynchronize(cudaStream_t stream) {
   Lock lock(big());
   StreamObj* s = lookup(stream);
   if (s == nullptr) return fail(cudaErrorInvalidResourceHandle);
+  ++stats.host_waits;
   drain_all(s);
   return cudaSuccess;
 }
@@ -1035,6 +1164,17 @@ cudaError_t cudaStreamQuery(cudaStream_t stream) {
   if (s->done == s->enq) return cudaSuccess;
   drain_all(s);  // the device makes progress meanwhile: the next query answers "done"
   return fail(cudaErrorNotReady);
+}
+cudaError_t cudaLaunchHostFunc(cudaStream_t stream, cudaHostFn_t fn, void* data) {
+  Lock lock(big());
+  StreamObj* s = lookup(stream);
+  if (s == nullptr) return fail(cudaErrorInvalidResourceHandle);
+  if (fn == nullptr) return fail(cudaErrorInvalidValue);
+  ++stats.host_funcs;
+  // In stream order like a kernel; it runs on whichever host thread drains the stream (a device runs it on a driver
+  // thread), as host code.
+  enqueue(s, [fn, data] { run_host_func(fn, data); });
+  return cudaSuccess;
 }
 cudaError_t cudaStreamWaitEvent(cudaStream_t stream, cudaEvent_t event, unsigned int flags) {
   Lock lock(big());
@@ -1084,6 +1224,7 @@ cudaError_t cudaEventSynchronize(cudaEvent_t event) {
   Lock lock(big());
   EventObj* e = lookup(event);
   if (e == nullptr) return fail(cudaErrorInvalidResourceHandle);
+  ++stats.host_waits;
   if (e->recorded) drain(e->stream, e->seq);
   return cudaSuccess;
 }
@@ -1107,6 +1248,21 @@ cudaError_t cudaEventElapsedTime(float* ms, cudaEvent_t start, cudaEvent_t stop)
   *ms = static_cast<float>(b->stamp->ms - a->stamp->ms);
   return cudaSuccess;
 }
+
+struct gas_emu_counters gas_emu_get_counters(void) {
+  Lock lock(big());
+  gas_emu_counters c{};
+  c.device_allocs = stats.device_allocs;
+  c.pinned_allocs = stats.pinned_allocs;
+  c.device_frees = stats.device_frees;
+  c.pinned_frees = stats.pinned_frees;
+  c.host_waits = stats.host_waits;
+  c.host_funcs = stats.host_funcs;
+  c.copies = stats.copies;
+  c.launches = stats.launches;
+  return c;
+}
+const char* gas_emu_copy_mode(void) { return settings().eager ? "eager" : copy_mode_name(settings().copy); }
 
 }  // extern "C"
 

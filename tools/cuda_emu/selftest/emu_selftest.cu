@@ -1,9 +1,14 @@
-// Self-test of the emulation itself: indexing, barriers, shuffles, stream order, protection.
+// Self-test of the emulation itself: indexing, barriers, shuffles, stream order, protection, host functions, the
+// EMU_COPY modes (run it under each: some outcomes are asserted per mode) and the counters.
 #include <doctest/doctest.h>
 #include <gas/cuda/memory.hpp>
 #include <gas/cuda/kernels/common.cuh>
-#include <vector>
+#include <cstdio>
+#include <cstdlib>
 #include <numeric>
+#include <string>
+#include <utility>
+#include <vector>
 
 namespace {
 struct Relu { template <class T> T value(T x) const { return x > T{0} ? x : T{0}; } };
@@ -37,6 +42,66 @@ __global__ void early_exit_shuffle(int* out) {
   if (threadIdx.x == 5) return;
   out[threadIdx.x] = __shfl_xor_sync(0xffffffffu, 1, 1);
 }
+__global__ void fill(int* d, int v, int n) {
+  for (int i = blockIdx.x * blockDim.x + threadIdx.x; i < n; i += gridDim.x * blockDim.x) d[i] = v;
+}
+__global__ void add_one(const int* in, int* out, int n) {
+  for (int i = blockIdx.x * blockDim.x + threadIdx.x; i < n; i += gridDim.x * blockDim.x) out[i] = in[i] + 1;
+}
+
+// Raw handles (not gas::cuda's classes) so that these checks of the emulator do not move with the library.
+// A compute stream has priority 0; a copy stream the device's greatest priority, as gas's transfer streams do.
+struct RawStream {
+  cudaStream_t s = nullptr;
+  explicit RawStream(bool copy) {
+    int least = 0, greatest = 0;
+    REQUIRE(cudaDeviceGetStreamPriorityRange(&least, &greatest) == cudaSuccess);
+    REQUIRE(cudaStreamCreateWithPriority(&s, cudaStreamNonBlocking, copy ? greatest : least) == cudaSuccess);
+  }
+  ~RawStream() { cudaStreamDestroy(s); }
+  operator cudaStream_t() const { return s; }
+};
+struct RawEvent {
+  cudaEvent_t e = nullptr;
+  RawEvent() { REQUIRE(cudaEventCreateWithFlags(&e, cudaEventDisableTiming) == cudaSuccess); }
+  ~RawEvent() { cudaEventDestroy(e); }
+  operator cudaEvent_t() const { return e; }
+};
+template <class T>
+struct Dev {
+  T* p = nullptr;
+  explicit Dev(std::size_t n) { REQUIRE(cudaMalloc(&p, n * sizeof(T)) == cudaSuccess); }
+  ~Dev() { cudaFree(p); }
+};
+template <class T>
+struct Pinned {
+  T* p = nullptr;
+  explicit Pinned(std::size_t n) { REQUIRE(cudaHostAlloc(reinterpret_cast<void**>(&p), n * sizeof(T), 0) == cudaSuccess); }
+  ~Pinned() { cudaFreeHost(p); }
+  T& operator[](std::size_t i) { return p[i]; }
+};
+
+// A host function's view: what it read from pinned memory, in the order the functions ran.
+struct Probe {
+  const int* pinned;
+  std::vector<int>* seen;
+};
+void record_pinned(void* data) {
+  auto* probe = static_cast<Probe*>(data);
+  probe->seen->push_back(*probe->pinned);
+}
+// A gather into pinned staging by several CPU threads, as gas's history pipeline does in a host function.
+struct Gather {
+  int* staging;
+  int n, step;
+};
+void gather_rows(void* data) {
+  auto* g = static_cast<Gather*>(data);
+#pragma omp parallel for num_threads(2)
+  for (int i = 0; i < g->n; ++i) g->staging[i] = g->step * 1000 + i;
+}
+void read_device(void* data) { std::printf("%d\n", *static_cast<const int*>(data)); }  // must fault
+std::string mode() { return gas_emu_copy_mode(); }
 }  // namespace
 
 TEST_CASE("grid-stride covers every element, last block included") {
@@ -115,7 +180,11 @@ TEST_CASE("group_sum over shuffles") {
   cudaFree(dout);
 }
 
+// Compute streams (priority 0) are deferred under EMU_COPY=lazy|early and run at enqueue under late and EMU_EAGER=1;
+// rand does either, so only the mode-independent outcome is checked there.
 TEST_CASE("stream order, events and deferred execution") {
+  const std::string m = mode();
+  const bool deferred = m == "lazy" || m == "early", at_enqueue = m == "late" || m == "eager";
   gas::cuda::Stream a, b;
   int* d;
   cudaMalloc(&d, 4);
@@ -127,12 +196,14 @@ TEST_CASE("stream order, events and deferred execution") {
   a.synchronize();
   int back = 0;
   cudaMemcpy(&back, d, 4, cudaMemcpyDeviceToHost);
-  CHECK(back == 7);
+  if (deferred) CHECK(back == 7);
+  if (at_enqueue) CHECK(back == 1);
   cudaMemcpyAsync(d, one.data(), 4, cudaMemcpyHostToDevice, a.get());
   one[0] = 5;  // pageable: staged at the call
   cudaMemcpyAsync(&back, d, 4, cudaMemcpyDeviceToHost, b.get());  // no order between a and b
   b.synchronize();
-  CHECK(back == 7);  // b ran first: a's copy has not happened yet
+  if (deferred) CHECK(back == 7);  // b ran first: a's copy has not happened yet
+  if (at_enqueue) CHECK(back == 1);  // a's copy ran at the call
   a.synchronize();
   cudaMemcpy(&back, d, 4, cudaMemcpyDeviceToHost);
   CHECK(back == 1);
@@ -150,7 +221,192 @@ TEST_CASE("invalid launch configurations are errors" ) {
   cudaFree(d);
 }
 
-TEST_CASE("abort cases (run by hand: EMU_ABORT_CASE=host-deref|early-exit)") {
+#ifndef GAS_EMU
+#error "emu_shim.hpp defines GAS_EMU"
+#endif
+
+TEST_CASE("host functions run in stream order, after event waits, and count") {
+  RawStream compute(false), copy(true);
+  RawEvent done;
+  Dev<int> d(1);
+  Pinned<int> h(1);
+  std::vector<int> seen;
+  Probe probe{h.p, &seen};
+  const gas_emu_counters before = gas_emu_get_counters();
+  for (int v : {3, 4}) {  // each host function sees the copy queued before it and not the one after
+    fill<<<1, 32, 0, compute>>>(d.p, v, 1);
+    REQUIRE(cudaMemcpyAsync(h.p, d.p, 4, cudaMemcpyDeviceToHost, compute) == cudaSuccess);
+    REQUIRE(cudaLaunchHostFunc(compute, record_pinned, &probe) == cudaSuccess);
+  }
+  fill<<<1, 32, 0, compute>>>(d.p, 5, 1);
+  REQUIRE(cudaMemcpyAsync(h.p, d.p, 4, cudaMemcpyDeviceToHost, compute) == cudaSuccess);
+  REQUIRE(cudaEventRecord(done, compute) == cudaSuccess);
+  // On another stream, ordered only by the event: the host function must see the 5.
+  REQUIRE(cudaStreamWaitEvent(copy, done, 0) == cudaSuccess);
+  REQUIRE(cudaLaunchHostFunc(copy, record_pinned, &probe) == cudaSuccess);
+  REQUIRE(cudaStreamSynchronize(copy) == cudaSuccess);
+  REQUIRE(cudaStreamSynchronize(compute) == cudaSuccess);
+  CHECK(seen == std::vector<int>{3, 4, 5});
+  CHECK(gas_emu_get_counters().host_funcs - before.host_funcs == 3);
+  CHECK(cudaLaunchHostFunc(compute, nullptr, nullptr) == cudaErrorInvalidValue);
+  CHECK(cudaGetLastError() == cudaErrorInvalidValue);
+}
+
+// The history pipeline's shape: per step, an H2D copy stream gathers rows into pinned staging (a host function) and
+// uploads them, the compute stream works on them, a D2H copy stream downloads the result; every cross-stream order is
+// an event, including the reuse of the input and output buffers by the next step. Right in every EMU_COPY mode.
+TEST_CASE("with events, copy streams and the compute stream see each other's results in every EMU_COPY mode") {
+  MESSAGE("EMU_COPY mode: " << mode());
+  constexpr int n = 300, steps = 5;
+  RawStream compute(false), h2d(true), d2h(true);
+  RawEvent uploaded, consumed, computed, downloaded;
+  Dev<int> din(n), dout(n);
+  Pinned<int> staging(n), out(n * steps);
+  std::vector<Gather> gathers(steps);
+  for (int k = 0; k < steps; ++k) {
+    gathers[k] = Gather{staging.p, n, k};
+    if (k > 0) REQUIRE(cudaStreamWaitEvent(h2d, consumed, 0) == cudaSuccess);  // din is free again
+    REQUIRE(cudaLaunchHostFunc(h2d, gather_rows, &gathers[k]) == cudaSuccess);
+    REQUIRE(cudaMemcpyAsync(din.p, staging.p, n * 4, cudaMemcpyHostToDevice, h2d) == cudaSuccess);
+    REQUIRE(cudaEventRecord(uploaded, h2d) == cudaSuccess);
+    REQUIRE(cudaStreamWaitEvent(compute, uploaded, 0) == cudaSuccess);
+    if (k > 0) REQUIRE(cudaStreamWaitEvent(compute, downloaded, 0) == cudaSuccess);  // dout is free again
+    add_one<<<2, 64, 0, compute>>>(din.p, dout.p, n);
+    REQUIRE(cudaEventRecord(consumed, compute) == cudaSuccess);
+    REQUIRE(cudaEventRecord(computed, compute) == cudaSuccess);
+    REQUIRE(cudaStreamWaitEvent(d2h, computed, 0) == cudaSuccess);
+    REQUIRE(cudaMemcpyAsync(out.p + k * n, dout.p, n * 4, cudaMemcpyDeviceToHost, d2h) == cudaSuccess);
+    REQUIRE(cudaEventRecord(downloaded, d2h) == cudaSuccess);
+  }
+  REQUIRE(cudaStreamSynchronize(d2h) == cudaSuccess);
+  int bad = 0;
+  for (int k = 0; k < steps; ++k)
+    for (int i = 0; i < n; ++i) bad += out[k * n + i] != k * 1000 + i + 1;
+  CHECK(bad == 0);
+}
+
+// Without the event, which side wins depends on when each stream's work runs; the modes make it observable.
+//   (a) the compute stream writes, a copy stream downloads without waiting: fresh only if compute ran first;
+//   (b) a copy stream uploads, the compute stream reads without waiting: fresh only if the copy ran first.
+// Expected outcomes: lazy stale/stale (the host syncs the reader first), early stale/fresh, late fresh/stale,
+// eager fresh/fresh, rand both outcomes over the trials.
+TEST_CASE("a missing event wait reads stale data in an EMU_COPY-dependent way") {
+  RawStream compute(false), h2d(true), d2h(true);
+  Dev<int> d(64), d2(64);
+  Pinned<int> h(64);
+  auto trial_a = [&] {
+    REQUIRE(cudaMemset(d.p, 0, 256) == cudaSuccess);
+    fill<<<1, 64, 0, compute>>>(d.p, 42, 64);
+    REQUIRE(cudaMemcpyAsync(h.p, d.p, 256, cudaMemcpyDeviceToHost, d2h) == cudaSuccess);  // no wait: a bug
+    REQUIRE(cudaStreamSynchronize(d2h) == cudaSuccess);
+    REQUIRE(cudaStreamSynchronize(compute) == cudaSuccess);
+    return h[0] == 42;
+  };
+  auto trial_b = [&] {
+    REQUIRE(cudaMemset(d.p, 0, 256) == cudaSuccess);
+    for (int i = 0; i < 64; ++i) h[i] = 7;
+    REQUIRE(cudaMemcpyAsync(d.p, h.p, 256, cudaMemcpyHostToDevice, h2d) == cudaSuccess);
+    add_one<<<1, 64, 0, compute>>>(d.p, d2.p, 64);  // no wait: a bug
+    REQUIRE(cudaStreamSynchronize(compute) == cudaSuccess);
+    REQUIRE(cudaStreamSynchronize(h2d) == cudaSuccess);
+    int r = 0;
+    REQUIRE(cudaMemcpy(&r, d2.p, 4, cudaMemcpyDeviceToHost) == cudaSuccess);
+    return r == 8;
+  };
+  const std::string m = mode();
+  MESSAGE("EMU_COPY mode: " << m);
+  if (m == "rand") {
+    int fresh_a = 0, fresh_b = 0, trials = 32;
+    for (int t = 0; t < trials; ++t) {
+      fresh_a += trial_a();
+      fresh_b += trial_b();
+    }
+    MESSAGE("fresh reads: (a) " << fresh_a << " (b) " << fresh_b << " of " << trials);
+    CHECK((fresh_a > 0 && fresh_a < trials));
+    CHECK((fresh_b > 0 && fresh_b < trials));
+    return;
+  }
+  const bool a = trial_a(), b = trial_b();
+  if (m == "lazy") CHECK((!a && !b));
+  if (m == "early") CHECK((!a && b));
+  if (m == "late") CHECK((a && !b));
+  if (m == "eager") CHECK((a && b));
+}
+
+// Work queued from inside running work (CUDA forbids CUDA calls in host functions; the emulator serves them and
+// warns once) must not be drained at enqueue: it could need the stream that is running, which would read as a
+// cyclic dependency. EMU_COPY=rand reaches that case (the host function queues onto a stream whose pending wait names
+// the running stream) in most seeds; early reaches the queueing onto the very stream that runs.
+namespace {
+struct Requeue {
+  cudaStream_t to[2];
+  int* x;
+};
+void queue_from_host(void* data) {
+  auto* r = static_cast<Requeue*>(data);
+  cudaMemsetAsync(r->x, 9, 4, r->to[0]);
+  cudaMemsetAsync(r->x + 1, 9, 4, r->to[1]);
+}
+}  // namespace
+TEST_CASE("work queued by a host function waits for its stream, without a false cycle") {
+  if (const char* v = std::getenv("EMU_STRICT"); v != nullptr && std::atoi(v) != 0) return;  // the call would abort
+  RawStream compute(false), waiter_b(false), waiter_a(true);
+  RawEvent e;
+  Dev<int> x(2);
+  Requeue requeue{{waiter_b, waiter_a}, x.p};
+  for (int t = 0; t < 64; ++t) {
+    REQUIRE(cudaMemset(x.p, 0, 8) == cudaSuccess);
+    REQUIRE(cudaLaunchHostFunc(compute, queue_from_host, &requeue) == cudaSuccess);
+    REQUIRE(cudaEventRecord(e, compute) == cudaSuccess);
+    REQUIRE(cudaStreamWaitEvent(waiter_b, e, 0) == cudaSuccess);
+    REQUIRE(cudaStreamWaitEvent(waiter_a, e, 0) == cudaSuccess);
+    REQUIRE(cudaStreamSynchronize(compute) == cudaSuccess);
+    REQUIRE(cudaStreamSynchronize(waiter_a) == cudaSuccess);
+    REQUIRE(cudaStreamSynchronize(waiter_b) == cudaSuccess);
+    int r[2] = {0, 0};
+    REQUIRE(cudaMemcpy(r, x.p, 8, cudaMemcpyDeviceToHost) == cudaSuccess);
+    REQUIRE((r[0] == 0x09090909 && r[1] == 0x09090909));
+  }
+}
+
+TEST_CASE("counters: allocations, frees, host waits, copies, launches") {
+  const gas_emu_counters c0 = gas_emu_get_counters();
+  int* d = nullptr;
+  void* h = nullptr;
+  cudaStream_t s = nullptr;
+  REQUIRE(cudaMalloc(&d, 64) == cudaSuccess);
+  REQUIRE(cudaHostAlloc(&h, 64, cudaHostAllocDefault) == cudaSuccess);
+  REQUIRE(cudaStreamCreate(&s) == cudaSuccess);
+  REQUIRE(cudaStreamSynchronize(s) == cudaSuccess);  // nothing pending: still a wait
+  const gas_emu_counters c1 = gas_emu_get_counters();
+  CHECK(c1.device_allocs - c0.device_allocs == 1);
+  CHECK(c1.pinned_allocs - c0.pinned_allocs == 1);
+  CHECK(c1.host_waits - c0.host_waits == 1);
+  fill<<<1, 16, 0, s>>>(d, 1, 16);
+  REQUIRE(cudaMemcpyAsync(h, d, 64, cudaMemcpyDeviceToHost, s) == cudaSuccess);
+  while (cudaStreamQuery(s) == cudaErrorNotReady) (void)cudaGetLastError();  // queries are not waits
+  void* z = nullptr;
+  REQUIRE(cudaMalloc(&z, 0) == cudaSuccess);  // nothing allocated
+  REQUIRE(cudaFree(nullptr) == cudaSuccess);   // nothing to free, no wait
+  const gas_emu_counters c2 = gas_emu_get_counters();
+  CHECK(c2.host_waits == c1.host_waits);
+  CHECK(c2.device_allocs == c1.device_allocs);
+  CHECK(c2.launches - c1.launches == 1);
+  CHECK(c2.copies - c1.copies == 1);
+  int back = 0;
+  REQUIRE(cudaMemcpy(&back, d, 4, cudaMemcpyDeviceToHost) == cudaSuccess);
+  REQUIRE(cudaDeviceSynchronize() == cudaSuccess);
+  REQUIRE(cudaStreamDestroy(s) == cudaSuccess);  // not a wait
+  REQUIRE(cudaFree(d) == cudaSuccess);
+  REQUIRE(cudaFreeHost(h) == cudaSuccess);
+  const gas_emu_counters c3 = gas_emu_get_counters();
+  CHECK(c3.host_waits - c2.host_waits == 4);
+  CHECK(c3.copies - c2.copies == 1);
+  CHECK(c3.device_frees - c2.device_frees == 1);
+  CHECK(c3.pinned_frees - c2.pinned_frees == 1);
+}
+
+TEST_CASE("abort cases (run by hand: EMU_ABORT_CASE=host-deref|early-exit|host-func-deref)") {
   const char* which = std::getenv("EMU_ABORT_CASE");
   if (which == nullptr) return;
   int* d;
@@ -158,6 +414,11 @@ TEST_CASE("abort cases (run by hand: EMU_ABORT_CASE=host-deref|early-exit)") {
   if (std::string(which) == "host-deref") MESSAGE(d[0]);  // must fault
   if (std::string(which) == "early-exit") {
     early_exit_shuffle<<<1, 32>>>(d);
+    cudaDeviceSynchronize();
+  }
+  if (std::string(which) == "host-func-deref") {  // host functions are host code: must fault
+    fill<<<1, 32>>>(d, 1, 32);
+    cudaLaunchHostFunc(nullptr, read_device, d);
     cudaDeviceSynchronize();
   }
 }

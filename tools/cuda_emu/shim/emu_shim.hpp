@@ -5,10 +5,15 @@
 // gas_emu::Launch, the target of the rewritten `kernel<<<grid, block, smem, stream>>>(args)` launches. Kernel bodies
 // are the project's own code, untouched. Every block's threads run as cooperating fibers (emu_runtime.cpp), so
 // barriers, shared memory and warp shuffles behave as on the device; kernels run on their stream when the host
-// synchronizes with it (deferred, stream-ordered execution), not at launch.
+// synchronizes with it (deferred, stream-ordered execution), not at launch, unless EMU_EAGER or EMU_COPY run some
+// streams at enqueue.
 #pragma once
 
 #include <cuda_runtime.h>
+
+// Code built against the emulator can say so (`#ifdef GAS_EMU`) and read what it asked of the runtime.
+#define GAS_EMU 1
+#include "emu_counters.h"
 
 // The CUDA math API is in the global namespace (isinf, fmax, exp, ...), as <math.h> provides it on the host.
 #include <math.h>
