@@ -35,6 +35,18 @@ struct DeviceCsrView {
   [[nodiscard]] bool has_transpose() const { return nnz == 0 || t_offsets != nullptr; }
 };
 
+/// @brief A CSR matrix and its transposed index in pinned host memory (a pipeline's batch stage), the source of
+/// DeviceCsr::upload_async. `weights` is null for an unweighted graph.
+struct CsrStage {
+  std::int64_t rows = 0, cols = 0, nnz = 0;
+  const std::int64_t* indptr = nullptr;     // (rows + 1)
+  const node_id* indices = nullptr;         // (nnz)
+  const float* weights = nullptr;           // (nnz) or null
+  const std::int64_t* t_offsets = nullptr;  // (cols + 1)
+  const node_id* t_rows = nullptr;          // (nnz)
+  const std::int64_t* t_edges = nullptr;    // (nnz)
+};
+
 /// @brief A CSR matrix owned on the device, copied from a host `Graph` on one stream.
 class DeviceCsr {
 public:
@@ -49,11 +61,46 @@ public:
       : rows_(graph.rows()), cols_(graph.cols()), nnz_(graph.num_edges()),
         indptr_(static_cast<std::size_t>(rows_ + 1), stream), indices_(static_cast<std::size_t>(nnz_), stream),
         weights_(graph.has_weights() ? static_cast<std::size_t>(nnz_) : 0, stream),
-        host_indptr_(graph.indptr().begin(), graph.indptr().end()) {
+        host_indptr_(graph.indptr().begin(), graph.indptr().end()), has_weights_(graph.has_weights()) {
     indptr_.copy_from(graph.indptr());
     indices_.copy_from(graph.indices());
     if (graph.has_weights()) weights_.copy_from(graph.weights());
     if (with_transpose) upload_transpose(graph, stream);
+  }
+
+  /// @brief Grows the buffers to hold a (rows x cols) matrix of `nnz` entries with its transpose and (when
+  /// `weights`) edge weights, so that upload_async of any batch within those bounds allocates nothing. Returns the
+  /// number of device buffers it allocated.
+  int reserve(std::int64_t rows, std::int64_t cols, std::int64_t nnz, bool weights, cudaStream_t stream) {
+    int grown = 0;
+    grown += grow(indptr_, rows + 1, stream);
+    grown += grow(indices_, nnz, stream);
+    if (weights) grown += grow(weights_, nnz, stream);
+    grown += grow(t_offsets_, cols + 1, stream);
+    grown += grow(t_rows_, nnz, stream);
+    grown += grow(t_edges_, nnz, stream);
+    host_indptr_.reserve(static_cast<std::size_t>(rows + 1));
+    return grown;
+  }
+
+  /// @brief Becomes the matrix `stage` holds in pinned memory (CSR and transposed index), copied on `stream`; the
+  /// pinned arrays must stay unchanged until the stream has passed the copies (order it with an event). Allocates
+  /// only when the matrix exceeds what reserve() prepared (returns the number of buffers allocated).
+  int upload_async(const CsrStage& stage, cudaStream_t stream) {
+    const int grown = reserve(stage.rows, stage.cols, stage.nnz, stage.weights != nullptr, stream);
+    rows_ = stage.rows;
+    cols_ = stage.cols;
+    nnz_ = stage.nnz;
+    has_weights_ = stage.weights != nullptr;
+    has_transpose_ = true;
+    put(indptr_.data(), stage.indptr, rows_ + 1, stream);
+    put(indices_.data(), stage.indices, nnz_, stream);
+    if (has_weights_) put(weights_.data(), stage.weights, nnz_, stream);
+    put(t_offsets_.data(), stage.t_offsets, cols_ + 1, stream);
+    put(t_rows_.data(), stage.t_rows, nnz_, stream);
+    put(t_edges_.data(), stage.t_edges, nnz_, stream);
+    host_indptr_.assign(stage.indptr, stage.indptr + rows_ + 1);  // within the reserved capacity
+    return grown;
   }
 
   /// @brief The plain-pointer form for launchers.
@@ -64,7 +111,7 @@ public:
     v.nnz = nnz_;
     v.indptr = indptr_.data();
     v.indices = indices_.data();
-    v.weights = weights_.empty() ? nullptr : weights_.data();
+    v.weights = has_weights_ ? weights_.data() : nullptr;
     if (has_transpose_) {
       v.t_offsets = t_offsets_.data();
       v.t_rows = t_rows_.data();
@@ -77,7 +124,7 @@ public:
   [[nodiscard]] std::int64_t cols() const { return cols_; }
   [[nodiscard]] std::int64_t num_edges() const { return nnz_; }
   /// @brief True when the graph carries edge weights (a sum aggregation then scales by them), as Graph::has_weights.
-  [[nodiscard]] bool has_weights() const { return !weights_.empty(); }
+  [[nodiscard]] bool has_weights() const { return has_weights_; }
   /// @brief True when the transposed index was uploaded, which every backward pass against the edges needs.
   [[nodiscard]] bool has_transpose() const { return has_transpose_ || nnz_ == 0; }
   /// @brief Number of stored entries in row i, read from a host copy of the row offsets (layers compute per-row
@@ -87,6 +134,19 @@ public:
   }
 
 private:
+  template <class E>
+  static int grow(DeviceBuffer<E>& buffer, std::int64_t count, cudaStream_t stream) {
+    if (static_cast<std::size_t>(count) <= buffer.size()) return 0;
+    buffer = DeviceBuffer<E>(static_cast<std::size_t>(count), stream);
+    return 1;
+  }
+  template <class E>
+  static void put(E* device, const E* pinned, std::int64_t count, cudaStream_t stream) {
+    if (count > 0)
+      GAS_CUDA_CHECK(cudaMemcpyAsync(device, pinned, static_cast<std::size_t>(count) * sizeof(E), cudaMemcpyHostToDevice,
+                                     stream));
+  }
+
   void upload_transpose(const Graph& graph, cudaStream_t stream) {
     Tensor<std::int64_t, host> storage;
     const auto t = ops::detail::transpose_index(graph, storage, true);
@@ -111,6 +171,7 @@ private:
   DeviceBuffer<node_id> t_rows_;
   DeviceBuffer<std::int64_t> t_edges_;
   std::vector<std::int64_t> host_indptr_{0};  // (rows + 1) on the host, for degree()
+  bool has_weights_ = false;
   bool has_transpose_ = false;
 };
 

@@ -34,6 +34,7 @@
 #include "gas/history/push_and_pull.hpp"
 #include "gas/loader/batch.hpp"
 #include "gas/loader/eval_loader.hpp"
+#include "gas/models/history_io.hpp"
 #include "gas/models/layer_context.hpp"
 #include "gas/nn/module.hpp"
 #include "gas/ops/gather.hpp"
@@ -73,100 +74,16 @@ struct Widths {
   std::int32_t layers = 1;
 };
 
-/// @brief Feature rows ids[i] of `features` as a constant (ids.size(), features.cols()) of `tape`, converted to T.
-/// Throws value_error naming the first id outside [0, features.rows()).
-template <class T, class Backend, class F>
-  requires std::floating_point<F>
-autograd::Var<T, Backend> gather_features(autograd::Tape<T, Backend>& tape, MatrixView<const F> features,
-                                    std::span<const node_id> ids) {
-  const auto bad = ops::detail::first_out_of_range(ids, features.rows());
-  GAS_CHECK(bad == ids.size(), value_error,
-            "id " << (bad < ids.size() ? ids[bad] : 0) << " at position " << bad << " outside [0, "
-                  << features.rows() << "), the rows of the features (" << features.rows() << " x "
-                  << features.cols() << ")");
-  const auto n = static_cast<std::int64_t>(ids.size());
-  const std::int64_t cols = features.cols();
-  auto [id, node] = tape.push("features", n, cols);  // (ids.size(), cols)
-  // On the device the rows are gathered on the host, where the features live, into the node's staging tensor (its
-  // memory reused step after step), and copied over in one transfer.
-  if constexpr (!on_host<Backend>) node.host_stage.resize(n, cols);
-  const MatrixView<T> out = on_host<Backend> ? node.value : node.host_stage.view();
-  if (cols > 0) {
-#pragma omp parallel for schedule(static) if (n * cols > (std::int64_t{1} << 16))
-    for (std::int64_t i = 0; i < n; ++i) {
-      const F* src = &features(ids[static_cast<std::size_t>(i)], 0);
-      T* dst = &out(i, 0);
-      for (std::int64_t j = 0; j < cols; ++j) dst[j] = static_cast<T>(src[j]);
-    }
-  }
-  if constexpr (!on_host<Backend>) tape.exec().upload(MatrixView<const T>(out), node.value);
-  return {&tape, id};
-}
-
-namespace detail {
-
-/// @brief A host graph in the backend's form: the graph itself on the host; on the device a copy (with its
-/// transpose, for the backward passes) kept until the next call replaces it, so that it outlives the backward pass
-/// of the step that asked for it (a batch's adjacency, the whole graph of full-batch training).
-template <class Backend>
-class BackendGraph {
-public:
-  template <class T>
-  const GraphOf<Backend>& operator()(autograd::Tape<T, Backend>& tape, const Graph& graph) {
-    if constexpr (on_host<Backend>) {
-      (void)tape;
-      return graph;
-    } else {
-      return device_.emplace(graph, tape.exec().stream());
-    }
-  }
-
-private:
-  std::conditional_t<on_host<Backend>, std::monostate, std::optional<GraphOf<Backend>>> device_{};
-};
-
-/// @brief history::push_batch of rows of a tape of any backend (a device tape's rows are copied out first).
-template <class T, class Backend, history::HistoryStore S>
-void push_rows(S& store, autograd::Tape<T, Backend>& tape, MatrixView<const T> rows, const loader::Batch& batch) {
-  if constexpr (on_host<Backend>) {
-    (void)tape;
-    history::push_batch(store, rows, batch);
-  } else {
-    history::push_batch(store, MatrixView<const T>(tape.to_host(rows).view()), batch);
-  }
-}
-
-/// @brief Copies a batch's output rows (batch order, on the tape's backend) into `out` (num_nodes rows, same
-/// backend) chunk by chunk, after checking that the chunks lie in [0, n) and cover the batch.
-template <class T, class Backend>
-void write_rows(autograd::Tape<T, Backend>& tape, MatrixView<const T> rows, const loader::Batch& batch, std::int64_t n,
-                Tensor<T, Backend>& out) {
-  std::int64_t covered = 0;
-  for (const auto& chunk : batch.chunks) {
-    GAS_CHECK(chunk.count >= 0 && chunk.offset >= 0 && chunk.offset + chunk.count <= n, value_error,
-              "chunk [" << chunk.offset << ", " << chunk.offset + chunk.count << ") outside [0, " << n << ")");
-    covered += chunk.count;
-  }
-  GAS_CHECK(covered == batch.batch_size, value_error,
-            "the batch's chunks cover " << covered << " rows but batch_size = " << batch.batch_size);
-  std::int64_t begin = 0;
-  for (const auto& chunk : batch.chunks) {
-    tape.exec().copy(rows.slice_rows(begin, begin + chunk.count),
-                     out.view().slice_rows(chunk.offset, chunk.offset + chunk.count));
-    begin += chunk.count;
-  }
-}
-
-}  // namespace detail
 
 /// @brief The base of GAS models (CRTP): the parameter registry, histories of the hidden layers, and the one
 /// driver (batch forward pass, full-graph pass, layer-wise inference), generic over the model's layers and the
 /// history store.
 /// @tparam Derived the model; it provides `forward_layer(x, ctx)` (see the file comment) and registers its
 /// layers; it may declare `traits` and hide `in_features()` / `out_features()`.
-/// @tparam C the configuration bundle, `Config<T, Backend, Store>`: where the model computes (on the device,
-/// each batch's adjacency is copied there and histories stay in host memory, read and written through
-/// synchronous copies; the overlapped pipeline is the next step) and how it keeps its histories.
+/// @tparam C the configuration bundle, `Config<T, Backend, Store>`: where the model computes and how it keeps its
+/// histories. The store decides how they move (models/history_io.hpp): host stores through synchronous copies,
+/// GPU stores (cuda::PinnedStore, DeviceStore, Staged<S>) through the overlapped pipeline of
+/// gas/cuda/models/history_io.cuh, or synchronously when set_history_io(HistoryIO::sync) asks for the oracle.
 ///
 /// History l (l = 0 .. num_layers - 2) holds the output of layer l for every node. A model holds its layers and
 /// its histories by value, so it is neither copied nor moved: optimizers keep pointers to its parameters.
@@ -214,15 +131,50 @@ public:
               std::uint64_t seed) {
     check_features(features);
     check_batch(batch);
-    var x = gather_features(tape, features, std::span<const node_id>(batch.n_id));  // (n_id.size(), in)
-    const GraphOf<backend_type>& adj = batch_graph_(tape, batch.adj);
+    auto in = io_.begin_forward(tape, features, batch, histories());  // x (n_id.size(), in) and the adjacency
+    var x = in.x;
+    const GraphOf<backend_type>& adj = *in.adj;
     state_.begin_pass(tape);
     for (std::int32_t l = 0; l + 1 < num_layers(); ++l) {
-      var h = layer(l, tape, x, adj, training, seed);                                 // (batch_size, width)
-      x = history::push_and_pull(histories_[static_cast<std::size_t>(l)], h, batch);  // (n_id.size(), width)
+      var h = layer(l, tape, x, adj, training, seed);               // (batch_size, width)
+      x = io_.push_and_pull(tape, l, histories(), h, batch);        // (n_id.size(), width)
     }
     return layer(num_layers() - 1, tape, x, adj, training, seed);  // (batch_size, out)
   }
+
+  /// @brief How histories and batch inputs move (HistoryIO::sync on the host; on the GPU with a GPU store,
+  /// overlapped unless set_history_io(HistoryIO::sync) chose the synchronous oracle).
+  [[nodiscard]] HistoryIO history_io() const { return io_.mode(); }
+  /// @brief Chooses how histories move; throws config_error for overlapped on a model that cannot (host
+  /// backend, or a host store on the device). Drains queued history copies first.
+  void set_history_io(HistoryIO mode) {
+    io_.drain();
+    io_.set_mode(mode);
+  }
+  /// @brief The model's IO object (the GPU pipeline's counters and options live there).
+  [[nodiscard]] auto& io() { return io_; }
+  /// @brief Sizes the IO's buffers for every batch within `bounds` (loader::batch_bounds), so that no step
+  /// allocates afterwards. Optional: without it buffers grow on first need.
+  void reserve_io(const loader::BatchBounds& bounds) { io_.reserve(bounds, in_features_of(), histories()); }
+  /// @brief Prefetch: queues `batch`'s inputs (features, adjacency) while the GPU still works on the current
+  /// step; the next forward() over the same batch uses them. A no-op on the synchronous path.
+  template <class F>
+    requires std::floating_point<F>
+  void stage(MatrixView<const F> features, const loader::Batch& batch) {
+    check_features(features);
+    check_batch(batch);
+    io_.stage(features, batch, histories());
+  }
+  /// @brief stage() with the features given as a tensor.
+  template <class F>
+    requires std::floating_point<F>
+  void stage(const Tensor<F, host>& features, const loader::Batch& batch) {
+    stage(features.view(), batch);
+  }
+  /// @brief Marks the end of a training step (after the optimizer): batch buffers of the step may be recycled.
+  void end_step(tape_type& tape) { io_.end_step(tape); }
+  /// @brief Waits for every queued history copy (host reads of a store drain on their own too).
+  void drain_histories() { io_.drain(); }
 
   /// @brief forward() with the features given as a tensor.
   template <class F>
@@ -262,7 +214,8 @@ public:
   }
 
   /// @brief Layer-wise exact inference ("mini_inference"): the (num_nodes(), out_features()) outputs of every
-  /// node, in the (permuted) id order of the graph the loader was built from, in evaluation mode.
+  /// node, in the (permuted) id order of the graph the loader was built from, in evaluation mode, in host memory
+  /// on either backend (on the GPU the rows stream out batch by batch, so device memory stays at one batch).
   ///
   /// Layer 0 runs every batch of `loader` on its gathered feature rows and pushes the batch rows into history 0;
   /// layer l > 0 reads all of a batch's input rows (in-batch and halo) from history l - 1 and pushes into history
@@ -272,8 +225,8 @@ public:
   /// Throws shape_error when the features or the loader's graph do not have num_nodes() rows.
   template <class F>
     requires std::floating_point<F>
-  Tensor<value_type, backend_type> inference(MatrixView<const F> features, const loader::EvalLoader& loader) {
-    Tensor<value_type, backend_type> out(num_nodes_, derived().out_features());  // (num_nodes, out)
+  Tensor<value_type, host> inference(MatrixView<const F> features, const loader::EvalLoader& loader) {
+    Tensor<value_type, host> out(num_nodes_, derived().out_features());  // (num_nodes, out), host memory
     layerwise(features, loader, &out);
     return out;
   }
@@ -281,7 +234,7 @@ public:
   /// @brief inference() with the features given as a tensor.
   template <class F>
     requires std::floating_point<F>
-  Tensor<value_type, backend_type> inference(const Tensor<F, host>& features, const loader::EvalLoader& loader) {
+  Tensor<value_type, host> inference(const Tensor<F, host>& features, const loader::EvalLoader& loader) {
     return inference(features.view(), loader);
   }
 
@@ -369,35 +322,38 @@ private:
   /// Layer-wise inference; writes the last layer into *out, or stops after the hidden layers when out is null.
   /// After each batch, the in-batch rows of every value a layer kept go to that slot's per-node table.
   template <class F>
-  void layerwise(MatrixView<const F> features, const loader::EvalLoader& loader,
-                 Tensor<value_type, backend_type>* out) {
+  void layerwise(MatrixView<const F> features, const loader::EvalLoader& loader, Tensor<value_type, host>* out) {
     check_features(features);
     const auto ptr = loader.ptr();
     GAS_CHECK(ptr.back() == num_nodes_, shape_error,
               "the loader's graph has " << ptr.back() << " nodes but the model's histories have " << num_nodes_);
+    for (const loader::Batch& batch : loader) check_batch(batch);  // before anything is queued
     auto& tape = tape_;
     const autograd::NoGrad<value_type, backend_type> no_grad(tape);
     state_.histories = histories_;
     const std::int32_t layers = out != nullptr ? num_layers() : num_layers() - 1;
+    io_.begin_layerwise(loader.batches());
     for (std::int32_t l = 0; l < layers; ++l) {
-      for (const loader::Batch& batch : loader) {
-        check_batch(batch);
+      for (std::size_t k = 0; k < loader.size(); ++k) {
+        const loader::Batch& batch = loader[k];
         tape.reset();
         const std::span<const node_id> ids(batch.n_id);
         state_.begin_batch(tape, ids.first(static_cast<std::size_t>(batch.batch_size)));
-        var x = l == 0 ? gather_features(tape, features, ids)
-                       : history::pull(tape, histories_[static_cast<std::size_t>(l) - 1], ids);  // (n_id.size(), in_l)
-        var h = layer(l, tape, x, batch_graph_(tape, batch.adj), false, 0);  // (batch_size, out_l)
+        auto in = io_.layer_input(tape, l, features, k, batch, histories());  // (n_id.size(), in_l)
+        var h = layer(l, tape, in.x, *in.adj, false, 0);                      // (batch_size, out_l)
         store_kept(tape, batch);
         if (l + 1 < num_layers())
-          detail::push_rows(histories_[static_cast<std::size_t>(l)], tape, h.value(), batch);
+          io_.push_layer(tape, l, histories(), h, batch);
         else
-          detail::write_rows(tape, h.value(), batch, num_nodes_, *out);
+          io_.write_output(tape, h, batch, *out);
       }
     }
+    io_.end_layerwise(out);
     tape.reset();
     state_.begin_pass(tape);  // nothing recorded on the reset tape stays reachable
   }
+
+  std::int64_t in_features_of() { return derived().in_features(); }
 
   /// Pushes the in-batch rows of the values kept in this batch (not those pulled back) into their tables.
   void store_kept(tape_type& tape, const loader::Batch& batch) {
@@ -417,7 +373,7 @@ private:
   Widths widths_;
   std::vector<store_type> histories_;  // (num_layers - 1) tables of (num_nodes, width)
   tape_type tape_;                     // layer-wise inference's, reused batch after batch
-  detail::BackendGraph<backend_type> batch_graph_;  // the current batch's adjacency on the backend
+  typename HistoryIOFor<value_type, backend_type, store_type>::type io_;  // inputs and history copies
   detail::PassState<value_type, backend_type, store_type> state_;  // what the context's hooks read
 };
 

@@ -25,6 +25,7 @@
 #include "gas/graph/transforms.hpp"
 #include "gas/history/concept.hpp"
 #include "gas/loader/batch.hpp"
+#include "gas/loader/bounds.hpp"
 #include "gas/loader/eval_loader.hpp"
 #include "gas/loader/train_loader.hpp"
 #include "gas/models/scalable_gnn.hpp"
@@ -51,6 +52,9 @@ struct TrainerOptions {
   enum class Mode { gas, full } mode = Mode::gas;
   bool background_loader = true;            ///< build the next GAS batch in a worker thread
   std::int32_t eval_every = 1;              ///< evaluate after every eval_every-th epoch (and after the last)
+  /// How histories and batch inputs move on the GPU (models::HistoryIO::sync or overlapped); unset keeps the
+  /// model's own setting (overlapped for a device model with a GPU store). Host models accept only sync.
+  std::optional<models::HistoryIO> history_io{};
 };
 
 /// @brief What one epoch did. Metrics are NaN for an epoch that was not evaluated.
@@ -214,9 +218,12 @@ public:
     best_.clear();
     step_ = 0;
 
+    if (options_.history_io) model.set_history_io(*options_.history_io);
     std::optional<loader::EvalLoader> eval_loader;
     std::optional<loader::TrainLoader> train_loader;
     if (options_.mode == Options::Mode::gas) {
+      // Every buffer of the history pipeline is sized once, here, for the largest batch the partition allows.
+      model.reserve_io(loader::batch_bounds(prep.data.graph, ptr, options_.batch_size));
       eval_loader.emplace(prep.data.graph, ptr, options_.batch_size);
       train_loader.emplace(prep.data.graph, ptr,
                            loader::TrainLoaderOptions{.batch_size = options_.batch_size,
@@ -230,30 +237,43 @@ public:
     if (options_.mode == Options::Mode::full) set_targets(prep, prep.iota, prep.data.num_nodes(), classes);
 
     autograd::Tape<T, Backend> tape;
-    loader::Batch batch;
+    loader::Batch batch, next_batch;
+    const MatrixView<const float> features = std::as_const(prep.data.features).view();
     for (std::int32_t epoch = 0; epoch < options_.epochs; ++epoch) {
       EpochRecord record;
       const auto start = std::chrono::steady_clock::now();
       double loss_sum = 0;
       std::int64_t loss_count = 0;
+      // On the GPU pipeline a step's loss is read one step late (queue_loss returns the previous one) and the
+      // last at the end of the epoch; the sum is the same, in the same order.
+      auto add_loss = [&loss_sum](std::optional<double> v) {
+        if (v) loss_sum += *v;
+      };
       if (options_.mode == Options::Mode::gas) {
         train_loader->start_epoch(epoch);
-        while (train_loader->next(batch)) {
+        bool have = train_loader->next(batch);
+        if (have) model.stage(features, batch);
+        while (have) {
           set_targets(prep, batch.n_id, batch.batch_size, classes);
-          if (local_rows_.empty()) continue;  // no training node in this batch: nothing to learn from
-          tape.reset();
-          auto out = model.forward(tape, prep.data.features, batch, true, next_seed());  // (batch_size, out)
-          loss_sum += train_step(tape, out, optimizer, all);
-          loss_count += static_cast<std::int64_t>(local_rows_.size());
+          if (!local_rows_.empty()) {  // a batch without a training node has nothing to learn from
+            tape.reset();
+            auto out = model.forward(tape, features, batch, true, next_seed());  // (batch_size, out)
+            add_loss(train_step(tape, out, optimizer, all));
+            loss_count += static_cast<std::int64_t>(local_rows_.size());
+          }
+          // The next batch is staged while the GPU works on this one (a no-op on the synchronous path).
+          have = train_loader->next(next_batch);
+          if (have) model.stage(features, next_batch);
+          std::swap(batch, next_batch);
         }
       } else {
         tape.reset();
-        auto x = models::gather_features(tape, std::as_const(prep.data.features).view(),
-                                         std::span<const node_id>(prep.iota));  // (num_nodes, in)
+        auto x = models::gather_features(tape, features, std::span<const node_id>(prep.iota));  // (num_nodes, in)
         auto out = model.forward_full(tape, x, full_graph_(tape, prep.data.graph), true, next_seed());  // (n, out)
-        loss_sum += train_step(tape, out, optimizer, all);
+        add_loss(train_step(tape, out, optimizer, all));
         loss_count += static_cast<std::int64_t>(local_rows_.size());
       }
+      add_loss(model.io().flush_loss());
       record.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
       record.loss = loss_count > 0 ? loss_sum / static_cast<double>(loss_count)
                                    : std::numeric_limits<double>::quiet_NaN();
@@ -261,19 +281,10 @@ public:
 
       const bool evaluate = (epoch + 1) % options_.eval_every == 0 || epoch + 1 == options_.epochs;
       if (evaluate) {
-        const Tensor<T, Backend> out = options_.mode == Options::Mode::gas
+        // Metrics read the logits on the host: layer-wise inference writes them there on either backend.
+        const Tensor<T, host> logits = options_.mode == Options::Mode::gas
                                            ? model.inference(prep.data.features, *eval_loader)
                                            : full_eval(tape, prep);
-        // Metrics read the logits on the host: the tensor itself there, a copy from the device.
-        Tensor<T, host> staged;
-        const Tensor<T, host>* host_logits = nullptr;
-        if constexpr (on_host<Backend>) {
-          host_logits = &out;
-        } else {
-          staged = out.to_host();
-          host_logits = &staged;
-        }
-        const Tensor<T, host>& logits = *host_logits;
         record.train = score(logits, prep, prep.data.splits[0].train);
         record.val = score(logits, prep, prep.data.splits[0].val);
         record.test = score(logits, prep, prep.data.splits[0].test);
@@ -384,8 +395,9 @@ private:
     }
   }
 
-  /// The loss over the training rows set by set_targets, one optimizer step; returns loss * training rows.
-  double train_step(autograd::Tape<T, Backend>& tape, autograd::Var<T, Backend> out, train::Adam<T, Backend>& optimizer,
+  /// The loss over the training rows set by set_targets, one optimizer step; returns loss * training rows of this
+  /// step (synchronous path) or of the previous one (GPU pipeline: read one step late), or nothing.
+  std::optional<double> train_step(autograd::Tape<T, Backend>& tape, autograd::Var<T, Backend> out, train::Adam<T, Backend>& optimizer,
                     const std::vector<autograd::Parameter<T, Backend>*>& params) {
     const std::span<const node_id> rows(local_rows_);
     const std::span<const std::int32_t> labels(local_labels_);
@@ -399,22 +411,19 @@ private:
     tape.backward(loss);
     if (options_.grad_clip) train::clip_grad_norm(params, *options_.grad_clip);
     optimizer.step();
-    T value{};
-    if constexpr (on_host<Backend>) value = loss.value()(0, 0);
-    else value = autograd::to_host(loss)(0, 0);  // the step's one wait for the device
-    return static_cast<double>(value) * static_cast<double>(rows.size());
+    model_->end_step(tape);  // the step's batch buffers may be recycled once the device gets here
+    return model_->io().queue_loss(tape, loss, static_cast<double>(rows.size()));
   }
 
   std::uint64_t next_seed() { return counter_hash(options_.seed, detail::trainer_seed_stream, step_++); }
 
-  /// Full-graph evaluation: forward_full in evaluation mode, without recording gradients.
-  Tensor<T, Backend> full_eval(autograd::Tape<T, Backend>& tape, const Prepared& p) {
+  /// Full-graph evaluation: forward_full in evaluation mode, without recording gradients; logits on the host.
+  Tensor<T, host> full_eval(autograd::Tape<T, Backend>& tape, const Prepared& p) {
     tape.reset();
     const autograd::NoGrad<T, Backend> no_grad(tape);
     auto x = models::gather_features(tape, p.data.features.view(), std::span<const node_id>(p.iota));
     auto out = model_->forward_full(tape, x, full_graph_(tape, p.data.graph), false, 0);  // (num_nodes, out)
-    Tensor<T, Backend> logits(out.rows(), out.cols());
-    tape.exec().copy(out.value(), logits.view());
+    Tensor<T, host> logits = tape.to_host(out.value());
     tape.reset();
     return logits;
   }
