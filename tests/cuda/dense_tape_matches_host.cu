@@ -1,14 +1,20 @@
 // The dense ops of a device tape (matmul, log_softmax, the losses, dropout, batch norm) against the same ops on a
-// host tape: forward values and every input's gradient for the same seed gradient. GPU cases skip (not fail)
-// without a GPU; the others check argument validation, which throws before any CUDA call (empty device values
-// allocate nothing).
+// host tape: forward values and every input's gradient for the same seed gradient; and the two pieces of a training
+// step around them that must queue without a host wait: backward's scalar seed and gradient clipping. GPU cases skip
+// (not fail) without a GPU; the others check argument validation, which throws before any CUDA call (empty device
+// values allocate nothing).
 #include <doctest/doctest.h>
 
 #include <gas/gas.hpp>
 
+#include <algorithm>
+#include <bit>
 #include <cmath>
 #include <cstdint>
+#include <limits>
 #include <span>
+#include <type_traits>
+#include <utility>
 #include <vector>
 
 #include "matches_host_util.hpp"
@@ -261,6 +267,124 @@ void check_batch_norm(std::int64_t rows, std::int64_t cols, bool training, bool 
   gas_test::check_close<float>(rv.values(), state.running_var.values(), 1e-5);
 }
 
+// ---- backward's seed and gradient clipping ---------------------------------------------------------------------
+
+// The host waits (synchronizations, waiting copies) seen so far, or -1 where nothing counts them: the CPU emulation of
+// tools/cuda_emu (which defines GAS_EMU and declares its counters) counts them, a GPU does not.
+long long host_waits() {
+#ifdef GAS_EMU
+  return gas_emu_get_counters().host_waits;
+#else
+  return -1;
+#endif
+}
+
+std::size_t arena_allocations() { return gas::cuda::default_arena().stats().allocations; }
+
+template <class T>
+using Bits = std::conditional_t<sizeof(T) == 4, std::uint32_t, std::uint64_t>;
+
+// a and b are the same bits, or both NaN (a GPU may canonicalize a NaN's payload).
+template <class T>
+bool same_bits(T a, T b) {
+  return (std::isnan(a) && std::isnan(b)) || std::bit_cast<Bits<T>>(a) == std::bit_cast<Bits<T>>(b);
+}
+
+template <class T>
+using DeviceParam = gas::autograd::Parameter<T, gas::cuda::device>;
+template <class T>
+using HostParam = gas::autograd::Parameter<T>;
+
+// Parameters whose gradients are copies of `grads` (values zero), on `stream` as a device tape's param() leaves them.
+template <class T>
+std::vector<DeviceParam<T>> device_params(const std::vector<gas::Tensor<T>>& grads, cudaStream_t stream) {
+  std::vector<DeviceParam<T>> out;
+  out.reserve(grads.size());
+  for (const auto& g : grads) {
+    out.emplace_back("p", gas::Tensor<T, gas::cuda::device>::from_host(gas::Tensor<T>(g.rows(), g.cols()), stream));
+    out.back().grad = gas::Tensor<T, gas::cuda::device>::from_host(g, stream);
+  }
+  return out;
+}
+
+template <class T>
+std::vector<HostParam<T>> host_params(const std::vector<gas::Tensor<T>>& grads) {
+  std::vector<HostParam<T>> out;
+  out.reserve(grads.size());
+  for (const auto& g : grads) {
+    out.emplace_back("p", gas::Tensor<T>(g.rows(), g.cols()));
+    out.back().grad = g;
+  }
+  return out;
+}
+
+template <class P>
+std::vector<P*> pointers_to(std::vector<P>& params) {
+  std::vector<P*> out;
+  for (auto& p : params) out.push_back(&p);
+  return out;
+}
+
+// Clips copies of `grads` on both backends (the device with a GradClipper on its own stream) and compares. The device
+// sums the squares in another order than the host: both add n non-negative doubles, each sum within (n - 1) u of the
+// exact one (u = 2^-53), so the norms differ by at most about (n + 1) u relative (the square root halves the sums'
+// error, and each side rounds the root once); `exact` says the sums are exact (dyadic values), so the bits agree.
+template <class T>
+void check_clip(const std::vector<gas::Tensor<T>>& grads, double max_norm, bool exact) {
+  CAPTURE(max_norm);
+  CAPTURE(exact);
+  std::int64_t n = 0;
+  for (const auto& g : grads) n += g.size();
+  CAPTURE(n);
+  auto host = host_params(grads);
+  const double host_norm = gas::train::clip_grad_norm(pointers_to(host), max_norm);
+
+  gas::cuda::Stream stream;
+  auto dev = device_params(grads, stream.get());
+  gas::train::GradClipper<T, gas::cuda::device> clipper;
+  clipper.clip(pointers_to(dev), max_norm);
+  const double norm = clipper.last_norm();
+  const double tolerance = static_cast<double>(n) * 0x1p-52;  // 2 n u: twice the bound above
+  if (exact) CHECK(norm == host_norm);
+  else CHECK(std::abs(norm - host_norm) <= tolerance * host_norm);
+
+  // Every gradient is the host's formula with the device's factor (which the device forms from its norm with the
+  // host's correctly rounded operations), so it matches bit for bit; and the host's clip up to the norms' difference.
+  const double factor = max_norm / (norm + 1e-6);
+  for (std::size_t k = 0; k < grads.size(); ++k) {
+    CAPTURE(k);
+    const gas::Tensor<T> got = dev[k].grad.to_host();
+    std::size_t bad = 0;
+    for (std::int64_t e = 0; e < got.size(); ++e) {
+      const T g = grads[k].data()[e];
+      const T expected = factor < 1 ? static_cast<T>(g * factor) : g;  // factor >= 1: untouched, bit for bit
+      if (!same_bits(got.data()[e], expected)) ++bad;
+    }
+    CHECK(bad == 0);
+    if (exact) {
+      CHECK(std::equal(got.values().begin(), got.values().end(), host[k].grad.values().begin(),
+                       [](T a, T b) { return same_bits(a, b); }));
+    } else {
+      gas_test::check_close<T>(got.values(), host[k].grad.values(),
+                               tolerance + 2 * std::numeric_limits<T>::epsilon());
+    }
+  }
+}
+
+// Gradients of the given shapes: uniform in [-1, 1), or multiples of 1/64 in [-1, 1] (`dyadic`), whose squares
+// (multiples of 2^-12) and all their partial sums are exact in double, so any summation order gives the same bits.
+template <class T>
+std::vector<gas::Tensor<T>> make_grads(const std::vector<std::pair<std::int64_t, std::int64_t>>& shapes, bool dyadic,
+                                       std::uint64_t seed) {
+  std::vector<gas::Tensor<T>> out;
+  for (const auto& [rows, cols] : shapes) {
+    out.push_back(gas_test::random_matrix<T>(rows, cols, seed++));
+    if (dyadic)
+      for (T& v : out.back().values()) v = static_cast<T>(std::round(static_cast<double>(v) * 64) / 64);
+  }
+  return out;
+}
+
 }  // namespace
 
 // ---- no GPU needed: validation throws before any CUDA call ----------------------------------------------------
@@ -398,4 +522,161 @@ TEST_CASE("cuda_make_batch_norm_state_starts_at_zero_mean_unit_variance" * docte
     CHECK(rv(0, j) == 1.0f);
   }
   CHECK(state.batches_tracked == 0);
+}
+
+// ---- GPU: backward's seed and gradient clipping, queued without a host wait -----------------------------------
+
+TEST_CASE_TEMPLATE("cuda_exec_add_to_element_queues_the_hosts_sum" * doctest::skip(no_gpu), T, float, double) {
+  constexpr T inf = std::numeric_limits<T>::infinity(), nan = std::numeric_limits<T>::quiet_NaN();
+  // Sums that round, that are exact, that cancel, that lose the small term, and non-finite ones.
+  const std::vector<std::pair<T, T>> sums{{T(0.1), T(0.2)},  {T(1), T(1e-8)}, {T(-3.5), T(3.5)}, {T(1e30), T(-7)},
+                                          {T(0.75), T(1)},   {inf, T(-1)},   {T(2), nan},       {T(-1) / 3, T(2) / 3}};
+  const auto cols = static_cast<std::int64_t>(sums.size());
+  gas::Tensor<T> start(2, cols, T(0)), expected(2, cols, T(0));
+  for (std::int64_t j = 0; j < cols; ++j) {
+    start(1, j) = sums[static_cast<std::size_t>(j)].first;
+    expected(1, j) = start(1, j);
+  }
+  gas::cuda::Stream stream;
+  gas::Exec<gas::cuda::device> exec(stream.get());
+  auto d = gas::Tensor<T, gas::cuda::device>::from_host(start, stream.get());
+  exec.add_to_element(d.view(), 0, 0, T(1));  // the first call makes the device 1 (an allocation and an upload)
+  expected(0, 0) += T(1);
+  const auto allocations = arena_allocations();
+  const long long waits = host_waits();
+  for (int round = 0; round < 2; ++round)
+    for (std::int64_t j = 0; j < cols; ++j) {
+      const T value = sums[static_cast<std::size_t>(j)].second;
+      exec.add_to_element(d.view(), 1, j, value);
+      expected(1, j) += value;
+    }
+  CHECK(arena_allocations() == allocations);
+  if (waits >= 0) CHECK(host_waits() == waits);  // queued only: nothing waited
+  const gas::Tensor<T> got = d.to_host();
+  if (waits >= 0) CHECK(host_waits() > waits);  // while reading the result does wait: the count sees waits
+  for (std::int64_t i = 0; i < 2; ++i)
+    for (std::int64_t j = 0; j < cols; ++j) {
+      CAPTURE(i);
+      CAPTURE(j);
+      CHECK(same_bits(got(i, j), expected(i, j)));
+    }
+  CHECK_THROWS_AS(exec.add_to_element(d.view(), 2, 0, T(1)), gas::shape_error);
+}
+
+TEST_CASE_TEMPLATE("cuda_backward_seed_gives_the_hosts_gradients" * doctest::skip(no_gpu), T, float, double) {
+  const auto X = gas_test::random_matrix<T>(37, 16, 91), G = gas_test::random_matrix<T>(37, 16, 92);
+  const T seed = T(0.3);
+  gas::autograd::Tape<T> ht;
+  auto x = ht.variable(X.view());
+  auto loss = gas::ops::sum_all(gas::ops::mul(x, ht.constant(G.view())));
+  ht.backward(loss, seed);
+
+  gas::cuda::Stream stream;
+  gas::autograd::Tape<T, gas::cuda::device> dt{gas::Exec<gas::cuda::device>(stream.get())};
+  auto dx = dt.variable_from_host(X.view());
+  auto dloss = gas::ops::sum_all(gas::ops::mul(dx, dt.constant_from_host(G.view())));
+  dt.backward(dloss, seed);  // the first pass allocates the gradients and the device 1
+  const auto allocations = arena_allocations();
+  const long long waits = host_waits();
+  dt.backward(dloss, seed);  // a warm pass: queued, nothing allocated, nothing waited
+  CHECK(arena_allocations() == allocations);
+  if (waits >= 0) CHECK(host_waits() == waits);
+  const gas::Tensor<T> got = dt.to_host(dx.grad());
+  // seed * G, one product per element on either side: the same bits.
+  CHECK(std::equal(got.values().begin(), got.values().end(), x.grad().data(),
+                   [](T a, T b) { return same_bits(a, b); }));
+
+  // A parameter as the loss: the seed adds into its accumulated gradient, rounded once as on the host.
+  HostParam<T> hp("p", gas::Tensor<T>(1, 1, T(0.5)));
+  hp.grad(0, 0) = T(0.1);
+  DeviceParam<T> dp("p", gas::Tensor<T, gas::cuda::device>::from_host(hp.value, stream.get()));
+  dp.grad = gas::Tensor<T, gas::cuda::device>::from_host(hp.grad, stream.get());
+  for (int pass = 0; pass < 3; ++pass) {
+    ht.reset();
+    dt.reset();
+    ht.backward(ht.param(hp), T(0.2));
+    dt.backward(dt.param(dp), T(0.2));
+  }
+  CHECK(same_bits(dp.grad.to_host()(0, 0), hp.grad(0, 0)));
+}
+
+TEST_CASE_TEMPLATE("cuda_clip_grad_norm_matches_host" * doctest::skip(no_gpu), T, float, double) {
+  // Odd sizes, an empty gradient, a scalar, and one longer than total_reduce's 1024 blocks of 256 threads.
+  const std::vector<std::pair<std::int64_t, std::int64_t>> shapes{{37, 16}, {0, 5}, {1, 1}, {300, 129}, {1, 263001}};
+  for (const bool dyadic : {false, true}) {
+    const auto grads = make_grads<T>(shapes, dyadic, 101);
+    check_clip(grads, 1.0, dyadic);  // norm about 317: every gradient scaled
+    check_clip(grads, 1e6, dyadic);  // factor > 1: nothing touched
+  }
+  // A norm just below max_norm still scales (the factor, not norm > max_norm, decides), as on the host.
+  const auto small = make_grads<T>({{3, 4}}, true, 7);
+  double squares = 0;
+  for (const T v : small[0].values()) squares += static_cast<double>(v) * v;
+  check_clip(small, std::sqrt(squares) + 5e-7, true);
+}
+
+TEST_CASE_TEMPLATE("cuda_grad_clipper_queues_without_waiting_or_allocating" * doctest::skip(no_gpu), T, float,
+                   double) {
+  const std::vector<std::pair<std::int64_t, std::int64_t>> shapes{{64, 32}, {1, 32}, {32, 7}, {1, 7}};
+  gas::cuda::Stream stream;
+  gas::train::GradClipper<T, gas::cuda::device> clipper;
+  CHECK(clipper.last_norm() == 0.0);  // before the first clip: no device state yet
+  CHECK(clipper.norm_data() == nullptr);
+  for (int step = 0; step < 3; ++step) {
+    CAPTURE(step);
+    const auto grads = make_grads<T>(shapes, false, 200 + static_cast<std::uint64_t>(step));
+    auto host = host_params(grads);
+    auto dev = device_params(grads, stream.get());
+    const auto pointers = pointers_to(dev);
+    const double host_norm = gas::train::clip_grad_norm(pointers_to(host), 0.5);
+    const auto allocations = arena_allocations();
+    const long long waits = host_waits();
+    clipper.clip(pointers, 0.5);
+    if (step > 0) {  // the scratch was made at the first clip; a warm clip is only queued
+      CHECK(arena_allocations() == allocations);
+      if (waits >= 0) CHECK(host_waits() == waits);
+    }
+    CHECK(clipper.norm_data() != nullptr);
+    const double norm = clipper.last_norm();  // asked for: this waits
+    CHECK(std::abs(norm - host_norm) <= 1e-12 * host_norm);
+    for (std::size_t k = 0; k < grads.size(); ++k)
+      gas_test::check_close<T>(dev[k].grad.to_host().values(), host[k].grad.values(),
+                               1e-12 + 2 * std::numeric_limits<T>::epsilon());
+  }
+  // No parameters: norm 0, nothing scaled, as on the host.
+  clipper.clip(std::vector<DeviceParam<T>*>{}, 1.0);
+  CHECK(clipper.last_norm() == 0.0);
+  // clip_grad_norm on the device: a clip and the read of its norm.
+  const auto grads = make_grads<T>(shapes, true, 300);
+  auto host = host_params(grads);
+  auto dev = device_params(grads, stream.get());
+  CHECK(gas::train::clip_grad_norm(pointers_to(dev), 0.5) == gas::train::clip_grad_norm(pointers_to(host), 0.5));
+}
+
+TEST_CASE("cuda_grad_clipper_rejects_bad_arguments_and_keeps_nan_as_the_host" * doctest::skip(no_gpu)) {
+  gas::cuda::Stream stream;
+  // A NaN gradient: the norm is NaN (returned, not thrown) and the NaN factor scales nothing.
+  std::vector<gas::Tensor<float>> grads{gas_test::random_matrix<float>(5, 3, 1),
+                                        gas_test::random_matrix<float>(2, 2, 2)};
+  grads[1](1, 0) = std::numeric_limits<float>::quiet_NaN();
+  auto host = host_params(grads);
+  auto dev = device_params(grads, stream.get());
+  CHECK(std::isnan(gas::train::clip_grad_norm(pointers_to(host), 1.0)));
+  gas::train::GradClipper<float, gas::cuda::device> clipper;
+  clipper.clip(pointers_to(dev), 1.0);
+  CHECK(std::isnan(clipper.last_norm()));
+  for (std::size_t k = 0; k < grads.size(); ++k)
+    CHECK(std::equal(grads[k].values().begin(), grads[k].values().end(), dev[k].grad.to_host().values().begin(),
+                     [](float a, float b) { return same_bits(a, b); }));
+
+  // Arguments are checked before anything is queued: gradients on two streams, a null parameter, a negative bound.
+  std::vector<DeviceParam<float>*> pointers = pointers_to(dev);
+  dev[1].grad.set_stream(nullptr);
+  CHECK_THROWS_WITH_AS(clipper.clip(pointers, 1.0), doctest::Contains("parameter 1 ('p')"), gas::value_error);
+  dev[1].grad.set_stream(stream.get());
+  pointers.push_back(nullptr);
+  CHECK_THROWS_WITH_AS(clipper.clip(pointers, 1.0), doctest::Contains("parameter 2 is null"), gas::value_error);
+  pointers.pop_back();
+  CHECK_THROWS_WITH_AS(clipper.clip(pointers, -1.0), doctest::Contains("max_norm -1"), gas::value_error);
+  CHECK(std::isnan(clipper.last_norm()));  // the last clip's norm stays
 }

@@ -139,6 +139,46 @@ TEST_CASE("clip_grad_norm reproduces torch.nn.utils.clip_grad_norm_") {
   CHECK_THROWS_NAMING(gas::value_error, gas::train::clip_grad_norm(none, -1.0), "max_norm -1");
 }
 
+TEST_CASE("GradClipper keeps the norm of its last clip and clips as clip_grad_norm does") {
+  const auto a = gas::io::read_npz_arrays(fixture("optim_clip.npz"));
+  gas::train::GradClipper<double> clipper;
+  CHECK(clipper.last_norm() == 0.0);  // before the first clip
+  CHECK(clipper.norm_data() != nullptr);
+  for (const std::string prefix : {"clip_", "keep_"}) {
+    CAPTURE(prefix);
+    std::vector<Param> once, reference;
+    for (int k = 0; k < 3; ++k) {
+      const auto& g = a.at(prefix + "g" + std::to_string(k));
+      for (auto* params : {&once, &reference}) {
+        params->emplace_back("p", gas::Tensor<double>(g.dim(0), g.dim(1), 0.0));
+        params->back().grad = gas::Tensor<double>(g.dim(0), g.dim(1), g.to_vector<double>());
+      }
+    }
+    const double max_norm = config(a, prefix)[0];
+    const std::vector<Param*> pointers{&once[0], &once[1], &once[2]};
+    const std::vector<Param*> expected{&reference[0], &reference[1], &reference[2]};
+    clipper.clip(pointers, max_norm);
+    const double norm = gas::train::clip_grad_norm(expected, max_norm);
+    CHECK(clipper.last_norm() == norm);  // the same arithmetic: the same bits
+    CHECK(*clipper.norm_data() == norm);
+    for (std::size_t k = 0; k < 3; ++k)
+      for (std::size_t i = 0; i < static_cast<std::size_t>(once[k].grad.size()); ++i)
+        CHECK(once[k].grad.values()[i] == reference[k].grad.values()[i]);
+  }
+  // Bad arguments throw before any gradient changes; the last norm stays.
+  const double before = clipper.last_norm();
+  std::vector<Param> params;
+  params.emplace_back("p", gas::Tensor<double>(1, 2, 0.0));
+  params.back().grad = gas::Tensor<double>(1, 2, std::vector<double>{3.0, 4.0});
+  const std::vector<Param*> with_null{&params[0], nullptr};
+  CHECK_THROWS_NAMING(gas::value_error, clipper.clip(with_null, 1.0), "parameter 1 is null");
+  CHECK_THROWS_NAMING(gas::value_error, clipper.clip(with_null, -2.0), "max_norm -2");
+  CHECK(params[0].grad.values()[0] == 3.0);
+  CHECK(clipper.last_norm() == before);
+  clipper.clip(std::vector<Param*>{}, 1.0);
+  CHECK(clipper.last_norm() == 0.0);
+}
+
 TEST_CASE_TEMPLATE("every optimizer minimizes a least-squares problem recorded on the tape", T, float, double) {
   // min_W ||X W - Y||^2 / n for a W that fits exactly.
   const auto x = gas_test::random_tensor<T>(32, 4, 1);

@@ -7,11 +7,14 @@
 
 #include <cstdint>
 #include <optional>
+#include <span>
+#include <type_traits>
 #include <vector>
 
 #include "gas/core/check.hpp"
 #include "gas/core/exec.hpp"
 #include "gas/core/tensor.hpp"
+#include "gas/cuda/device_buffer.hpp"
 #include "gas/cuda/error.hpp"
 #include "gas/cuda/kernels/gemm.hpp"
 
@@ -21,7 +24,8 @@ namespace gas {
 /// created on first use so that a tape can be built, and fail with cuda_error, only where work is queued.
 ///
 /// Every transfer and kernel of a tape goes to this stream, so they run in the order the ops were recorded; reading
-/// a value on the host (download, autograd::to_host) waits for the stream.
+/// a value on the host (download, autograd::to_host) waits for the stream. Nothing else here waits: a backward pass's
+/// seed (add_to_element) is queued like the rest.
 template <>
 class Exec<cuda::device> {
 public:
@@ -32,6 +36,8 @@ public:
   void set_stream(cudaStream_t stream) {
     stream_ = stream;
     if (blas_) blas_->set_stream(stream);
+    one_float_.set_stream(stream);
+    one_double_.set_stream(stream);
   }
   /// @brief The cuBLAS handle on this stream; throws cuda_error when cuBLAS cannot start (no GPU).
   cuda::BlasHandle& blas() {
@@ -73,16 +79,19 @@ public:
     std::vector<T> staged(static_cast<std::size_t>(to.rows() * to.cols()), value);
     upload(MatrixView<const T>(staged.data(), to.rows(), to.cols()), to);
   }
-  /// @brief to(i, j) += value, through a round trip to the host (once per backward pass, for the loss seed).
+  /// @brief Queues to(i, j) += value on the stream without waiting (the loss seed of a backward pass), with the bits
+  /// of the host's `to(i, j) += value`: a 1 x 1 x 1 cuBLAS product to(i, j) = value * 1 * 1 + 1 * to(i, j). Its
+  /// product 1 * 1, value * 1 and 1 * to(i, j) are exact, so the one rounding is that of value + to(i, j), whatever
+  /// order or fused multiply-add cuBLAS uses (the handle's pedantic math mode rules out reduced-precision products).
+  /// One corner differs: a zero value may leave -0 where the host gives +0 (cuBLAS may skip a product whose alpha is
+  /// 0). The first call for a T allocates the device 1 and uploads it; later calls allocate nothing.
   template <class T>
-  void add_to_element(MatrixView<T> to, std::int64_t i, std::int64_t j, T value) const {
+  void add_to_element(MatrixView<T> to, std::int64_t i, std::int64_t j, T value) {
     GAS_CHECK(0 <= i && i < to.rows() && 0 <= j && j < to.cols(), shape_error,
               "element (" << i << ", " << j << ") outside (" << to.rows() << " x " << to.cols() << ")");
-    T current{};
-    MatrixView<T> one(to.data() + i * to.ld() + j, 1, 1);
-    download(MatrixView<const T>(one), MatrixView<T>(&current, 1, 1));
-    current += value;
-    upload(MatrixView<const T>(&current, 1, 1), one);
+    const T* one = device_one<T>();
+    const cuda::GemmShape scalar{.m = 1, .n = 1, .k = 1, .lda = 1, .ldb = 1, .ldc = 1};
+    cuda::gemm(blas(), scalar, value, one, one, T{1}, to.data() + i * to.ld() + j);
   }
   /// @brief Waits for everything queued on the stream.
   void synchronize() const { GAS_CUDA_CHECK(cudaStreamSynchronize(stream_)); }
@@ -97,8 +106,29 @@ private:
                                      static_cast<std::size_t>(from.rows()), kind, stream_));
   }
 
+  // A device 1 of type T, the operands A and B of add_to_element's product. cuBLAS reads A and B from device memory
+  // (only alpha and beta may come from the host), and a 1 made per call would be an allocation and an upload in every
+  // backward pass; so it is made once, at the first use, and kept. Its source is a static, alive whenever the stream
+  // reaches the copy.
+  template <class T>
+  const T* device_one() {
+    static_assert(std::is_same_v<T, float> || std::is_same_v<T, double>, "add_to_element computes in float or double");
+    cuda::DeviceBuffer<T>& one = [this]() -> cuda::DeviceBuffer<T>& {
+      if constexpr (std::is_same_v<T, float>) return one_float_;
+      else return one_double_;
+    }();
+    if (one.empty()) {
+      static constexpr T host_one{1};
+      one = cuda::DeviceBuffer<T>(1, stream_);
+      one.copy_from(std::span<const T>(&host_one, 1));
+    }
+    return one.data();
+  }
+
   cudaStream_t stream_ = nullptr;
   std::optional<cuda::BlasHandle> blas_;
+  cuda::DeviceBuffer<float> one_float_;    // (1): add_to_element's device 1 for float, made at its first use
+  cuda::DeviceBuffer<double> one_double_;  // (1): the same for double
 };
 
 }  // namespace gas

@@ -5,7 +5,8 @@
 /// tensors: `autograd::Tape<T, gas::cuda::device>` records the same ops as the host tape (ops::record, one dispatch point)
 /// and their kernels run on the stream of `tape.exec()`. Each file of gas/cuda/ops/ holds the device implementations
 /// of the ops of the gas/ops/ header of the same name, over the kernels of gas/cuda/kernels/; optim.cuh holds the
-/// optimizers' parameter updates. The history op's device implementation is gas/cuda/history/push_and_pull.cuh.
+/// optimizers' parameter updates and the gradient clipping of gas/train/clip.hpp. The history op's device
+/// implementation is gas/cuda/history/push_and_pull.cuh.
 
 #include "gas/cuda/ops/activation.cuh"
 #include "gas/cuda/ops/arithmetic.cuh"

@@ -224,7 +224,7 @@ struct SliceCols {
   std::int64_t begin = 0;
 };
 
-// ---- parameter updates (train/optimizer.hpp; not recorded on a tape: Impl<Op, Backend>::run) --------------------
+// ---- parameter updates (train/optimizer.hpp, train/clip.hpp; not recorded on a tape: Impl<Op, Backend>::run) ------
 
 /// @brief One Adam step (l2: decay added to the gradient) or AdamW step (decoupled: p *= 1 - decoupled first).
 struct AdamUpdate {
@@ -237,6 +237,12 @@ struct SgdUpdate {
   static constexpr const char* name = "sgd_update";
   double lr = 0, weight_decay = 0, momentum = 0, dampening = 0;
   bool nesterov = false, first = true;
+};
+/// @brief Gradient clipping by the total L2 norm (train/clip.hpp): every gradient scaled by max_norm / (norm + 1e-6)
+/// when that factor is below 1. Its Impl holds a `Scratch` type, the per-backend state a train::GradClipper keeps.
+struct ClipGradNorm {
+  static constexpr const char* name = "clip_grad_norm";
+  double max_norm = 0;
 };
 
 }  // namespace gas::ops

@@ -1,9 +1,19 @@
 #pragma once
 /// @brief Device parameter updates of the optimizers (gas/train/optimizer.hpp): `Impl<AdamUpdate, cuda::device>` and
-/// `Impl<SgdUpdate, cuda::device>`, each one kernel on the parameter's stream.
+/// `Impl<SgdUpdate, cuda::device>`, each one kernel on the parameter's stream; and the gradient clipping of
+/// gas/train/clip.hpp, `Impl<ClipGradNorm, cuda::device>`, queued on the gradients' stream without a host wait.
+
+#include <cuda_runtime.h>
 
 #include <cmath>
+#include <cstddef>
+#include <span>
 
+#include "gas/autograd/parameter.hpp"
+#include "gas/core/check.hpp"
+#include "gas/cuda/device_buffer.hpp"
+#include "gas/cuda/error.hpp"
+#include "gas/cuda/kernels/clip.cuh"
 #include "gas/cuda/kernels/optim.cuh"
 #include "gas/cuda/tensor.hpp"
 #include "gas/ops/attributes.hpp"
@@ -45,6 +55,61 @@ struct Impl<SgdUpdate, cuda::device> {
     s.first = a.first;
     cuda::sgd_update(p.data(), grad.data(), momentum != nullptr ? momentum->data() : nullptr, p.size(), s,
                      p.stream());
+  }
+};
+
+/// @brief Gradient clipping on the device (kernels/clip.cuh): per gradient, in order, its squares summed by a fixed
+/// tree and added to a running total in device memory; the last also forms the norm and the factor there; then one
+/// kernel per gradient scales it by the factor it reads from device memory (when below 1). Everything is queued on
+/// the gradients' stream (they must share one: the scratch is reused from gradient to gradient in stream order);
+/// nothing waits and, once `Scratch` holds its buffers, nothing is allocated. 3 launches per parameter.
+template <>
+struct Impl<ClipGradNorm, cuda::device> {
+  /// @brief The device state (cuda::ClipSlots: sum of squares, norm, factor) and the partials of one gradient's sum,
+  /// allocated at the first clip on the gradients' stream and kept.
+  struct Scratch {
+    cuda::DeviceBuffer<double> state, partial;
+  };
+  template <class T>
+  static void run(const ClipGradNorm& a, std::span<autograd::Parameter<T, cuda::device>* const> params,
+                  Scratch& scratch) {
+    const cudaStream_t stream = params.empty() ? scratch.state.stream() : params[0]->grad.stream();
+    for (std::size_t k = 1; k < params.size(); ++k)
+      GAS_CHECK(params[k]->grad.stream() == stream, value_error,
+                "parameter " << k << " ('" << params[k]->name << "'): its gradient is on another stream than parameter "
+                             << "0's ('" << params[0]->name << "'); a clip queues on one stream");
+    if (scratch.state.empty()) {
+      scratch.state = cuda::DeviceBuffer<double>(cuda::ClipSlots::count, stream);
+      scratch.partial = cuda::DeviceBuffer<double>(cuda::clip_partials, stream);
+    } else if (scratch.state.stream() != stream) {  // the caller orders the old stream's work before `stream`
+      scratch.state.set_stream(stream);
+      scratch.partial.set_stream(stream);
+    }
+    double* state = scratch.state.data();
+    if (params.empty()) {  // no gradients: norm 0, as on the host
+      cuda::clip_add_squares<T>(nullptr, 0, scratch.partial.data(), state, true, true, a.max_norm, stream);
+      return;
+    }
+    for (std::size_t k = 0; k < params.size(); ++k) {
+      const auto& g = params[k]->grad;
+      cuda::clip_add_squares(g.data(), g.size(), scratch.partial.data(), state, k == 0, k + 1 == params.size(),
+                             a.max_norm, stream);
+    }
+    for (auto* p : params) cuda::clip_scale(p->grad.data(), p->grad.size(), state + cuda::ClipSlots::factor, stream);
+  }
+  /// @brief The norm of the last clip (0 before the first): one 8-byte download that waits for the stream.
+  static double norm(const Scratch& scratch) {
+    if (scratch.state.empty()) return 0;
+    double norm = 0;
+    GAS_CUDA_CHECK(cudaMemcpyAsync(&norm, scratch.state.data() + cuda::ClipSlots::norm, sizeof norm,
+                                   cudaMemcpyDeviceToHost, scratch.state.stream()));
+    GAS_CUDA_CHECK(cudaStreamSynchronize(scratch.state.stream()));
+    return norm;
+  }
+  /// @brief The device address of the last clip's norm (null before the first clip), for a caller that copies it
+  /// out in its own time.
+  static const double* norm_data(const Scratch& scratch) {
+    return scratch.state.empty() ? nullptr : scratch.state.data() + cuda::ClipSlots::norm;
   }
 };
 

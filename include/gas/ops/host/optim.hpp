@@ -1,12 +1,14 @@
 #pragma once
 /// @brief Host parameter updates of the optimizers (gas/train/optimizer.hpp): `Impl<AdamUpdate, host>` and
-/// `Impl<SgdUpdate, host>`. They are not recorded on a tape: an optimizer calls Impl<Update, Backend>::run once per
-/// parameter and step, on whichever backend the parameter lives.
+/// `Impl<SgdUpdate, host>`, and the gradient clipping of gas/train/clip.hpp, `Impl<ClipGradNorm, host>`. They are not
+/// recorded on a tape: an optimizer calls Impl<Update, Backend>::run once per parameter and step, on whichever backend
+/// the parameter lives, and a train::GradClipper calls Impl<ClipGradNorm, Backend>::run once per step.
 
 #include <cmath>
 #include <cstdint>
 #include <span>
 
+#include "gas/autograd/parameter.hpp"
 #include "gas/core/tensor.hpp"
 #include "gas/ops/attributes.hpp"
 #include "gas/ops/impl.hpp"
@@ -63,6 +65,31 @@ struct Impl<SgdUpdate, host> {
       value[i] = static_cast<T>(value[i] - lr * d);
     }
   }
+};
+
+/// @brief Gradient clipping on the host: the squares summed in double in one sequential pass, parameter by parameter
+/// in order (so the result does not depend on threads); `Scratch` keeps the last norm.
+template <>
+struct Impl<ClipGradNorm, host> {
+  /// @brief The norm of the last clip (0 before the first).
+  struct Scratch {
+    double norm = 0;
+  };
+  template <class T>
+  static void run(const ClipGradNorm& a, std::span<autograd::Parameter<T, host>* const> params, Scratch& scratch) {
+    double squares = 0;
+    for (const auto* p : params)
+      for (const T g : p->grad.values()) squares += static_cast<double>(g) * g;
+    scratch.norm = std::sqrt(squares);
+    const double factor = a.max_norm / (scratch.norm + 1e-6);
+    if (factor < 1)
+      for (auto* p : params)
+        for (T& g : p->grad.values()) g = static_cast<T>(g * factor);
+  }
+  /// @brief The norm of the last clip.
+  static double norm(const Scratch& scratch) { return scratch.norm; }
+  /// @brief Where the norm of the last clip is kept.
+  static const double* norm_data(const Scratch& scratch) { return &scratch.norm; }
 };
 
 }  // namespace gas::ops
