@@ -77,6 +77,10 @@ int run(int argc, char** argv) {
               static_cast<long long>(data.num_features()), static_cast<long long>(data.num_classes));
   std::printf("%s mode on the %s: %s%s\n", config.full ? "full" : "gas", device_name<Backend>(),
               describe(h, config.model).c_str(), config.preset.empty() ? "" : " (preset paper)");
+  if (!config.history_store.empty() || !config.history_io.empty() || !gas::on_host<Backend>)
+    std::printf("histories: %s store, %s I/O\n",
+                config.history_store.empty() ? (gas::on_host<Backend> ? "host" : "zero-copy") : config.history_store.c_str(),
+                config.history_io.empty() ? (gas::on_host<Backend> ? "sync" : "overlapped") : config.history_io.c_str());
 
   const gas_train::Summary s = gas_train::train<Backend>(data, config, h);
   std::printf("%s %s (%s, %d runs): test %s %.2f +- %.2f, val %.2f; %.4f s/epoch (median), %.2f s training per "
@@ -86,8 +90,12 @@ int run(int argc, char** argv) {
               s.train_seconds, s.peak_rss_mb);
 
   if (!config.json.empty()) {
-    std::vector<double> tests, vals, best_epochs, train_seconds, epoch_medians;
+    std::vector<double> tests, vals, best_epochs, train_seconds, epoch_medians, bytes, busy, waits, peak;
     for (const auto& r : s.runs) {
+      bytes.push_back(r.bytes_moved);
+      busy.push_back(r.copy_busy_ms);
+      waits.push_back(r.host_waits_per_step);
+      peak.push_back(r.peak_device_mb);
       tests.push_back(100 * r.test);
       vals.push_back(100 * r.val);
       best_epochs.push_back(r.best_epoch);
@@ -98,12 +106,17 @@ int run(int argc, char** argv) {
     j.add("dataset", data.name).add("spec", config.dataset).add("model", name_of(config.model));
     j.add("mode", config.full ? "full" : "gas").add("preset", config.preset.empty() ? "none" : config.preset);
     j.add("device", device_name<Backend>());
+    j.add("history_store", s.history_store).add("history_io", s.history_io);
     j.add("runs", config.runs).add("seed", config.seed).add("metric", s.metric);
     j.add("test_mean", s.test_mean).add("test_std", s.test_std).add("val_mean", s.val_mean);
     j.add("epochs", *h.epochs).add("epoch_seconds_median", s.epoch_seconds_median);
     j.add("train_seconds", s.train_seconds).add("peak_rss_mb", s.peak_rss_mb);
     j.add_array("test", tests).add_array("val", vals).add_array("best_epoch", best_epochs);
     j.add_array("run_train_seconds", train_seconds).add_array("run_epoch_seconds_median", epoch_medians);
+    // The history pipeline per run (zero on the host): bytes queued, copy-stream busy time (ms), host waits per
+    // training step, peak device memory of the caching arena (MiB).
+    j.add_array("run_history_bytes", bytes).add_array("run_copy_busy_ms", busy);
+    j.add_array("run_host_waits_per_step", waits).add_array("run_peak_device_mb", peak);
     j.add_object("hyperparameters", hyper_json(h));
     j.save(config.json);
   }

@@ -7,6 +7,7 @@
 /// "the user said the default". Bad input (unknown flag, model or preset, a malformed or out-of-range number)
 /// throws gas::config_error naming the flag and the value.
 
+#include <algorithm>
 #include <charconv>
 #include <cmath>
 #include <cstdint>
@@ -70,6 +71,11 @@ struct Config {
   std::uint64_t seed = 0;       ///< run r uses seed + r for its weights and dropout; METIS uses seed
   std::string json;             ///< --json FILE, or ""
   bool quiet = false;           ///< --quiet: no per-run lines
+  /// --history-store: where the histories live (gas-train-cuda: pinned, zero-copy, bf16, device, host or mapped;
+  /// gas-train: host, its only store); "" = the program's default.
+  std::string history_store;
+  /// --history-io: sync or overlapped (gas-train-cuda; gas-train moves histories synchronously); "" = default.
+  std::string history_io;
   Hyper hyper;                  ///< as given on the command line
 };
 
@@ -107,12 +113,15 @@ inline bool parse_bool(std::string_view flag, std::string_view text) {
 inline std::string usage() {
   return "usage: gas-train [--dataset SPEC] [--model gcn|gat|appnp|gcnii|gin|pna|pna_jk] [--preset paper]\n"
          "                 [--mode gas|full] [--runs N] [--seed S] [--json FILE] [--quiet] [hyperparameters]\n"
+         "                 [--history-store pinned|zero-copy|bf16|device|host|mapped] [--history-io sync|overlapped]\n"
          "  SPEC: planetoid:DIR | npz:FILE | ogb:DIR | saint:DIR | sbm[:key=value,...] (default: sbm)\n"
          "  hyperparameters (each overrides the preset and the model's default):\n"
          "    --layers N --hidden N --heads N --out-heads N --dropout P --input-dropout P --alpha A --theta T\n"
          "    --batch-norm B --residual B --epochs N --lr X --reg-wd X --nonreg-wd X --grad-clip X (0 = none)\n"
          "    --num-parts K --batch-size B --max-steps N --row-normalize B\n"
-         "  B is true/false; APPNP's --layers is its K propagation steps.\n";
+         "  B is true/false; APPNP's --layers is its K propagation steps.\n"
+         "  --history-store and --history-io choose how gas-train-cuda keeps and moves histories (default zero-copy,\n"
+         "  overlapped; docs/histories.md); gas-train keeps them in host memory (host, sync).\n";
 }
 
 /// @brief Parses argv[1..argc). Throws config_error for an unknown flag, a flag without its value, a malformed
@@ -148,6 +157,17 @@ inline Config parse_args(int argc, const char* const* argv, bool* help = nullptr
     } else if (flag == "--runs") c.runs = parse_int<std::int32_t>(flag, v, 1, 1000);
     else if (flag == "--seed") c.seed = parse_int<std::uint64_t>(flag, v, 0, std::numeric_limits<std::uint64_t>::max());
     else if (flag == "--json") c.json = v;
+    else if (flag == "--history-store") {
+      constexpr std::string_view stores[] = {"pinned", "zero-copy", "bf16", "device", "host", "mapped"};
+      if (std::find(std::begin(stores), std::end(stores), v) == std::end(stores))
+        throw gas::config_error("--history-store: '" + std::string(v) +
+                                "' is not pinned, zero-copy, bf16, device, host or mapped");
+      c.history_store = v;
+    } else if (flag == "--history-io") {
+      if (v != "sync" && v != "overlapped")
+        throw gas::config_error("--history-io: '" + std::string(v) + "' is neither sync nor overlapped");
+      c.history_io = v;
+    }
     else if (flag == "--layers") h.layers = parse_int<std::int32_t>(flag, v, 1, 1024);
     else if (flag == "--hidden") h.hidden = parse_int<std::int64_t>(flag, v, 1, 1 << 20);
     else if (flag == "--heads") h.heads = parse_int<std::int64_t>(flag, v, 1, 1024);

@@ -1,5 +1,6 @@
 // gas-train-cuda: gas-train (main.cpp) with the models, their optimizer and their histories' traffic on the GPU
-// (gas::cuda::device); the same flags, output and exit statuses. Histories stay in host memory.
+// (gas::cuda::device); the same flags, output and exit statuses, plus --history-store and --history-io: the histories
+// live in a GPU store (zero-copy pinned memory by default) and move through the overlapped pipeline.
 
 #include <gas/gas.hpp>
 

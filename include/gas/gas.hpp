@@ -93,6 +93,7 @@
 #include "gas/cuda/ops.cuh"
 #include "gas/cuda/history/push_and_pull.cuh"
 #include "gas/cuda/history/device_history.hpp"
+#include "gas/cuda/history/any_store.cuh"
 #include "gas/cuda/history/device_store.cuh"
 #include "gas/cuda/history/pinned_store.cuh"
 #include "gas/cuda/history/staged_store.cuh"

@@ -409,7 +409,7 @@ private:
       if (const auto penalty = model_->regularization_loss(tape)) loss = ops::add(loss, *penalty);
     optimizer.zero_grad();
     tape.backward(loss);
-    if (options_.grad_clip) train::clip_grad_norm(params, *options_.grad_clip);
+    if (options_.grad_clip) clipper_.clip(params, *options_.grad_clip);  // queued on the device: no wait
     optimizer.step();
     model_->end_step(tape);  // the step's batch buffers may be recycled once the device gets here
     return model_->io().queue_loss(tape, loss, static_cast<double>(rows.size()));
@@ -448,6 +448,7 @@ private:
   Tensor<std::uint8_t> local_multi_;        // (rows, classes) multi-label targets, local numbering
   std::vector<node_id> local_rows_;         // the current step's training rows, local numbering
   std::vector<Tensor<T, Backend>> best_;    // parameter values at the best validation epoch
+  train::GradClipper<T, Backend> clipper_;  // its scratch is kept step after step
   models::detail::BackendGraph<Backend> full_graph_;  // full mode's graph on the backend (a device copy)
 };
 

@@ -36,6 +36,8 @@ struct PipelineStats {
   std::int64_t pushes = 0;         ///< layer pushes queued
   std::int64_t host_calls = 0;     ///< host functions queued (CPU gathers and host-store pushes)
   std::int64_t steps = 0;          ///< training steps ended (end_step)
+  double h2d_busy_ms = 0;          ///< time the host-to-device stream spent on pipeline jobs (PipelineOptions::timing)
+  double d2h_busy_ms = 0;          ///< time the device-to-host stream spent on pipeline jobs (PipelineOptions::timing)
 };
 
 /// @brief A function the pipeline queues on a copy stream (cudaLaunchHostFunc) with the arguments it needs, kept in

@@ -40,7 +40,7 @@ public:
   /// @brief Wraps an existing store (a MappedStore opened on a file, say).
   explicit Staged(S store) : store_(std::move(store)) {}
 
-  [[nodiscard]] static std::string name() { return "gas::cuda::Staged<" + S::name() + ">"; }
+  [[nodiscard]] std::string name() const { return "gas::cuda::Staged<" + store_.name() + ">"; }
   [[nodiscard]] std::int64_t num_nodes() const { return store_.num_nodes(); }
   [[nodiscard]] std::int64_t width() const { return store_.width(); }
   /// @brief The wrapped store, after the queued copies have landed.

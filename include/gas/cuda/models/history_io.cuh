@@ -55,8 +55,18 @@ namespace gas::cuda {
 
 /// @brief Settings of a PipelineIO.
 struct PipelineOptions {
-  int ring = 2;       ///< depth of every ring (stages, pull slots, push buffers); >= 1
-  int drop_rule = 0;  ///< test-only: 1..8 drops that ordering rule (see the file comment); 0 keeps all
+  int ring = 2;               ///< depth of every ring (stages, pull slots, push buffers); >= 1
+  int drop_rule = 0;          ///< test-only: 1..8 drops that ordering rule (see the file comment); 0 keeps all
+  bool timing = false;        ///< bracket every copy-stream job with timing events (busy time, timeline)
+  bool skip_histories = false;  ///< benchmark-only: no pulls or pushes (the halo rows are stale garbage): the
+                                ///< no-history epoch the overlapped one is measured against
+};
+
+/// @brief One copy-stream job as the device timed it (PipelineOptions::timing), in ms since the pipeline's epoch.
+struct CopySpan {
+  const char* stream = "";  ///< "h2d" or "d2h"
+  const char* what = "";    ///< "stage", "pull", "push" or "output"
+  double start_ms = 0, end_ms = 0;
 };
 
 template <class T, DeviceHistory Store>
@@ -165,7 +175,12 @@ public:
   void drain() {
     synchronize_all();
     calls_.rethrow_failures();
+    collect_spans();
   }
+  /// @brief The copy-stream jobs timed since the last clear (PipelineOptions::timing), complete up to the last
+  /// drain, in ms since the pipeline's first timed job.
+  [[nodiscard]] const std::vector<CopySpan>& timeline() const { return timeline_; }
+  void clear_timeline() { timeline_.clear(); }
 
   Inputs begin_forward(tape_type& tape, MatrixView<const float> features, const loader::Batch& batch,
                        std::span<Store> histories) {
@@ -193,10 +208,10 @@ public:
     const MatrixView<const T> h = tape.node(node.inputs[0]).value;  // (batch_size, width)
     const std::int64_t bs = batch.batch_size, total = node.value.rows();
     copy_async(device_view(h), device_view(node.value.slice_rows(0, bs)), compute);
-    queue_push(compute, static_cast<std::size_t>(l), store, h, batch, /*layerwise=*/false);
+    if (!options_.skip_histories) queue_push(compute, static_cast<std::size_t>(l), store, h, batch, /*layerwise=*/false);
     Layer& L = layers_[static_cast<std::size_t>(l)];
     const std::size_t k = L.current_pull;
-    if (!dropped(3)) L.pulled[k].wait(compute);
+    if (!dropped(3) && !options_.skip_histories) L.pulled[k].wait(compute);
     copy_async(DeviceView<const T>(L.pull[k].data(), total - bs, h.cols()),
                device_view(node.value.slice_rows(bs, total)), compute);
     L.pull_read[k].record(compute);
@@ -247,12 +262,14 @@ public:
     b.written.record(compute);
     const cudaStream_t d2h = push_stream();
     if (!dropped(2)) b.written.wait(d2h);
+    Span* span = begin_span(d2h, "d2h", "output");
     std::int64_t begin = 0;
     for (const auto& chunk : batch.chunks) {
       copy_async(DeviceView<const T>(b.data.data() + begin * w, chunk.count, w),
                  PinnedView<T>(output_.data() + std::int64_t{chunk.offset} * w, chunk.count, w), d2h);
       begin += chunk.count;
     }
+    end_span(span, d2h);
     b.read.record(d2h);
     b.used = true;
     stats_.bytes_d2h += batch.batch_size * w * static_cast<std::int64_t>(sizeof(T));
@@ -263,6 +280,7 @@ public:
     if (out == nullptr) return;
     ++stats_.host_waits;  // the end of an inference: the output is read on the host
     synchronize_all();
+    collect_spans();
     std::memcpy(out->data(), output_.data(), static_cast<std::size_t>(out->size()) * sizeof(T));
   }
 
@@ -327,6 +345,7 @@ private:
     std::vector<char> pull_read_used;
     std::size_t next_pull = 0, current_pull = 0;
     BufferRing push;
+    std::uint64_t push_serial = 0;  // pushes queued (rule 6's test switch alternates streams by it)
     PinnedMatrix<T> pull_staging, push_staging;
   };
 
@@ -340,14 +359,16 @@ private:
     d2h_.emplace(StreamOptions{.priority = greatest});
     d2h_alt_.emplace(StreamOptions{.priority = greatest});
   }
-  /// Rule 6 dropped: every other push goes to a second stream, unordered with the first.
-  cudaStream_t push_stream() {
+  /// The device-to-host stream; with rule 6 dropped, every other push of a history (counted by `serial`) goes to
+  /// a second stream, unordered with the first.
+  cudaStream_t push_stream(std::uint64_t* serial = nullptr) {
     ensure_streams();
-    if (dropped(6) && (push_serial_++ % 2) == 1) return d2h_alt_->get();
+    if (dropped(6) && serial != nullptr && ((*serial)++ % 2) == 1) return d2h_alt_->get();
     return d2h_->get();
   }
   void ensure_rings(std::span<Store> histories) {
     ensure_streams();
+    for (auto& h : histories) h.events().skip_drain = dropped(8);  // rule 8 lives in the stores
     const auto ring = static_cast<std::size_t>(options_.ring);
     while (stages_.size() < ring) stages_.push_back(std::make_unique<Stage>());
     if (layers_.size() != histories.size()) {
@@ -455,12 +476,14 @@ private:
     // Uploads on the copy stream, after the stage's last batch is done with the device copies (rule 5).
     const cudaStream_t h2d = h2d_->get();
     if (s.used && !dropped(5)) s.released.wait(h2d);
+    Span* span = begin_span(h2d, "h2d", "stage");
     copy_async(PinnedView<const node_id>(s.ids.data(), 1, n_ids), DeviceView<node_id>(s.d_ids.data(), 1, n_ids), h2d);
     CsrStage cs{rows, adj.cols(), nnz, s.indptr.data(), s.indices.data(), adj.has_weights() ? s.weights.data() : nullptr,
                 s.t_offsets.data(), s.t_rows.data(), s.t_edges.data()};
     stats_.device_allocs += s.csr.upload_async(cs, h2d);
     if (with_features)
       copy_async(PinnedView<const T>(s.features.data(), n_ids, in), DeviceView<T>(s.d_features.data(), n_ids, in), h2d);
+    end_span(span, h2d);
     s.uploaded.record(h2d);
     stats_.bytes_h2d += n_ids * static_cast<std::int64_t>(sizeof(node_id)) +
                         (rows + 1 + 2 * nnz + adj.cols() + 1) * static_cast<std::int64_t>(sizeof(std::int64_t)) +
@@ -531,7 +554,9 @@ private:
     if (!dropped(layerwise ? 7 : 1)) store.events().wait_written(h2d);  // rules 1 and 7
     PullJob<T> job{d_ids, h_ids, count, DeviceView<T>(L.pull[k].data(), count, w),
                    PinnedView<T>(L.pull_staging.data(), L.pull_staging.rows(), w)};
+    Span* span = begin_span(h2d, "h2d", "pull");
     store.queue_pull(job, QueueContext{&calls_, &stats_}, h2d);
+    end_span(span, h2d);
     L.pulled[k].record(h2d);
     L.current_pull = k;
     ++stats_.pulls;
@@ -549,11 +574,13 @@ private:
     if (b.used && !dropped(4)) b.read.wait(compute);  // rule 4: the previous push out of this buffer has read it
     copy_async(device_view(h), DeviceView<T>(b.data.data(), rows, w), compute);
     b.written.record(compute);
-    const cudaStream_t d2h = push_stream();
+    const cudaStream_t d2h = push_stream(&L.push_serial);
     if (!dropped(2)) b.written.wait(d2h);  // rule 2
     PushJob<T> job{std::span<const loader::Chunk>(batch.chunks), rows, DeviceView<const T>(b.data.data(), rows, w),
                    PinnedView<T>(L.push_staging.data(), L.push_staging.rows(), w)};
+    Span* span = begin_span(d2h, "d2h", "push");
     store.queue_push(job, QueueContext{&calls_, &stats_}, d2h);
+    end_span(span, d2h);
     b.read.record(d2h);
     b.used = true;
     ++stats_.pushes;
@@ -569,8 +596,14 @@ private:
     // Every layer's halo pull is queued now, before the forward pass: a batch's halo and its own rows are
     // disjoint, so pull(b, l) needs only the pushes of earlier steps (rule 1), which are queued already.
     const std::int64_t bs = batch.batch_size, halo = batch.num_halo();
-    for (std::size_t l = 0; l < histories.size(); ++l)
+    for (std::size_t l = 0; l < histories.size(); ++l) {
+      if (options_.skip_histories) {  // the benchmark's no-history baseline: the slot keeps whatever it holds
+        grow(layers_[l].pull[0], halo * histories[l].width());
+        layers_[l].current_pull = 0;
+        continue;
+      }
       queue_pull(l, histories[l], s.d_ids.data() + bs, s.ids.data() + bs, halo, false);
+    }
     return {features_of(tape, s), &s.csr};
   }
 
@@ -596,6 +629,41 @@ private:
     L.pull_read[slot].record(compute);
     L.pull_read_used[slot] = true;
     return {var{&tape, id}, &s.csr};
+  }
+
+  /// A timed copy-stream job (PipelineOptions::timing): events from a pool that grows between drains.
+  struct Span {
+    Event start{EventOptions{.timing = true}}, stop{EventOptions{.timing = true}};
+    const char* stream = "";
+    const char* what = "";
+  };
+  Span* begin_span(cudaStream_t stream, const char* name, const char* what) {
+    if (!options_.timing) return nullptr;
+    if (!epoch_) {
+      epoch_.emplace(EventOptions{.timing = true});
+      epoch_->record(stream);
+    }
+    if (spans_open_ == spans_.size()) spans_.push_back(std::make_unique<Span>());
+    Span& sp = *spans_[spans_open_++];
+    sp.stream = name;
+    sp.what = what;
+    sp.start.record(stream);
+    return &sp;
+  }
+  static void end_span(Span* span, cudaStream_t stream) {
+    if (span != nullptr) span->stop.record(stream);
+  }
+  /// Adds the timed jobs (complete: called after a full synchronization) to the busy times and the timeline.
+  void collect_spans() {
+    constexpr std::size_t timeline_cap = 200000;
+    for (std::size_t k = 0; k < spans_open_; ++k) {
+      const Span& sp = *spans_[k];
+      const double ms = elapsed_ms(sp.start, sp.stop);
+      (std::strcmp(sp.stream, "h2d") == 0 ? stats_.h2d_busy_ms : stats_.d2h_busy_ms) += ms;
+      if (timeline_.size() < timeline_cap)
+        timeline_.push_back({sp.stream, sp.what, elapsed_ms(*epoch_, sp.start), elapsed_ms(*epoch_, sp.stop)});
+    }
+    spans_open_ = 0;
   }
 
   double read_loss(std::uint64_t index) {
@@ -624,11 +692,14 @@ private:
   std::vector<Layer> layers_;
   BufferRing output_ring_;
   PinnedMatrix<T> output_;
-  std::uint64_t push_serial_ = 0;
   std::span<const loader::Batch> batches_;
   std::int32_t pass_layers_ = 0;
   Tensor<std::int64_t, host> transpose_scratch_;
   PinnedMatrix<T> losses_;
+  std::vector<std::unique_ptr<Span>> spans_;
+  std::size_t spans_open_ = 0;
+  std::optional<Event> epoch_;
+  std::vector<CopySpan> timeline_;
   std::optional<Event> loss_done_[2];  // made on first use: a model is built before any GPU work
   double loss_weight_[2] = {0, 0};
   std::uint64_t loss_count_ = 0, loss_read_ = 0;
