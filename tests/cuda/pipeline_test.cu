@@ -341,7 +341,7 @@ TEST_CASE("each ordering rule has teeth: dropping it changes the result in some 
   if (const char* env = std::getenv("GAS_DROP_RULE")) {
     const int rule = std::atoi(env);
     REQUIRE((rule >= 1 && rule <= 8));
-    const char* ring = std::getenv("GAS_RING");  // 1 (default) or 2: some rules bite only with one of them
+    const char* ring = std::getenv("GAS_RING");  // 1 (default), 2 or 3: a shallow ring masks some hazards
     const int depth = ring != nullptr ? std::atoi(ring) : 1;
     const Outcome o = drive<Model>(data, HistoryIO::overlapped, {.ring = depth, .drop_rule = rule}, 10);
     std::printf("RULE %d mode %s ring %d: %s%s\n", rule, copy_mode(), depth, same(oracle, o) ? "same" : "differs",
@@ -496,7 +496,8 @@ TEST_CASE("docs/cuda.md: a GCN trained with a GPU store" * doctest::skip(no_gpu)
   CHECK(model.history_io() == HistoryIO::overlapped);
   CHECK(result.epochs.size() == 3);
   CHECK(stats.steps > 0);
-  CHECK(stats.pulls > 0);
-  CHECK(stats.pushes > 0);
-  CHECK(stats.host_waits <= stats.steps + 8);  // one per step, plus the end of each epoch and evaluation
+  CHECK(stats.pulls >= stats.steps);  // one halo pull per hidden layer and step, and the inference passes' pulls
+  CHECK(stats.pushes >= stats.steps);
+  CHECK(stats.bytes_h2d > 0);
+  CHECK(stats.bytes_d2h > 0);
 }

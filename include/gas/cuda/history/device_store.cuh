@@ -50,7 +50,14 @@ public:
   void pull(std::span<const node_id> ids, MatrixView<T> out) {
     history::detail::check_rows_call(&name, "pull", "out", ids, out.rows(), out.cols(), num_nodes_, width_);
     drain();
-    for (std::size_t i = 0; i < ids.size(); ++i) copy_row_out(ids[i], &out(static_cast<std::int64_t>(i), 0));
+    // One gather on the device and one copy out (the synchronous path pulls whole halos this way).
+    const auto n = static_cast<std::int64_t>(ids.size());
+    if (n == 0 || width_ == 0) return;
+    DeviceBuffer<node_id> d_ids(ids.size());
+    DeviceBuffer<T> rows(static_cast<std::size_t>(n * width_));
+    GAS_CUDA_CHECK(cudaMemcpy(d_ids.data(), ids.data(), ids.size() * sizeof(node_id), cudaMemcpyHostToDevice));
+    gather_rows(table_.data(), num_nodes_, width_, d_ids.data(), n, rows.data(), false, nullptr);
+    copy2d(out.data(), out.ld(), rows.data(), width_, n, cudaMemcpyDeviceToHost);
   }
   void push(std::span<const node_id> ids, MatrixView<const T> rows) {
     history::detail::check_rows_call(&name, "push", "rows", ids, rows.rows(), rows.cols(), num_nodes_, width_);
@@ -105,9 +112,6 @@ public:
 private:
   DeviceView<T> rows_of(std::int64_t offset, std::int64_t count) {
     return {table_.data() + offset * width_, count, width_};
-  }
-  void copy_row_out(node_id id, T* host_row) const {
-    GAS_CUDA_CHECK(cudaMemcpy(host_row, table_.data() + std::int64_t{id} * width_, row_bytes(), cudaMemcpyDeviceToHost));
   }
   void copy_row_in(node_id id, const T* host_row) {
     GAS_CUDA_CHECK(cudaMemcpy(table_.data() + std::int64_t{id} * width_, host_row, row_bytes(), cudaMemcpyHostToDevice));
