@@ -69,6 +69,7 @@ int run(int argc, char** argv) {
     std::fputs(gas_train::usage().c_str(), stdout);
     return 0;
   }
+  gas_train::detail::StorePolicy<Backend>::check(config);  // a store this program lacks fails before any loading
   gas::Dataset data = gas::io::load(config.dataset);
   const gas_train::Hyper h = gas_train::resolve(config, data.name);
   if (*h.row_normalize) gas::row_normalize(data.features);

@@ -158,6 +158,29 @@ TEST_CASE("overlapped == synchronous bit for bit: device store and staged host s
   }
 }
 
+TEST_CASE("overlapped == synchronous when most batches have no training node (staged, never taken)" *
+          doctest::skip(no_gpu)) {
+  // The Trainer stages every batch ahead but skips those without a training node: their stages are dropped.
+  auto data = small_sbm();
+  auto& train = data.splits[0].train;
+  train.resize(6);
+  using Model = gas::models::GCN<float, device, gas::cuda::PinnedStore<float>>;
+  const gas::models::GCNOptions o{.in = 12, .hidden = 8, .out = 4, .layers = 3};
+  auto run = [&](HistoryIO io) {
+    Outcome out;
+    Model model(data.num_nodes(), o, 7);
+    const gas::TrainerOptions opts{.batch_size = 1, .epochs = 3, .seed = 5, .history_io = io};
+    gas::Trainer<Model, gas::partition::Metis> trainer(model, {.num_parts = 12, .seed = 1}, opts);
+    for (const auto& e : trainer.fit(data).epochs) out.losses.push_back(e.loss);
+    read_back(model, out);
+    return out;
+  };
+  const Outcome sync = run(HistoryIO::sync), over = run(HistoryIO::overlapped);
+  CHECK(sync.losses == over.losses);
+  CHECK(sync.params == over.params);
+  CHECK(sync.tables == over.tables);
+}
+
 TEST_CASE("a bf16 pinned store keeps the bits HalfStore<bf16> keeps" * doctest::skip(no_gpu)) {
   // Pushes are encoded on the device, pulls decoded in the kernel; HalfStore encodes and decodes on the host.
   gas::cuda::PinnedStore<float, gas::history::half::bf16> pinned(50, 6);

@@ -83,6 +83,10 @@ def bad(exe, data):
             (["--dataset", "sbm:nodes=100,classes=2,features=4", "--num-parts", "500", "--epochs", "1"], 1,
              "partition_error: "),
             (["--dataset", "nosuchkind:x"], 2, "unknown kind 'nosuchkind'"),
+            (["--history-store", "tape"], 2, "is not pinned, zero-copy, bf16, device, host or mapped"),
+            (["--history-io", "async"], 2, "neither sync nor overlapped"),
+            (["--history-store", "device", "--epochs", "1"], 2, "needs gas-train-cuda"),
+            (["--history-io", "overlapped", "--epochs", "1"], 2, "needs gas-train-cuda"),
             (["--dataset", "planetoid:" + os.path.join(tmp, "missing"), "--epochs", "1"], 1, "io_error: "),
         ]
         if os.path.isfile(cora_npz):
@@ -123,7 +127,23 @@ def have_gpu():
 def gpu(exe, data):
     """gas-train-cuda: with a GPU, the checks of `good`; without one, a clean cuda_error exit, then skipped (77)."""
     if have_gpu():
-        return good(exe, data)
+        failures = good(exe, data)
+        # Every history store, overlapped and synchronous, trains and reports the pipeline's counters.
+        for store in ["pinned", "zero-copy", "bf16", "device", "host", "mapped"]:
+            for io in ["overlapped", "sync"]:
+                with tempfile.TemporaryDirectory() as tmp:
+                    out = os.path.join(tmp, "run.json")
+                    r = run(exe, *SMALL, "--epochs", "3", "--history-store", store, "--history-io", io, "--json", out)
+                    ok = r.returncode == 0 and os.path.isfile(out)
+                    if ok:
+                        with open(out) as f:
+                            j = json.load(f)
+                        ok = j["history_store"] == store and j["history_io"] == io and math.isfinite(j["test_mean"])
+                        ok = ok and (io == "sync" or j["run_history_bytes"][0] > 0)
+                    if not ok:
+                        print(f"FAIL --history-store {store} --history-io {io}: exit {r.returncode} {r.stderr!r}")
+                        failures += 1
+        return 1 if failures else 0
     r = run(exe, *SMALL, "--epochs", "1")
     if r.returncode != 1 or not r.stderr.startswith("gas-train: cuda_error: "):
         print(f"FAIL without a GPU: exit {r.returncode} (want 1), stderr {r.stderr!r}")

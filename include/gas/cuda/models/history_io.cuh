@@ -444,8 +444,18 @@ private:
     ensure_streams();
     while (stages_.size() < static_cast<std::size_t>(options_.ring)) stages_.push_back(std::make_unique<Stage>());
     Stage& s = *stages_[stage_next_++ % stages_.size()];
-    GAS_CHECK(!s.pending && &s != current_, value_error,
-              "PipelineIO::stage: more batches staged ahead than the ring holds (" << options_.ring << ")");
+    GAS_CHECK(&s != current_, value_error,
+              "PipelineIO::stage: the ring (" << options_.ring << ") cannot stage while its only stage is in use");
+    if (s.pending) {
+      // Staged and never taken (the Trainer skips a batch without training nodes): nothing on the compute stream
+      // read it, so its upload is all that must be done before the pinned arrays are rewritten.
+      staged_.erase(std::find(staged_.begin(), staged_.end(), &s));
+      s.pending = false;
+      if (!s.uploaded.query()) {
+        ++stats_.host_waits;
+        s.uploaded.synchronize();
+      }
+    }
     // The pinned arrays are rewritten on the host: the stage's last batch must be done with them (rule 4).
     if (s.used && !dropped(4) && !s.released.query()) {
       ++stats_.host_waits;
