@@ -148,13 +148,12 @@ public:
   /// @brief Sizes stages, slots and staging for every batch within `bounds` (in_features wide features, histories
   /// `histories`); afterwards steps allocate nothing.
   void reserve(const loader::BatchBounds& bounds, std::int64_t in_features, std::span<Store> histories) {
-    bounds_ = bounds;
     in_features_ = in_features;
     ensure_rings(histories);
-    for (auto& s : stages_) reserve_stage(*s, bounds_.ids, bounds_.rows, bounds_.nnz, true);
-    for (std::size_t l = 0; l < layers_.size(); ++l) reserve_layer(l, histories[l].width(), bounds_.ids, bounds_.rows);
+    for (auto& s : stages_) reserve_stage(*s, bounds.ids, bounds.rows, bounds.nnz, true);
+    for (std::size_t l = 0; l < layers_.size(); ++l) reserve_layer(l, histories[l].width(), bounds.ids, bounds.rows);
     QueueContext ctx{&calls_, &stats_};
-    for (auto& h : histories) h.reserve(bounds_.ids, ctx);
+    for (auto& h : histories) h.reserve(bounds.ids, ctx);
   }
 
   /// @brief Queues `batch`'s inputs (pinned gather of its features and adjacency on the host, upload on the
@@ -219,10 +218,7 @@ public:
   }
 
   // Layer-wise inference.
-  void begin_layerwise(std::span<const loader::Batch> batches, std::int32_t layers = 0) {
-    batches_ = batches;
-    pass_layers_ = layers;
-  }
+  void begin_layerwise(std::span<const loader::Batch> batches) { batches_ = batches; }
   Inputs layer_input(tape_type& tape, std::int32_t l, MatrixView<const float> features, std::size_t k,
                      const loader::Batch& batch, std::span<Store> histories) {
     return layer_input_impl(tape, l, features, k, batch, histories);
@@ -689,7 +685,6 @@ private:
   models::HistoryIO mode_ = models::HistoryIO::overlapped;
   PipelineOptions options_;
   PipelineStats stats_;
-  loader::BatchBounds bounds_;
   std::int64_t in_features_ = 0;
   std::optional<Stream> h2d_, d2h_, d2h_alt_;
   cudaStream_t compute_stream_ = nullptr;
@@ -703,7 +698,6 @@ private:
   BufferRing output_ring_;
   PinnedMatrix<T> output_;
   std::span<const loader::Batch> batches_;
-  std::int32_t pass_layers_ = 0;
   Tensor<std::int64_t, host> transpose_scratch_;
   PinnedMatrix<T> losses_;
   std::vector<std::unique_ptr<Span>> spans_;
