@@ -200,6 +200,10 @@ std::vector<RunRecord> train_runs(const gas::Dataset& data, const Config& c, con
                   r + 1, c.runs, 100 * rec.test, 100 * rec.val, rec.best_epoch, rec.train_seconds,
                   rec.train_seconds / static_cast<double>(std::max<std::size_t>(1, rec.epoch_seconds.size())),
                   rec.total_seconds);
+    if (!c.quiet && (rec.bytes_moved > 0 || rec.peak_device_mb > 0))
+      std::printf("  histories: %.3f GB moved, copy streams busy %.1f ms, %.2f host waits per step, peak device %.0f "
+                  "MiB\n",
+                  rec.bytes_moved / 1e9, rec.copy_busy_ms, rec.host_waits_per_step, rec.peak_device_mb);
   }
   return out;
 }
