@@ -126,6 +126,23 @@ struct QueueContext {
   PipelineStats* stats = nullptr;
 };
 
+/// @brief Queues a CPU-side gather of `job` on `stream`: a host function `run` (a captureless function of the
+/// HostCall, whose `target` is `store`) fills the pinned staging with the job's rows, then one copy moves them into
+/// the job's device slot. What PinnedStore's host-thread gather and Staged's pull share.
+template <class T>
+void queue_host_gather(const PullJob<T>& job, QueueContext ctx, cudaStream_t stream, void* store,
+                       void (*run)(HostCall&)) {
+  HostCall& call = ctx.calls->acquire(*ctx.stats);
+  call.target = store;
+  call.ids = job.host_ids;
+  call.count = job.count;
+  call.rows = job.staging.data();
+  call.run = run;
+  ctx.calls->launch(call, stream, *ctx.stats);
+  copy_async(job.staging.slice_rows(0, job.count), job.out, stream);
+  ctx.stats->bytes_h2d += job.count * job.out.cols() * static_cast<std::int64_t>(sizeof(T));
+}
+
 /// @brief A history store the overlapped pipeline can drive: a HistoryStore (host access, which drains first)
 /// that also queues pulls and pushes on a stream. `needs_staging` says whether its jobs need pinned staging;
 /// `reserve(rows)` prepares per-call scratch for jobs of up to `rows` rows (so steps allocate nothing).

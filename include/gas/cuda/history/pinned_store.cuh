@@ -112,18 +112,10 @@ public:
       else gather_bf16_rows(mapped, w, job.device_ids, job.count, job.out.data(), stream);
       ctx.stats->bytes_h2d += job.count * w * static_cast<std::int64_t>(sizeof(E));
     } else {
-      HostCall& call = ctx.calls->acquire(*ctx.stats);
-      call.target = this;
-      call.ids = job.host_ids;
-      call.count = job.count;
-      call.rows = job.staging.data();
-      call.run = [](HostCall& c) {
+      queue_host_gather(job, ctx, stream, this, [](HostCall& c) {
         auto& self = *static_cast<PinnedStore*>(c.target);
         self.gather_host(c.ids, c.count, MatrixView<T>(static_cast<T*>(c.rows), c.count, self.width()));
-      };
-      ctx.calls->launch(call, stream, *ctx.stats);
-      copy_async(job.staging.slice_rows(0, job.count), job.out, stream);
-      ctx.stats->bytes_h2d += job.count * w * static_cast<std::int64_t>(sizeof(T));
+      });
     }
     events_.read_on(stream);
   }

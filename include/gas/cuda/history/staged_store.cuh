@@ -73,19 +73,11 @@ public:
 
   // Queued access, for the pipeline.
   void queue_pull(const PullJob<value_type>& job, QueueContext ctx, cudaStream_t stream) {
-    HostCall& call = ctx.calls->acquire(*ctx.stats);
-    call.target = this;
-    call.ids = job.host_ids;
-    call.count = job.count;
-    call.rows = job.staging.data();
-    call.run = [](HostCall& c) {
+    queue_host_gather(job, ctx, stream, this, [](HostCall& c) {
       auto& self = *static_cast<Staged*>(c.target);
       self.store_.pull(std::span<const node_id>(c.ids, static_cast<std::size_t>(c.count)),
                        MatrixView<value_type>(static_cast<value_type*>(c.rows), c.count, self.width()));
-    };
-    ctx.calls->launch(call, stream, *ctx.stats);
-    copy_async(job.staging.slice_rows(0, job.count), job.out, stream);
-    ctx.stats->bytes_h2d += job.count * width() * static_cast<std::int64_t>(sizeof(value_type));
+    });
     events_.read_on(stream);
   }
   void queue_push(const PushJob<value_type>& job, QueueContext ctx, cudaStream_t stream) {
