@@ -3,6 +3,7 @@
 // GINConv's penalty; gradient checks in double, values against naive computations and a dense SVD, training.
 #include <doctest/doctest.h>
 
+#include "gas/core/eigen.hpp"
 #include <Eigen/Dense>
 
 #include <array>

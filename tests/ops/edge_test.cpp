@@ -1,4 +1,4 @@
-#include <Eigen/Core>
+#include "gas/core/eigen.hpp"
 #include <doctest/doctest.h>
 #include <omp.h>
 

@@ -19,7 +19,7 @@ namespace gas::ops {
 
 /// @brief Inverted dropout: in training, zeroes each element with probability p and scales the kept ones by
 /// 1 / (1 - p); the same seed gives the same mask. Returns x itself (records nothing) when !training or p == 0.
-/// On the host the mask is saved in the node's `aux`; the device rebuilds it from the seed in the backward pass.
+/// Nothing is saved for the backward pass: both backends rebuild the mask from the seed.
 /// Throws value_error when p is outside [0, 1).
 template <class T, class Backend>
 autograd::Var<T, Backend> dropout(autograd::Var<T, Backend> x, double p, std::uint64_t seed, bool training) {

@@ -5,19 +5,7 @@
 #include <algorithm>
 #include <cstdint>
 #include <type_traits>
-// Eigen runs on the host only here: under nvcc, keep it from annotating its functions __host__ __device__ (which
-// makes nvcc warn about defaulted members and host-only constexpr calls in a .cu that includes gas.hpp).
-#if defined(__CUDACC__) && !defined(EIGEN_NO_CUDA)
-#define EIGEN_NO_CUDA
-#endif
-// Our matmul parallelizes over fixed row blocks itself; Eigen's own GEMM threading would start a nested, spinning
-// OpenMP team inside each block (our num_threads(1) team is an inactive region to Eigen), which collapses under
-// load: a 2-thread run was 25x slower than a 1-thread one. gas_dep and gas.pc also pass -DEIGEN_DONT_PARALLELIZE,
-// for code that includes Eigen before gas.
-#ifndef EIGEN_DONT_PARALLELIZE
-#define EIGEN_DONT_PARALLELIZE
-#endif
-#include <Eigen/Core>
+#include "gas/core/eigen.hpp"
 #include <omp.h>
 
 #include "gas/autograd/tape.hpp"
