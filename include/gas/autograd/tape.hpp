@@ -11,6 +11,7 @@
 #include <array>
 #include <cstdint>
 #include <deque>
+#include <span>
 #include <string>
 #include <utility>
 #include <vector>
@@ -19,6 +20,7 @@
 #include "gas/autograd/parameter.hpp"
 #include "gas/core/check.hpp"
 #include "gas/core/exec.hpp"
+#include "gas/core/sparse_rows.hpp"
 #include "gas/core/tensor.hpp"
 
 namespace gas::autograd {
@@ -47,6 +49,14 @@ struct Node {
   const char* op = "";                 // name of the op that produced the node, for messages
   bool requires_grad = false;
   bool grad_live = false;              // grad holds this pass's accumulated gradient
+  /// A sparse value (Tape::push_sparse): `value` has the shape but no data; the matrix is CSR in aux_index (row
+  /// offsets, 1 x rows + 1), aux_ids (columns, 1 x nnz) and aux (values, 1 x nnz). Never requires a gradient.
+  bool sparse = false;
+
+  /// @brief The CSR arrays of a sparse value, in the backend's memory.
+  [[nodiscard]] SparseRowsView<T> sparse_value() const {
+    return {value.rows(), value.cols(), aux_index.data(), aux_ids.data(), aux.data()};
+  }
 
   /// @brief The attributes the node's op stored (see ops::record); throws value_error naming the op and both
   /// types when they are not of type A.
@@ -82,7 +92,22 @@ public:
   }
   [[nodiscard]] int id() const { return id_; }
   [[nodiscard]] Node<T, Backend>& node() const { return tape().node(id_); }
-  [[nodiscard]] MatrixView<const T> value() const { return node().value; }
+  /// @brief The value; throws value_error for a sparse value (its arrays: node().sparse_value(); a dense copy:
+  /// ops::to_dense).
+  [[nodiscard]] MatrixView<const T> value() const {
+    const auto& n = node();
+    GAS_CHECK(!n.sparse, value_error,
+              "a sparse value (" << n.value.rows() << " x " << n.value.cols() << ", op '" << n.op
+                                 << "') has no dense data; ops::to_dense(x) makes a dense copy");
+    return n.value;
+  }
+  /// @brief Whether the value is sparse (Tape::push_sparse): ops take it as it is or as a dense copy.
+  [[nodiscard]] bool is_sparse() const { return node().sparse; }
+  /// @brief Stored entries: non-zeros of a sparse value, rows x cols of a dense one.
+  [[nodiscard]] std::int64_t nnz() const {
+    const auto& n = node();
+    return n.sparse ? n.aux.size() : n.value.rows() * n.value.cols();
+  }
   /// @brief Gradient after `backward`; throws value_error when the node received none.
   [[nodiscard]] MatrixView<const T> grad() const {
     auto& n = node();
@@ -199,6 +224,34 @@ public:
     return {id, n};
   }
 
+  /// @brief Like `push`, over inputs held in a span (ops::record, when it substitutes dense copies of sparse inputs).
+  std::pair<int, node_type&> push(const char* op, std::int64_t rows, std::int64_t cols, std::span<const var> inputs) {
+    auto [id, n] = next_node(op);
+    bind(n.value_storage);
+    n.value_storage.resize(rows, cols);
+    n.value = n.value_storage.view();
+    wire(n, inputs);
+    return {id, n};
+  }
+
+  /// @brief Appends a sparse node (rows x cols with `nnz` stored entries; see Node::sparse) whose CSR arrays the
+  /// caller fills: aux_index (1 x rows + 1), aux_ids (1 x nnz), aux (1 x nnz). It never requires a gradient: sparse
+  /// values are inputs (features) and what dropout makes of them.
+  std::pair<int, node_type&> push_sparse(const char* op, std::int64_t rows, std::int64_t cols, std::int64_t nnz,
+                                         std::initializer_list<var> inputs = {}) {
+    GAS_CHECK(rows >= 0 && cols >= 0 && nnz >= 0, shape_error,
+              "op '" << op << "': sparse shape (" << rows << " x " << cols << ") with " << nnz << " entries");
+    auto [id, n] = next_node(op);
+    wire(n, inputs);
+    n.requires_grad = false;
+    n.sparse = true;
+    n.aux_index.resize(1, rows + 1);
+    n.aux_ids.resize(1, nnz);
+    n.aux.resize(1, nnz);
+    n.value = MatrixView<T>(nullptr, rows, cols);
+    return {id, n};
+  }
+
   /// @brief Like `push`, but the value is a view of memory the caller keeps alive (no copy). Device kernels take
   /// contiguous rows, so on the device the view must be contiguous (value_error otherwise).
   std::pair<int, node_type&> push_view(const char* op, MatrixView<T> value, std::initializer_list<var> inputs = {}) {
@@ -283,6 +336,7 @@ private:
     n.op = op;
     n.requires_grad = false;
     n.grad_live = false;
+    n.sparse = false;
     bind(n.aux);
     bind(n.aux_index);
     bind(n.aux_ids);
@@ -297,7 +351,8 @@ private:
       if (t.stream() != exec_.stream()) t.set_stream(exec_.stream());
   }
 
-  void wire(node_type& n, std::initializer_list<var> inputs) {
+  void wire(node_type& n, std::initializer_list<var> inputs) { wire(n, std::span<const var>(inputs.begin(), inputs.size())); }
+  void wire(node_type& n, std::span<const var> inputs) {
     GAS_CHECK(inputs.size() <= static_cast<std::size_t>(node_type::max_inputs), value_error,
               "op '" << n.op << "' has " << inputs.size() << " inputs, at most " << node_type::max_inputs);
     int k = 0;

@@ -146,14 +146,15 @@ inline Dataset sbm(const SbmConfig& config) {
     const double scale = f > 0 ? 1.0 / std::sqrt(static_cast<double>(f)) : 0.0;
     for (auto& x : centroids) x = scale * rng.normal();
   }
-  data.features = Tensor<float>(n, f);  // (nodes, features)
+  Tensor<float> features(n, f);  // (nodes, features)
 #pragma omp parallel for schedule(static)
   for (node_id v = 0; v < n; ++v) {
     Rng rng(counter_hash(seed, detail::sbm_features, static_cast<std::uint64_t>(v)));
     const double* centroid = centroids.data() + labels[static_cast<std::size_t>(v)] * f;
     for (std::int64_t j = 0; j < f; ++j)
-      data.features(v, j) = static_cast<float>(centroid[j] + config.noise * rng.normal());
+      features(v, j) = static_cast<float>(centroid[j] + config.noise * rng.normal());
   }
+  data.features = std::move(features);
 
   Split split;
   for (std::int32_t c = 0; c < k; ++c) {

@@ -11,6 +11,7 @@
 #include "gas/core/check.hpp"
 #include "gas/core/tensor.hpp"
 #include "gas/graph/csr.hpp"
+#include "gas/graph/features.hpp"
 
 namespace gas {
 
@@ -37,11 +38,12 @@ struct Split {
 ///
 /// Single-label targets live in `labels` (-1 marks an unlabeled node); multi-label targets live in
 /// `multi_labels` as a 0/1 (nodes, classes) matrix. A graph without features has a (nodes, 0) feature
-/// matrix; one without targets has num_classes == 0 and no splits.
+/// matrix; one without targets has num_classes == 0 and no splits. Features are dense or sparse (graph/features.hpp;
+/// readers keep bag-of-words features sparse, LoadOptions::sparse_features).
 struct Dataset {
   std::string name;
   Graph graph;
-  Tensor<float> features;                // (num_nodes, num_features)
+  Features features;                     // (num_nodes, num_features), dense or sparse
   std::vector<std::int32_t> labels;      // (num_nodes) or empty
   Tensor<std::uint8_t> multi_labels;     // (num_nodes, num_classes) or empty
   std::int32_t num_classes = 0;
@@ -63,10 +65,13 @@ struct Dataset {
       fail("adjacency is not square (" + std::to_string(graph.rows()) + " x " + std::to_string(graph.cols()) + ")");
     if (features.rows() != n)
       fail("features have " + std::to_string(features.rows()) + " rows for " + std::to_string(n) + " nodes");
-    for (std::int64_t i = 0; i < features.rows(); ++i)
-      for (std::int64_t j = 0; j < features.cols(); ++j)
-        if (!std::isfinite(features(i, j)))
-          fail("feature (" + std::to_string(i) + ", " + std::to_string(j) + ") is not finite");
+    if (!features.is_sparse()) {  // sparse rows check their values when they are built
+      const Tensor<float>& x = features.dense();
+      for (std::int64_t i = 0; i < x.rows(); ++i)
+        for (std::int64_t j = 0; j < x.cols(); ++j)
+          if (!std::isfinite(x(i, j)))
+            fail("feature (" + std::to_string(i) + ", " + std::to_string(j) + ") is not finite");
+    }
     if (num_classes < 0) fail("negative number of classes");
     if (!labels.empty()) {
       if (static_cast<std::int64_t>(labels.size()) != n)
@@ -98,6 +103,8 @@ struct Dataset {
 struct LoadOptions {
   bool symmetrize = true;         ///< add the reverse of every edge
   bool remove_self_loops = true;  ///< drop (v, v) edges
+  /// Keep the features in CSR: `automatic` when under 10 % of them are non-zero (bag-of-words), `always`, `never`.
+  SparseFeatures sparse_features = SparseFeatures::automatic;
 };
 
 }  // namespace gas

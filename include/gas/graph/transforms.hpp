@@ -18,6 +18,7 @@
 #include "gas/core/check.hpp"
 #include "gas/core/tensor.hpp"
 #include "gas/graph/csr.hpp"
+#include "gas/graph/features.hpp"
 
 namespace gas {
 
@@ -332,6 +333,22 @@ void row_normalize(MatrixView<T> x) {
     for (std::int64_t j = 0; j < x.cols(); ++j) sum += x(i, j);
     if (sum == 0) continue;
     for (std::int64_t j = 0; j < x.cols(); ++j) x(i, j) = static_cast<T>(x(i, j) / sum);
+  }
+}
+
+/// @brief Row-normalizes features in place, dense or sparse (only the non-zeros change).
+inline void row_normalize(Features& x) {
+  if (!x.is_sparse()) return row_normalize(x.dense().view());
+  SparseRows<float>& s = x.sparse();
+  const auto ptr = s.indptr();
+  const auto values = s.values();
+#pragma omp parallel for schedule(static)
+  for (std::int64_t i = 0; i < s.rows(); ++i) {
+    double sum = 0;
+    for (auto k = ptr[static_cast<std::size_t>(i)]; k < ptr[static_cast<std::size_t>(i) + 1]; ++k) sum += values[static_cast<std::size_t>(k)];
+    if (sum == 0) continue;
+    for (auto k = ptr[static_cast<std::size_t>(i)]; k < ptr[static_cast<std::size_t>(i) + 1]; ++k)
+      values[static_cast<std::size_t>(k)] = static_cast<float>(values[static_cast<std::size_t>(k)] / sum);
   }
 }
 

@@ -166,7 +166,7 @@ inline Dataset read_heterophilous(const NpzArchive& npz, Dataset ds, const LoadO
   require_numeric(features, "node_features");
   require_shape(features, "node_features", {-1, -1});
   const node_id n = checked_node_count(file, features.shape()[0]);
-  ds.features = Tensor<float>(n, features.shape()[1], features.to_vector<float>());
+  ds.features = make_features(Tensor<float>(n, features.shape()[1], features.to_vector<float>()), options.sparse_features);
 
   ds.num_classes = checked_labels(npz.get("node_labels"), "node_labels", n, ds.labels);
 
@@ -229,18 +229,21 @@ inline Dataset read_gnn_benchmark(const NpzArchive& npz, Dataset ds, const LoadO
     const auto attr = npz.get("attr_matrix");
     require_numeric(attr, "attr_matrix");
     require_shape(attr, "attr_matrix", {n, -1});
-    ds.features = Tensor<float>(n, attr.shape()[1], attr.to_vector<float>());
+    ds.features = make_features(Tensor<float>(n, attr.shape()[1], attr.to_vector<float>()), options.sparse_features);
   } else if (npz.has("attr_shape")) {
-    const auto attr = read_compressed_parts(npz, "attr_", true);
+    auto attr = read_compressed_parts(npz, "attr_", true);
     if (attr.rows != n)
       throw format_error(file + ": attribute matrix has " + std::to_string(attr.rows) + " rows for " +
                          std::to_string(n) + " nodes");
     if (attr.cols > std::numeric_limits<std::int32_t>::max())
       throw format_error(file + ": attribute matrix " + std::to_string(n) + " x " + std::to_string(attr.cols) +
-                         " is too large to densify");
-    ds.features = Tensor<float>(n, attr.cols);
-    // Repeated (row, column) entries add up, as when scipy densifies a matrix with duplicates.
-    for (std::size_t k = 0; k < attr.row.size(); ++k) ds.features(attr.row[k], attr.col[k]) += attr.value[k];
+                         " has more columns than 32-bit indices address");
+    // Straight from the triplets to CSR: a bag-of-words matrix is never densified unless the user asks for it
+    // (Coauthor-Physics would take 1.16 GB dense).
+    std::vector<std::int32_t> rows(attr.row.begin(), attr.row.end()), cols(attr.col.begin(), attr.col.end());
+    auto sparse = sparse_rows_from_coo(n, attr.cols, rows, cols, attr.value, file + ": attribute matrix");
+    attr = {};
+    ds.features = make_features(std::move(sparse), options.sparse_features);
   } else {
     ds.features = Tensor<float>(n, 0);
   }
@@ -255,7 +258,7 @@ inline Dataset read_gnn_benchmark(const NpzArchive& npz, Dataset ds, const LoadO
 /// - heterophilous-graphs: node_features f32 [N, F], node_labels int [N], edges int [E, 2] and optional
 ///   train_masks / val_masks / test_masks bool [S, N] (S splits);
 /// - gnn-benchmark: scipy CSR parts adj_data / adj_indices / adj_indptr / adj_shape, features as CSR parts
-///   attr_* (densified) or a dense attr_matrix or none, optional labels [N]; no splits.
+///   attr_* (kept sparse under LoadOptions::sparse_features) or a dense attr_matrix or none, optional labels [N]; no splits.
 /// The name is the file stem; num_classes is the largest label + 1. Throws io_error when the file cannot be
 /// read and format_error (naming the file and the array) for an unknown layout or inconsistent content.
 inline Dataset read_npz(const std::filesystem::path& file, const LoadOptions& options = {}) {

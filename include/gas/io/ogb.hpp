@@ -274,7 +274,8 @@ inline Dataset read_ogb(const std::filesystem::path& dir, const LoadOptions& opt
     detail::read_ogb_edges(edge_file, n, m, src, dst);
     data.graph = build_graph(edge_file.string(), n, src, dst, options);
   }
-  data.features = feature_file.empty() ? Tensor<float>(n, 0) : detail::read_ogb_features(feature_file, n);
+  data.features = feature_file.empty() ? Features(Tensor<float>(n, 0))
+                                      : make_features(detail::read_ogb_features(feature_file, n), options.sparse_features);
   detail::read_ogb_labels(label_file, n, data);
 
   if (const auto split = detail::choose_ogb_split(root); !split.empty()) {

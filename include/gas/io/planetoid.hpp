@@ -221,16 +221,17 @@ inline Dataset read_planetoid(const std::filesystem::path& dir, const LoadOption
   Dataset data;
   data.name = name;
   data.num_classes = static_cast<std::int32_t>(y.cols);
-  data.features = Tensor<float>(n, x.cols);  // (num_nodes, num_features); padded test rows stay zero
+  Tensor<float> features(n, x.cols);  // (num_nodes, num_features); padded test rows stay zero
   data.labels.assign(static_cast<std::size_t>(n), -1);
-  std::copy(allx.values.begin(), allx.values.end(), data.features.data());
+  std::copy(allx.values.begin(), allx.values.end(), features.data());
   for (std::int64_t i = 0; i < allx.rows; ++i)
     data.labels[static_cast<std::size_t>(i)] = detail::planetoid_label(ally.values.data() + i * y.cols, y.cols);
   for (std::int64_t k = 0; k < tx.rows; ++k) {
     const auto id = test[static_cast<std::size_t>(k)];
-    std::copy_n(tx.values.data() + k * tx.cols, tx.cols, data.features.data() + id * x.cols);
+    std::copy_n(tx.values.data() + k * tx.cols, tx.cols, features.data() + id * x.cols);
     data.labels[static_cast<std::size_t>(id)] = detail::planetoid_label(ty.values.data() + k * y.cols, y.cols);
   }
+  data.features = make_features(std::move(features), options.sparse_features);  // bag-of-words: sparse by default
 
   Split split;
   for (node_id i = 0; i < static_cast<node_id>(y.rows); ++i) split.train.push_back(i);

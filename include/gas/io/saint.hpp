@@ -267,15 +267,16 @@ inline Dataset read_saint(const std::filesystem::path& dir, const LoadOptions& o
   if (feats.ndim() != 2 || feats.shape()[0] != n)
     throw format_error(feats.source() + ": features have shape " + feats.shape_string() + ", expected (" +
                        std::to_string(n) + ", F) for the " + std::to_string(n) + " nodes of adj_full.npz");
-  ds.features = Tensor<float>(n, feats.shape()[1], feats.to_vector<float>());
+  Tensor<float> features(n, feats.shape()[1], feats.to_vector<float>());
   // Dataset::validate would catch these too, but could only name the folder.
-  const auto values = ds.features.values();
+  const auto values = std::as_const(features).values();
   if (const auto bad = std::find_if(values.begin(), values.end(), [](float v) { return !std::isfinite(v); });
       bad != values.end()) {
-    const auto at = bad - values.begin(), cols = std::max<std::int64_t>(ds.features.cols(), 1);
+    const auto at = bad - values.begin(), cols = std::max<std::int64_t>(features.cols(), 1);
     throw format_error(feats.source() + ": feature (" + std::to_string(at / cols) + ", " + std::to_string(at % cols) +
                        ") is not finite");
   }
+  ds.features = make_features(std::move(features), options.sparse_features);
 
   {
     const auto path = dir / "class_map.json";

@@ -22,6 +22,7 @@
 #include "gas/core/check.hpp"
 #include "gas/core/tensor.hpp"
 #include "gas/graph/dataset.hpp"
+#include "gas/graph/features.hpp"
 #include "gas/history/concept.hpp"
 #include "gas/history/host_store.hpp"
 #include "gas/history/push_and_pull.hpp"
@@ -39,11 +40,12 @@ enum class HistoryIO { sync, overlapped };
 inline const char* to_string(HistoryIO io) { return io == HistoryIO::sync ? "sync" : "overlapped"; }
 
 /// @brief Feature rows ids[i] of `features` as a constant (ids.size(), features.cols()) of `tape`, converted to T.
-/// Throws value_error naming the first id outside [0, features.rows()).
+/// Sparse features stay sparse on the host (a sparse value: Tape::push_sparse, nnz of the rows); the device gathers
+/// them densely (its ops take dense values). Throws value_error naming the first id outside [0, features.rows()).
 template <class T, class Backend, class F>
   requires std::floating_point<F>
-autograd::Var<T, Backend> gather_features(autograd::Tape<T, Backend>& tape, MatrixView<const F> features,
-                                    std::span<const node_id> ids) {
+autograd::Var<T, Backend> gather_features(autograd::Tape<T, Backend>& tape, FeatureView<F> features,
+                                          std::span<const node_id> ids) {
   const auto bad = ops::detail::first_out_of_range(ids, features.rows());
   GAS_CHECK(bad == ids.size(), value_error,
             "id " << (bad < ids.size() ? ids[bad] : 0) << " at position " << bad << " outside [0, "
@@ -51,6 +53,29 @@ autograd::Var<T, Backend> gather_features(autograd::Tape<T, Backend>& tape, Matr
                   << features.cols() << ")");
   const auto n = static_cast<std::int64_t>(ids.size());
   const std::int64_t cols = features.cols();
+  if constexpr (on_host<Backend>) {
+    if (features.is_sparse()) {
+      const auto x = features.sparse();
+      std::int64_t nnz = 0;
+      for (const auto v : ids) nnz += x.indptr[v + 1] - x.indptr[v];
+      auto [id, node] = tape.push_sparse("features", n, cols, nnz);
+      std::int64_t* ptr = node.aux_index.data();
+      ptr[0] = 0;
+      for (std::int64_t i = 0; i < n; ++i) {
+        const auto v = ids[static_cast<std::size_t>(i)];
+        ptr[i + 1] = ptr[i] + (x.indptr[v + 1] - x.indptr[v]);
+      }
+#pragma omp parallel for schedule(static) if (nnz > (std::int64_t{1} << 16))
+      for (std::int64_t i = 0; i < n; ++i) {
+        const auto v = ids[static_cast<std::size_t>(i)];
+        for (std::int64_t k = x.indptr[v], at = ptr[i]; k < x.indptr[v + 1]; ++k, ++at) {
+          node.aux_ids.data()[at] = x.indices[k];
+          node.aux.data()[at] = static_cast<T>(x.values[k]);
+        }
+      }
+      return {&tape, id};
+    }
+  }
   auto [id, node] = tape.push("features", n, cols);  // (ids.size(), cols)
   // On the device the rows are gathered on the host, where the features live, into the node's staging tensor (its
   // memory reused step after step), and copied over in one transfer.
@@ -58,14 +83,17 @@ autograd::Var<T, Backend> gather_features(autograd::Tape<T, Backend>& tape, Matr
   const MatrixView<T> out = on_host<Backend> ? node.value : node.host_stage.view();
   if (cols > 0) {
 #pragma omp parallel for schedule(static) if (n * cols > (std::int64_t{1} << 16))
-    for (std::int64_t i = 0; i < n; ++i) {
-      const F* src = &features(ids[static_cast<std::size_t>(i)], 0);
-      T* dst = &out(i, 0);
-      for (std::int64_t j = 0; j < cols; ++j) dst[j] = static_cast<T>(src[j]);
-    }
+    for (std::int64_t i = 0; i < n; ++i) features.copy_row(ids[static_cast<std::size_t>(i)], &out(i, 0));
   }
   if constexpr (!on_host<Backend>) tape.exec().upload(MatrixView<const T>(out), node.value);
   return {&tape, id};
+}
+
+/// @brief gather_features of any feature source (a MatrixView, a Tensor, SparseRows, a Dataset's Features).
+template <class T, class Backend, FeatureSource X>
+autograd::Var<T, Backend> gather_features(autograd::Tape<T, Backend>& tape, const X& features,
+                                          std::span<const node_id> ids) {
+  return gather_features(tape, as_feature_view(features), ids);
 }
 
 namespace detail {
@@ -159,12 +187,12 @@ public:
   void reserve(const loader::BatchBounds&, std::int64_t, std::span<Store>) {}
   /// @brief Nothing to prefetch.
   template <class F>
-  void stage(MatrixView<const F>, const loader::Batch&, std::span<Store>) {}
+  void stage(FeatureView<F>, const loader::Batch&, std::span<Store>) {}
   void end_step(tape_type&) {}
   void drain() {}
 
   template <class F>
-  Inputs begin_forward(tape_type& tape, MatrixView<const F> features, const loader::Batch& batch, std::span<Store>) {
+  Inputs begin_forward(tape_type& tape, FeatureView<F> features, const loader::Batch& batch, std::span<Store>) {
     var x = gather_features(tape, features, std::span<const node_id>(batch.n_id));  // (n_id.size(), in)
     return {x, &graph_(tape, batch.adj)};
   }
@@ -174,7 +202,7 @@ public:
 
   void begin_layerwise(std::span<const loader::Batch>) {}
   template <class F>
-  Inputs layer_input(tape_type& tape, std::int32_t l, MatrixView<const F> features, std::size_t k,
+  Inputs layer_input(tape_type& tape, std::int32_t l, FeatureView<F> features, std::size_t k,
                      const loader::Batch& batch, std::span<Store> histories) {
     (void)k;
     const std::span<const node_id> ids(batch.n_id);

@@ -122,13 +122,12 @@ public:
   /// Gathers the features of every n_id row (a constant: layer 0 is exact), runs layer 0 on the bipartite
   /// batch adjacency, then for each hidden layer l pushes its batch rows into history l and continues with
   /// [batch rows ; halo rows pulled from history l] (history::push_and_pull: gradients reach the batch rows only).
-  /// Pushes happen in every mode, under NoGrad too. `features` is (num_nodes(), in_features()); `batch` and its
+  /// Pushes happen in every mode, under NoGrad too. `features` is (num_nodes(), in_features()), dense or sparse (any FeatureSource: a MatrixView, a Tensor, a Dataset's Features); `batch` and its
   /// adjacency must outlive the backward pass. Throws shape_error when features or batch do not fit the model,
   /// value_error when the batch's ids fall outside it.
-  template <class F>
-    requires std::floating_point<F>
-  var forward(tape_type& tape, MatrixView<const F> features, const loader::Batch& batch, bool training,
-              std::uint64_t seed) {
+  template <FeatureSource X>
+  var forward(tape_type& tape, const X& source, const loader::Batch& batch, bool training, std::uint64_t seed) {
+    const auto features = as_feature_view(source);
     check_features(features);
     check_batch(batch);
     auto in = io_.begin_forward(tape, features, batch, histories());  // x (n_id.size(), in) and the adjacency
@@ -158,31 +157,17 @@ public:
   void reserve_io(const loader::BatchBounds& bounds) { io_.reserve(bounds, in_features_of(), histories()); }
   /// @brief Prefetch: queues `batch`'s inputs (features, adjacency) while the GPU still works on the current
   /// step; the next forward() over the same batch uses them. A no-op on the synchronous path.
-  template <class F>
-    requires std::floating_point<F>
-  void stage(MatrixView<const F> features, const loader::Batch& batch) {
+  template <FeatureSource X>
+  void stage(const X& source, const loader::Batch& batch) {
+    const auto features = as_feature_view(source);
     check_features(features);
     check_batch(batch);
     io_.stage(features, batch, histories());
-  }
-  /// @brief stage() with the features given as a tensor.
-  template <class F>
-    requires std::floating_point<F>
-  void stage(const Tensor<F, host>& features, const loader::Batch& batch) {
-    stage(features.view(), batch);
   }
   /// @brief Marks the end of a training step (after the optimizer): batch buffers of the step may be recycled.
   void end_step(tape_type& tape) { io_.end_step(tape); }
   /// @brief Waits for every queued history copy (host reads of a store drain on their own too).
   void drain_histories() { io_.drain(); }
-
-  /// @brief forward() with the features given as a tensor.
-  template <class F>
-    requires std::floating_point<F>
-  var forward(tape_type& tape, const Tensor<F, host>& features, const loader::Batch& batch, bool training,
-              std::uint64_t seed) {
-    return forward(tape, features.view(), batch, training, seed);
-  }
 
   /// @brief The whole-graph forward pass without histories (the full-batch baseline): x (n, in_features()) over a
   /// square adjacency `adj` (n x n), normalized as for training, -> (n, out_features()).
@@ -223,34 +208,18 @@ public:
   /// the full-graph forward pass up to rounding, while memory stays at one batch (one reused tape). As a side
   /// effect every history then holds exact embeddings (the reference refreshes them this way after each epoch).
   /// Throws shape_error when the features or the loader's graph do not have num_nodes() rows.
-  template <class F>
-    requires std::floating_point<F>
-  Tensor<value_type, host> inference(MatrixView<const F> features, const loader::EvalLoader& loader) {
+  template <FeatureSource X>
+  Tensor<value_type, host> inference(const X& features, const loader::EvalLoader& loader) {
     Tensor<value_type, host> out(num_nodes_, derived().out_features());  // (num_nodes, out), host memory
-    layerwise(features, loader, &out);
+    layerwise(as_feature_view(features), loader, &out);
     return out;
-  }
-
-  /// @brief inference() with the features given as a tensor.
-  template <class F>
-    requires std::floating_point<F>
-  Tensor<value_type, host> inference(const Tensor<F, host>& features, const loader::EvalLoader& loader) {
-    return inference(features.view(), loader);
   }
 
   /// @brief Fills every history with exact embeddings (layer-wise inference without the last layer): what
   /// training starts from. Same arguments and errors as inference().
-  template <class F>
-    requires std::floating_point<F>
-  void fill_histories(MatrixView<const F> features, const loader::EvalLoader& loader) {
-    layerwise(features, loader, nullptr);
-  }
-
-  /// @brief fill_histories() with the features given as a tensor.
-  template <class F>
-    requires std::floating_point<F>
-  void fill_histories(const Tensor<F, host>& features, const loader::EvalLoader& loader) {
-    layerwise(features.view(), loader, nullptr);
+  template <FeatureSource X>
+  void fill_histories(const X& features, const loader::EvalLoader& loader) {
+    layerwise(as_feature_view(features), loader, nullptr);
   }
 
 protected:
@@ -303,7 +272,7 @@ private:
   }
 
   template <class F>
-  void check_features(MatrixView<const F> features) {
+  void check_features(FeatureView<F> features) {
     GAS_CHECK(features.rows() == num_nodes_ && features.cols() == derived().in_features(), shape_error,
               "features are (" << features.rows() << " x " << features.cols() << ") but the model needs ("
                                << num_nodes_ << " x " << derived().in_features() << "): " << num_nodes_
@@ -322,7 +291,7 @@ private:
   /// Layer-wise inference; writes the last layer into *out, or stops after the hidden layers when out is null.
   /// After each batch, the in-batch rows of every value a layer kept go to that slot's per-node table.
   template <class F>
-  void layerwise(MatrixView<const F> features, const loader::EvalLoader& loader, Tensor<value_type, host>* out) {
+  void layerwise(FeatureView<F> features, const loader::EvalLoader& loader, Tensor<value_type, host>* out) {
     check_features(features);
     const auto ptr = loader.ptr();
     GAS_CHECK(ptr.back() == num_nodes_, shape_error,

@@ -35,7 +35,7 @@ struct GCNConv : Module<T, Backend> {
 
   /// @brief x (adj.cols(), in) -> (adj.rows(), out); `adj` may be a bipartite batch [batch x n_id] and must
   /// outlive the backward pass. Multiplies by W on whichever side of the aggregation costs fewer flops (the
-  /// result is the same up to rounding). Throws shape_error naming the shapes.
+  /// result is the same up to rounding; a sparse x is always transformed first). Throws shape_error naming the shapes.
   autograd::Var<T, Backend> forward(autograd::Tape<T, Backend>& tape, autograd::Var<T, Backend> x, const GraphOf<Backend>& adj) {
     GAS_CHECK(x.rows() == adj.cols() && x.cols() == lin.in_features(), shape_error,
               "GCNConv (" << lin.in_features() << " -> " << lin.out_features() << ") got x (" << x.rows() << " x "
@@ -43,7 +43,9 @@ struct GCNConv : Module<T, Backend> {
                           << "): x needs adj.cols() rows and " << lin.in_features() << " columns");
     const double in = static_cast<double>(lin.in_features()), out = static_cast<double>(lin.out_features());
     const double edges = static_cast<double>(adj.num_edges());
-    const double transform_first = static_cast<double>(adj.cols()) * in * out + edges * out;
+    // A sparse x (sparse features) costs nnz x out to transform; aggregating it would make it dense first.
+    const double transform_first =
+        (x.is_sparse() ? static_cast<double>(x.nnz()) : static_cast<double>(adj.cols()) * in) * out + edges * out;
     const double aggregate_first = edges * in + static_cast<double>(adj.rows()) * in * out;
     auto h = transform_first <= aggregate_first ? ops::spmm<ops::aggr::Sum>(adj, lin.forward(tape, x))
                                                 : lin.forward(tape, ops::spmm<ops::aggr::Sum>(adj, x));  // (rows, out)

@@ -116,6 +116,10 @@ struct Matmul {
   static constexpr const char* name = "matmul";
   bool trans_a = false, trans_b = false;
 };
+/// @brief A dense copy of a sparse value (ops::to_dense; record makes one for ops that read dense values).
+struct ToDense {
+  static constexpr const char* name = "to_dense";
+};
 /// @brief Inverted dropout with probability p; the mask is a function of (seed, element).
 struct Dropout {
   static constexpr const char* name = "dropout";

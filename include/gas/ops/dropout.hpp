@@ -19,12 +19,19 @@ namespace gas::ops {
 
 /// @brief Inverted dropout: in training, zeroes each element with probability p and scales the kept ones by
 /// 1 / (1 - p); the same seed gives the same mask. Returns x itself (records nothing) when !training or p == 0.
-/// Nothing is saved for the backward pass: both backends rebuild the mask from the seed.
+/// Nothing is saved for the backward pass: both backends rebuild the mask from the seed. On a sparse value (sparse
+/// features) the mask runs over its stored entries (entry k of the CSR arrays is element k) and the result is sparse
+/// with the same pattern.
 /// Throws value_error when p is outside [0, 1).
 template <class T, class Backend>
 autograd::Var<T, Backend> dropout(autograd::Var<T, Backend> x, double p, std::uint64_t seed, bool training) {
   GAS_CHECK(p >= 0.0 && p < 1.0, value_error, "dropout probability " << p << " outside [0, 1)");
   if (!training || p == 0.0) return x;
+  if (x.is_sparse()) {  // a sparse value stays sparse: only its stored entries are drawn (PyG drops those too)
+    auto& tape = x.tape();
+    const int id = tape.push_sparse(Dropout::name, x.rows(), x.cols(), x.nnz(), {x}).first;
+    return record_pushed(tape, id, Dropout{.p = p, .seed = seed});
+  }
   return record(Dropout{.p = p, .seed = seed}, x.rows(), x.cols(), {x});
 }
 

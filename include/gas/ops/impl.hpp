@@ -16,10 +16,13 @@
 /// function, which checks the arguments and calls `record`. Nothing in this scheme is closed: a user adds an op from
 /// their own code by writing the three (docs/autograd.md, "A custom op").
 
+#include <algorithm>
+#include <array>
 #include <concepts>
 #include <cstdint>
 #include <initializer_list>
 #include <type_traits>
+#include <span>
 #include <utility>
 
 #include "gas/autograd/tape.hpp"
@@ -43,7 +46,19 @@ concept OpAttributes = std::is_trivially_copyable_v<A> && requires(const A& a) {
   { a.name } -> std::convertible_to<const char*>;
 };
 
+/// @brief Whether op Op's implementation on Backend takes sparse inputs as they are (it declares
+/// `static constexpr bool takes_sparse = true;`): record hands every other op a dense copy of a sparse input
+/// (ops::to_dense), so an op written for dense values never meets a sparse one.
+template <class Op, class Backend>
+concept TakesSparse = requires {
+  requires Impl<Op, Backend>::takes_sparse;
+};
+
 namespace detail {
+
+/// @brief A dense copy of a sparse value (defined in gas/ops/sparse.hpp, which gas/gas.hpp includes).
+template <class T, class Backend>
+autograd::Var<T, Backend> densify(autograd::Var<T, Backend> x);
 
 /// @brief The backward function record installs: Impl<Op, Backend>::backward with the attributes stored in the node.
 template <class Op, class T, class Backend>
@@ -59,6 +74,11 @@ void backward_of(autograd::Tape<T, Backend>& tape, autograd::Node<T, Backend>& n
 template <OpAttributes Op, class T, class Backend, class... Extra>
 autograd::Var<T, Backend> record_pushed(autograd::Tape<T, Backend>& tape, int id, const Op& attrs, Extra&&... extra) {
   auto& node = tape.node(id);
+  if constexpr (!TakesSparse<Op, Backend>)
+    for (const int in : node.inputs)
+      GAS_CHECK(in < 0 || !tape.node(in).sparse, value_error,
+                "op '" << attrs.name << "' does not take sparse values and its inputs were wired by hand; pass "
+                       << "ops::to_dense(x)");
   node.set_attrs(attrs);
   Impl<Op, Backend>::forward(tape, node, std::as_const(node).template attrs<Op>(), std::forward<Extra>(extra)...);
   node.backward = &detail::backward_of<Op, T, Backend>;
@@ -73,8 +93,21 @@ autograd::Var<T, Backend> record(const Op& attrs, std::int64_t rows, std::int64_
                            std::initializer_list<autograd::Var<T, Backend>> inputs, Extra&&... extra) {
   GAS_CHECK(inputs.size() > 0, value_error, "op '" << attrs.name << "' has no input to take its tape from");
   auto& tape = inputs.begin()->tape();
-  const int id = tape.push(attrs.name, rows, cols, inputs).first;
+  int id = -1;
+  const bool any_sparse = std::any_of(inputs.begin(), inputs.end(), [](const auto& v) { return v.is_sparse(); });
+  if (TakesSparse<Op, Backend> || !any_sparse) {
+    id = tape.push(attrs.name, rows, cols, inputs).first;
+  } else {  // this op reads dense values: give it dense copies of its sparse inputs
+    std::array<autograd::Var<T, Backend>, autograd::Node<T, Backend>::max_inputs> dense{};
+    GAS_CHECK(inputs.size() <= dense.size(), value_error, "op '" << attrs.name << "' has " << inputs.size() << " inputs");
+    std::size_t k = 0;
+    for (const auto& v : inputs) dense[k++] = v.is_sparse() ? detail::densify(v) : v;
+    id = tape.push(attrs.name, rows, cols, std::span<const autograd::Var<T, Backend>>(dense.data(), k)).first;
+  }
   return record_pushed(tape, id, attrs, std::forward<Extra>(extra)...);
 }
 
 }  // namespace gas::ops
+
+// The definition of detail::densify, which record instantiates; included last, as it uses record_pushed.
+#include "gas/ops/sparse.hpp"  // IWYU pragma: keep

@@ -100,6 +100,28 @@ Tensor<T> permute_rows(const Tensor<T>& rows_in_original_order, const Partition&
   return out;
 }
 
+/// @brief Features (dense or sparse) in the order of `p`: row i is row p.perm[i].
+inline Features permute_rows(const Features& rows_in_original_order, const Partition& p) {
+  if (!rows_in_original_order.is_sparse()) return permute_rows(rows_in_original_order.dense(), p);
+  const SparseRows<float>& x = rows_in_original_order.sparse();
+  detail::check_partition(p, x.rows());
+  const auto ptr = x.indptr();
+  std::vector<std::int64_t> indptr(ptr.size(), 0);
+  for (std::size_t i = 0; i + 1 < indptr.size(); ++i) {
+    const auto v = static_cast<std::size_t>(p.perm[i]);
+    indptr[i + 1] = indptr[i] + (ptr[v + 1] - ptr[v]);
+  }
+  std::vector<std::int32_t> indices(static_cast<std::size_t>(x.nnz()));
+  std::vector<float> values(static_cast<std::size_t>(x.nnz()));
+#pragma omp parallel for schedule(static)
+  for (std::int64_t i = 0; i < x.rows(); ++i) {
+    const auto v = static_cast<std::size_t>(p.perm[static_cast<std::size_t>(i)]);
+    std::copy(x.indices().begin() + ptr[v], x.indices().begin() + ptr[v + 1], indices.begin() + indptr[static_cast<std::size_t>(i)]);
+    std::copy(x.values().begin() + ptr[v], x.values().begin() + ptr[v + 1], values.begin() + indptr[static_cast<std::size_t>(i)]);
+  }
+  return SparseRows<float>(x.rows(), x.cols(), std::move(indptr), std::move(indices), std::move(values));
+}
+
 /// @brief A per-node vector in the order of `p`: result[i] = values[p.perm[i]].
 template <class T>
 std::vector<T> permute_rows(const std::vector<T>& values_in_original_order, const Partition& p) {

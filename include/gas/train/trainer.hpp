@@ -238,7 +238,7 @@ public:
 
     autograd::Tape<T, Backend> tape;
     loader::Batch batch, next_batch;
-    const MatrixView<const float> features = std::as_const(prep.data.features).view();
+    const FeatureView<float> features = prep.data.features.view();
     for (std::int32_t epoch = 0; epoch < options_.epochs; ++epoch) {
       EpochRecord record;
       const auto start = std::chrono::steady_clock::now();
@@ -421,7 +421,7 @@ private:
   Tensor<T, host> full_eval(autograd::Tape<T, Backend>& tape, const Prepared& p) {
     tape.reset();
     const autograd::NoGrad<T, Backend> no_grad(tape);
-    auto x = models::gather_features(tape, p.data.features.view(), std::span<const node_id>(p.iota));
+    auto x = models::gather_features(tape, p.data.features, std::span<const node_id>(p.iota));
     auto out = model_->forward_full(tape, x, full_graph_(tape, p.data.graph), false, 0);  // (num_nodes, out)
     Tensor<T, host> logits = tape.to_host(out.value());
     tape.reset();

@@ -66,9 +66,20 @@ void for_each_dropout_scale(std::uint64_t seed, double p, std::int64_t size, Ker
 /// does (detail::for_each_dropout_scale).
 template <>
 struct Impl<Dropout, host> {
+  static constexpr bool takes_sparse = true;
   template <class T>
   static void forward(autograd::Tape<T, host>& tape, autograd::Node<T, host>& node, const Dropout& a) {
-    const MatrixView<const T> in = tape.node(node.inputs[0]).value;
+    const auto& input = tape.node(node.inputs[0]);
+    if (node.sparse) {  // same pattern, entries masked (ops::dropout pushed a sparse node of input's shape)
+      const auto x = input.sparse_value();
+      std::copy_n(x.indptr, x.rows + 1, node.aux_index.data());
+      std::copy_n(x.indices, node.aux_ids.size(), node.aux_ids.data());
+      T* __restrict const o = node.aux.data();
+      detail::for_each_dropout_scale<T>(a.seed, a.p, node.aux.size(),
+                                        [&](std::int64_t e, T scale) { o[e] = scale * x.values[e]; });
+      return;
+    }
+    const MatrixView<const T> in = input.value;
     const std::int64_t cols = in.cols();
     T* __restrict const o = node.value.data();  // the node's own contiguous tensor
     const T* const v = in.data();

@@ -5,7 +5,9 @@
 #include <algorithm>
 #include <cstdint>
 #include <type_traits>
+#include <utility>
 #include "gas/core/eigen.hpp"
+#include "gas/core/sparse_rows.hpp"
 #include <omp.h>
 
 #include "gas/autograd/tape.hpp"
@@ -75,14 +77,84 @@ void gemm(MatrixView<const T> a, bool ta, MatrixView<const T> b, bool tb, Matrix
   }
 }
 
+/// @brief out = a b for a sparse (rows x k) and a dense b (k x n): each output row sums the rows of b its entries
+/// name, scaled; rows in parallel, each owned by one thread (the same bits for every thread count).
+template <class T>
+void sparse_times_dense(SparseRowsView<T> a, MatrixView<const T> b, MatrixView<T> out) {
+  const std::int64_t n = out.cols();
+#pragma omp parallel for schedule(dynamic, 64) if (a.rows > 64 && static_cast<double>(out.cols()) * static_cast<double>(a.rows) > 65536.0)
+  for (std::int64_t i = 0; i < a.rows; ++i) {
+    T* __restrict row = &out(i, 0);
+    std::fill_n(row, n, T{0});
+    for (std::int64_t k = a.indptr[i]; k < a.indptr[i + 1]; ++k) {
+      const T v = a.values[k];
+      const T* __restrict src = &b(a.indices[k], 0);
+      for (std::int64_t j = 0; j < n; ++j) row[j] += v * src[j];
+    }
+  }
+}
+
+/// @brief out (k x n) += a^T g for a sparse a (rows x k) and a dense g (rows x n). Each thread owns a range of
+/// out's rows (a's columns) and scans a's entries in order, so out(c, :) sums its contributions in ascending row
+/// order whatever the thread count; no atomics, no transposed copy of a.
+template <class T>
+void sparse_transpose_times_dense(SparseRowsView<T> a, MatrixView<const T> g, MatrixView<T> out) {
+  const std::int64_t n = out.cols(), k = out.rows();
+  const std::int64_t nnz = a.rows > 0 ? a.indptr[a.rows] : 0;
+#pragma omp parallel if (static_cast<double>(nnz) * static_cast<double>(n) > 65536.0)
+  {
+    std::int64_t first = 0, last = k;
+#ifdef _OPENMP
+    const std::int64_t threads = omp_get_num_threads(), t = omp_get_thread_num();
+    first = k * t / threads;
+    last = k * (t + 1) / threads;
+#endif
+    for (std::int64_t i = 0; i < a.rows; ++i) {
+      const T* __restrict gi = &g(i, 0);
+      for (std::int64_t e = a.indptr[i]; e < a.indptr[i + 1]; ++e) {
+        const std::int64_t c = a.indices[e];
+        if (c < first || c >= last) continue;
+        const T v = a.values[e];
+        T* __restrict dst = &out(c, 0);
+        for (std::int64_t j = 0; j < n; ++j) dst[j] += v * gi[j];
+      }
+    }
+  }
+}
+
+/// @brief dst (n x k) += src^T for src (k x n), in parallel over dst's rows.
+template <class T>
+void add_transposed(MatrixView<const T> src, MatrixView<T> dst) {
+#pragma omp parallel for schedule(static) if (src.rows() * src.cols() > (std::int64_t{1} << 16))
+  for (std::int64_t o = 0; o < dst.rows(); ++o)
+    for (std::int64_t c = 0; c < dst.cols(); ++c) dst(o, c) += src(c, o);
+}
+
 }  // namespace detail
 
 /// @brief op(a) op(b). C = op(A) op(B) gives dop(A) = G op(B)^T and dop(B) = op(A)^T G; a transposed operand takes
 /// the transposed product, so every gradient is formed in its stored layout.
+///
+/// A sparse a (untransposed; ops::matmul makes every other sparse operand dense) takes detail::sparse_times_dense,
+/// with op(b) materialized as (k x n) rows in the node's aux when b is transposed (a Linear's weight: small).
 template <>
 struct Impl<Matmul, host> {
+  static constexpr bool takes_sparse = true;
   template <class T>
   static void forward(autograd::Tape<T, host>& tape, autograd::Node<T, host>& node, const Matmul& m) {
+    const auto& a = tape.node(node.inputs[0]);
+    if (a.sparse) {
+      const MatrixView<const T> b = tape.node(node.inputs[1]).value;
+      MatrixView<const T> rows = b;  // (k x n): row c multiplies a's column c
+      if (m.trans_b) {
+        node.aux.resize(b.cols(), b.rows());
+        for (std::int64_t c = 0; c < b.cols(); ++c)
+          for (std::int64_t o = 0; o < b.rows(); ++o) node.aux(c, o) = b(o, c);
+        rows = node.aux.view();
+      }
+      detail::sparse_times_dense<T>(a.sparse_value(), rows, node.value);
+      return;
+    }
     detail::gemm<T>(tape.node(node.inputs[0]).value, m.trans_a, tape.node(node.inputs[1]).value, m.trans_b,
                     node.value, false);
   }
@@ -90,6 +162,19 @@ struct Impl<Matmul, host> {
   static void backward(autograd::Tape<T, host>& tape, autograd::Node<T, host>& n, const Matmul& m) {
     const int ia = n.inputs[0], ib = n.inputs[1];
     const bool ta = m.trans_a, tb = m.trans_b;
+    if (tape.node(ia).sparse) {  // only b can need a gradient: sparse values never do
+      if (!tape.node(ib).requires_grad) return;
+      const auto a = tape.node(ia).sparse_value();
+      if (!tb) {
+        detail::sparse_transpose_times_dense<T>(a, n.grad, tape.grad_of(ib));
+      } else {  // d b = (a^T g)^T: formed as rows of a's columns in aux, then added transposed
+        n.aux.resize(a.cols, n.grad.cols());
+        n.aux.fill(T{0});
+        detail::sparse_transpose_times_dense<T>(a, n.grad, n.aux.view());
+        detail::add_transposed<T>(std::as_const(n.aux).view(), tape.grad_of(ib));
+      }
+      return;
+    }
     MatrixView<const T> g = n.grad;
     MatrixView<const T> a = tape.node(ia).value, b = tape.node(ib).value;
     if (tape.node(ia).requires_grad) {
