@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdint>
+#include <limits>
 #include <vector>
 
 #include "gas/autograd/gradcheck.hpp"
@@ -133,9 +134,12 @@ gas::Graph unweighted(const gas::Graph& adj) {
 }
 
 /// aggregate_edges<A>(adj, gather_edge_src(adj, x)) and spmm<A>(adj, x) on an unweighted graph: the same values
-/// and the same gradient of x, bit for bit.
+/// and the same gradient of x, bit for bit; except the mean's gradient, which spmm's backward accumulates as
+/// fma(1 / deg, g, acc) where the edge path rounds (1 / deg) g on its own first (when the compiler emits FMA, as
+/// with -march=native): there the two agree to a few roundings.
 template <gas::ops::aggr::Aggregation A, class T>
 void check_aggregate_edges_is_spmm(const gas::Graph& adj, const gas::Tensor<T>& x0) {
+  CAPTURE(A::name);
   gas::autograd::Tape<T> tape;
   gas::autograd::Parameter<T> x1("x1", x0), x2("x2", x0);
   auto by_edges = gas::ops::aggregate_edges<A>(adj, gas::ops::gather_edge_src(adj, tape.param(x1)));
@@ -143,7 +147,10 @@ void check_aggregate_edges_is_spmm(const gas::Graph& adj, const gas::Tensor<T>& 
   CHECK(gas::Tensor<T>(by_edges.value()) == gas::Tensor<T>(by_spmm.value()));
   tape.backward(scalar_loss(by_edges, 31));
   tape.backward(scalar_loss(by_spmm, 31));
-  CHECK(x1.grad == x2.grad);
+  if constexpr (A::reduction == gas::ops::aggr::Reduction::mean)
+    CHECK(gas_test::max_abs_diff(x1.grad, x2.grad) <= 16 * std::numeric_limits<T>::epsilon());
+  else
+    CHECK(x1.grad == x2.grad);
 }
 
 }  // namespace

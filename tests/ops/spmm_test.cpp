@@ -7,6 +7,7 @@
 #include <cstdint>
 #include <numeric>
 #include <string_view>
+#include <thread>
 #include <vector>
 
 #include "gas/autograd/gradcheck.hpp"
@@ -231,22 +232,118 @@ TEST_CASE_TEMPLATE("spmm values and gradients are bit-identical on 1, 2 and 3 th
   same.template operator()<gas::ops::aggr::Min>();
 }
 
+TEST_CASE_TEMPLATE("spmm at the register-tile widths matches the naive definition, values and gradients", T, float,
+                   double) {
+  // 16, 32, 48 and 64 floats are one tile of 1 to 4 vectors; 80 and 264 are several tiles; 131 adds a scalar tail.
+  const double tolerance = std::is_same_v<T, float> ? 1e-5 : 1e-12;
+  const auto adj = gas_test::random_graph(40, 30, 5, 61, true, true);
+  for (std::int64_t width : {16, 32, 48, 64, 80, 131, 264}) {
+    CAPTURE(width);
+    const auto x = gas_test::random_tensor<T>(adj.cols(), width, 62);
+    check_forward<gas::ops::aggr::Sum>(adj, x, tolerance);
+    check_forward<gas::ops::aggr::Mean>(adj, x, tolerance);
+    check_forward<gas::ops::aggr::Max>(adj, x, tolerance);
+    check_forward<gas::ops::aggr::Min>(adj, x, tolerance);
+    // d x_j = sum over entries (i, j) of s_e seed_i (s_e = w_e for the sum, 1 / deg_i for the mean).
+    const auto seed = gas_test::random_tensor<T>(adj.rows(), width, 63);
+    auto grad = [&]<class A>() {
+      gas::autograd::Tape<T> tape;
+      gas::autograd::Parameter<T> p("x", x);
+      tape.backward(gas::ops::spmm<A>(adj, tape.param(p)), seed.view());
+      gas::Tensor<double> expected(adj.cols(), width, 0.0);
+      for (gas::node_id i = 0; i < adj.rows(); ++i) {
+        const auto nbrs = adj.neighbors(i);
+        const auto w = adj.edge_weights(i);
+        for (std::size_t k = 0; k < nbrs.size(); ++k) {
+          const double s = A::reduction == Reduction::mean ? 1.0 / static_cast<double>(nbrs.size())
+                                                             : static_cast<double>(w[k]);
+          for (std::int64_t f = 0; f < width; ++f) expected(nbrs[k], f) += s * static_cast<double>(seed(i, f));
+        }
+      }
+      for (std::int64_t j = 0; j < adj.cols(); ++j)
+        for (std::int64_t f = 0; f < width; ++f)
+          CHECK(static_cast<double>(p.grad(j, f)) == doctest::Approx(expected(j, f)).epsilon(tolerance));
+    };
+    grad.template operator()<gas::ops::aggr::Sum>();
+    grad.template operator()<gas::ops::aggr::Mean>();
+  }
+}
+
 TEST_CASE("spmm reuses its buffers across steps, and skips saving state when no gradient is needed") {
-  const auto adj = gas_test::random_graph(50, 40, 4, 41, true, false);
+  const auto adj = gas_test::random_graph(50, 50, 4, 41, true, false);
   gas::autograd::Tape<float> tape;
-  gas::autograd::Parameter<float> x("x", gas_test::random_tensor<float>(40, 8, 42));
-  const std::int64_t* index = nullptr;
+  gas::autograd::Parameter<float> x("x", gas_test::random_tensor<float>(50, 8, 42));
+  const gas::CsrTranspose<gas::node_id>* index = nullptr;
   for (int step = 0; step < 3; ++step) {
     tape.reset();
     auto y = gas::ops::spmm<gas::ops::aggr::Sum>(adj, tape.param(x));
-    tape.backward(gas::ops::sum_all(y));
-    if (step == 0) index = y.node().aux_index.data();
-    CHECK(y.node().aux_index.data() == index);  // the transposed index is rebuilt in place
+    auto z = gas::ops::spmm<gas::ops::aggr::Mean>(adj, y);  // a second layer over the same graph
+    tape.backward(gas::ops::sum_all(z));
+    if (step == 0) index = adj.transposed_index().get();
+    CHECK(adj.transposed_index().get() == index);  // built once, for every layer and step
+    CHECK(y.node().aux_index.empty());
   }
   gas::autograd::Tape<float> fresh;
   auto y = gas::ops::spmm<gas::ops::aggr::Max>(adj, fresh.constant(x.value));
   CHECK_FALSE(y.requires_grad());
   CHECK(y.node().aux_index.empty());  // no argmax saved for a constant input
+}
+
+TEST_CASE("a graph's cached transpose is its own: copies, assignments and new weights never read a stale one") {
+  auto stable = [](const gas::Graph& g) {  // the transpose, built from scratch
+    gas::CsrTranspose<gas::node_id> t;
+    gas::detail::build_transpose<gas::node_id>(g.rows(), g.cols(), g.indptr(), g.indices(), t);
+    return t;
+  };
+  auto same = [](const gas::CsrTranspose<gas::node_id>& a, const gas::CsrTranspose<gas::node_id>& b) {
+    return a.offsets == b.offsets && a.rows == b.rows && a.edges == b.edges;
+  };
+  const auto a = gas_test::random_graph(30, 20, 3, 71, true, false);
+  const auto b = gas_test::random_graph(25, 35, 4, 72, true, false);
+  const auto ta = a.transposed_index();
+  CHECK(same(*ta, stable(a)));
+  CHECK(ta->offsets[static_cast<std::size_t>(a.cols())] == a.num_edges());
+
+  gas::Graph c = a;  // a copy builds its own
+  CHECK(c == a);
+  CHECK(c.transposed_index() != ta);
+  CHECK(same(*c.transposed_index(), *ta));
+  c = b;  // assigned: the old index is not reused for the new pattern
+  CHECK(same(*c.transposed_index(), stable(b)));
+  gas::Graph d = std::move(c);  // a move takes the index along
+  CHECK(same(*d.transposed_index(), stable(b)));
+  d = gas::Graph(a);  // move-assigned from a fresh graph
+  CHECK(same(*d.transposed_index(), stable(a)));
+  CHECK(ta.use_count() >= 2);  // a holder keeps its index alive whatever happens to the graph
+  CHECK(same(*ta, stable(a)));
+
+  // The weights are read through the index's edge positions at use time: new weights give new gradients.
+  gas::Graph w = a;
+  const auto x0 = gas_test::random_tensor<double>(a.cols(), 3, 73);
+  auto grad = [&](const gas::Graph& g) {
+    gas::autograd::Tape<double> tape;
+    gas::autograd::Parameter<double> x("x", x0);
+    tape.backward(gas::ops::sum_all(gas::ops::spmm<gas::ops::aggr::Sum>(g, tape.param(x))));
+    return x.grad;
+  };
+  const auto before = grad(w);
+  w.set_weights(std::vector<float>(static_cast<std::size_t>(w.num_edges()), 2.0f));
+  const auto after = grad(w);
+  const gas::Graph fresh(w.rows(), w.cols(), std::vector<std::int64_t>(w.indptr().begin(), w.indptr().end()),
+                         std::vector<gas::node_id>(w.indices().begin(), w.indices().end()),
+                         std::vector<float>(static_cast<std::size_t>(w.num_edges()), 2.0f));
+  CHECK_FALSE(after == before);
+  CHECK(after == grad(fresh));
+}
+
+TEST_CASE("threads that ask for a graph's transpose at once share one") {
+  const auto adj = gas_test::random_graph(3000, 3000, 30, 81, false, true);  // above the parallel threshold
+  std::vector<std::shared_ptr<const gas::CsrTranspose<gas::node_id>>> got(4);
+  std::vector<std::thread> threads;
+  for (std::size_t k = 0; k < got.size(); ++k) threads.emplace_back([&, k] { got[k] = adj.transposed_index(); });
+  for (auto& t : threads) t.join();
+  for (const auto& t : got) CHECK(t == got.front());
+  CHECK(got.front()->rows.size() == static_cast<std::size_t>(adj.num_edges()));
 }
 
 TEST_CASE("spmm shape errors name both shapes") {

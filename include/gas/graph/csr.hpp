@@ -9,6 +9,7 @@
 #include <concepts>
 #include <cstdint>
 #include <limits>
+#include <memory>
 #include <span>
 #include <tuple>
 #include <utility>
@@ -16,6 +17,7 @@
 
 #include "gas/core/check.hpp"
 #include "gas/fwd.hpp"
+#include "gas/graph/transpose_cache.hpp"
 
 namespace gas {
 
@@ -62,6 +64,13 @@ public:
   /// @brief Number of stored entries in row i.
   [[nodiscard]] offset_type degree(Index i) const {
     return indptr_[static_cast<std::size_t>(i) + 1] - indptr_[static_cast<std::size_t>(i)];
+  }
+
+  /// @brief The stable transpose of the pattern (column j's entries in row order, with their rows and CSR positions),
+  /// built on the first call and shared until the matrix is assigned or destroyed; safe to call from several threads.
+  /// The weights are not part of it, so set_weights keeps it.
+  [[nodiscard]] std::shared_ptr<const CsrTranspose<Index>> transposed_index() const {
+    return transpose_.get(rows_, cols_, indptr_, indices_);
   }
 
   /// @brief Replaces the weights (one per stored entry, or none to make the matrix unweighted).
@@ -111,6 +120,7 @@ private:
   std::vector<offset_type> indptr_;
   std::vector<Index> indices_;
   std::vector<Weight> weights_;
+  detail::TransposeCache<Index> transpose_;  // copies start empty, assignments empty it
 };
 
 /// @brief What `csr_from_coo` does besides sorting each row by column.

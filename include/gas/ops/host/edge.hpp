@@ -20,8 +20,8 @@
 
 namespace gas::ops {
 
-/// @brief Row e of the result is x[col(e)]; the backward pass sums each source row's edges through the transposed
-/// index (built into aux_index).
+/// @brief Row e of the result is x[col(e)]; the backward pass sums each source row's edges through the graph's
+/// cached transposed index.
 template <>
 struct Impl<GatherEdgeSrc<host>, host> {
   template <class T>
@@ -45,14 +45,14 @@ struct Impl<GatherEdgeSrc<host>, host> {
     const MatrixView<const T> g = n.grad;  // (E, width)
     auto gx = tape.grad_of(ix);            // (adj.cols, width)
     const std::int64_t width = g.cols();
-    const auto t = detail::transpose_index(adj, n.aux_index, true);
+    const auto t = adj.transposed_index();
+    const std::int64_t ldg = g.ld();
 #pragma omp parallel for schedule(dynamic, detail::graph_chunk) if (adj.num_edges() * width > detail::graph_parallel_work)
     for (std::int64_t j = 0; j < adj.cols(); ++j) {
-      T* __restrict out = &gx(j, 0);
-      for (std::int64_t p = t.offsets[j]; p < t.offsets[j + 1]; ++p) {
-        const T* __restrict ge = &g(t.edges[p], 0);
-        for (std::int64_t f = 0; f < width; ++f) out[f] += ge[f];
-      }
+      const std::int64_t b = t->offsets[static_cast<std::size_t>(j)];
+      const std::int64_t* edges = t->edges.data() + b;
+      const auto entry = [&](std::int64_t k) -> detail::Entry<T> { return {g.data() + edges[k] * ldg, T{1}}; };
+      detail::sum_entries<T, false, true>(entry, t->offsets[static_cast<std::size_t>(j) + 1] - b, &gx(j, 0), width);
     }
   }
 };
@@ -142,7 +142,7 @@ struct Impl<EdgeSoftmax<host>, host> {
 };
 
 /// @brief Multi-head aggregation: out_i[h F + f] = sum_e alpha_e[h] x_col(e)[h F + f]; x's gradient flows against
-/// the edges through the transposed index (built into aux_index).
+/// the edges through the graph's cached transposed index.
 template <>
 struct Impl<SpmmEdge<host>, host> {
   template <class T>
@@ -196,13 +196,14 @@ struct Impl<SpmmEdge<host>, host> {
     if (tape.node(ix).requires_grad) {
       // d x_j[h F + f] = sum over entries (r, j) of alpha_e[h] g_r[h F + f], through the transposed index.
       auto gx = tape.grad_of(ix);
-      const auto t = detail::transpose_index(adj, n.aux_index, true);
+      const auto t = adj.transposed_index();
 #pragma omp parallel for schedule(dynamic, detail::graph_chunk) if (parallel)
       for (std::int64_t j = 0; j < adj.cols(); ++j) {
         T* __restrict out = &gx(j, 0);
-        for (std::int64_t p = t.offsets[j]; p < t.offsets[j + 1]; ++p) {
-          const T* __restrict gr = &g(t.rows[p], 0);
-          const std::int64_t e = t.edges[p];
+        for (std::int64_t p = t->offsets[static_cast<std::size_t>(j)]; p < t->offsets[static_cast<std::size_t>(j) + 1];
+             ++p) {
+          const T* __restrict gr = &g(t->rows[static_cast<std::size_t>(p)], 0);
+          const std::int64_t e = t->edges[static_cast<std::size_t>(p)];
           for (std::int64_t h = 0; h < heads; ++h) {
             const T s = alpha(e, h);
             for (std::int64_t f = h * per_head; f < (h + 1) * per_head; ++f) out[f] += s * gr[f];

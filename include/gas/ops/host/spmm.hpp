@@ -1,11 +1,12 @@
 #pragma once
 /// @brief Host implementation of spmm (gas/ops/spmm.hpp): `Impl<Spmm<A, host>, host>`, and the graph kernels the
-/// other host graph ops share (the stable transposed index, the row sums and extremes).
+/// other host graph ops share (the row sums and extremes).
 ///
-/// The forward pass is a row-parallel loop: each output row is owned by one thread, reads its neighbors'
-/// feature rows contiguously and keeps its accumulator row in L1. The backward pass of sum and mean needs the
-/// transpose; rather than scattering with atomics (whose float rounding would depend on the thread count), it
-/// builds a transposed index of the graph (stable: each column lists its entries in row order) and runs a
+/// The forward pass is a row-parallel loop: each output row is owned by one thread, reads its neighbors' feature
+/// rows (prefetched a few entries ahead) and sums them in entry order in tiles of up to 64 floats held in registers.
+/// The backward pass of sum and mean needs the transpose; rather than scattering with atomics (whose float rounding
+/// would depend on the thread count), it reads a transposed index of the graph (stable: each column lists its
+/// entries in row order; built once per graph and cached in it, gas/graph/transpose_cache.hpp) and runs a
 /// column-parallel loop in which each input row's gradient is again owned by one thread. Results are thus
 /// bit-identical for every OpenMP thread count.
 
@@ -33,91 +34,136 @@ inline constexpr std::int64_t graph_parallel_work = std::int64_t{1} << 16;
 /// @brief Rows per chunk of the dynamic schedules: rows differ in degree, so static blocks would be uneven.
 inline constexpr int graph_chunk = 64;
 
-/// @brief The transpose of a graph's sparsity pattern, as pointers into an index tensor that holds it.
-struct TransposeIndex {
-  const std::int64_t* offsets = nullptr;  // (cols + 1): column j's entries are [offsets[j], offsets[j + 1])
-  const std::int64_t* rows = nullptr;     // (E): the row of each entry, ascending within a column
-  const std::int64_t* edges = nullptr;    // (E): the entry's position in the CSR arrays; null unless asked for
+/// @brief Entries ahead of the current one whose feature rows the forward and backward loops prefetch: a road
+/// graph's neighbors are far apart in memory, and a 64-feature row (4 lines) is too short for the hardware
+/// prefetcher to find, so without it each entry waits a full memory latency.
+inline constexpr std::int64_t prefetch_distance = 32;
+
+/// @brief Asks for the `bytes` bytes at `p` to be brought into the cache.
+inline void prefetch_bytes(const void* p, std::int64_t bytes) {
+  const char* c = static_cast<const char*>(p);
+  for (std::int64_t k = 0; k < bytes; k += 64) __builtin_prefetch(c + k);
+}
+
+/// @brief Elements of T in one 64-byte SIMD vector (a GCC/Clang vector extension: one AVX-512 register, two AVX2
+/// ones, four SSE ones).
+template <class T>
+inline constexpr std::int64_t simd_lanes = 64 / static_cast<std::int64_t>(sizeof(T));
+
+/// @brief One entry of a row reduction: its feature row and (for a scaled sum) its factor.
+template <class T>
+struct Entry {
+  const T* x;
+  T s;
 };
 
-/// @brief Builds the transpose of `adj`'s pattern into `storage` (resized, so its capacity is reused across
-/// steps); `with_edges` also records each entry's CSR position (to read its weight or its per-edge values).
-///
-/// A stable counting sort in which each thread owns a range of columns: every thread scans all entries in CSR
-/// order (a cheap sequential read) and counts, then places, only those in its range. No atomics, no sorting,
-/// and each column lists its entries in CSR order, so the index is the same for every thread count.
-template <class Backend>
-TransposeIndex transpose_index(const Graph& adj, Tensor<std::int64_t, Backend>& storage, bool with_edges) {
-  const std::int64_t cols = adj.cols(), rows = adj.rows(), edges = adj.num_edges();
-  storage.resize(1, cols + 2 + edges * (with_edges ? 2 : 1));
-  std::int64_t* off = storage.data();
-  std::int64_t* row_of = off + cols + 2;
-  std::int64_t* edge_of = with_edges ? row_of + edges : nullptr;
-  const std::int64_t* indptr = adj.indptr().data();
-  const node_id* indices = adj.indices().data();
-  // Counts land two slots up, so that after the prefix sum off[c + 1] is column c's start, and after the
-  // scatter (which advances it) its end: off[0..cols] are then the final offsets, with no cursor array.
-  std::fill_n(off, cols + 2, std::int64_t{0});
-#pragma omp parallel if (edges > graph_parallel_work)
-  {
-    std::int64_t first = 0, last = cols;  // this thread's columns
-#ifdef _OPENMP
-    const std::int64_t threads = omp_get_num_threads(), t = omp_get_thread_num();
-    first = cols * t / threads;
-    last = cols * (t + 1) / threads;
-#endif
-    for (std::int64_t e = 0; e < edges; ++e)
-      if (indices[e] >= first && indices[e] < last) ++off[indices[e] + 2];
-#pragma omp barrier
-#pragma omp single
-    for (std::int64_t c = 1; c < cols + 2; ++c) off[c] += off[c - 1];
-    for (std::int64_t r = 0; r < rows; ++r)
-      for (std::int64_t e = indptr[r]; e < indptr[r + 1]; ++e) {
-        const std::int64_t c = indices[e];
-        if (c < first || c >= last) continue;
-        const std::int64_t at = off[c + 1]++;
-        row_of[at] = r;
-        if (with_edges) edge_of[at] = e;
-      }
+/// @brief Sums one column tile of V vectors, [f0, f0 + V lanes), over a row's entries in order, with the
+/// accumulator in registers: out = s_0 x_0 + s_1 x_1 + ... (Scaled; else the plain sum), or out += ... when
+/// Accumulate; the sum times `post` when Post (the mean's 1 / deg). `entry(k)` gives entry k's row and factor; `deg` >= 1
+/// unless Accumulate.
+template <class T, int V, bool Scaled, bool Accumulate, bool Post, class Entries>
+inline void sum_tile(const Entries& entry, std::int64_t deg, std::int64_t f0, T* __restrict out, T post) {
+  typedef T vec __attribute__((vector_size(64)));
+  constexpr std::int64_t lanes = simd_lanes<T>;
+  vec acc[V];
+  std::int64_t k = 0;
+  if constexpr (Accumulate) {
+#pragma GCC unroll 4
+    for (int v = 0; v < V; ++v) __builtin_memcpy(&acc[v], out + f0 + v * lanes, sizeof(vec));
+  } else {
+    const Entry<T> e = entry(0);
+#pragma GCC unroll 4
+    for (int v = 0; v < V; ++v) {
+      __builtin_memcpy(&acc[v], e.x + f0 + v * lanes, sizeof(vec));
+      if constexpr (Scaled) acc[v] *= e.s;
+    }
+    k = 1;
   }
-  return {off, row_of, edge_of};
+  for (; k < deg; ++k) {
+    const Entry<T> e = entry(k);
+#pragma GCC unroll 4
+    for (int v = 0; v < V; ++v) {
+      vec x;
+      __builtin_memcpy(&x, e.x + f0 + v * lanes, sizeof(vec));
+      if constexpr (Scaled) acc[v] += e.s * x;
+      else acc[v] += x;
+    }
+  }
+#pragma GCC unroll 4
+  for (int v = 0; v < V; ++v) {
+    if constexpr (Post) acc[v] *= post;
+    __builtin_memcpy(out + f0 + v * lanes, &acc[v], sizeof(vec));
+  }
+}
+
+/// @brief out (= or +=, as Accumulate) sum over the row's entries of s_k x_k (Scaled) or x_k, element by element in
+/// entry order, so every element's rounding is the same whatever the width and the thread count. Tiles of up to four
+/// vectors (64 floats) stay in registers across the entries; the last width % lanes columns run scalar, in the
+/// same order; Post multiplies each sum by `post` at the end. An empty row gives 0 (or leaves out as it is).
+template <class T, bool Scaled, bool Accumulate, bool Post = false, class Entries>
+inline void sum_entries(const Entries& entry, std::int64_t deg, T* __restrict out, std::int64_t width,
+                        T post = T{1}) {
+  if (deg == 0) {
+    if constexpr (!Accumulate) std::fill_n(out, width, T{0});
+    return;
+  }
+  constexpr std::int64_t lanes = simd_lanes<T>;
+  std::int64_t f0 = 0;
+  for (; f0 + 4 * lanes <= width; f0 += 4 * lanes) sum_tile<T, 4, Scaled, Accumulate, Post>(entry, deg, f0, out, post);
+  switch ((width - f0) / lanes) {
+    case 3: sum_tile<T, 3, Scaled, Accumulate, Post>(entry, deg, f0, out, post); break;
+    case 2: sum_tile<T, 2, Scaled, Accumulate, Post>(entry, deg, f0, out, post); break;
+    case 1: sum_tile<T, 1, Scaled, Accumulate, Post>(entry, deg, f0, out, post); break;
+    default: break;
+  }
+  f0 += (width - f0) / lanes * lanes;
+  for (std::int64_t f = f0; f < width; ++f) {
+    T acc = Accumulate ? out[f] : T{0};
+    for (std::int64_t k = 0; k < deg; ++k) {
+      const Entry<T> e = entry(k);
+      if (!Accumulate && k == 0) acc = Scaled ? e.s * e.x[f] : e.x[f];
+      else if constexpr (Scaled) acc += e.s * e.x[f];
+      else acc += e.x[f];
+    }
+    out[f] = Post ? acc * post : acc;
+  }
 }
 
 /// @brief out = sum_k s_k x_k over one row's `deg` entries (s_k = w[k] when Weighted, else 1), where x_k is row
 /// cols[k] of x (Indexed: a neighbor's features) or row k of x (not Indexed: the entries' own rows, as the
-/// messages of aggregate_edges; x then points at the row's first entry). Four entries per pass: four independent
-/// row streams in flight and a quarter of the accumulator traffic.
-template <class T, bool Weighted, bool Indexed = true>
+/// messages of aggregate_edges; x then points at the row's first entry). Added in entry order, one element at a
+/// time: aggregating gathered rows gives spmm's bits. Mean multiplies the sum by 1 / deg.
+template <class T, bool Weighted, bool Indexed = true, bool Mean = false>
 inline void sum_rows(const node_id* __restrict cols, const float* __restrict w, std::int64_t deg,
                      const T* __restrict x, std::int64_t ldx, T* __restrict out, std::int64_t width) {
-  auto row = [&](std::int64_t k) -> const T* {
-    if constexpr (Indexed) return x + cols[k] * ldx;
-    else return x + k * ldx;
+  const auto entry = [&](std::int64_t k) -> Entry<T> {
+    const T* row = Indexed ? x + cols[k] * ldx : x + k * ldx;
+    if constexpr (Weighted) return {row, static_cast<T>(w[k])};
+    else return {row, T{1}};
   };
-  std::fill_n(out, width, T{0});
-  std::int64_t k = 0;
-  for (; k + 4 <= deg; k += 4) {
-    const T* __restrict x0 = row(k);
-    const T* __restrict x1 = row(k + 1);
-    const T* __restrict x2 = row(k + 2);
-    const T* __restrict x3 = row(k + 3);
-    if constexpr (Weighted) {
-      const T w0 = static_cast<T>(w[k]), w1 = static_cast<T>(w[k + 1]);
-      const T w2 = static_cast<T>(w[k + 2]), w3 = static_cast<T>(w[k + 3]);
-      for (std::int64_t f = 0; f < width; ++f) out[f] += (w0 * x0[f] + w1 * x1[f]) + (w2 * x2[f] + w3 * x3[f]);
-    } else {
-      for (std::int64_t f = 0; f < width; ++f) out[f] += (x0[f] + x1[f]) + (x2[f] + x3[f]);
+  sum_entries<T, Weighted, false, Mean>(entry, deg, out, width, T{1} / static_cast<T>(deg > 0 ? deg : 1));
+}
+
+/// @brief Max (Max) or min over one column tile of V vectors, without the winners, accumulator in registers. deg >= 1.
+template <class T, int V, bool Max, class Rows>
+inline void extreme_tile(const Rows& row, std::int64_t deg, std::int64_t f0, T* __restrict out) {
+  typedef T vec __attribute__((vector_size(64)));
+  constexpr std::int64_t lanes = simd_lanes<T>;
+  vec acc[V];
+#pragma GCC unroll 4
+  for (int v = 0; v < V; ++v) __builtin_memcpy(&acc[v], row(0) + f0 + v * lanes, sizeof(vec));
+  for (std::int64_t k = 1; k < deg; ++k) {
+    const T* xk = row(k);
+#pragma GCC unroll 4
+    for (int v = 0; v < V; ++v) {
+      vec x;
+      __builtin_memcpy(&x, xk + f0 + v * lanes, sizeof(vec));
+      if constexpr (Max) acc[v] = x > acc[v] ? x : acc[v];  // strict: the first occurrence wins a tie, NaN loses
+      else acc[v] = x < acc[v] ? x : acc[v];
     }
   }
-  for (; k < deg; ++k) {
-    const T* __restrict x0 = row(k);
-    if constexpr (Weighted) {
-      const T w0 = static_cast<T>(w[k]);
-      for (std::int64_t f = 0; f < width; ++f) out[f] += w0 * x0[f];
-    } else {
-      for (std::int64_t f = 0; f < width; ++f) out[f] += x0[f];
-    }
-  }
+#pragma GCC unroll 4
+  for (int v = 0; v < V; ++v) __builtin_memcpy(out + f0 + v * lanes, &acc[v], sizeof(vec));
 }
 
 /// @brief out = elementwise max (Max) or min over one row's entries, arg = the winning entry's id (first on ties):
@@ -139,11 +185,33 @@ inline void extreme_rows(const node_id* __restrict cols, std::int64_t deg, const
     if constexpr (SaveArg) std::fill_n(arg, width, std::int64_t{-1});
     return;
   }
+  if constexpr (!SaveArg) {
+    constexpr std::int64_t lanes = simd_lanes<T>;
+    std::int64_t f0 = 0;
+    for (; f0 + 4 * lanes <= width; f0 += 4 * lanes) extreme_tile<T, 4, Max>(row, deg, f0, out);
+    switch ((width - f0) / lanes) {
+      case 3: extreme_tile<T, 3, Max>(row, deg, f0, out); break;
+      case 2: extreme_tile<T, 2, Max>(row, deg, f0, out); break;
+      case 1: extreme_tile<T, 1, Max>(row, deg, f0, out); break;
+      default: break;
+    }
+    f0 += (width - f0) / lanes * lanes;
+    for (std::int64_t f = f0; f < width; ++f) {
+      T m = row(0)[f];
+      for (std::int64_t k = 1; k < deg; ++k) {
+        const T v = row(k)[f];
+        m = (Max ? v > m : v < m) ? v : m;
+      }
+      out[f] = m;
+    }
+    return;
+  }
   std::copy_n(row(0), width, out);
   if constexpr (SaveArg) std::fill_n(arg, width, id(0));
   for (std::int64_t k = 1; k < deg; ++k) {
     const T* __restrict xk = row(k);
     const std::int64_t c = id(k);
+#pragma omp simd
     for (std::int64_t f = 0; f < width; ++f) {
       const bool better = Max ? xk[f] > out[f] : xk[f] < out[f];  // strict: the first occurrence wins a tie
       out[f] = better ? xk[f] : out[f];
@@ -163,11 +231,7 @@ inline void reduce_row(const node_id* cols, const float* w, std::int64_t deg, co
     if (w != nullptr) sum_rows<T, true, Indexed>(cols, w, deg, x, ldx, out, width);
     else sum_rows<T, false, Indexed>(cols, nullptr, deg, x, ldx, out, width);
   } else if constexpr (R == aggr::Reduction::mean) {
-    sum_rows<T, false, Indexed>(cols, nullptr, deg, x, ldx, out, width);
-    if (deg > 0) {
-      const T scale = T{1} / static_cast<T>(deg);
-      for (std::int64_t f = 0; f < width; ++f) out[f] *= scale;
-    }
+    sum_rows<T, false, Indexed, true>(cols, nullptr, deg, x, ldx, out, width);
   } else {
     constexpr bool is_max = R == aggr::Reduction::max;
     if (arg != nullptr) extreme_rows<T, is_max, true, Indexed>(cols, deg, x, ldx, out, arg, width, first);
@@ -178,8 +242,8 @@ inline void reduce_row(const node_id* cols, const float* w, std::int64_t deg, co
 }  // namespace detail
 
 /// @brief spmm on the host. Max and min save each element's winning column in aux_index (rows, width; -1 for an
-/// empty row) when a backward pass may follow; sum and mean build the transposed index into aux_index in the
-/// backward pass.
+/// empty row) when a backward pass may follow; sum and mean read the graph's cached transposed index
+/// (Csr::transposed_index) in the backward pass.
 template <aggr::Aggregation A>
 struct Impl<Spmm<A, host>, host> {
   static constexpr aggr::Reduction reduction = A::reduction;
@@ -201,10 +265,14 @@ struct Impl<Spmm<A, host>, host> {
     std::int64_t* arg = node.aux_index.data();
     if (width == 0) return;
 
-#pragma omp parallel for schedule(dynamic, detail::graph_chunk) if (adj.num_edges() * width > detail::graph_parallel_work)
+    const std::int64_t edges = adj.num_edges();
+    const auto row_bytes = width * static_cast<std::int64_t>(sizeof(T));
+#pragma omp parallel for schedule(dynamic, detail::graph_chunk) if (edges * width > detail::graph_parallel_work)
     for (std::int64_t i = 0; i < adj.rows(); ++i) {
       const auto b = indptr[static_cast<std::size_t>(i)];
       const std::int64_t deg = indptr[static_cast<std::size_t>(i) + 1] - b;
+      for (auto e = b + detail::prefetch_distance; e < std::min(edges, b + deg + detail::prefetch_distance); ++e)
+        detail::prefetch_bytes(in.data() + indices[e] * ldx, row_bytes);
       std::int64_t* winners = save_arg && extreme ? arg + i * width : nullptr;
       detail::reduce_row<R, T>(indices + b, weighted ? weights + b : nullptr, deg, in.data(), ldx, &out(i, 0), winners,
                                width);
@@ -242,22 +310,28 @@ struct Impl<Spmm<A, host>, host> {
       // d x_j = sum over entries (r, j) of s_e g_r, with s_e = w_e (sum) or 1 / deg_r (mean).
       constexpr bool mean = R == aggr::Reduction::mean;
       const bool weighted = !mean && adj.has_weights();
-      const auto t = detail::transpose_index(adj, n.aux_index, weighted);
-      const auto indptr = adj.indptr();
-      const auto weights = adj.weights();
-#pragma omp parallel for schedule(dynamic, detail::graph_chunk) if (adj.num_edges() * width > detail::graph_parallel_work)
+      const auto transposed = adj.transposed_index();  // built once per graph, shared by every layer and step
+      const std::int64_t* offsets = transposed->offsets.data();
+      const node_id* rows = transposed->rows.data();
+      const std::int64_t* edges = transposed->edges.data();
+      const std::int64_t entries = adj.num_edges(), ldg = g.ld();
+      const std::int64_t* indptr = adj.indptr().data();
+      const float* weights = adj.weights().data();
+      const auto row_bytes = width * static_cast<std::int64_t>(sizeof(T));
+#pragma omp parallel for schedule(dynamic, detail::graph_chunk) if (entries * width > detail::graph_parallel_work)
       for (std::int64_t j = 0; j < adj.cols(); ++j) {
-        T* __restrict out = &gx(j, 0);
-        for (std::int64_t p = t.offsets[j]; p < t.offsets[j + 1]; ++p) {
-          const std::int64_t r = t.rows[p];
+        const std::int64_t b = offsets[j], deg = offsets[j + 1] - b;
+        for (auto p = b + detail::prefetch_distance; p < std::min(entries, b + deg + detail::prefetch_distance); ++p)
+          detail::prefetch_bytes(g.data() + rows[p] * ldg, row_bytes);
+        const auto entry = [&](std::int64_t k) -> detail::Entry<T> {
+          const std::int64_t r = rows[b + k];
           T s = T{1};
-          if (mean)
-            s = T{1} / static_cast<T>(indptr[static_cast<std::size_t>(r) + 1] - indptr[static_cast<std::size_t>(r)]);
-          else if (weighted)
-            s = static_cast<T>(weights[static_cast<std::size_t>(t.edges[p])]);
-          const T* __restrict gr = &g(r, 0);
-          for (std::int64_t f = 0; f < width; ++f) out[f] += s * gr[f];
-        }
+          if (mean) s = T{1} / static_cast<T>(indptr[r + 1] - indptr[r]);
+          else if (weighted) s = static_cast<T>(weights[edges[b + k]]);
+          return {g.data() + r * ldg, s};
+        };
+        if (mean || weighted) detail::sum_entries<T, true, true>(entry, deg, &gx(j, 0), width);
+        else detail::sum_entries<T, false, true>(entry, deg, &gx(j, 0), width);
       }
     }
   }
