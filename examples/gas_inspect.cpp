@@ -22,7 +22,7 @@ namespace {
 
 int usage(const char* argv0) {
   std::fprintf(stderr,
-               "usage: %s SPEC [--json FILE] [--directed] [--keep-self-loops]\n"
+               "usage: %s SPEC [--json FILE] [--directed] [--keep-self-loops] [--sparse-features auto|always|never]\n"
                "          [--partition KIND:K [--batch-size B] [--seed S]]\n"
                "  SPEC: planetoid:DIR | npz:FILE | ogb:DIR | saint:DIR | edgelist:FILE | dimacs:FILE |\n"
                "        sbm[:key=value,...] | rmat[:key=value,...]\n"
@@ -87,7 +87,7 @@ void inspect_partition(const gas::Dataset& data, const std::string& spec, std::i
 }  // namespace
 
 int main(int argc, char** argv) {
-  std::string spec, json_path, partition_spec, batch_text = "1", seed_text = "0";
+  std::string spec, json_path, partition_spec, batch_text = "1", seed_text = "0", sparse_text = "auto";
   gas::LoadOptions options;
   for (int i = 1; i < argc; ++i) {
     const std::string_view arg = argv[i];
@@ -97,6 +97,7 @@ int main(int argc, char** argv) {
     else if (arg == "--seed" && i + 1 < argc) seed_text = argv[++i];
     else if (arg == "--directed") options.symmetrize = false;
     else if (arg == "--keep-self-loops") options.remove_self_loops = false;
+    else if (arg == "--sparse-features" && i + 1 < argc) sparse_text = argv[++i];
     else if (arg == "-h" || arg == "--help") return usage(argv[0]), 0;
     else if (!arg.starts_with("--") && spec.empty()) spec = arg;
     else return usage(argv[0]);
@@ -109,6 +110,7 @@ int main(int argc, char** argv) {
     const auto seed = static_cast<std::uint64_t>(flag_value("--seed", seed_text));
     if (batch_size < 1) throw gas::config_error("--batch-size must be at least 1");
     if (!partition_spec.empty()) (void)gas::partition::parse_partition_spec(partition_spec);
+    options.sparse_features = gas::parse_sparse_features(sparse_text);
     const auto start = std::chrono::steady_clock::now();
     const gas::Dataset data = gas::io::load(spec, options);
     const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
@@ -124,6 +126,9 @@ int main(int argc, char** argv) {
         .add("nodes", data.num_nodes())
         .add("edges", data.num_edges())
         .add("features", data.num_features())
+        .add("sparse_features", data.features.is_sparse())
+        .add("feature_nonzeros", data.features.nnz())
+        .add("feature_bytes", data.features.bytes())
         .add("classes", data.num_classes)
         .add("multi_label", data.is_multi_label())
         .add("splits", data.splits.size())
@@ -138,7 +143,9 @@ int main(int argc, char** argv) {
     std::printf("name           %s\n", data.name.c_str());
     std::printf("nodes          %d\n", data.num_nodes());
     std::printf("edges          %lld (directed entries)\n", static_cast<long long>(data.num_edges()));
-    std::printf("features       %lld\n", static_cast<long long>(data.num_features()));
+    std::printf("features       %lld, %s: %lld stored values, %.1f MiB\n", static_cast<long long>(data.num_features()),
+                data.features.is_sparse() ? "sparse (CSR)" : "dense", static_cast<long long>(data.features.nnz()),
+                static_cast<double>(data.features.bytes()) / (1024.0 * 1024.0));
     std::printf("classes        %d%s\n", data.num_classes, data.is_multi_label() ? " (multi-label)" : "");
     std::printf("splits         %zu\n", data.splits.size());
     std::printf("train/val/test %zu / %zu / %zu (split 0)\n", split.train.size(), split.val.size(), split.test.size());

@@ -70,12 +70,13 @@ int run(int argc, char** argv) {
     return 0;
   }
   gas_train::detail::StorePolicy<Backend>::check(config);  // a store this program lacks fails before any loading
-  gas::Dataset data = gas::io::load(config.dataset);
+  gas::Dataset data = gas::io::load(config.dataset, {.sparse_features = config.sparse_features});
   const gas_train::Hyper h = gas_train::resolve(config, data.name);
   if (*h.row_normalize) gas::row_normalize(data.features);
-  std::printf("dataset %s: %lld nodes, %lld edges, %lld features, %lld classes\n", data.name.c_str(),
+  std::printf("dataset %s: %lld nodes, %lld edges, %lld features%s, %lld classes\n", data.name.c_str(),
               static_cast<long long>(data.num_nodes()), static_cast<long long>(data.graph.num_edges()),
-              static_cast<long long>(data.num_features()), static_cast<long long>(data.num_classes));
+              static_cast<long long>(data.num_features()), data.features.is_sparse() ? " (sparse)" : "",
+              static_cast<long long>(data.num_classes));
   std::printf("%s mode on the %s: %s%s\n", config.full ? "full" : "gas", device_name<Backend>(),
               describe(h, config.model).c_str(), config.preset.empty() ? "" : " (preset paper)");
   if (!config.history_store.empty() || !config.history_io.empty() || !gas::on_host<Backend>)

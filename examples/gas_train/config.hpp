@@ -18,6 +18,7 @@
 #include <vector>
 
 #include <gas/core/error.hpp>
+#include <gas/graph/features.hpp>
 
 namespace gas_train {
 
@@ -76,6 +77,8 @@ struct Config {
   std::string history_store;
   /// --history-io: sync or overlapped (gas-train-cuda; gas-train moves histories synchronously); "" = default.
   std::string history_io;
+  /// --sparse-features: keep bag-of-words features in CSR (auto: under 10 % non-zero; docs/datasets.md).
+  gas::SparseFeatures sparse_features = gas::SparseFeatures::automatic;
   Hyper hyper;                  ///< as given on the command line
 };
 
@@ -114,6 +117,7 @@ inline std::string usage() {
   return "usage: gas-train [--dataset SPEC] [--model gcn|gat|appnp|gcnii|gin|pna|pna_jk] [--preset paper]\n"
          "                 [--mode gas|full] [--runs N] [--seed S] [--json FILE] [--quiet] [hyperparameters]\n"
          "                 [--history-store pinned|zero-copy|bf16|device|host|mapped] [--history-io sync|overlapped]\n"
+         "                 [--sparse-features auto|always|never]\n"
          "  SPEC: planetoid:DIR | npz:FILE | ogb:DIR | saint:DIR | sbm[:key=value,...] (default: sbm)\n"
          "  hyperparameters (each overrides the preset and the model's default):\n"
          "    --layers N --hidden N --heads N --out-heads N --dropout P --input-dropout P --alpha A --theta T\n"
@@ -121,7 +125,8 @@ inline std::string usage() {
          "    --num-parts K --batch-size B --max-steps N --row-normalize B\n"
          "  B is true/false; APPNP's --layers is its K propagation steps.\n"
          "  --history-store and --history-io choose how gas-train-cuda keeps and moves histories (default zero-copy,\n"
-         "  overlapped; docs/histories.md); gas-train keeps them in host memory (host, sync).\n";
+         "  overlapped; docs/histories.md); gas-train keeps them in host memory (host, sync).\n"
+         "  --sparse-features keeps bag-of-words features in CSR (auto: when under 10 % are non-zero; docs/datasets.md).\n";
 }
 
 /// @brief Parses argv[1..argc). Throws config_error for an unknown flag, a flag without its value, a malformed
@@ -167,6 +172,8 @@ inline Config parse_args(int argc, const char* const* argv, bool* help = nullptr
       if (v != "sync" && v != "overlapped")
         throw gas::config_error("--history-io: '" + std::string(v) + "' is neither sync nor overlapped");
       c.history_io = v;
+    } else if (flag == "--sparse-features") {
+      c.sparse_features = gas::parse_sparse_features(v, flag);
     }
     else if (flag == "--layers") h.layers = parse_int<std::int32_t>(flag, v, 1, 1024);
     else if (flag == "--hidden") h.hidden = parse_int<std::int64_t>(flag, v, 1, 1 << 20);

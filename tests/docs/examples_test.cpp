@@ -34,6 +34,24 @@ TEST_CASE("docs/datasets: preprocess as the GAS paper does") {
   CHECK(a_hat.num_edges() == data.num_edges() + data.num_nodes());
 }
 
+TEST_CASE("docs/datasets: sparse features") {
+  gas::Tensor<float> bag(4, 50);  // a bag-of-words matrix: 2 % non-zero
+  bag(0, 3) = bag(1, 7) = bag(2, 7) = bag(3, 49) = 1;
+  gas::Dataset data = gas::io::load("sbm:nodes=4,classes=2,features=50,degree=1,seed=1");
+  data.features = gas::make_features(bag, gas::SparseFeatures::automatic);
+  // example-begin sparse-features
+  if (data.features.is_sparse()) {
+    const gas::SparseRows<float>& x = data.features.sparse();  // CSR: indptr, indices, values
+    std::printf("%lld x %lld features, %lld non-zeros, %.1f KiB\n", static_cast<long long>(x.rows()),
+                static_cast<long long>(x.cols()), static_cast<long long>(x.nnz()), x.bytes() / 1024.0);
+  }
+  gas::Tensor<float> dense = data.features.to_dense();  // when a dense copy is really wanted
+  // example-end sparse-features
+  CHECK(data.features.is_sparse());
+  CHECK(data.features.nnz() == 4);
+  CHECK(dense == bag);
+}
+
 TEST_CASE("docs/datasets: bad input is a typed error naming the file") {
   // example-begin errors
   try {

@@ -116,7 +116,7 @@ TEST_CASE("sbm edge homophily is close to the configured value") {
 
 TEST_CASE("sbm features carry the class, and neighborhood averaging sharpens it") {
   const auto d = gas::gen::sbm({.nodes = 8000, .classes = 8, .features = 32, .degree = 10, .homophily = 0.8, .seed = 7});
-  const double raw = nearest_mean_accuracy(d, d.features);
+  const double raw = nearest_mean_accuracy(d, d.features.dense());
   // One round of mean aggregation over the closed neighborhood, as a GCN layer does.
   gas::Tensor<float> agg(d.num_nodes(), d.num_features());
   for (gas::node_id v = 0; v < d.num_nodes(); ++v) {
@@ -138,8 +138,8 @@ TEST_CASE("sbm features carry the class, and neighborhood averaging sharpens it"
   const auto clean = gas::gen::sbm({.nodes = 200, .classes = 4, .features = 8, .degree = 3, .noise = 0});
   for (gas::node_id v = 1; v < clean.num_nodes(); ++v)
     for (gas::node_id u = 0; u < v; ++u) {
-      const bool same_row = std::equal(clean.features.row(v).begin(), clean.features.row(v).end(),
-                                       clean.features.row(u).begin());
+      const bool same_row = std::equal(clean.features.dense().row(v).begin(), clean.features.dense().row(v).end(),
+                                       clean.features.dense().row(u).begin());
       CHECK(same_row == (clean.labels[static_cast<std::size_t>(u)] == clean.labels[static_cast<std::size_t>(v)]));
     }
 }

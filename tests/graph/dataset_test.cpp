@@ -46,12 +46,12 @@ TEST_CASE("a consistent dataset validates and reports its sizes") {
 TEST_CASE("validate names the source and the inconsistency") {
   {
     auto d = tiny();
-    d.features(1, 1) = std::numeric_limits<float>::quiet_NaN();
+    d.features.dense()(1, 1) = std::numeric_limits<float>::quiet_NaN();
     expect_format_error(d, "feature (1, 1) is not finite");
   }
   {
     auto d = tiny();
-    d.features(2, 0) = std::numeric_limits<float>::infinity();
+    d.features.dense()(2, 0) = std::numeric_limits<float>::infinity();
     expect_format_error(d, "not finite");
   }
   {

@@ -71,7 +71,7 @@ void check_arxiv_like(const gas::Dataset& d) {
   CHECK(neighbors(d, 5) == std::vector<gas::node_id>{4});
   REQUIRE(d.num_features() == 3);
   const std::vector<float> feat{0.5f, -1.25f, 3e-2f, 1, 2, 3, -0.001f, 0, 0, 4.5f, 4.5f, 4.5f, 1e-7f, -2e3f, 0.1f, 7, 8, 9};
-  CHECK(std::vector<float>(d.features.values().begin(), d.features.values().end()) == feat);
+  CHECK(std::vector<float>(d.features.dense().values().begin(), d.features.dense().values().end()) == feat);
   CHECK(d.labels == std::vector<std::int32_t>{3, 0, -1, 1, 3, 2});
   CHECK(d.num_classes == 4);
   CHECK_FALSE(d.is_multi_label());

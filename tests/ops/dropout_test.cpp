@@ -44,9 +44,7 @@ TEST_CASE_TEMPLATE("dropout keeps exactly the elements the documented hash keeps
   const double p = 0.3;
   const std::uint64_t seed = 1234;
   auto y = gas::ops::dropout(tape.constant(x.view()), p, seed, true);
-  const auto& mask = y.node().aux;
-  REQUIRE(mask.rows() == 13);
-  REQUIRE(mask.cols() == 7);
+  CHECK(y.node().aux.size() == 0);  // nothing saved: the backward pass redraws the mask
   for (std::int64_t i = 0; i < x.rows(); ++i)
     for (std::int64_t j = 0; j < x.cols(); ++j) {
       // Element e keeps iff its half of draw e / 2 of the ("drop") stream is at least ceil(p * 2^32).
@@ -55,7 +53,6 @@ TEST_CASE_TEMPLATE("dropout keeps exactly the elements the documented hash keeps
       const bool keep = static_cast<double>(half) >= std::ceil(p * 0x1.0p32);
       const double expected = keep ? static_cast<double>(x(i, j)) / (1 - p) : 0.0;
       CHECK(y.value()(i, j) == doctest::Approx(expected).epsilon(1e-6));
-      CHECK(mask(i, j) == doctest::Approx(keep ? 1 / (1 - p) : 0.0).epsilon(1e-6));
     }
 }
 

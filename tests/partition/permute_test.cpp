@@ -58,10 +58,12 @@ void check_dataset(const gas::Dataset& original, const gas::Dataset& permuted, c
   check_isomorphic(original.graph, permuted.graph, p);
   REQUIRE(permuted.features.rows() == original.features.rows());
   REQUIRE(permuted.features.cols() == original.features.cols());
+  CHECK(permuted.features.is_sparse() == original.features.is_sparse());
+  const auto permuted_x = permuted.features.to_dense(), original_x = original.features.to_dense();
   bool rows_ok = true;
   for (gas::node_id i = 0; i < permuted.num_nodes(); ++i) {
     const auto old = p.perm[static_cast<std::size_t>(i)];
-    rows_ok = rows_ok && std::ranges::equal(permuted.features.row(i), original.features.row(old));
+    rows_ok = rows_ok && std::ranges::equal(permuted_x.row(i), original_x.row(old));
     if (!original.labels.empty())
       rows_ok = rows_ok && permuted.labels[static_cast<std::size_t>(i)] == original.labels[static_cast<std::size_t>(old)];
     if (!original.multi_labels.empty())
@@ -96,7 +98,7 @@ TEST_CASE("permute: an SBM dataset under METIS, Random and Contiguous partitions
     check_dataset(data, permuted, p);
     permuted.validate("permuted sbm");
     CHECK(gas::is_symmetric(permuted.graph));
-    CHECK(gas::partition::to_original(permuted.features, p) == data.features);
+    CHECK(gas::partition::to_original(permuted.features.dense(), p) == data.features);
     CHECK(gas::partition::to_original(permuted.labels, p) == data.labels);
     CHECK(gas::partition::permute_rows(data.features, p) == permuted.features);
   }
@@ -124,8 +126,8 @@ TEST_CASE("permute: multi-label targets, several splits, isolated nodes") {
   d.graph = gas_test::components_and_isolated();
   d.features = gas::Tensor<float>(10, 2);
   for (std::int64_t i = 0; i < 10; ++i) {
-    d.features(i, 0) = static_cast<float>(i);
-    d.features(i, 1) = static_cast<float>(-i);
+    d.features.dense()(i, 0) = static_cast<float>(i);
+    d.features.dense()(i, 1) = static_cast<float>(-i);
   }
   d.num_classes = 3;
   d.multi_labels = gas::Tensor<std::uint8_t>(10, 3);
@@ -155,7 +157,7 @@ TEST_CASE("permute: size mismatches throw shape_error, a corrupt partition value
   CHECK_THROWS_NAMING(gas::shape_error, gas::partition::permute(data, p), "10 nodes", "50");
   CHECK_THROWS_NAMING(gas::shape_error, gas::partition::permute(data.graph, p), "10 nodes", "50",
                       "gas::partition::permute");
-  CHECK_THROWS_NAMING(gas::shape_error, gas::partition::to_original(data.features, p), "10 nodes", "50",
+  CHECK_THROWS_NAMING(gas::shape_error, gas::partition::to_original(data.features.dense(), p), "10 nodes", "50",
                       "to_original");
   CHECK_THROWS_NAMING(gas::shape_error, gas::partition::to_original(data.labels, p), "10 nodes", "50");
   auto bad = gas::partition::Random{.num_parts = 4}.partition(data.graph);
@@ -171,6 +173,6 @@ TEST_CASE("permute: Cora under METIS keeps every edge, row and split member" *
   const auto p = gas::partition::Metis{.num_parts = 40}.partition(data.graph);
   const auto permuted = gas::partition::permute(data, p);
   check_dataset(data, permuted, p);
-  CHECK(gas::partition::to_original(permuted.features, p) == data.features);
+  CHECK(gas::partition::to_original(permuted.features.to_dense(), p) == data.features.to_dense());
   CHECK(gas::partition::to_original(permuted.labels, p) == data.labels);
 }

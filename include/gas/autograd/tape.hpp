@@ -49,6 +49,7 @@ struct Node {
   const char* op = "";                 // name of the op that produced the node, for messages
   bool requires_grad = false;
   bool grad_live = false;              // grad holds this pass's accumulated gradient
+  bool grad_released = false;          // the gradient was propagated and its buffer reused (Tape::keep_grads)
   /// A sparse value (Tape::push_sparse): `value` has the shape but no data; the matrix is CSR in aux_index (row
   /// offsets, 1 x rows + 1), aux_ids (columns, 1 x nnz) and aux (values, 1 x nnz). Never requires a gradient.
   bool sparse = false;
@@ -111,6 +112,9 @@ public:
   /// @brief Gradient after `backward`; throws value_error when the node received none.
   [[nodiscard]] MatrixView<const T> grad() const {
     auto& n = node();
+    GAS_CHECK(!n.grad_released, value_error,
+              "the gradient of this intermediate value (op '" << n.op << "') was freed once propagated; call "
+                                                              << "tape.keep_grads(true) before backward to read it");
     GAS_CHECK(n.grad_live, value_error, "no gradient reached this value (op '" << n.op << "')");
     return n.grad;
   }
@@ -150,6 +154,12 @@ public:
   [[nodiscard]] int size() const { return size_; }
   [[nodiscard]] bool grad_enabled() const { return grad_enabled_; }
   void set_grad_enabled(bool on) { grad_enabled_ = on; }
+  /// @brief Whether backward keeps every intermediate gradient readable (Var::grad) after it has propagated. Off by
+  /// default: the buffer of an op's gradient goes back to a pool as soon as its backward has run, and the next
+  /// gradients are formed in it, so a backward pass holds only the gradients of its frontier (a 64-layer GCNII
+  /// otherwise keeps one per node). Leaves' and parameters' gradients are always kept.
+  [[nodiscard]] bool keep_grads() const { return keep_grads_; }
+  void keep_grads(bool on) { keep_grads_ = on; }
 
   /// @brief Where the ops run: the device stream and cuBLAS handle, or nothing on the host.
   [[nodiscard]] Exec<Backend>& exec() { return exec_; }
@@ -273,6 +283,7 @@ public:
         if (g.rows() != n.value.rows() || g.cols() != n.value.cols()) n.param->zero_grad();
         n.grad = g.view();  // parameters accumulate across passes until zero_grad()
       } else {
+        take_pooled(n.grad_storage, n.value.rows() * n.value.cols());
         bind(n.grad_storage);
         n.grad_storage.resize(n.value.rows(), n.value.cols());
         n.grad = n.grad_storage.view();
@@ -316,13 +327,40 @@ public:
 private:
   /// @brief Clears every node's gradient state; false when nothing upstream of `from` needs a gradient.
   bool start_backward(var from) {
-    for (int i = 0; i < size_; ++i) nodes_[static_cast<std::size_t>(i)].grad_live = false;
+    for (int i = 0; i < size_; ++i) {
+      auto& n = nodes_[static_cast<std::size_t>(i)];
+      n.grad_live = false;
+      n.grad_released = false;
+    }
     return from.node().requires_grad;
   }
   void run_backward(int from) {
     for (int i = from; i >= 0; --i) {
       auto& n = nodes_[static_cast<std::size_t>(i)];
-      if (n.requires_grad && n.grad_live && n.backward != nullptr) n.backward(*this, n);
+      if (!(n.requires_grad && n.grad_live && n.backward != nullptr)) continue;
+      n.backward(*this, n);
+      if (!keep_grads_ && n.param == nullptr) {  // propagated: its buffer serves the gradients still to come
+        grad_pool_.push_back(std::move(n.grad_storage));
+        n.grad_storage = Tensor<T, Backend>();
+        n.grad = MatrixView<T>();
+        n.grad_live = false;
+        n.grad_released = true;
+      }
+    }
+  }
+  /// @brief Gives `storage` a pooled buffer holding at least `elements` when its own is smaller (the smallest that
+  /// fits, else the largest, which resize then grows); its own buffer goes to the pool in exchange.
+  void take_pooled(Tensor<T, Backend>& storage, std::int64_t elements) {
+    if (storage.capacity() >= elements || grad_pool_.empty()) return;
+    std::size_t best = 0;
+    for (std::size_t k = 1; k < grad_pool_.size(); ++k) {
+      const auto c = grad_pool_[k].capacity(), b = grad_pool_[best].capacity();
+      if ((c >= elements && (b < elements || c < b)) || (b < elements && c > b)) best = k;
+    }
+    std::swap(storage, grad_pool_[best]);
+    if (grad_pool_[best].capacity() == 0) {  // nothing worth keeping came back
+      std::swap(grad_pool_[best], grad_pool_.back());
+      grad_pool_.pop_back();
     }
   }
 
@@ -367,8 +405,10 @@ private:
 
   [[no_unique_address]] Exec<Backend> exec_{};
   std::deque<node_type> nodes_;  // deque: references to nodes stay valid while the tape grows
+  std::vector<Tensor<T, Backend>> grad_pool_;  // buffers of gradients already propagated, for the next ones
   int size_ = 0;
   bool grad_enabled_ = true;
+  bool keep_grads_ = false;
 };
 
 /// @brief A host copy of `v`'s value (for a device tape: waits for the tape's stream).

@@ -15,6 +15,13 @@
 #ifndef EIGEN_DONT_PARALLELIZE
 #define EIGEN_DONT_PARALLELIZE
 #endif
+// Products of small matrices (dimensions summing to under 20) would take Eigen's coefficient-based path, whose
+// vectorized reductions peel differently with the operands' alignment: the same product of two views at other
+// addresses (a batch's rows against the whole graph's) could then differ in the last bit with AVX. Every product
+// takes the blocked GEMM kernel, which packs its operands first.
+#ifndef EIGEN_GEMM_TO_COEFFBASED_THRESHOLD
+#define EIGEN_GEMM_TO_COEFFBASED_THRESHOLD 0
+#endif
 // GCC 12 reports its own AVX-512 intrinsics (`__m512 __Y = __Y;` in avx512fintrin.h) as uninitialized when Eigen's
 // GEMM inlines them under -march=native (GCC bug 105593, fixed in GCC 13). The warning's location is in that header,
 // so silencing it for the span of the include silences exactly those, not our code.

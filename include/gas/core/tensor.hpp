@@ -117,6 +117,8 @@ public:
   [[nodiscard]] std::int64_t cols() const { return cols_; }
   [[nodiscard]] std::int64_t size() const { return rows_ * cols_; }
   [[nodiscard]] bool empty() const { return storage_.empty(); }
+  /// @brief Elements the allocation holds (resize within it allocates nothing).
+  [[nodiscard]] std::int64_t capacity() const { return static_cast<std::int64_t>(storage_.capacity()); }
   [[nodiscard]] T* data() { return storage_.data(); }
   [[nodiscard]] const T* data() const { return storage_.data(); }
   [[nodiscard]] std::span<T> values() { return storage_; }

@@ -3,7 +3,7 @@
 /// passes scatter through; `DeviceCsrView` is its plain-pointer form that kernels take by value.
 ///
 /// The transpose is built on the host, where the loader builds the batch adjacency anyway: a stable counting
-/// sort (ops::detail::transpose_index), O(E), so every column lists its entries in row order. Gradients that
+/// sort (Csr::transposed_index), O(E), so every column lists its entries in row order. Gradients that
 /// flow against the edges then sum in a fixed order on the device too, with no atomics.
 
 #include <cuda_runtime.h>
@@ -148,18 +148,14 @@ private:
   }
 
   void upload_transpose(const Graph& graph, cudaStream_t stream) {
-    Tensor<std::int64_t, host> storage;
-    const auto t = ops::detail::transpose_index(graph, storage, true);
-    // Rows fit node_id; narrowing them halves the bytes the backward pass reads per entry.
-    std::vector<node_id> t_rows(static_cast<std::size_t>(nnz_));
-    for (std::int64_t p = 0; p < nnz_; ++p) t_rows[static_cast<std::size_t>(p)] = static_cast<node_id>(t.rows[p]);
+    const auto t = graph.transposed_index();  // built once per graph (Csr's cache), rows as node_id
     t_offsets_ = DeviceBuffer<std::int64_t>(static_cast<std::size_t>(cols_ + 1), stream);
     t_rows_ = DeviceBuffer<node_id>(static_cast<std::size_t>(nnz_), stream);
     t_edges_ = DeviceBuffer<std::int64_t>(static_cast<std::size_t>(nnz_), stream);
-    t_offsets_.copy_from({t.offsets, static_cast<std::size_t>(cols_ + 1)});
-    t_rows_.copy_from(t_rows);
-    t_edges_.copy_from({t.edges, static_cast<std::size_t>(nnz_)});
-    // The sources are host locals; pageable copies are staged before cudaMemcpyAsync returns, so they may die now.
+    t_offsets_.copy_from({t->offsets.data(), static_cast<std::size_t>(cols_ + 1)});
+    t_rows_.copy_from({t->rows.data(), static_cast<std::size_t>(nnz_)});
+    t_edges_.copy_from({t->edges.data(), static_cast<std::size_t>(nnz_)});
+    // Pageable copies are staged before cudaMemcpyAsync returns, so the index may be released now.
     has_transpose_ = true;
   }
 

@@ -105,6 +105,8 @@ public:
   [[nodiscard]] std::int64_t rows() const { return rows_; }
   [[nodiscard]] std::int64_t cols() const { return cols_; }
   [[nodiscard]] std::int64_t size() const { return rows_ * cols_; }
+  /// @brief Elements the allocation holds (resize within it allocates nothing).
+  [[nodiscard]] std::int64_t capacity() const { return static_cast<std::int64_t>(storage_.size()); }
   [[nodiscard]] std::size_t bytes() const { return static_cast<std::size_t>(size()) * sizeof(T); }
   /// @brief Device pointer to element (0, 0); rows are cols() apart.
   [[nodiscard]] T* data() { return storage_.data(); }

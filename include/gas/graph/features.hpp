@@ -14,6 +14,7 @@
 #include <cstdint>
 #include <span>
 #include <string>
+#include <string_view>
 #include <type_traits>
 #include <utility>
 #include <variant>
@@ -202,6 +203,7 @@ public:
     if (at == cols.end() || *at != j) return 0.0f;
     return s.values()[static_cast<std::size_t>(ptr[static_cast<std::size_t>(i)] + (at - cols.begin()))];
   }
+  friend bool operator==(const Features&, const Features&) = default;
   /// @brief A dense copy (or the tensor itself, copied, when dense).
   [[nodiscard]] Tensor<float> to_dense() const { return is_sparse() ? sparse().to_dense() : dense(); }
 
@@ -246,6 +248,14 @@ using feature_value_t = typename decltype(as_feature_view(std::declval<const X&>
 
 /// @brief When readers keep features sparse: `automatic` below a density threshold, or always / never.
 enum class SparseFeatures { automatic, always, never };
+
+/// @brief "auto", "always" or "never"; throws config_error naming `flag` for anything else.
+inline SparseFeatures parse_sparse_features(std::string_view text, std::string_view flag = "--sparse-features") {
+  if (text == "auto") return SparseFeatures::automatic;
+  if (text == "always") return SparseFeatures::always;
+  if (text == "never") return SparseFeatures::never;
+  throw config_error(std::string(flag) + ": '" + std::string(text) + "' is not auto, always or never");
+}
 
 /// @brief Density (non-zeros / elements) below which `automatic` keeps features sparse: at 10 % CSR takes 0.8x the
 /// dense bytes, and layer 0's sparse product beats a dense GEMM well before that.

@@ -159,7 +159,7 @@ public:
   /// @brief Queues `batch`'s inputs (pinned gather of its features and adjacency on the host, upload on the
   /// copy stream); the next forward over the same batch takes them. Checks the batch against the histories first.
   template <class F>
-  void stage(MatrixView<const F> features, const loader::Batch& batch, std::span<Store> histories) {
+  void stage(FeatureView<F> features, const loader::Batch& batch, std::span<Store> histories) {
     if (mode_ == models::HistoryIO::sync) return;
     check_batch(batch, histories);
     stage_now(features, batch, true);
@@ -181,11 +181,11 @@ public:
   [[nodiscard]] const std::vector<CopySpan>& timeline() const { return timeline_; }
   void clear_timeline() { timeline_.clear(); }
 
-  Inputs begin_forward(tape_type& tape, MatrixView<const float> features, const loader::Batch& batch,
+  Inputs begin_forward(tape_type& tape, FeatureView<float> features, const loader::Batch& batch,
                        std::span<Store> histories) {
     return begin_forward_impl(tape, features, batch, histories);
   }
-  Inputs begin_forward(tape_type& tape, MatrixView<const double> features, const loader::Batch& batch,
+  Inputs begin_forward(tape_type& tape, FeatureView<double> features, const loader::Batch& batch,
                        std::span<Store> histories) {
     return begin_forward_impl(tape, features, batch, histories);
   }
@@ -219,11 +219,11 @@ public:
 
   // Layer-wise inference.
   void begin_layerwise(std::span<const loader::Batch> batches) { batches_ = batches; }
-  Inputs layer_input(tape_type& tape, std::int32_t l, MatrixView<const float> features, std::size_t k,
+  Inputs layer_input(tape_type& tape, std::int32_t l, FeatureView<float> features, std::size_t k,
                      const loader::Batch& batch, std::span<Store> histories) {
     return layer_input_impl(tape, l, features, k, batch, histories);
   }
-  Inputs layer_input(tape_type& tape, std::int32_t l, MatrixView<const double> features, std::size_t k,
+  Inputs layer_input(tape_type& tape, std::int32_t l, FeatureView<double> features, std::size_t k,
                      const loader::Batch& batch, std::span<Store> histories) {
     return layer_input_impl(tape, l, features, k, batch, histories);
   }
@@ -436,7 +436,7 @@ private:
 
   /// Fills a free stage with `batch` (host) and queues its upload (copy stream).
   template <class F>
-  Stage& stage_now(MatrixView<const F> features, const loader::Batch& batch, bool with_features) {
+  Stage& stage_now(FeatureView<F> features, const loader::Batch& batch, bool with_features) {
     // Without reserve(), the rings are made on first use and buffers grow as batches need them.
     ensure_streams();
     while (stages_.size() < static_cast<std::size_t>(options_.ring)) stages_.push_back(std::make_unique<Stage>());
@@ -467,18 +467,15 @@ private:
     std::memcpy(s.indptr.data(), adj.indptr().data(), static_cast<std::size_t>(rows + 1) * sizeof(std::int64_t));
     std::memcpy(s.indices.data(), adj.indices().data(), static_cast<std::size_t>(nnz) * sizeof(node_id));
     if (adj.has_weights()) std::memcpy(s.weights.data(), adj.weights().data(), static_cast<std::size_t>(nnz) * sizeof(float));
-    const auto t = ops::detail::transpose_index(adj, transpose_scratch_, true);
-    std::memcpy(s.t_offsets.data(), t.offsets, static_cast<std::size_t>(adj.cols() + 1) * sizeof(std::int64_t));
-    for (std::int64_t p = 0; p < nnz; ++p) s.t_rows.data()[p] = static_cast<node_id>(t.rows[p]);
-    std::memcpy(s.t_edges.data(), t.edges, static_cast<std::size_t>(nnz) * sizeof(std::int64_t));
+    const auto t = adj.transposed_index();  // built once per batch graph (Csr's cache)
+    std::memcpy(s.t_offsets.data(), t->offsets.data(), static_cast<std::size_t>(adj.cols() + 1) * sizeof(std::int64_t));
+    std::memcpy(s.t_rows.data(), t->rows.data(), static_cast<std::size_t>(nnz) * sizeof(node_id));
+    std::memcpy(s.t_edges.data(), t->edges.data(), static_cast<std::size_t>(nnz) * sizeof(std::int64_t));
     if (with_features) {
       T* dst = s.features.data();
       const node_id* ids = batch.n_id.data();
 #pragma omp parallel for schedule(static) if (n_ids * in > (std::int64_t{1} << 16))
-      for (std::int64_t i = 0; i < n_ids; ++i) {
-        const F* src = &features(ids[i], 0);
-        for (std::int64_t j = 0; j < in; ++j) dst[i * in + j] = static_cast<T>(src[j]);
-      }
+      for (std::int64_t i = 0; i < n_ids; ++i) features.copy_row(ids[i], dst + i * in);  // sparse rows densified
     }
     // Uploads on the copy stream, after the stage's last batch is done with the device copies (rule 5).
     const cudaStream_t h2d = h2d_->get();
@@ -512,7 +509,7 @@ private:
 
   /// The stage of `batch`: the oldest staged one when it matches, else staged now. Stale stages are released.
   template <class F>
-  Stage& take_stage(cudaStream_t compute, MatrixView<const F> features, const loader::Batch& batch,
+  Stage& take_stage(cudaStream_t compute, FeatureView<F> features, const loader::Batch& batch,
                     bool with_features) {
     compute_stream_ = compute;
     compute_seen_ = true;
@@ -594,7 +591,7 @@ private:
   }
 
   template <class F>
-  Inputs begin_forward_impl(tape_type& tape, MatrixView<const F> features, const loader::Batch& batch,
+  Inputs begin_forward_impl(tape_type& tape, FeatureView<F> features, const loader::Batch& batch,
                             std::span<Store> histories) {
     if (mode_ == models::HistoryIO::sync) return Base::begin_forward(tape, features, batch, histories);
     // A batch staged ahead was checked by stage(); any other is checked here, before its pulls are queued.
@@ -616,7 +613,7 @@ private:
   }
 
   template <class F>
-  Inputs layer_input_impl(tape_type& tape, std::int32_t l, MatrixView<const F> features, std::size_t k,
+  Inputs layer_input_impl(tape_type& tape, std::int32_t l, FeatureView<F> features, std::size_t k,
                           const loader::Batch& batch, std::span<Store> histories) {
     if (mode_ == models::HistoryIO::sync) return Base::layer_input(tape, l, features, k, batch, histories);
     if (k == 0) check_batch(batch, histories);
@@ -700,7 +697,6 @@ private:
   BufferRing output_ring_;
   PinnedMatrix<T> output_;
   std::span<const loader::Batch> batches_;
-  Tensor<std::int64_t, host> transpose_scratch_;
   PinnedMatrix<T> losses_;
   std::vector<std::unique_ptr<Span>> spans_;
   std::size_t spans_open_ = 0;

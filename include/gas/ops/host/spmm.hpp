@@ -18,6 +18,7 @@
 #endif
 
 #include "gas/autograd/tape.hpp"
+#include "gas/core/macros.hpp"
 #include "gas/core/tensor.hpp"
 #include "gas/graph/dataset.hpp"
 #include "gas/ops/aggregation.hpp"
@@ -68,11 +69,11 @@ inline void sum_tile(const Entries& entry, std::int64_t deg, std::int64_t f0, T*
   vec acc[V];
   std::int64_t k = 0;
   if constexpr (Accumulate) {
-#pragma GCC unroll 4
+  GAS_UNROLL4
     for (int v = 0; v < V; ++v) __builtin_memcpy(&acc[v], out + f0 + v * lanes, sizeof(vec));
   } else {
     const Entry<T> e = entry(0);
-#pragma GCC unroll 4
+  GAS_UNROLL4
     for (int v = 0; v < V; ++v) {
       __builtin_memcpy(&acc[v], e.x + f0 + v * lanes, sizeof(vec));
       if constexpr (Scaled) acc[v] *= e.s;
@@ -81,7 +82,7 @@ inline void sum_tile(const Entries& entry, std::int64_t deg, std::int64_t f0, T*
   }
   for (; k < deg; ++k) {
     const Entry<T> e = entry(k);
-#pragma GCC unroll 4
+  GAS_UNROLL4
     for (int v = 0; v < V; ++v) {
       vec x;
       __builtin_memcpy(&x, e.x + f0 + v * lanes, sizeof(vec));
@@ -89,7 +90,7 @@ inline void sum_tile(const Entries& entry, std::int64_t deg, std::int64_t f0, T*
       else acc[v] += x;
     }
   }
-#pragma GCC unroll 4
+  GAS_UNROLL4
   for (int v = 0; v < V; ++v) {
     if constexpr (Post) acc[v] *= post;
     __builtin_memcpy(out + f0 + v * lanes, &acc[v], sizeof(vec));
@@ -150,11 +151,11 @@ inline void extreme_tile(const Rows& row, std::int64_t deg, std::int64_t f0, T* 
   typedef T vec __attribute__((vector_size(64)));
   constexpr std::int64_t lanes = simd_lanes<T>;
   vec acc[V];
-#pragma GCC unroll 4
+  GAS_UNROLL4
   for (int v = 0; v < V; ++v) __builtin_memcpy(&acc[v], row(0) + f0 + v * lanes, sizeof(vec));
   for (std::int64_t k = 1; k < deg; ++k) {
     const T* xk = row(k);
-#pragma GCC unroll 4
+  GAS_UNROLL4
     for (int v = 0; v < V; ++v) {
       vec x;
       __builtin_memcpy(&x, xk + f0 + v * lanes, sizeof(vec));
@@ -162,7 +163,7 @@ inline void extreme_tile(const Rows& row, std::int64_t deg, std::int64_t f0, T* 
       else acc[v] = x < acc[v] ? x : acc[v];
     }
   }
-#pragma GCC unroll 4
+  GAS_UNROLL4
   for (int v = 0; v < V; ++v) __builtin_memcpy(out + f0 + v * lanes, &acc[v], sizeof(vec));
 }
 
