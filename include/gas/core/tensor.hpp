@@ -146,7 +146,14 @@ public:
     GAS_CHECK(rows >= 0 && cols >= 0, shape_error, "negative shape (" << rows << ", " << cols << ")");
     rows_ = rows;
     cols_ = cols;
-    storage_.resize(static_cast<std::size_t>(rows * cols));
+    const auto n = static_cast<std::size_t>(rows * cols);
+    // Growing past the allocation: drop the old values first (vector::resize would copy them into the new block,
+    // for nothing), and leave an eighth of slack, since batches of a training run differ a little in size.
+    if (n > storage_.capacity()) {
+      std::vector<T>().swap(storage_);
+      storage_.reserve(n + n / 8);
+    }
+    storage_.resize(n);
   }
   void fill(T value) { std::fill(storage_.begin(), storage_.end(), value); }
 

@@ -141,6 +141,8 @@ public:
   void copy_row(std::int64_t i, T* dst) const {
     if (is_sparse_) {
       sparse_.copy_row(i, dst);
+    } else if constexpr (std::is_same_v<T, F>) {
+      std::copy_n(&dense_(i, 0), cols_, dst);
     } else {
       const F* src = &dense_(i, 0);
       for (std::int64_t j = 0; j < cols_; ++j) dst[j] = static_cast<T>(src[j]);

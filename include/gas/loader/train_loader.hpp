@@ -155,6 +155,9 @@ private:
       }
       try {
         detail::build_batch_into(*graph_, ptr_, group(k), workspace_, slot_, false);
+        // The backward pass of the batch's aggregations needs the adjacency's transposed index (Csr's cache, which
+        // moves with the batch): built here, beside the training step, instead of inside the next one.
+        (void)slot_.adj.transposed_index();
       } catch (...) {
         {
           std::lock_guard lock(mutex_);

@@ -82,8 +82,20 @@ autograd::Var<T, Backend> gather_features(autograd::Tape<T, Backend>& tape, Feat
   if constexpr (!on_host<Backend>) node.host_stage.resize(n, cols);
   const MatrixView<T> out = on_host<Backend> ? node.value : node.host_stage.view();
   if (cols > 0) {
+    // The rows are scattered over the table: each would wait a full memory latency, so the rows 8 ahead are
+    // prefetched (dense features; a sparse row is a few entries).
+    const bool prefetch = !features.is_sparse();
+    const F* base = prefetch ? features.dense().data() : nullptr;
+    const std::int64_t ld = prefetch ? features.dense().ld() : 0;
 #pragma omp parallel for schedule(static) if (n * cols > (std::int64_t{1} << 16))
-    for (std::int64_t i = 0; i < n; ++i) features.copy_row(ids[static_cast<std::size_t>(i)], &out(i, 0));
+    for (std::int64_t i = 0; i < n; ++i) {
+      if (prefetch && i + 8 < n) {
+        const F* ahead = base + static_cast<std::int64_t>(ids[static_cast<std::size_t>(i) + 8]) * ld;
+        for (std::int64_t b = 0; b < cols * static_cast<std::int64_t>(sizeof(F)); b += 64)
+          __builtin_prefetch(reinterpret_cast<const char*>(ahead) + b);
+      }
+      features.copy_row(ids[static_cast<std::size_t>(i)], &out(i, 0));
+    }
   }
   if constexpr (!on_host<Backend>) tape.exec().upload(MatrixView<const T>(out), node.value);
   return {&tape, id};
