@@ -50,6 +50,20 @@ def good(exe, data):
                     print(f"FAIL {spec}: {key} = {got[key]}, expected {want}")
                     failures += 1
             print(f"ok   {spec}: " + ", ".join(f"{k}={got[k]}" for k in KEYS))
+        # Bag-of-words features load sparse (CSR) by default, dense on request; the same values either way.
+        cora = os.path.join(data, "planetoid/cora")
+        for flag, sparse, bytes_below in (("auto", True, 1 << 20), ("never", False, None)):
+            out = os.path.join(tmp, "cora-" + flag + ".json")
+            r = run(exe, "planetoid:" + cora, "--sparse-features", flag, "--json", out)
+            got = json.load(open(out)) if r.returncode == 0 else {}
+            want_nnz = 49216 if sparse else 2708 * 1433
+            if (got.get("sparse_features") != sparse or got.get("feature_nonzeros") != want_nnz
+                    or (bytes_below and got.get("feature_bytes", bytes_below) >= bytes_below)):
+                print(f"FAIL --sparse-features {flag}: exit {r.returncode}, {got.get('sparse_features')}, "
+                      f"{got.get('feature_nonzeros')} values, {got.get('feature_bytes')} bytes")
+                failures += 1
+            else:
+                print(f"ok   --sparse-features {flag}: {got['feature_nonzeros']} values, {got['feature_bytes']} bytes")
         # Partition and loader figures: on Cora, 40 parts, batch 10, METIS cuts well under half of Random's edges.
         cora = os.path.join(data, "planetoid/cora")
         cut = {}
@@ -107,6 +121,7 @@ def bad(exe, _data):
             (["sbm", "--partition", "metis:0"], "metis:0"),
             (["sbm:nodes=10,degree=2", "--partition", "metis:11"], "11"),
             (["sbm", "--batch-size", "x"], "--batch-size"),
+            (["sbm", "--sparse-features", "maybe"], "--sparse-features"),
         ]
         for args, fragment in cases:
             r = run(exe, *args)

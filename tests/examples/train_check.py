@@ -85,6 +85,7 @@ def bad(exe, data):
             (["--dataset", "nosuchkind:x"], 2, "unknown kind 'nosuchkind'"),
             (["--history-store", "tape"], 2, "is not pinned, zero-copy, bf16, device, host or mapped"),
             (["--history-io", "async"], 2, "neither sync nor overlapped"),
+            (["--sparse-features", "maybe"], 2, "not auto, always or never"),
             (["--history-store", "device", "--epochs", "1"], 2, "needs gas-train-cuda"),
             (["--history-io", "overlapped", "--epochs", "1"], 2, "needs gas-train-cuda"),
             (["--dataset", "planetoid:" + os.path.join(tmp, "missing"), "--epochs", "1"], 1, "io_error: "),

@@ -180,15 +180,11 @@ public:
     return is_sparse() ? sparse().bytes() : dense().size() * static_cast<std::int64_t>(sizeof(float));
   }
   /// @brief The dense tensor; throws value_error for sparse features (to_dense() copies them).
-  [[nodiscard]] Tensor<float>& dense() { return std::get<Tensor<float>>(checked(false)); }
-  [[nodiscard]] const Tensor<float>& dense() const {
-    return std::get<Tensor<float>>(const_cast<Features*>(this)->checked(false));
-  }
+  [[nodiscard]] Tensor<float>& dense() { return std::get<Tensor<float>>(checked(*this, false)); }
+  [[nodiscard]] const Tensor<float>& dense() const { return std::get<Tensor<float>>(checked(*this, false)); }
   /// @brief The sparse rows; throws value_error for dense features.
-  [[nodiscard]] SparseRows<float>& sparse() { return std::get<SparseRows<float>>(checked(true)); }
-  [[nodiscard]] const SparseRows<float>& sparse() const {
-    return std::get<SparseRows<float>>(const_cast<Features*>(this)->checked(true));
-  }
+  [[nodiscard]] SparseRows<float>& sparse() { return std::get<SparseRows<float>>(checked(*this, true)); }
+  [[nodiscard]] const SparseRows<float>& sparse() const { return std::get<SparseRows<float>>(checked(*this, true)); }
   [[nodiscard]] FeatureView<float> view() const {
     if (is_sparse()) return FeatureView<float>(sparse());
     return FeatureView<float>(dense());
@@ -210,11 +206,13 @@ public:
   [[nodiscard]] Tensor<float> to_dense() const { return is_sparse() ? sparse().to_dense() : dense(); }
 
 private:
-  std::variant<Tensor<float>, SparseRows<float>>& checked(bool want_sparse) {
-    GAS_CHECK(is_sparse() == want_sparse, value_error,
-              "the features are " << (is_sparse() ? "sparse" : "dense") << " (" << rows() << " x " << cols()
-                                  << "); use " << (is_sparse() ? "sparse() or to_dense()" : "dense()"));
-    return data_;
+  using Variant = std::variant<Tensor<float>, SparseRows<float>>;
+  template <class Self>
+  static auto checked(Self& self, bool want_sparse) -> std::conditional_t<std::is_const_v<Self>, const Variant&, Variant&> {
+    GAS_CHECK(self.is_sparse() == want_sparse, value_error,
+              "the features are " << (self.is_sparse() ? "sparse" : "dense") << " (" << self.rows() << " x "
+                                  << self.cols() << "); use " << (self.is_sparse() ? "sparse() or to_dense()" : "dense()"));
+    return self.data_;
   }
   std::variant<Tensor<float>, SparseRows<float>> data_;
 };
