@@ -46,6 +46,8 @@ public:
   void copy(MatrixView<const T> from, MatrixView<T> to) const {
     detail::check_same_shape(from, to, "Exec<host>::copy");
     if (from.cols() == 0) return;
+    // In parallel when large: the other threads would wait at the next op's barrier anyway.
+#pragma omp parallel for schedule(static) if (from.rows() * from.cols() > (std::int64_t{1} << 17))
     for (std::int64_t i = 0; i < from.rows(); ++i) std::copy_n(&from(i, 0), from.cols(), &to(i, 0));
   }
   /// @brief The host backend's memory is host memory: same as copy().
@@ -61,6 +63,7 @@ public:
   /// @brief Sets every element of `to` to `value`.
   template <class T>
   void fill(MatrixView<T> to, T value) const {
+#pragma omp parallel for schedule(static) if (to.rows() * to.cols() > (std::int64_t{1} << 17))
     for (std::int64_t i = 0; i < to.rows(); ++i) std::fill_n(to.data() + i * to.ld(), to.cols(), value);
   }
   /// @brief to(i, j) += value.
