@@ -82,18 +82,17 @@ autograd::Var<T, Backend> gather_features(autograd::Tape<T, Backend>& tape, Feat
   if constexpr (!on_host<Backend>) node.host_stage.resize(n, cols);
   const MatrixView<T> out = on_host<Backend> ? node.value : node.host_stage.view();
   if (cols > 0) {
-    // The rows are scattered over the table: each would wait a full memory latency, so the rows 8 ahead are
-    // prefetched (dense features; a sparse row is a few entries).
+    // The rows are scattered over the table: each would wait a full memory latency, so rows a few ahead are
+    // prefetched, as the history stores' gathers do (dense features; a sparse row is a few entries).
     const bool prefetch = !features.is_sparse();
     const F* base = prefetch ? features.dense().data() : nullptr;
     const std::int64_t ld = prefetch ? features.dense().ld() : 0;
+    const auto bytes = static_cast<std::size_t>(cols) * sizeof(F);
+    constexpr std::int64_t ahead = history::detail::prefetch_distance;
 #pragma omp parallel for schedule(static) if (n * cols > (std::int64_t{1} << 16))
     for (std::int64_t i = 0; i < n; ++i) {
-      if (prefetch && i + 8 < n) {
-        const F* ahead = base + static_cast<std::int64_t>(ids[static_cast<std::size_t>(i) + 8]) * ld;
-        for (std::int64_t b = 0; b < cols * static_cast<std::int64_t>(sizeof(F)); b += 64)
-          __builtin_prefetch(reinterpret_cast<const char*>(ahead) + b);
-      }
+      if (prefetch && i + ahead < n)
+        history::detail::prefetch_row<false>(base + std::int64_t{ids[static_cast<std::size_t>(i + ahead)]} * ld, bytes);
       features.copy_row(ids[static_cast<std::size_t>(i)], &out(i, 0));
     }
   }
