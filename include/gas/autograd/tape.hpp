@@ -226,12 +226,7 @@ public:
   /// when grad mode is on and any input requires a gradient. Op implementations call this.
   std::pair<int, node_type&> push(const char* op, std::int64_t rows, std::int64_t cols,
                                   std::initializer_list<var> inputs = {}) {
-    auto [id, n] = next_node(op);
-    bind(n.value_storage);
-    n.value_storage.resize(rows, cols);
-    n.value = n.value_storage.view();
-    wire(n, inputs);
-    return {id, n};
+    return push(op, rows, cols, std::span<const var>(inputs.begin(), inputs.size()));
   }
 
   /// @brief Like `push`, over inputs held in a span (ops::record, when it substitutes dense copies of sparse inputs).
