@@ -1,6 +1,8 @@
 #pragma once
 // Shared helpers for the test programs: where the real datasets are, and scratch directories.
 
+#include <doctest/doctest.h>
+
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
@@ -8,6 +10,7 @@
 #include <random>
 #include <string>
 #include <string_view>
+#include <typeinfo>
 #include <vector>
 
 namespace gas_test {
@@ -57,6 +60,20 @@ inline void write_file(const std::filesystem::path& path, std::string_view bytes
 
 inline void write_file(const std::filesystem::path& path, const std::vector<unsigned char>& bytes) {
   write_file(path, std::string_view(reinterpret_cast<const char*>(bytes.data()), bytes.size()));
+}
+
+/// Requires that f() throws E (not another error) whose message contains `expect`; reports the message if not.
+template <class E, class F>
+void require_throws_with(F&& f, std::string_view expect) {
+  try {
+    f();
+  } catch (const E& e) {
+    const std::string what = e.what();
+    INFO("message: " << what);
+    CHECK(what.find(expect) != std::string::npos);
+    return;
+  }
+  FAIL("no " << typeid(E).name() << " thrown; expected one saying '" << expect << "'");
 }
 
 }  // namespace gas_test

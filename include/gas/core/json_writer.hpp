@@ -5,13 +5,12 @@
 #include <cstdint>
 #include <cstdio>
 #include <filesystem>
-#include <fstream>
 #include <span>
 #include <string>
 #include <string_view>
-#include <system_error>
 #include <type_traits>
 
+#include "gas/core/atomic_file.hpp"
 #include "gas/core/error.hpp"
 
 namespace gas {
@@ -66,21 +65,7 @@ public:
 
   /// @brief Writes the document to `path` through a temporary file and a rename, so an existing file is
   /// replaced whole or not at all. Throws io_error naming the file.
-  void save(const std::filesystem::path& path) const {
-    const auto tmp = std::filesystem::path(path.string() + ".tmp");
-    {
-      std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
-      if (!out) throw io_error(path.string() + ": cannot open for writing");
-      out << str() << '\n';
-      if (!out.flush()) throw io_error(path.string() + ": write failed");
-    }
-    std::error_code ec;
-    std::filesystem::rename(tmp, path, ec);
-    if (ec) {
-      std::filesystem::remove(tmp, ec);
-      throw io_error(path.string() + ": cannot replace file");
-    }
-  }
+  void save(const std::filesystem::path& path) const { write_file_atomic(path, str() + '\n'); }
 
 private:
   void number_(double value) {

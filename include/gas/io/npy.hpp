@@ -22,6 +22,7 @@
 #include <utility>
 #include <vector>
 
+#include "gas/core/atomic_file.hpp"
 #include "gas/core/error.hpp"
 #include "gas/io/utf8.hpp"
 #include "gas/io/file.hpp"
@@ -497,5 +498,48 @@ inline NpyArray parse_npy(std::vector<std::uint8_t> bytes, const std::string& so
 
 /// @brief Reads and parses a `.npy` file; io_error when it cannot be read, format_error when it is malformed.
 inline NpyArray read_npy(const std::filesystem::path& path) { return parse_npy(read_file(path), path.string()); }
+
+/// @brief The bytes of a version 1.0 `.npy` file holding `values` (row-major, host byte order, little-endian
+/// machines) with `shape`: what numpy.save writes, header padded to a multiple of 64 bytes. Throws shape_error
+/// when prod(shape) differs from values.size() or a dimension is negative.
+template <class T>
+  requires std::is_arithmetic_v<T>
+std::string npy_bytes(std::span<const T> values, const std::vector<std::int64_t>& shape) {
+  static_assert(std::endian::native == std::endian::little, "npy_bytes writes little-endian ('<') data");
+  std::int64_t count = 1;
+  for (const auto d : shape) {
+    if (d < 0) throw shape_error("npy shape " + NpyArray::format_shape(shape) + " has a negative dimension");
+    count *= d;
+  }
+  if (static_cast<std::size_t>(count) != values.size())
+    throw shape_error("npy shape " + NpyArray::format_shape(shape) + " holds " + std::to_string(count) +
+                      " elements, not " + std::to_string(values.size()));
+  std::string descr;
+  if constexpr (std::is_same_v<T, bool>) descr = "|b1";
+  else if constexpr (std::is_floating_point_v<T>) descr = "<f" + std::to_string(sizeof(T));
+  else if constexpr (std::is_signed_v<T>) descr = sizeof(T) == 1 ? "|i1" : "<i" + std::to_string(sizeof(T));
+  else descr = sizeof(T) == 1 ? "|u1" : "<u" + std::to_string(sizeof(T));
+  std::string dims;
+  for (std::size_t k = 0; k < shape.size(); ++k) dims += (k > 0 ? ", " : "") + std::to_string(shape[k]);
+  if (shape.size() == 1) dims += ',';  // Python's one-element tuple: (a,)
+  std::string header = "{'descr': '" + descr + "', 'fortran_order': False, 'shape': (" + dims + "), }";
+  const std::size_t unpadded = 10 + header.size() + 1;  // magic, version, length, header, newline
+  header.append((64 - unpadded % 64) % 64, ' ');
+  header += '\n';
+  std::string out("\x93NUMPY\x01\x00", 8);
+  out += static_cast<char>(header.size() & 0xff);
+  out += static_cast<char>(header.size() >> 8);
+  out += header;
+  out.append(reinterpret_cast<const char*>(values.data()), values.size() * sizeof(T));
+  return out;
+}
+
+/// @brief Writes `values` with `shape` as a `.npy` file numpy.load reads, replacing `path` atomically. Throws
+/// shape_error as npy_bytes, io_error naming the file when it cannot be written.
+template <class T>
+  requires std::is_arithmetic_v<T>
+void write_npy(const std::filesystem::path& path, std::span<const T> values, const std::vector<std::int64_t>& shape) {
+  write_file_atomic(path, npy_bytes(values, shape));
+}
 
 }  // namespace gas::io

@@ -32,6 +32,9 @@ struct BatchNorm : Module<T, Backend> {
     state = ops::make_batch_norm_state<T, Backend>(channels);
     this->register_parameter("weight", weight);
     this->register_parameter("bias", bias);
+    this->register_buffer("running_mean", state.running_mean);  // torch's state-dict names
+    this->register_buffer("running_var", state.running_var);
+    this->register_buffer("num_batches_tracked", state.batches_tracked);
   }
 
   [[nodiscard]] std::int64_t channels() const { return weight.cols(); }

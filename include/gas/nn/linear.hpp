@@ -89,6 +89,11 @@ struct Linear : Module<T, Backend> {
     }
     this->register_parameter("weight", weight);
     if (options.bias) this->register_parameter("bias", bias);
+    // A stateful policy's estimates (SpectralNorm's u and v) are buffers: a resumed run continues from them.
+    if constexpr (requires { regularizer.u; regularizer.v; }) {
+      this->register_buffer("weight_u", regularizer.u);
+      this->register_buffer("weight_v", regularizer.v);
+    }
   }
 
   [[nodiscard]] std::int64_t in_features() const { return weight.cols(); }

@@ -12,15 +12,19 @@
 #include <algorithm>
 #include <cstddef>
 #include <cstdint>
+#include <concepts>
 #include <deque>
+#include <optional>
 #include <string>
 #include <type_traits>
 #include <utility>
+#include <variant>
 #include <vector>
 
 #include "gas/autograd/parameter.hpp"
 #include "gas/core/backend.hpp"
 #include "gas/core/check.hpp"
+#include "gas/core/tensor.hpp"
 
 namespace gas::nn {
 
@@ -56,6 +60,16 @@ public:
     return out;
   }
 
+  /// @brief A buffer: state a module updates itself, not by gradients (batch norm's running statistics, spectral
+  /// norm's singular-vector estimates). Checkpoints save and restore it beside the parameters.
+  using buffer_ref = std::variant<Tensor<T, Backend>*, std::vector<double>*, std::int64_t*>;
+  /// @brief (name, buffer) pairs, depth first in registration order; names are paths as for parameters.
+  [[nodiscard]] std::vector<std::pair<std::string, buffer_ref>> named_buffers() {
+    std::vector<std::pair<std::string, buffer_ref>> out;
+    collect_buffers(out);
+    return out;
+  }
+
   /// @brief This module's path in the model (`convs.0`), empty for the root.
   [[nodiscard]] const std::string& path() const { return path_; }
   /// @brief The weight-decay group of this module's parameters that do not name their own.
@@ -72,7 +86,7 @@ protected:
   parameter_type& register_parameter(const std::string& name, parameter_type& p, Decay group = Decay::inherit) {
     GAS_CHECK(p.value.size() > 0, value_error,
               "parameter '" << name << "' of module '" << path_ << "' is empty; register only parameters that exist");
-    add({name, &p, nullptr, group});
+    add({name, &p, nullptr, group, std::nullopt});
     p.name = join(path_, name);
     return p;
   }
@@ -83,18 +97,28 @@ protected:
   template <class M>
     requires std::derived_from<M, module_type>
   M& register_module(const std::string& name, M& m, Decay group = Decay::inherit) {
-    add({name, nullptr, &m, Decay::inherit});
+    add({name, nullptr, &m, Decay::inherit, std::nullopt});
     if (group != Decay::inherit) m.set_decay(group);
     static_cast<module_type&>(m).rename(join(path_, name));
     return m;
   }
 
+  /// @brief Registers a buffer of this module as `name` (see buffer_ref): a tensor, a vector of doubles (which
+  /// may change length, e.g. set on first use) or a counter. Throws value_error for a bad or repeated name.
+  template <class B>
+    requires std::constructible_from<buffer_ref, B*>
+  B& register_buffer(const std::string& name, B& b) {
+    add({name, nullptr, nullptr, Decay::inherit, buffer_ref(&b)});
+    return b;
+  }
+
 private:
   struct Entry {
     std::string name;
-    parameter_type* param;  // exactly one of param and module is set
+    parameter_type* param;  // at most one of param, module and buffer is set
     module_type* module;
     Decay group;            // the parameter's own group
+    std::optional<buffer_ref> buffer{};
   };
   enum class Filter : std::uint8_t { all, reg, nonreg };
 
@@ -116,7 +140,14 @@ private:
     path_ = path;
     for (Entry& e : entries_) {
       if (e.param != nullptr) e.param->name = join(path_, e.name);
-      else e.module->rename(join(path_, e.name));
+      else if (e.module != nullptr) e.module->rename(join(path_, e.name));
+    }
+  }
+
+  void collect_buffers(std::vector<std::pair<std::string, buffer_ref>>& out) {
+    for (Entry& e : entries_) {
+      if (e.module != nullptr) e.module->collect_buffers(out);
+      else if (e.buffer) out.emplace_back(join(path_, e.name), *e.buffer);
     }
   }
 
@@ -132,6 +163,7 @@ private:
         e.module->collect(filter, mine, out);
         continue;
       }
+      if (e.param == nullptr) continue;  // a buffer
       const Decay group = e.group == Decay::inherit ? mine : e.group;
       if (filter == Filter::all || (filter == Filter::reg) == (group == Decay::reg)) out.push_back(e.param);
     }

@@ -95,6 +95,13 @@ public:
   /// @brief Number of steps taken.
   [[nodiscard]] std::int64_t steps() const { return steps_; }
 
+  /// @brief Sets the step counter, for a resumed run (with state_tensors() restored beside it; Adam's bias
+  /// correction and SGD's first-step rule read it). Throws value_error for a negative count.
+  void set_steps(std::int64_t steps) {
+    GAS_CHECK(steps >= 0, value_error, "optimizer step count " << steps << " is negative");
+    steps_ = steps;
+  }
+
 protected:
   struct Group {
     std::vector<autograd::Parameter<T, Backend>*> params;
@@ -205,6 +212,15 @@ public:
   Adam(std::initializer_list<autograd::Parameter<T, Backend>*> params, Options options = {})
       : Adam(std::vector<autograd::Parameter<T, Backend>*>(params), options) {}
 
+  /// @brief The optimizer's state, for checkpoints: every parameter's first moment, then every second moment
+  /// (parameter order of the groups). Restore the values in place, with set_steps().
+  [[nodiscard]] std::vector<Tensor<T, Backend>*> state_tensors() {
+    std::vector<Tensor<T, Backend>*> out;
+    for (auto& t : exp_avg_) out.push_back(&t);
+    for (auto& t : exp_avg_sq_) out.push_back(&t);
+    return out;
+  }
+
   /// @brief One update of every parameter from its current gradient.
   void step() {
     this->check_shapes(exp_avg_);
@@ -241,6 +257,15 @@ public:
   /// @brief An optimizer over one group holding `params` (a braced list would otherwise be ambiguous).
   AdamW(std::initializer_list<autograd::Parameter<T, Backend>*> params, Options options = {})
       : AdamW(std::vector<autograd::Parameter<T, Backend>*>(params), options) {}
+
+  /// @brief The optimizer's state, for checkpoints: every parameter's first moment, then every second moment
+  /// (parameter order of the groups). Restore the values in place, with set_steps().
+  [[nodiscard]] std::vector<Tensor<T, Backend>*> state_tensors() {
+    std::vector<Tensor<T, Backend>*> out;
+    for (auto& t : exp_avg_) out.push_back(&t);
+    for (auto& t : exp_avg_sq_) out.push_back(&t);
+    return out;
+  }
 
   /// @brief One update of every parameter from its current gradient.
   void step() {
@@ -281,6 +306,13 @@ public:
   /// @brief An optimizer over one group holding `params` (a braced list would otherwise be ambiguous).
   SGD(std::initializer_list<autograd::Parameter<T, Backend>*> params, Options options = {})
       : SGD(std::vector<autograd::Parameter<T, Backend>*>(params), options) {}
+
+  /// @brief The optimizer's state, for checkpoints: every parameter's momentum buffer (none without momentum).
+  [[nodiscard]] std::vector<Tensor<T, Backend>*> state_tensors() {
+    std::vector<Tensor<T, Backend>*> out;
+    for (auto& t : momentum_) out.push_back(&t);
+    return out;
+  }
 
   /// @brief One update of every parameter from its current gradient.
   void step() {

@@ -5,15 +5,22 @@
 /// `Mode::full` trains the same model full-batch without histories (the baseline GAS is measured against).
 
 #include <algorithm>
+#include <atomic>
 #include <chrono>
 #include <concepts>
 #include <cstdint>
+#include <cstdio>
+#include <filesystem>
+#include <functional>
 #include <limits>
+#include <map>
 #include <numeric>
 #include <optional>
+#include <string>
 #include <span>
 #include <type_traits>
 #include <utility>
+#include <variant>
 #include <vector>
 
 #include "gas/autograd/parameter.hpp"
@@ -32,11 +39,15 @@
 #include "gas/ops/loss.hpp"
 #include "gas/partition/partition.hpp"
 #include "gas/partition/permute.hpp"
+#include "gas/train/checkpoint.hpp"
 #include "gas/train/clip.hpp"
 #include "gas/train/metrics.hpp"
 #include "gas/train/optimizer.hpp"
 
 namespace gas {
+
+struct EpochRecord;
+struct TrainResult;
 
 /// @brief How a Trainer trains: batching, length, optimizer, clipping, seed and mode.
 struct TrainerOptions {
@@ -55,15 +66,43 @@ struct TrainerOptions {
   /// How histories and batch inputs move on the GPU (models::HistoryIO::sync or overlapped); unset keeps the
   /// model's own setting (overlapped for a device model with a GPU store). Host models accept only sync.
   std::optional<models::HistoryIO> history_io{};
+
+  /// Early stopping: end the fit after this many evaluations in a row without a better validation metric
+  /// (0: never). The best-validation selection is unchanged, so the result is that of the best epoch.
+  std::int32_t patience = 0;
+  /// Where the run's state is saved (empty: nowhere): after every checkpoint_every-th epoch, at the end, and
+  /// when `stop` ends the fit. A checkpoint holds the state after an evaluated epoch (or before the first
+  /// epoch): parameters, buffers, optimizer state and step counter, the curves and the best-so-far; a resumed
+  /// run recomputes the histories with that evaluation's layer-wise inference. See TrainerOptions::resume.
+  std::filesystem::path checkpoint{};
+  std::int32_t checkpoint_every = 0;  ///< 0: only at the end and on stop; else a multiple of eval_every
+  /// A checkpoint to continue from: fit() restores it and trains on to `epochs` epochs in all, with the same
+  /// steps, seeds and results, bit for bit, as the run that wrote it would have (checkpoint epochs must be
+  /// evaluated ones, which checkpoint_every guarantees). Refused with config_error naming what differs when it
+  /// was written for another model, dataset, partition or options; format_error when it is damaged.
+  std::filesystem::path resume{};
+  /// The application's configuration (model kind, hyperparameters), saved and compared on resume.
+  std::map<std::string, std::string> checkpoint_meta{};
+  /// The application's notes, saved but not compared (Trainer::resumed_info() returns them after a resume).
+  std::map<std::string, std::string> checkpoint_info{};
+  /// When this becomes true (a signal handler sets it), fit() ends after the current training step, saves the
+  /// last checkpoint state (when `checkpoint` is set) and returns with TrainResult::stopped. Null: never.
+  const std::atomic<bool>* stop = nullptr;
+  /// Called after each epoch (its record, evaluated or not, and the result so far): progress bars, logs.
+  std::function<void(const EpochRecord&, const TrainResult&)> on_epoch{};
+  /// Called after each training step: (steps done, steps in the epoch).
+  std::function<void(std::int64_t, std::int64_t)> on_step{};
 };
 
 /// @brief What one epoch did. Metrics are NaN for an epoch that was not evaluated.
 struct EpochRecord {
+  std::int32_t epoch = 0;  ///< 0-based
   double loss = 0;     ///< mean training loss, weighted by the training nodes of each step
   double train = 0;    ///< metric on the training split after the epoch
   double val = 0;      ///< metric on the validation split
   double test = 0;     ///< metric on the test split
   double seconds = 0;  ///< wall time of the epoch's training steps (evaluation excluded)
+  double lr = 0;       ///< the learning rate the epoch trained with
 };
 
 /// @brief The outcome of Trainer::fit.
@@ -74,6 +113,16 @@ struct TrainResult {
   std::int32_t best_epoch = -1;        ///< the first epoch that reached best_val
   double train_seconds = 0;            ///< sum of the epochs' training seconds
   double total_seconds = 0;            ///< the whole fit: preprocessing, history warm-up, training, evaluation
+  std::int32_t resumed_epochs = 0;     ///< epochs restored from TrainerOptions::resume (their records included)
+  bool stopped = false;                ///< TrainerOptions::stop ended the fit before `epochs`
+  bool early_stopped = false;          ///< patience ended the fit before `epochs`
+};
+
+/// @brief Trainer::predict's outputs, rows in the dataset's original node order, in host memory.
+template <class T>
+struct Prediction {
+  Tensor<T, host> logits;      ///< (num_nodes, classes) the model's outputs (before softmax / sigmoid)
+  Tensor<T, host> embeddings;  ///< (num_nodes, hidden) the last hidden layer; empty for a one-layer model
 };
 
 /// @brief What Trainer needs of a model: a ScalableGNN (a registry of parameters split into the reference's two
@@ -150,6 +199,11 @@ public:
                                      << " must be non-negative");
     GAS_CHECK(!o.grad_clip || (*o.grad_clip >= 0 && *o.grad_clip < std::numeric_limits<double>::infinity()),
               config_error, "grad_clip = " << o.grad_clip.value_or(0) << " must be finite and non-negative");
+    GAS_CHECK(o.patience >= 0, config_error, "patience = " << o.patience << " must be non-negative");
+    GAS_CHECK(o.checkpoint_every >= 0 && o.checkpoint_every % o.eval_every == 0, config_error,
+              "checkpoint_every = " << o.checkpoint_every << " must be a non-negative multiple of eval_every = "
+                                    << o.eval_every
+                                    << ": a checkpoint follows an evaluation, whose inference a resumed run repeats");
   }
 
   /// @brief The options the trainer was built with.
@@ -167,6 +221,45 @@ public:
     GAS_CHECK(params.size() == best_.size(), shape_error,
               "the model has " << params.size() << " parameters but " << best_.size() << " were kept");
     for (std::size_t k = 0; k < params.size(); ++k) params[k]->value = copy_of(best_[k]);
+    const auto buffers = model_->named_buffers();
+    if (buffers.size() == best_buffers_.size())  // running statistics of the best epoch, too
+      for (std::size_t k = 0; k < buffers.size(); ++k) restore_buffer(buffers[k], best_buffers_[k]);
+  }
+
+  /// @brief The application's checkpoint_info of the checkpoint the last fit resumed from (empty otherwise).
+  [[nodiscard]] const std::map<std::string, std::string>& resumed_info() const { return resumed_info_; }
+
+  /// @brief The outputs of the best-validation model (load_best(), then layer-wise inference over the graph of
+  /// the last fit) for every node, in the dataset's original order: logits and the last hidden layer's
+  /// embeddings. The model keeps the best parameters afterwards. Throws value_error before any fit.
+  Prediction<T> predict() {
+    GAS_CHECK(fitted_, value_error, "predict() needs a fit() first: it runs on the graph fit() prepared");
+    if (!best_.empty()) load_best();
+    Model& model = *model_;
+    std::optional<loader::EvalLoader> whole;
+    const loader::EvalLoader* eval = eval_loader_ ? &*eval_loader_ : nullptr;
+    if (eval == nullptr) {  // full mode: one batch holding the whole graph, with the same layer-wise inference
+      whole.emplace(prep_.data.graph, std::vector<std::int64_t>{0, prep_.data.num_nodes()}, 1);
+      eval = &*whole;
+    }
+    Prediction<T> out;
+    out.logits = unpermute(model.inference(prep_.data.features, *eval));
+    if (model.num_layers() > 1) {
+      model.drain_histories();
+      auto& last = model.histories()[static_cast<std::size_t>(model.num_layers() - 2)];
+      Tensor<typename Model::store_type::value_type, host> rows(last.num_nodes(), last.width());
+      last.pull_chunk(0, rows.view());
+      out.embeddings = unpermute(rows);
+    }
+    return out;
+  }
+
+  /// @brief Frees what fit() keeps for predict() (the permuted copy of the dataset, the evaluation batches).
+  void release() {
+    eval_loader_.reset();
+    prep_ = Prepared{};
+    inverse_.clear();
+    fitted_ = false;
   }
 
   /// @brief Trains the model on split 0 of `data` for options().epochs epochs and returns the curves and the
@@ -183,21 +276,26 @@ public:
     Model& model = *model_;
     const std::int64_t classes = data.num_classes;
     metric_ = train::metric_for(data);
+    release();
 
     // Normalize over the whole graph before any cut: every in-batch row then keeps its exact weights.
     Graph normalized = Model::traits.gcn_norm ? gcn_normalize(data.graph) : Graph();
     const Graph& adj_original = Model::traits.gcn_norm ? normalized : data.graph;
 
-    Prepared prep;
     std::vector<std::int64_t> ptr;
+    std::string partition_id = "none";
     if (options_.mode == Options::Mode::gas) {
       const partition::Partition part = partitioner_.partition(data.graph);
-      prep = prepare(data, adj_original, &part);
+      prep_ = prepare(data, adj_original, &part);
       ptr = part.ptr;
+      inverse_ = part.inverse;
+      partition_id = partition_fingerprint(part);
     } else {
-      prep = prepare(data, adj_original, nullptr);
+      prep_ = prepare(data, adj_original, nullptr);
     }
     normalized = Graph();  // the permuted copy (or the original) is all that is needed from here on
+    Prepared& prep = prep_;
+    fitted_ = true;
 
     // Adam over the reference's two groups; every trainable parameter must be in exactly one of them.
     const auto all = model.parameters();
@@ -216,31 +314,48 @@ public:
     result.test_at_best_val = std::numeric_limits<double>::quiet_NaN();
     result.epochs.reserve(static_cast<std::size_t>(options_.epochs));
     best_.clear();
+    best_buffers_.clear();
+    resumed_info_.clear();
     step_ = 0;
+    since_best_ = 0;
+
+    const std::map<std::string, std::string> meta = fingerprint(data, partition_id);
+    std::int32_t first_epoch = 0;
+    if (!options_.resume.empty()) first_epoch = restore(train::Checkpoint::load(options_.resume), meta, optimizer, result);
+    result.resumed_epochs = first_epoch;
 
     if (options_.history_io) model.set_history_io(*options_.history_io);
-    std::optional<loader::EvalLoader> eval_loader;
     std::optional<loader::TrainLoader> train_loader;
     if (options_.mode == Options::Mode::gas) {
       // Every buffer of the history pipeline is sized once, here, for the largest batch the partition allows.
       model.reserve_io(loader::batch_bounds(prep.data.graph, ptr, options_.batch_size));
-      eval_loader.emplace(prep.data.graph, ptr, options_.batch_size);
+      eval_loader_.emplace(prep.data.graph, ptr, options_.batch_size);
       train_loader.emplace(prep.data.graph, ptr,
                            loader::TrainLoaderOptions{.batch_size = options_.batch_size,
                                                       .max_steps = options_.max_steps,
                                                       .seed = options_.seed,
                                                       .background = options_.background_loader});
-      model.fill_histories(prep.data.features, *eval_loader);
+      // A resumed run's histories are those of the evaluation that preceded its checkpoint: the same inference.
+      if (first_epoch > 0)
+        (void)model.inference(prep.data.features, *eval_loader_);
+      else
+        model.fill_histories(prep.data.features, *eval_loader_);
     }
 
     // Full mode's one batch is the whole graph in id order: its targets never change.
     if (options_.mode == Options::Mode::full) set_targets(prep, prep.iota, prep.data.num_nodes(), classes);
 
+    std::optional<train::Checkpoint> snapshot;  // the state after the last evaluated epoch, for `checkpoint`
+    if (!options_.checkpoint.empty()) snapshot = capture(meta, first_epoch, optimizer, result);
+    auto stop_requested = [this] { return options_.stop != nullptr && options_.stop->load(std::memory_order_relaxed); };
+
     autograd::Tape<T, Backend> tape;
     loader::Batch batch, next_batch;
     const FeatureView<float> features = prep.data.features.view();
-    for (std::int32_t epoch = 0; epoch < options_.epochs; ++epoch) {
+    for (std::int32_t epoch = first_epoch; epoch < options_.epochs && !stop_requested(); ++epoch) {
       EpochRecord record;
+      record.epoch = epoch;
+      record.lr = optimizer.lr();
       const auto start = std::chrono::steady_clock::now();
       double loss_sum = 0;
       std::int64_t loss_count = 0;
@@ -251,9 +366,11 @@ public:
       };
       if (options_.mode == Options::Mode::gas) {
         train_loader->start_epoch(epoch);
+        const std::int64_t steps = train_loader->steps_per_epoch();
+        std::int64_t done = 0;
         bool have = train_loader->next(batch);
         if (have) model.stage(features, batch);
-        while (have) {
+        while (have && !stop_requested()) {
           set_targets(prep, batch.n_id, batch.batch_size, classes);
           if (!local_rows_.empty()) {  // a batch without a training node has nothing to learn from
             tape.reset();
@@ -265,6 +382,7 @@ public:
           have = train_loader->next(next_batch);
           if (have) model.stage(features, next_batch);
           std::swap(batch, next_batch);
+          if (options_.on_step) options_.on_step(++done, steps);
         }
       } else {
         tape.reset();
@@ -272,8 +390,13 @@ public:
         auto out = model.forward_full(tape, x, full_graph_(tape, prep.data.graph), true, next_seed());  // (n, out)
         add_loss(train_step(tape, out, optimizer, all));
         loss_count += static_cast<std::int64_t>(local_rows_.size());
+        if (options_.on_step) options_.on_step(1, 1);
       }
       add_loss(model.io().flush_loss());
+      if (stop_requested()) {  // the interrupted epoch is dropped: a resumed run redoes it from the checkpoint
+        model.drain_histories();
+        break;
+      }
       record.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
       record.loss = loss_count > 0 ? loss_sum / static_cast<double>(loss_count)
                                    : std::numeric_limits<double>::quiet_NaN();
@@ -283,7 +406,7 @@ public:
       if (evaluate) {
         // Metrics read the logits on the host: layer-wise inference writes them there on either backend.
         const Tensor<T, host> logits = options_.mode == Options::Mode::gas
-                                           ? model.inference(prep.data.features, *eval_loader)
+                                           ? model.inference(prep.data.features, *eval_loader_)
                                            : full_eval(tape, prep);
         record.train = score(logits, prep, prep.data.splits[0].train);
         record.val = score(logits, prep, prep.data.splits[0].val);
@@ -293,11 +416,30 @@ public:
           result.test_at_best_val = record.test;
           result.best_epoch = epoch;
           keep_best(all);
+          since_best_ = 0;
+        } else {
+          ++since_best_;
         }
       } else {
         record.train = record.val = record.test = std::numeric_limits<double>::quiet_NaN();
       }
       result.epochs.push_back(record);
+      const bool early = evaluate && options_.patience > 0 && since_best_ >= options_.patience;
+      if (snapshot && evaluate) {
+        snapshot = capture(meta, epoch + 1, optimizer, result);
+        const bool due = (options_.checkpoint_every > 0 && (epoch + 1) % options_.checkpoint_every == 0) ||
+                         epoch + 1 == options_.epochs || early;
+        if (due) snapshot->save(options_.checkpoint);
+      }
+      if (options_.on_epoch) options_.on_epoch(record, result);
+      if (early) {
+        result.early_stopped = true;
+        break;
+      }
+    }
+    if (stop_requested() && static_cast<std::int32_t>(result.epochs.size()) < options_.epochs && !result.early_stopped) {
+      result.stopped = true;
+      if (snapshot) snapshot->save(options_.checkpoint);
     }
     tape.reset();
     result.total_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - fit_start).count();
@@ -437,6 +579,228 @@ private:
   void keep_best(const std::vector<autograd::Parameter<T, Backend>*>& params) {
     best_.resize(params.size());
     for (std::size_t k = 0; k < params.size(); ++k) best_[k] = copy_of(params[k]->value);
+    best_buffers_.clear();
+    for (const auto& named : model_->named_buffers()) best_buffers_.push_back(buffer_value(named.second));
+  }
+
+  // ---- checkpoints -------------------------------------------------------------------------------------------
+
+  using BufferRef = typename Model::buffer_ref;
+  /// A buffer's value in host memory: a tensor, a vector of doubles or a counter (see nn::Module::buffer_ref).
+  using BufferValue = std::variant<Tensor<T, host>, std::vector<double>, std::int64_t>;
+
+  static Tensor<T, host> host_copy(const Tensor<T, Backend>& t) {
+    if constexpr (on_host<Backend>) return copy_of(t);
+    else return t.to_host();
+  }
+  /// Copies `h` into `t` (same shape, checked by the caller's message), waiting for a device copy to land.
+  static void assign(Tensor<T, Backend>& t, const Tensor<T, host>& h) {
+    if constexpr (on_host<Backend>) {
+      t = copy_of(h);
+    } else {
+      if (t.rows() != h.rows() || t.cols() != h.cols()) t = Tensor<T, Backend>(h.rows(), h.cols());
+      t.copy_from(h);
+      Exec<Backend>().synchronize();
+    }
+  }
+  static BufferValue buffer_value(const BufferRef& ref) {
+    return std::visit([](auto* p) -> BufferValue {
+      if constexpr (std::is_same_v<std::remove_pointer_t<decltype(p)>, Tensor<T, Backend>>) return host_copy(*p);
+      else return *p;
+    }, ref);
+  }
+  static void restore_buffer(const std::pair<std::string, BufferRef>& named, const BufferValue& v) {
+    std::visit([&v](auto* p) {
+      using B = std::remove_pointer_t<decltype(p)>;
+      if constexpr (std::is_same_v<B, Tensor<T, Backend>>) assign(*p, std::get<Tensor<T, host>>(v));
+      else *p = std::get<B>(v);
+    }, named.second);
+  }
+
+  static void put_tensor(train::Checkpoint& c, const std::string& name, const Tensor<T, host>& t) {
+    c.put<T>(name, std::span<const T>(t.data(), static_cast<std::size_t>(t.size())), t.rows(), t.cols());
+  }
+  static void put_buffer(train::Checkpoint& c, const std::string& name, const BufferValue& v) {
+    if (const auto* t = std::get_if<Tensor<T, host>>(&v)) put_tensor(c, name, *t);
+    else if (const auto* d = std::get_if<std::vector<double>>(&v)) c.put<double>(name, *d);
+    else c.put<std::int64_t>(name, std::vector<std::int64_t>{std::get<std::int64_t>(v)});
+  }
+  /// The array `name` as a host tensor shaped like `like` (checked: a checkpoint of another model is refused
+  /// before this by the fingerprint, but a hand-edited one is not).
+  static Tensor<T, host> get_tensor(const train::Checkpoint& c, const std::string& name, std::int64_t rows,
+                                    std::int64_t cols) {
+    const auto& a = c.array(name);
+    GAS_CHECK(a.rows == rows && a.cols == cols, format_error,
+              c.source() << ": checkpoint array '" << name << "' is (" << a.rows << " x " << a.cols << "), expected ("
+                         << rows << " x " << cols << ")");
+    const std::vector<T> values = c.get<T>(name);
+    Tensor<T, host> t(rows, cols);
+    std::copy(values.begin(), values.end(), t.data());
+    return t;
+  }
+  static BufferValue get_buffer(const train::Checkpoint& c, const std::string& name, const BufferValue& like) {
+    if (const auto* t = std::get_if<Tensor<T, host>>(&like)) return get_tensor(c, name, t->rows(), t->cols());
+    if (std::holds_alternative<std::vector<double>>(like)) return c.get<double>(name);
+    const auto v = c.get<std::int64_t>(name);
+    GAS_CHECK(v.size() == 1, format_error, c.source() << ": checkpoint counter '" << name << "' holds " << v.size() << " values");
+    return v[0];
+  }
+
+  static std::string number(double v) {
+    char buffer[40];
+    std::snprintf(buffer, sizeof buffer, "%.17g", v);
+    return buffer;
+  }
+  static double parse_number(const train::Checkpoint& c, const std::string& key) {
+    const std::string& v = c.info(key);
+    char* end = nullptr;
+    const double out = std::strtod(v.c_str(), &end);
+    GAS_CHECK(end != v.c_str() && *end == '\0', format_error,
+              c.source() << ": checkpoint entry '" << key << "' = '" << v << "' is not a number");
+    return out;
+  }
+
+  /// Which clusters the partition made (a resumed run must train on the same batches): CRC-32 of ptr and perm.
+  static std::string partition_fingerprint(const partition::Partition& part) {
+    auto crc = static_cast<std::uint32_t>(crc32(0L, nullptr, 0));
+    auto add = [&crc](const auto& v) {
+      crc = static_cast<std::uint32_t>(crc32(crc, reinterpret_cast<const Bytef*>(v.data()),
+                                             static_cast<uInt>(v.size() * sizeof(v[0]))));
+    };
+    add(part.ptr);
+    add(part.perm);
+    char buffer[16];
+    std::snprintf(buffer, sizeof buffer, "%08x", crc);
+    return std::string(buffer) + " (" + std::to_string(part.ptr.size() - 1) + " parts)";
+  }
+
+  /// The configuration a checkpoint must match: dataset, model structure, trainer options, partition, and the
+  /// application's checkpoint_meta. The epoch count, patience and checkpoint settings may change on resume.
+  std::map<std::string, std::string> fingerprint(const Dataset& data, const std::string& partition_id) {
+    std::map<std::string, std::string> m = options_.checkpoint_meta;
+    m["dataset"] = data.name + " (" + std::to_string(data.num_nodes()) + " nodes, " +
+                   std::to_string(data.num_features()) + " features, " + std::to_string(data.num_classes) + " classes)";
+    std::string params;
+    for (auto* p : model_->parameters())
+      params += p->name + "(" + std::to_string(p->value.rows()) + "x" + std::to_string(p->value.cols()) + ") ";
+    m["model.parameters"] = params;
+    std::string buffers;
+    for (const auto& named : model_->named_buffers()) buffers += named.first + " ";
+    m["model.buffers"] = buffers;
+    m["value_type"] = sizeof(T) == 4 ? "float" : "double";
+    const auto& o = options_;
+    m["trainer.mode"] = o.mode == Options::Mode::gas ? "gas" : "full";
+    m["trainer.batch_size"] = std::to_string(o.batch_size);
+    m["trainer.max_steps"] = std::to_string(o.max_steps);
+    m["trainer.lr"] = number(o.lr);
+    m["trainer.weight_decay"] = number(o.reg_weight_decay) + " / " + number(o.nonreg_weight_decay);
+    m["trainer.grad_clip"] = o.grad_clip ? number(*o.grad_clip) : "none";
+    m["trainer.seed"] = std::to_string(o.seed);
+    m["trainer.eval_every"] = std::to_string(o.eval_every);
+    m["partition"] = partition_id;
+    return m;
+  }
+
+  /// The state after `epochs` epochs (the parameters and buffers as they are now) as a checkpoint.
+  train::Checkpoint capture(const std::map<std::string, std::string>& meta, std::int32_t epochs,
+                            train::Adam<T, Backend>& optimizer, const Result& result) {
+    train::Checkpoint c;
+    for (const auto& [k, v] : meta) c.set_meta(k, v);
+    for (const auto& [k, v] : options_.checkpoint_info) c.set_info("app." + k, v);
+    c.set_info("epochs", std::to_string(epochs));
+    c.set_info("step", std::to_string(step_));
+    c.set_info("optimizer_steps", std::to_string(optimizer.steps()));
+    c.set_info("since_best", std::to_string(since_best_));
+    c.set_info("best_epoch", std::to_string(result.best_epoch));
+    c.set_info("best_val", number(result.best_val));
+    c.set_info("test_at_best_val", number(result.test_at_best_val));
+    c.set_info("train_seconds", number(result.train_seconds));
+    for (auto* p : model_->parameters()) put_tensor(c, "param." + p->name, host_copy(p->value));
+    for (const auto& named : model_->named_buffers()) put_buffer(c, "buffer." + named.first, buffer_value(named.second));
+    const auto state = optimizer.state_tensors();
+    for (std::size_t k = 0; k < state.size(); ++k) put_tensor(c, "adam." + std::to_string(k), host_copy(*state[k]));
+    for (std::size_t k = 0; k < best_.size(); ++k) put_tensor(c, "best.param." + std::to_string(k), host_copy(best_[k]));
+    for (std::size_t k = 0; k < best_buffers_.size(); ++k) put_buffer(c, "best.buffer." + std::to_string(k), best_buffers_[k]);
+    c.set_info("best_buffers", std::to_string(best_buffers_.size()));
+    std::vector<double> curves[7];
+    for (const auto& e : result.epochs) {
+      const double row[7] = {static_cast<double>(e.epoch), e.loss, e.train, e.val, e.test, e.seconds, e.lr};
+      for (int k = 0; k < 7; ++k) curves[k].push_back(row[k]);
+    }
+    static constexpr const char* names[7] = {"epoch", "loss", "train", "val", "test", "seconds", "lr"};
+    for (int k = 0; k < 7; ++k) c.put<double>(std::string("curve.") + names[k], curves[k]);
+    return c;
+  }
+
+  /// Restores a checkpoint into the model, the optimizer and `result`; returns the epochs it holds. Throws
+  /// config_error naming every difference when it was written for another configuration.
+  std::int32_t restore(const train::Checkpoint& c, const std::map<std::string, std::string>& meta,
+                       train::Adam<T, Backend>& optimizer, Result& result) {
+    const auto diff = c.differences(meta);
+    if (!diff.empty()) {
+      std::string what;
+      for (const auto& d : diff) what += "\n  " + d;
+      throw config_error(c.source() + ": the checkpoint was written for another configuration:" + what);
+    }
+    const auto epochs = c.info_int("epochs");
+    GAS_CHECK(epochs >= 0 && epochs <= options_.epochs, config_error,
+              c.source() << ": the checkpoint holds " << epochs << " epochs, more than epochs = " << options_.epochs
+                         << " to train in all; ask for at least " << epochs);
+    for (auto* p : model_->parameters())
+      assign(p->value, get_tensor(c, "param." + p->name, p->value.rows(), p->value.cols()));
+    for (const auto& named : model_->named_buffers())
+      restore_buffer(named, get_buffer(c, "buffer." + named.first, buffer_value(named.second)));
+    const auto state = optimizer.state_tensors();
+    for (std::size_t k = 0; k < state.size(); ++k)
+      assign(*state[k], get_tensor(c, "adam." + std::to_string(k), state[k]->rows(), state[k]->cols()));
+    optimizer.set_steps(c.info_int("optimizer_steps"));
+    step_ = static_cast<std::uint64_t>(c.info_int("step"));
+    since_best_ = static_cast<std::int32_t>(c.info_int("since_best"));
+    const auto params = model_->parameters();
+    best_.clear();
+    for (std::size_t k = 0; c.contains("best.param." + std::to_string(k)); ++k) {
+      GAS_CHECK(k < params.size(), format_error, c.source() << ": more best parameters than parameters");
+      const auto& like = params[k]->value;
+      Tensor<T, Backend> t(like.rows(), like.cols());
+      assign(t, get_tensor(c, "best.param." + std::to_string(k), like.rows(), like.cols()));
+      best_.push_back(std::move(t));
+    }
+    best_buffers_.clear();
+    const auto buffers = model_->named_buffers();
+    const auto kept = c.info_int("best_buffers");
+    for (std::int64_t k = 0; k < kept && static_cast<std::size_t>(k) < buffers.size(); ++k)
+      best_buffers_.push_back(get_buffer(c, "best.buffer." + std::to_string(k), buffer_value(buffers[static_cast<std::size_t>(k)].second)));
+    result.best_epoch = static_cast<std::int32_t>(c.info_int("best_epoch"));
+    result.best_val = parse_number(c, "best_val");
+    result.test_at_best_val = parse_number(c, "test_at_best_val");
+    result.train_seconds = parse_number(c, "train_seconds");
+    static constexpr const char* names[7] = {"epoch", "loss", "train", "val", "test", "seconds", "lr"};
+    std::vector<double> curves[7];
+    for (int k = 0; k < 7; ++k) {
+      curves[k] = c.get<double>(std::string("curve.") + names[k]);
+      GAS_CHECK(curves[k].size() == static_cast<std::size_t>(epochs), format_error,
+                c.source() << ": curve '" << names[k] << "' has " << curves[k].size() << " entries for " << epochs
+                           << " epochs");
+    }
+    result.epochs.clear();
+    for (std::size_t e = 0; e < static_cast<std::size_t>(epochs); ++e)
+      result.epochs.push_back({.epoch = static_cast<std::int32_t>(curves[0][e]), .loss = curves[1][e],
+                               .train = curves[2][e], .val = curves[3][e], .test = curves[4][e],
+                               .seconds = curves[5][e], .lr = curves[6][e]});
+    for (const auto& [k, v] : c.info())
+      if (k.starts_with("app.")) resumed_info_[k.substr(4)] = v;
+    return static_cast<std::int32_t>(epochs);
+  }
+
+  /// Rows of a (num_nodes x w) table in the prepared (permuted) order, back in the dataset's order.
+  template <class S>
+  Tensor<T, host> unpermute(const Tensor<S, host>& permuted) const {
+    Tensor<T, host> out(permuted.rows(), permuted.cols());
+    for (std::int64_t v = 0; v < out.rows(); ++v) {
+      const std::int64_t from = inverse_.empty() ? v : static_cast<std::int64_t>(inverse_[static_cast<std::size_t>(v)]);
+      for (std::int64_t j = 0; j < out.cols(); ++j) out(v, j) = static_cast<T>(permuted(from, j));
+    }
+    return out;
   }
 
   Model* model_;
@@ -448,6 +812,13 @@ private:
   Tensor<std::uint8_t> local_multi_;        // (rows, classes) multi-label targets, local numbering
   std::vector<node_id> local_rows_;         // the current step's training rows, local numbering
   std::vector<Tensor<T, Backend>> best_;    // parameter values at the best validation epoch
+  std::vector<BufferValue> best_buffers_;   // buffer values (running statistics) at the best validation epoch
+  std::int32_t since_best_ = 0;             // evaluations since the best validation metric improved (patience)
+  std::map<std::string, std::string> resumed_info_;  // the application's notes of the checkpoint resumed from
+  Prepared prep_;                           // the last fit's graph, features and split, for predict()
+  std::vector<node_id> inverse_;            // original id -> prepared row (empty: identity, full mode)
+  std::optional<loader::EvalLoader> eval_loader_;  // over prep_.data.graph: declared after it, destroyed first
+  bool fitted_ = false;
   train::GradClipper<T, Backend> clipper_;  // its scratch is kept step after step
   models::detail::BackendGraph<Backend> full_graph_;  // full mode's graph on the backend (a device copy)
 };
