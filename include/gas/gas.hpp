@@ -81,6 +81,8 @@
 #include "gas/train/clip.hpp"
 #include "gas/train/metrics.hpp"
 #include "gas/train/optimizer.hpp"
+#include "gas/train/plot.hpp"
+#include "gas/train/run_log.hpp"
 #include "gas/train/schedule.hpp"
 #include "gas/train/trainer.hpp"
 
