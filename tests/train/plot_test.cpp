@@ -260,6 +260,21 @@ TEST_CASE("plot: a log whose metrics were never evaluated still draws its loss")
   check_inside(svg);
 }
 
+TEST_CASE("plot: extreme values neither hang nor leave the drawing") {
+  auto records = make_log(1, 3);
+  records[0].loss = 1e300;
+  records[1].loss = -1e300;
+  records[2].loss = std::numeric_limits<double>::infinity();  // diverged: not drawn
+  for (auto& r : records) r.val = 1e-320;  // denormal, constant
+  const std::string svg = gas::train::render_svg({{"caf\xE9", records}});  // a Latin-1 name
+  CHECK(xml_problem(svg).empty());
+  CHECK(svg.find("caf\xEF\xBF\xBD") != std::string::npos);
+  CHECK(svg.find("caf\xE9") == std::string::npos);
+  CHECK(svg.find("nan") == std::string::npos);
+  CHECK(svg.find(">1e+300</text>") != std::string::npos);  // not 301 digits
+  check_inside(svg);
+}
+
 TEST_CASE("plot: nothing to plot is a value_error naming the log") {
   CHECK_THROWS_AS(gas::train::render_svg({}), gas::value_error);
   try {

@@ -117,6 +117,20 @@ TEST_CASE("run_log: the line layouts of docs/training.md") {
         "0,2,1.94,,,,28.2,0.0123,0.01,cora,gcn,gas,accuracy\n");
 }
 
+TEST_CASE("run_log: text that is not UTF-8 is replaced, so the log stays readable") {
+  gas_test::TempDir dir;
+  LogRecord r;
+  r.epoch = 1;
+  r.dataset = "caf\xE9";  // Latin-1
+  {
+    gas::train::LogWriter w(dir / "latin1.jsonl");
+    w.write(r);
+  }
+  CHECK(gas::train::read_log(dir / "latin1.jsonl").at(0).dataset == "caf\xEF\xBF\xBD");
+  CHECK(gas::train::detail::sanitize_utf8("\xC3\xA9t\xC3\xA9 \xED\xA0\x80 \xF0\x9F\x98\x80") ==
+        "\xC3\xA9t\xC3\xA9 \xEF\xBF\xBD\xEF\xBF\xBD\xEF\xBF\xBD \xF0\x9F\x98\x80");  // a surrogate is 3 bad bytes
+}
+
 TEST_CASE("run_log: each record is on disk as soon as write returns") {
   gas_test::TempDir dir;
   gas::train::LogWriter w(dir / "live.csv");

@@ -106,8 +106,10 @@ struct PlotOptions {
 
 namespace detail {
 
-/// Escapes text for XML content and attribute values; control characters XML 1.0 forbids become '?'.
-inline std::string xml_escape(std::string_view s) {
+/// Escapes text for XML content and attribute values; control characters XML 1.0 forbids become '?', bytes that
+/// are not UTF-8 U+FFFD.
+inline std::string xml_escape(std::string_view text) {
+  const std::string s = sanitize_utf8(text);
   std::string out;
   out.reserve(s.size());
   for (char c : s) {
@@ -154,7 +156,12 @@ inline NiceAxis nice_axis(double lo, double hi, bool integer) {
     lo -= pad;
     hi += pad;
   }
-  const double raw = (hi - lo) / 5;
+  double raw = hi / 5 - lo / 5;  // (hi - lo) / 5 without overflow at the ends of the double range
+  if (!(raw > 1e-300)) {  // a range too small for log10 (denormal values): a fixed one instead
+    lo -= 1;
+    hi = lo + 2;
+    raw = 0.4;
+  }
   const double magnitude = std::pow(10.0, std::floor(std::log10(raw)));
   const double f = raw / magnitude;
   double step = (f <= 1 ? 1 : f <= 2 ? 2 : f <= 5 ? 5 : 10) * magnitude;
@@ -170,7 +177,9 @@ inline NiceAxis nice_axis(double lo, double hi, bool integer) {
 inline std::string tick_label(double v, const NiceAxis& a) {
   if (std::abs(v) < a.step * 1e-6) v = 0;  // no "-0"
   char buffer[48];
-  std::snprintf(buffer, sizeof buffer, "%.*f", a.decimals, v);
+  // Fixed notation while it stays short; a diverged loss (1e30) or tiny steps get the exponent form.
+  if (std::max(std::abs(a.lo), std::abs(a.hi)) >= 1e6 || a.decimals > 5) std::snprintf(buffer, sizeof buffer, "%.3g", v);
+  else std::snprintf(buffer, sizeof buffer, "%.*f", a.decimals, v);
   return buffer;
 }
 
@@ -291,7 +300,8 @@ inline void render_panel(std::string& svg, const PanelBox& box, const std::strin
   svg += "<text class=\"panel-title\" x=\"" + px(mid_x) + "\" y=\"" + px(box.top - 12) +
          "\" text-anchor=\"middle\" font-size=\"14\">" + xml_escape(title) + "</text>\n";
   // Grid and ticks at the same 1-2-5 values, labels outside the frame.
-  for (int i = 0;; ++i) {
+  // At most 40 ticks: values so large that lo + step rounds back to lo must not loop forever.
+  for (int i = 0; i <= 40; ++i) {
     const double v = ax.lo + i * ax.step;
     if (v > ax.hi + ax.step * 1e-6) break;
     const std::string x = px(to_x(v));
@@ -302,7 +312,7 @@ inline void render_panel(std::string& svg, const PanelBox& box, const std::strin
     svg += "<text class=\"tick-label\" x=\"" + x + "\" y=\"" + px(box.bottom + 18) + "\" text-anchor=\"middle\">" +
            tick_label(v, ax) + "</text>\n";
   }
-  for (int i = 0;; ++i) {
+  for (int i = 0; i <= 40; ++i) {
     const double v = ay.lo + i * ay.step;
     if (v > ay.hi + ay.step * 1e-6) break;
     const std::string y = px(to_y(v));

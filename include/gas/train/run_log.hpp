@@ -67,6 +67,37 @@ inline constexpr std::array<std::string_view, 13> log_columns = {
 
 inline std::string errno_text() { return std::strerror(errno); }
 
+/// `s` with every byte that is not part of well-formed UTF-8 replaced by U+FFFD: a name read from a file of
+/// unknown encoding must not make the log unreadable (our JSON parser is strict) or the SVG ill-formed.
+inline std::string sanitize_utf8(std::string_view s) {
+  std::string out;
+  out.reserve(s.size());
+  for (std::size_t i = 0; i < s.size();) {
+    const auto b0 = static_cast<unsigned char>(s[i]);
+    std::size_t len = 0;
+    std::uint32_t cp = 0, min = 0;
+    if (b0 < 0x80) len = 1, cp = b0;
+    else if (b0 >= 0xC2 && b0 <= 0xDF) len = 2, cp = b0 & 0x1Fu, min = 0x80;
+    else if (b0 >= 0xE0 && b0 <= 0xEF) len = 3, cp = b0 & 0x0Fu, min = 0x800;
+    else if (b0 >= 0xF0 && b0 <= 0xF4) len = 4, cp = b0 & 0x07u, min = 0x10000;
+    bool ok = len > 0 && s.size() - i >= len;
+    for (std::size_t k = 1; ok && k < len; ++k) {
+      const auto b = static_cast<unsigned char>(s[i + k]);
+      ok = (b & 0xC0) == 0x80;
+      cp = (cp << 6) | (b & 0x3Fu);
+    }
+    ok = ok && cp >= min && cp <= 0x10FFFF && !(cp >= 0xD800 && cp <= 0xDFFF);
+    if (ok) {
+      out.append(s.substr(i, len));
+      i += len;
+    } else {
+      out += "\xEF\xBF\xBD";
+      ++i;
+    }
+  }
+  return out;
+}
+
 /// Shortest text that reads back to the same double (std::to_chars), so a log loses no precision.
 inline void append_double(std::string& out, double value) {
   char buffer[40];
@@ -101,7 +132,7 @@ inline std::string jsonl_line(const LogRecord& r) {
   }
   JsonWriter strings;
   const auto texts = string_fields(r);
-  for (std::size_t k = 0; k < texts.size(); ++k) strings.add(log_columns[9 + k], *texts[k]);
+  for (std::size_t k = 0; k < texts.size(); ++k) strings.add(log_columns[9 + k], sanitize_utf8(*texts[k]));
   const std::string tail = strings.str();  // {"dataset":...}: its '}' closes the record
   out += ',';
   out.append(tail, 1, std::string::npos);
@@ -148,15 +179,27 @@ inline std::string csv_line(const LogRecord& r) {
   return out;
 }
 
+inline std::string lower_extension(const std::filesystem::path& path) {
+  std::string ext = path.extension().string();
+  std::transform(ext.begin(), ext.end(), ext.begin(), [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+  return ext;
+}
+
+/// The format a file name promises, if it promises one.
+inline std::optional<LogFormat> format_by_name(const std::filesystem::path& path) {
+  const std::string ext = lower_extension(path);
+  if (ext == ".jsonl") return LogFormat::jsonl;
+  if (ext == ".csv") return LogFormat::csv;
+  return std::nullopt;
+}
+
 }  // namespace detail
 
 /// @brief The format of a log named `path`: `.jsonl` or `.csv` (any case); config_error naming the path otherwise.
 inline LogFormat log_format_of(const std::filesystem::path& path) {
-  std::string ext = path.extension().string();
-  std::transform(ext.begin(), ext.end(), ext.begin(), [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
-  if (ext == ".jsonl") return LogFormat::jsonl;
-  if (ext == ".csv") return LogFormat::csv;
-  throw config_error(path.string() + ": unknown log format '" + ext + "' (a log file ends in .jsonl or .csv)");
+  if (const auto format = detail::format_by_name(path)) return *format;
+  throw config_error(path.string() + ": unknown log format '" + detail::lower_extension(path) +
+                     "' (a log file ends in .jsonl or .csv)");
 }
 
 /// @brief Writes a training log one record per line, flushed per record so a killed run keeps its finished epochs.
@@ -171,7 +214,14 @@ public:
     if (options.append) empty = prepare_append_();
     file_ = std::fopen(path_.c_str(), options.append ? "ab" : "wb");
     if (file_ == nullptr) throw io_error(path_.string() + ": cannot open for writing (" + detail::errno_text() + ")");
-    if (format_ == LogFormat::csv && empty) put_(detail::csv_header());
+    if (format_ == LogFormat::csv && empty) {
+      try {
+        put_(detail::csv_header());
+      } catch (...) {
+        std::fclose(std::exchange(file_, nullptr));  // no destructor runs for a throwing constructor
+        throw;
+      }
+    }
   }
   ~LogWriter() {
     if (file_ != nullptr) std::fclose(file_);
@@ -442,10 +492,8 @@ inline std::vector<LogRecord> read_log(const std::filesystem::path& path) {
   const auto bytes = io::read_file(path);
   std::string_view text(reinterpret_cast<const char*>(bytes.data()), bytes.size());
   if (text.starts_with("\xEF\xBB\xBF")) text.remove_prefix(3);  // a BOM, as spreadsheet programs save CSV
-  LogFormat format = LogFormat::from_extension;
-  try {
-    format = log_format_of(path);
-  } catch (const config_error&) {
+  LogFormat format = detail::format_by_name(path).value_or(LogFormat::from_extension);
+  if (format == LogFormat::from_extension) {
     const auto first = text.find_first_not_of(" \t\r\n");
     format = first != std::string_view::npos && text[first] == '{' ? LogFormat::jsonl : LogFormat::csv;
   }
