@@ -2,7 +2,12 @@
 /// @brief The gas-train program, generic over where the models compute: main.cpp instantiates it for the host,
 /// main_cuda.cu (gas-train-cuda, built when nvcc and cuBLAS are found) for the GPU.
 
+#include <algorithm>
+#include <cmath>
 #include <cstdio>
+#include <filesystem>
+#include <limits>
+#include <optional>
 #include <exception>
 #include <string>
 #include <vector>
@@ -34,6 +39,24 @@ inline std::string describe(const gas_train::Hyper& h, gas_train::ModelKind mode
                 *h.reg_weight_decay, *h.nonreg_weight_decay,
                 *h.grad_clip > 0 ? std::to_string(*h.grad_clip).c_str() : "none", *h.num_parts, *h.batch_size);
   return out + line;
+}
+
+/// Softmax rows (or a sigmoid per entry for multi-label data): the class probabilities --save-predictions writes.
+inline gas::Tensor<float> probabilities(const gas::Tensor<float>& logits, bool multi_label) {
+  gas::Tensor<float> p(logits.rows(), logits.cols());
+  for (std::int64_t i = 0; i < logits.rows(); ++i) {
+    float top = -std::numeric_limits<float>::infinity();
+    for (std::int64_t j = 0; j < logits.cols(); ++j) top = std::max(top, logits(i, j));
+    double sum = 0;
+    for (std::int64_t j = 0; j < logits.cols(); ++j) {
+      const double x = logits(i, j);
+      p(i, j) = static_cast<float>(multi_label ? 1.0 / (1.0 + std::exp(-x)) : std::exp(x - top));
+      sum += p(i, j);
+    }
+    if (!multi_label)
+      for (std::int64_t j = 0; j < logits.cols(); ++j) p(i, j) = static_cast<float>(p(i, j) / sum);
+  }
+  return p;
 }
 
 inline gas::JsonWriter hyper_json(const gas_train::Hyper& h) {
@@ -69,6 +92,8 @@ int run(int argc, char** argv) {
     std::fputs(gas_train::usage().c_str(), stdout);
     return 0;
   }
+  // From here a Ctrl-C stops the training loop at its next step check instead of killing the process.
+  gas_train::Interrupt::install();
   gas_train::detail::StorePolicy<Backend>::check(config);  // a store this program lacks fails before any loading
   gas::Dataset data = gas::io::load(config.dataset, {.sparse_features = config.sparse_features});
   const gas_train::Hyper h = gas_train::resolve(config, data.name);
@@ -84,13 +109,66 @@ int run(int argc, char** argv) {
                 config.history_store.empty() ? (gas::on_host<Backend> ? "host" : "zero-copy") : config.history_store.c_str(),
                 config.history_io.empty() ? (gas::on_host<Backend> ? "sync" : "overlapped") : config.history_io.c_str());
 
-  const gas_train::Summary s = gas_train::train<Backend>(data, config, h);
-  std::printf("%s %s (%s, %d runs): test %s %.2f +- %.2f, val %.2f; %.4f s/epoch (median), %.2f s training per "
-              "run, peak RSS %.0f MiB\n",
-              data.name.c_str(), std::string(name_of(config.model)).c_str(), config.full ? "full" : "gas",
-              config.runs, s.metric.c_str(), s.test_mean, s.test_std, s.val_mean, s.epoch_seconds_median,
-              s.train_seconds, s.peak_rss_mb);
+  // Progress on stderr, the per-epoch log (and the records the plot draws), the best run's predictions.
+  const std::string metric(gas::train::to_string(gas::train::metric_for(data)));
+  gas_train::Progress progress(!config.quiet, config.log_every == 0 && gas_train::stderr_is_terminal(),
+                               config.log_every, config.runs, *h.epochs, metric.c_str());
+  gas_train::Outputs outputs;
+  outputs.progress = &progress;
+  outputs.predictions = !config.save_predictions.empty() || !config.save_embeddings.empty();
+  gas_train::load_resume(config, outputs);
+  std::vector<gas::train::LogRecord> records;
+  if (!config.resume.empty() && !config.log.empty() && std::filesystem::exists(config.log)) {
+    // Keep what the checkpoint holds (runs before it, and its run's epochs up to it): the epochs logged after the
+    // checkpoint are trained again, and logged again, with the same values.
+    for (auto& r : gas::train::read_log(config.log))
+      if (r.run < outputs.first_run || (r.run == outputs.first_run && r.epoch <= outputs.resumed_epochs))
+        records.push_back(std::move(r));
+  }
+  std::optional<gas::train::LogWriter> log;
+  if (!config.log.empty()) {
+    log.emplace(config.log);
+    for (const auto& r : records) log->write(r);
+  }
+  const std::string mode = config.full ? "full" : "gas";
+  outputs.on_epoch = [&](std::int32_t run, const gas::EpochRecord& e, const gas::TrainResult& so_far) {
+    gas::train::LogRecord r;
+    r.run = run, r.epoch = e.epoch + 1, r.loss = e.loss, r.seconds = e.seconds, r.lr = e.lr;
+    r.train = 100 * e.train, r.val = 100 * e.val, r.test = 100 * e.test, r.best_val = 100 * so_far.best_val;
+    r.dataset = data.name, r.model = std::string(name_of(config.model)), r.mode = mode, r.metric = metric;
+    if (log) log->write(r);
+    records.push_back(std::move(r));
+  };
 
+  const gas_train::Summary s = gas_train::train<Backend>(data, config, h, &outputs);
+  if (s.interrupted)
+    std::printf("interrupted in run %d after %d epochs%s\n", s.interrupted_run + 1, s.interrupted_epochs,
+                config.checkpoint.empty() ? " (no --checkpoint: nothing saved to resume from)"
+                                          : ("; resume with --resume " + config.checkpoint).c_str());
+  if (!s.runs.empty())
+    std::printf("%s %s (%s, %zu runs): test %s %.2f +- %.2f, val %.2f; %.4f s/epoch (median), %.2f s training per "
+                "run, peak RSS %.0f MiB\n",
+                data.name.c_str(), std::string(name_of(config.model)).c_str(), config.full ? "full" : "gas",
+                s.runs.size(), s.metric.c_str(), s.test_mean, s.test_std, s.val_mean, s.epoch_seconds_median,
+                s.train_seconds, s.peak_rss_mb);
+
+  if (outputs.best) {
+    if (!config.save_predictions.empty()) {
+      const auto probs = gas_train::probabilities(outputs.best->logits, data.is_multi_label());
+      gas::io::write_npy<float>(config.save_predictions, std::span<const float>(probs.data(), static_cast<std::size_t>(probs.size())),
+                                {probs.rows(), probs.cols()});
+    }
+    if (!config.save_embeddings.empty()) {
+      const auto& emb = outputs.best->embeddings;
+      if (emb.size() == 0)
+        std::fprintf(stderr, "gas-train: --save-embeddings: a one-layer model has no hidden layer; nothing written\n");
+      else
+        gas::io::write_npy<float>(config.save_embeddings, std::span<const float>(emb.data(), static_cast<std::size_t>(emb.size())),
+                                  {emb.rows(), emb.cols()});
+    }
+  }
+  if (!config.plot.empty() && !records.empty())
+    gas::train::write_svg(config.plot, {gas::train::PlotLog{.name = "", .records = records}});
   if (!config.json.empty()) {
     std::vector<double> tests, vals, best_epochs, train_seconds, epoch_medians, bytes, busy, waits, peak;
     for (const auto& r : s.runs) {
@@ -109,7 +187,7 @@ int run(int argc, char** argv) {
     j.add("mode", config.full ? "full" : "gas").add("preset", config.preset.empty() ? "none" : config.preset);
     j.add("device", device_name<Backend>());
     j.add("history_store", s.history_store).add("history_io", s.history_io);
-    j.add("runs", config.runs).add("seed", config.seed).add("metric", s.metric);
+    j.add("runs", static_cast<std::int64_t>(s.runs.size())).add("runs_asked", config.runs).add("seed", config.seed).add("metric", s.metric);
     j.add("test_mean", s.test_mean).add("test_std", s.test_std).add("val_mean", s.val_mean);
     j.add("epochs", *h.epochs).add("epoch_seconds_median", s.epoch_seconds_median);
     j.add("train_seconds", s.train_seconds).add("peak_rss_mb", s.peak_rss_mb);
@@ -119,10 +197,14 @@ int run(int argc, char** argv) {
     // training step, peak device memory of the caching arena (MiB).
     j.add_array("run_history_bytes", bytes).add_array("run_copy_busy_ms", busy);
     j.add_array("run_host_waits_per_step", waits).add_array("run_peak_device_mb", peak);
+    j.add("interrupted", s.interrupted);
+    if (s.interrupted) j.add("interrupted_run", s.interrupted_run + 1).add("interrupted_epochs", s.interrupted_epochs);
+    if (!config.checkpoint.empty()) j.add("checkpoint", config.checkpoint);
+    if (!config.log.empty()) j.add("log", config.log);
     j.add_object("hyperparameters", hyper_json(h));
     j.save(config.json);
   }
-  return 0;
+  return s.interrupted ? 130 : 0;  // 128 + SIGINT, as a shell reports a process the signal ended
 }
 
 /// main() of gas-train on `Backend`: runs the program and maps errors to the exit status (2 for a configuration

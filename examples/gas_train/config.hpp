@@ -9,6 +9,7 @@
 
 #include <algorithm>
 #include <charconv>
+#include <cctype>
 #include <cmath>
 #include <cstdint>
 #include <limits>
@@ -80,6 +81,16 @@ struct Config {
   /// --sparse-features: keep bag-of-words features in CSR (auto: under 10 % non-zero; docs/datasets.md).
   gas::SparseFeatures sparse_features = gas::SparseFeatures::automatic;
   Hyper hyper;                  ///< as given on the command line
+  // What a run leaves behind and how it reports (docs/training.md, "Progress, logs, checkpoints").
+  std::int32_t log_every = 0;   ///< --log-every N: a plain progress line every N epochs; 0 = live line on a terminal
+  std::string log;              ///< --log FILE.jsonl|FILE.csv: one record per epoch per run, flushed each epoch
+  std::string plot;             ///< --plot FILE.svg: loss and metric curves of the runs
+  std::string checkpoint;       ///< --checkpoint FILE: the run's state, every --checkpoint-every epochs and at the end
+  std::int32_t checkpoint_every = 0;
+  std::string resume;           ///< --resume FILE: continue the runs a checkpoint was written by
+  std::int32_t patience = 0;    ///< --patience N: stop a run after N evaluations without a better val metric
+  std::string save_predictions;  ///< --save-predictions FILE.npy: best run's class probabilities, original order
+  std::string save_embeddings;   ///< --save-embeddings FILE.npy: its last hidden layer, original order
 };
 
 namespace detail {
@@ -104,6 +115,23 @@ inline double parse_real(std::string_view flag, std::string_view text, double lo
   return value;
 }
 
+inline std::string lowercase(std::string_view text) {
+  std::string out(text);
+  for (char& ch : out) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
+  return out;
+}
+
+inline std::string nonempty(std::string_view flag, std::string_view text) {
+  if (text.empty()) throw gas::config_error(std::string(flag) + " needs a file name");
+  return std::string(text);
+}
+
+inline std::string npy_path(std::string_view flag, std::string_view text) {
+  if (!lowercase(text).ends_with(".npy"))
+    throw gas::config_error(std::string(flag) + ": '" + std::string(text) + "' must end in .npy (numpy's format)");
+  return std::string(text);
+}
+
 inline bool parse_bool(std::string_view flag, std::string_view text) {
   if (text == "1" || text == "true" || text == "on" || text == "yes") return true;
   if (text == "0" || text == "false" || text == "off" || text == "no") return false;
@@ -118,6 +146,9 @@ inline std::string usage() {
          "                 [--mode gas|full] [--runs N] [--seed S] [--json FILE] [--quiet] [hyperparameters]\n"
          "                 [--history-store pinned|zero-copy|bf16|device|host|mapped] [--history-io sync|overlapped]\n"
          "                 [--sparse-features auto|always|never]\n"
+         "                 [--log-every N] [--log FILE.jsonl|FILE.csv] [--plot FILE.svg] [--patience N]\n"
+         "                 [--checkpoint FILE [--checkpoint-every N]] [--resume FILE]\n"
+         "                 [--save-predictions FILE.npy] [--save-embeddings FILE.npy]\n"
          "  SPEC: planetoid:DIR | npz:FILE | ogb:DIR | saint:DIR | sbm[:key=value,...] (default: sbm)\n"
          "  hyperparameters (each overrides the preset and the model's default):\n"
          "    --layers N --hidden N --heads N --out-heads N --dropout P --input-dropout P --alpha A --theta T\n"
@@ -126,7 +157,14 @@ inline std::string usage() {
          "  B is true/false; APPNP's --layers is its K propagation steps.\n"
          "  --history-store and --history-io choose how gas-train-cuda keeps and moves histories (default zero-copy,\n"
          "  overlapped; docs/histories.md); gas-train keeps them in host memory (host, sync).\n"
-         "  --sparse-features keeps bag-of-words features in CSR (auto: when under 10 % are non-zero; docs/datasets.md).\n";
+         "  --sparse-features keeps bag-of-words features in CSR (auto: when under 10 % are non-zero; docs/datasets.md).\n"
+         "  Progress goes to stderr: a live line on a terminal, else (or with --log-every N) a line every N epochs;\n"
+         "  --quiet prints neither progress nor per-run lines. --log writes a record per epoch per run (gas-plot draws\n"
+         "  them); --checkpoint saves the runs' state (atomically) every N epochs, at the end and on Ctrl-C;\n"
+         "  --resume FILE --epochs N continues them to N epochs, bit for bit as if never interrupted. The first\n"
+         "  Ctrl-C finishes the step, saves and exits 130; a second exits at once. --save-predictions and\n"
+         "  --save-embeddings write the best run's softmax (sigmoid for multi-label) outputs and last hidden layer\n"
+         "  for every node in the dataset's order, as float32 .npy files.\n";
 }
 
 /// @brief Parses argv[1..argc). Throws config_error for an unknown flag, a flag without its value, a malformed
@@ -150,7 +188,8 @@ inline Config parse_args(int argc, const char* const* argv, bool* help = nullptr
     if (i + 1 >= argc) throw gas::config_error(std::string(flag) + " needs a value");
     const std::string_view v = argv[++i];
     Hyper& h = c.hyper;
-    using detail::parse_bool, detail::parse_int, detail::parse_real;
+    using detail::parse_bool, detail::parse_int, detail::parse_real, detail::lowercase, detail::nonempty,
+        detail::npy_path;
     if (flag == "--dataset") c.dataset = v;
     else if (flag == "--model") c.model = parse_model(v);
     else if (flag == "--preset") {
@@ -162,6 +201,21 @@ inline Config parse_args(int argc, const char* const* argv, bool* help = nullptr
     } else if (flag == "--runs") c.runs = parse_int<std::int32_t>(flag, v, 1, 1000);
     else if (flag == "--seed") c.seed = parse_int<std::uint64_t>(flag, v, 0, std::numeric_limits<std::uint64_t>::max());
     else if (flag == "--json") c.json = v;
+    else if (flag == "--log-every") c.log_every = parse_int<std::int32_t>(flag, v, 1, int_max);
+    else if (flag == "--log") {
+      const std::string lower = lowercase(v);
+      if (!lower.ends_with(".jsonl") && !lower.ends_with(".csv"))
+        throw gas::config_error("--log: '" + std::string(v) + "' must end in .jsonl or .csv (the format)");
+      c.log = v;
+    } else if (flag == "--plot") {
+      if (!lowercase(v).ends_with(".svg")) throw gas::config_error("--plot: '" + std::string(v) + "' must end in .svg");
+      c.plot = v;
+    } else if (flag == "--checkpoint") c.checkpoint = nonempty(flag, v);
+    else if (flag == "--checkpoint-every") c.checkpoint_every = parse_int<std::int32_t>(flag, v, 1, int_max);
+    else if (flag == "--resume") c.resume = nonempty(flag, v);
+    else if (flag == "--patience") c.patience = parse_int<std::int32_t>(flag, v, 1, int_max);
+    else if (flag == "--save-predictions") c.save_predictions = npy_path(flag, v);
+    else if (flag == "--save-embeddings") c.save_embeddings = npy_path(flag, v);
     else if (flag == "--history-store") {
       constexpr std::string_view stores[] = {"pinned", "zero-copy", "bf16", "device", "host", "mapped"};
       if (std::find(std::begin(stores), std::end(stores), v) == std::end(stores))
@@ -196,6 +250,8 @@ inline Config parse_args(int argc, const char* const* argv, bool* help = nullptr
     else if (flag == "--row-normalize") h.row_normalize = parse_bool(flag, v);
     else throw gas::config_error("unknown flag '" + std::string(flag) + "'");
   }
+  if (c.checkpoint_every > 0 && c.checkpoint.empty())
+    throw gas::config_error("--checkpoint-every needs --checkpoint FILE (where to save)");
   return c;
 }
 

@@ -11,6 +11,9 @@
 #include <cstdint>
 #include <cstdio>
 #include <filesystem>
+#include <functional>
+#include <map>
+#include <optional>
 #include <memory>
 #include <string>
 #include <vector>
@@ -18,6 +21,7 @@
 #include <gas/gas.hpp>
 
 #include "config.hpp"
+#include "progress.hpp"
 
 namespace gas_train {
 
@@ -46,7 +50,26 @@ struct Summary {
   double peak_rss_mb = 0;             ///< the process's peak resident set, MiB
   std::string history_store;          ///< the store the histories lived in
   std::string history_io;             ///< sync or overlapped
+  bool interrupted = false;           ///< Ctrl-C ended the runs early (runs holds the completed ones)
+  std::int32_t interrupted_run = -1;  ///< the run it stopped, and how many of its epochs were kept
+  std::int32_t interrupted_epochs = 0;
 };
+
+/// @brief What the runs report as they go and leave behind, beyond the Summary: progress, a per-epoch hook (the
+/// log), the runs a resumed checkpoint had completed, and the best run's predictions when asked for.
+struct Outputs {
+  Progress* progress = nullptr;
+  std::function<void(std::int32_t run, const gas::EpochRecord&, const gas::TrainResult&)> on_epoch{};
+  bool predictions = false;                         ///< keep the best run's Trainer::predict()
+  std::optional<gas::Prediction<float>> best{};    ///< that prediction (best validation metric over runs)
+  double best_val = -1;
+  std::int32_t first_run = 0;                       ///< resumed: runs before it come from the checkpoint
+  std::vector<RunRecord> completed{};
+  std::int32_t resumed_epochs = 0;                  ///< epochs of run first_run the checkpoint holds
+  bool resume_loaded = false;
+};
+
+
 
 /// @brief Peak resident set size of this process in MiB (Linux reports ru_maxrss in KiB).
 inline double peak_rss_mib() {
@@ -178,15 +201,100 @@ inline gas::TrainerOptions trainer_options(const Config& c, const Hyper& h, std:
 
 /// Trains `runs` fresh models built by make(seed); run r seeds its weights and its trainer with seed + r.
 /// METIS keeps c.seed in every run: the reference partitions once and reuses the clusters across runs.
-template <class Model, class Backend, class Make>
-std::vector<RunRecord> train_runs(const gas::Dataset& data, const Config& c, const Hyper& h, Make make) {
+/// A completed run as the checkpoint's notes keep it (so a resumed gas-train reports every run).
+inline std::string run_json(const RunRecord& r) {
+  gas::JsonWriter j;
+  j.add("test", r.test).add("val", r.val).add("best_epoch", r.best_epoch).add("train_seconds", r.train_seconds);
+  j.add("total_seconds", r.total_seconds).add_array("epoch_seconds", r.epoch_seconds);
+  return j.str();
+}
+
+inline std::string runs_json(const std::vector<RunRecord>& runs) {
+  std::string out = "[";
+  for (const auto& r : runs) out += (out.size() > 1 ? "," : "") + run_json(r);
+  return out + "]";
+}
+
+inline std::vector<RunRecord> parse_runs(const std::string& text, const std::string& source) {
   std::vector<RunRecord> out;
-  for (std::int32_t r = 0; r < c.runs; ++r) {
+  const auto root = gas::io::parse_json(text, source + " (completed runs)");
+  if (!root.is_array()) throw gas::format_error(source + ": the completed runs are not a list");
+  for (const auto& e : root.as_array()) {
+    auto number = [&](const char* key) {
+      const auto* v = e.find(key);
+      if (v == nullptr) throw gas::format_error(source + ": a completed run has no '" + key + "'");
+      return v->is_null() ? std::nan("") : v->as_double();
+    };
+    RunRecord& r = out.emplace_back();
+    r.test = number("test");
+    r.val = number("val");
+    r.best_epoch = static_cast<std::int32_t>(number("best_epoch"));
+    r.train_seconds = number("train_seconds");
+    r.total_seconds = number("total_seconds");
+    if (const auto* a = e.find("epoch_seconds"); a != nullptr && a->is_array())
+      for (const auto& x : a->as_array()) r.epoch_seconds.push_back(x.is_null() ? std::nan("") : x.as_double());
+  }
+  return out;
+}
+
+/// The configuration a checkpoint of gas-train must match beyond the Trainer's own: the model and every
+/// hyperparameter but the epoch count (which a resume may raise), and how the features are held.
+inline std::map<std::string, std::string> checkpoint_meta(const gas::Dataset& data, const Config& c, const Hyper& h) {
+  Hyper other = h;
+  other.epochs.reset();
+  std::map<std::string, std::string> m;
+  m["gas-train.model"] = std::string(name_of(c.model));
+  char line[512];
+  std::snprintf(line, sizeof line,
+                "layers %d hidden %lld heads %lld/%lld dropout %.17g/%.17g alpha %.17g theta %.17g bn %d res %d "
+                "parts %d batch %d max_steps %lld row_normalize %d",
+                *h.layers, static_cast<long long>(*h.hidden), static_cast<long long>(*h.heads),
+                static_cast<long long>(*h.out_heads), *h.dropout, *h.input_dropout, *h.alpha, *h.theta,
+                static_cast<int>(*h.batch_norm), static_cast<int>(*h.residual), *h.num_parts, *h.batch_size,
+                static_cast<long long>(*h.max_steps), static_cast<int>(*h.row_normalize));
+  m["gas-train.hyperparameters"] = line;
+  m["gas-train.features"] = data.features.is_sparse() ? "sparse" : "dense";
+  return m;
+}
+
+template <class Model, class Backend, class Make>
+std::vector<RunRecord> train_runs(const gas::Dataset& data, const Config& c, const Hyper& h, Make make, Outputs& io,
+                                  Summary& summary) {
+  std::vector<RunRecord> out = io.completed;
+  for (std::int32_t r = io.first_run; r < c.runs; ++r) {
     const std::uint64_t seed = c.seed + static_cast<std::uint64_t>(r);
     std::unique_ptr<Model> model = make(seed);  // models are built in place: optimizers point into them
-    gas::Trainer<Model, gas::partition::Metis> trainer(
-        *model, gas::partition::Metis{.num_parts = *h.num_parts, .seed = c.seed}, trainer_options(c, h, seed));
+    gas::TrainerOptions options = trainer_options(c, h, seed);
+    options.patience = c.patience;
+    options.checkpoint = c.checkpoint;
+    options.checkpoint_every = c.checkpoint_every;
+    if (!c.resume.empty() && r == io.first_run) options.resume = c.resume;
+    options.checkpoint_meta = checkpoint_meta(data, c, h);
+    options.checkpoint_info = {{"run", std::to_string(r)}, {"completed", runs_json(out)}};
+    options.stop = Interrupt::flag();
+    std::int32_t first_epoch = -1;  // known at the first callback: the resumed epochs come back in the result
+    options.on_epoch = [&](const gas::EpochRecord& e, const gas::TrainResult& so_far) {
+      if (first_epoch < 0) {
+        first_epoch = so_far.resumed_epochs;
+        if (io.progress != nullptr) io.progress->start_run(r, first_epoch);
+      }
+      if (io.progress != nullptr) io.progress->epoch(e, so_far);
+      if (io.on_epoch) io.on_epoch(r, e, so_far);
+    };
+    options.on_step = [&](std::int64_t done, std::int64_t steps) {
+      if (io.progress != nullptr) io.progress->step(done, steps);
+    };
+    if (io.progress != nullptr) io.progress->start_run(r, 0);
+    gas::Trainer<Model, gas::partition::Metis> trainer(*model, gas::partition::Metis{.num_parts = *h.num_parts, .seed = c.seed},
+                                                       std::move(options));
     const gas::TrainResult result = trainer.fit(data);
+    if (io.progress != nullptr) io.progress->end_run();
+    if (result.stopped) {  // Ctrl-C: the run is not complete; what it had is in its checkpoint
+      summary.interrupted = true;
+      summary.interrupted_run = r;
+      summary.interrupted_epochs = static_cast<std::int32_t>(result.epochs.size());
+      break;
+    }
     RunRecord& rec = out.emplace_back();
     rec.test = result.test_at_best_val;
     rec.val = result.best_val;
@@ -195,11 +303,17 @@ std::vector<RunRecord> train_runs(const gas::Dataset& data, const Config& c, con
     rec.total_seconds = result.total_seconds;
     for (const auto& e : result.epochs) rec.epoch_seconds.push_back(e.seconds);
     StorePolicy<Backend>::collect(*model, rec);
+    if (io.predictions && rec.val > io.best_val) {
+      io.best_val = rec.val;
+      io.best = trainer.predict();
+    }
     if (!c.quiet)
-      std::printf("run %d/%d: test %.2f  val %.2f  best epoch %d  training %.2f s (%.4f s/epoch), fit %.2f s\n",
+      std::printf("run %d/%d: test %.2f  val %.2f  best epoch %d  training %.2f s (%.4f s/epoch), fit %.2f s%s\n",
                   r + 1, c.runs, 100 * rec.test, 100 * rec.val, rec.best_epoch, rec.train_seconds,
                   rec.train_seconds / static_cast<double>(std::max<std::size_t>(1, rec.epoch_seconds.size())),
-                  rec.total_seconds);
+                  rec.total_seconds,
+                  result.early_stopped ? (" (early stop after " + std::to_string(result.epochs.size()) + " epochs)").c_str()
+                                       : "");
     if (!c.quiet && (rec.bytes_moved > 0 || rec.peak_device_mb > 0))
       std::printf("  histories: %.3f GB moved, copy streams busy %.1f ms, %.2f host waits per step, peak device %.0f "
                   "MiB\n",
@@ -217,12 +331,29 @@ inline double median(std::vector<double> v) {
 
 }  // namespace detail
 
+/// @brief Reads where --resume continues (the run, the runs it completed) into `io`, once. Throws io_error /
+/// format_error for an unreadable or damaged file, config_error when it holds more runs than --runs.
+inline void load_resume(const Config& c, Outputs& io) {
+  if (c.resume.empty() || io.resume_loaded) return;
+  const auto ck = gas::train::Checkpoint::load(c.resume);
+  io.first_run = static_cast<std::int32_t>(ck.info_int("app.run"));
+  io.completed = detail::parse_runs(ck.info("app.completed"), ck.source());
+  io.resumed_epochs = static_cast<std::int32_t>(ck.info_int("epochs"));
+  if (io.first_run < 0 || io.first_run >= c.runs || io.completed.size() != static_cast<std::size_t>(io.first_run))
+    throw gas::config_error(ck.source() + ": the checkpoint is of run " + std::to_string(io.first_run + 1) + " (with " +
+                            std::to_string(io.completed.size()) + " completed) but --runs is " + std::to_string(c.runs));
+  io.resume_loaded = true;
+}
+
 /// @brief Trains c.model on `data` (its name selects the preset) c.runs times with hyperparameters `h`
 /// (resolved) and summarizes; the models compute on `Backend` (gas::host, or gas::cuda::device under nvcc). Errors from
 /// the models and the Trainer propagate (config_error for a dataset without labels or split, partition_error for
 /// more parts than nodes, value_error for bad widths).
 template <class Backend = gas::host>
-Summary train(const gas::Dataset& data, const Config& c, const Hyper& h) {
+Summary train(const gas::Dataset& data, const Config& c, const Hyper& h, Outputs* outputs = nullptr) {
+  Outputs none;
+  Outputs& io = outputs != nullptr ? *outputs : none;
+  load_resume(c, io);
   using namespace gas::models;
   using Policy = detail::StorePolicy<Backend>;
   using Store = detail::Store<Backend>;
@@ -242,37 +373,37 @@ Summary train(const gas::Dataset& data, const Config& c, const Hyper& h) {
     case ModelKind::gcn:
       s.runs = detail::train_runs<GCN<float, Backend, Store>, Backend>(data, c, h, [&](std::uint64_t seed) {
         return Policy::template build<GCN<float, Backend, Store>>(c, n, detail::gcn_options(data, h), seed);
-      });
+      }, io, s);
       break;
     case ModelKind::gat:
       s.runs = detail::train_runs<GAT<float, Backend, Store>, Backend>(data, c, h, [&](std::uint64_t seed) {
         return Policy::template build<GAT<float, Backend, Store>>(c, n, detail::gat_options(data, h), seed);
-      });
+      }, io, s);
       break;
     case ModelKind::appnp:
       s.runs = detail::train_runs<APPNP<float, Backend, Store>, Backend>(data, c, h, [&](std::uint64_t seed) {
         return Policy::template build<APPNP<float, Backend, Store>>(c, n, detail::appnp_options(data, h), seed);
-      });
+      }, io, s);
       break;
     case ModelKind::gcnii:
       s.runs = detail::train_runs<GCNII<float, Backend, Store>, Backend>(data, c, h, [&](std::uint64_t seed) {
         return Policy::template build<GCNII<float, Backend, Store>>(c, n, detail::gcnii_options(data, h), seed);
-      });
+      }, io, s);
       break;
     case ModelKind::gin:
       s.runs = detail::train_runs<GIN<float, Backend, Store>, Backend>(data, c, h, [&](std::uint64_t seed) {
         return Policy::template build<GIN<float, Backend, Store>>(c, n, detail::gin_options(data, h), seed);
-      });
+      }, io, s);
       break;
     case ModelKind::pna:
       s.runs = detail::train_runs<PNA<float, Backend, Store>, Backend>(data, c, h, [&](std::uint64_t seed) {
         return Policy::template build<PNA<float, Backend, Store>>(c, n, detail::pna_options(data, h), seed);
-      });
+      }, io, s);
       break;
     case ModelKind::pna_jk:
       s.runs = detail::train_runs<PNAJK<float, Backend, Store>, Backend>(data, c, h, [&](std::uint64_t seed) {
         return Policy::template build<PNAJK<float, Backend, Store>>(c, n, detail::pna_options(data, h), seed);
-      });
+      }, io, s);
       break;
   }
   std::vector<double> tests, epochs;
@@ -283,7 +414,7 @@ Summary train(const gas::Dataset& data, const Config& c, const Hyper& h) {
     train_sum += r.train_seconds;
     epochs.insert(epochs.end(), r.epoch_seconds.begin(), r.epoch_seconds.end());
   }
-  const auto runs = static_cast<double>(s.runs.size());
+  const auto runs = static_cast<double>(std::max<std::size_t>(1, s.runs.size()));
   for (double t : tests) s.test_mean += t / runs;
   for (double t : tests) s.test_std += (t - s.test_mean) * (t - s.test_mean);
   s.test_std = s.runs.size() > 1 ? std::sqrt(s.test_std / (runs - 1)) : 0.0;
