@@ -30,6 +30,17 @@ inline bool missing(std::string_view relative) {
   return true;
 }
 
+/// A committed fixture under tests/data. The build passes the folder's absolute path (GAS_TEST_FIXTURES, set by
+/// tests/meson.build), so the tests find it from any build folder and any working directory.
+inline std::filesystem::path fixture_path(std::string_view name) {
+#ifdef GAS_TEST_FIXTURES
+  return std::filesystem::path(GAS_TEST_FIXTURES) / name;
+#else
+  const char* root = std::getenv("GAS_SOURCE_DIR");
+  return std::filesystem::path(root != nullptr ? root : ".") / "tests" / "data" / name;
+#endif
+}
+
 /// A fresh scratch directory, removed with everything in it when the object dies.
 class TempDir {
 public:

@@ -21,13 +21,15 @@
 #include "gas/graph/dataset.hpp"
 #include "gas/io/zip.hpp"
 
+#include "test_util.hpp"
+
 namespace gas_test {
 
 using Fixture = std::map<std::string, gas::io::NpyArray>;
 
 /// The committed fixture tests/data/conv_<name>.npz.
 inline Fixture load_fixture(const std::string& name) {
-  const auto path = std::filesystem::path(__FILE__).parent_path().parent_path() / "data" / ("conv_" + name + ".npz");
+  const auto path = fixture_path("conv_" + name + ".npz");
   return gas::io::read_npz_arrays(path);
 }
 

@@ -20,15 +20,14 @@
 // fixed gradients, two groups (group 0 sets its lr and weight decay, group 1 takes the optimizer's) and the
 // parameters after every step. The C++ optimizers must reproduce them to 1e-10.
 
+#include "test_util.hpp"
+
 namespace {
 
 using Arrays = std::map<std::string, gas::io::NpyArray>;
 using Param = gas::autograd::Parameter<double>;
 
-std::filesystem::path fixture(const char* name) {
-  if (const char* root = std::getenv("GAS_SOURCE_DIR")) return std::filesystem::path(root) / "tests" / "data" / name;
-  return std::filesystem::path(__FILE__).parent_path().parent_path() / "data" / name;
-}
+std::filesystem::path fixture(const char* name) { return gas_test::fixture_path(name); }
 
 std::vector<double> config(const Arrays& a, const std::string& prefix) {
   return a.at(prefix + "config").to_vector<double>();

@@ -16,12 +16,11 @@
 // flattens (mode min, relative threshold, cooldown, min_lr reached) and on the matching accuracy (mode max,
 // absolute threshold), and StepLR, with the learning rate after every step.
 
+#include "test_util.hpp"
+
 namespace {
 
-std::filesystem::path fixture(const char* name) {
-  if (const char* root = std::getenv("GAS_SOURCE_DIR")) return std::filesystem::path(root) / "tests" / "data" / name;
-  return std::filesystem::path(__FILE__).parent_path().parent_path() / "data" / name;
-}
+std::filesystem::path fixture(const char* name) { return gas_test::fixture_path(name); }
 
 /// Holds a learning rate, as an optimizer would.
 struct LrBox {

@@ -343,15 +343,18 @@ private:
       }
     }
   }
-  /// @brief Gives `storage` a pooled buffer holding at least `elements` when its own is smaller (the smallest that
-  /// fits, else the largest, which resize then grows); its own buffer goes to the pool in exchange.
+  /// @brief Gives `storage` the smallest pooled buffer holding at least `elements` when its own is smaller; its
+  /// own buffer goes to the pool in exchange. A pooled buffer that is too small is left alone: growing it would
+  /// free it and allocate anyway, and the next pass, whose nodes come back in another order, would then find no
+  /// buffer of the size it freed (one allocation more in the second pass instead of none).
   void take_pooled(Tensor<T, Backend>& storage, std::int64_t elements) {
-    if (storage.capacity() >= elements || grad_pool_.empty()) return;
-    std::size_t best = 0;
-    for (std::size_t k = 1; k < grad_pool_.size(); ++k) {
-      const auto c = grad_pool_[k].capacity(), b = grad_pool_[best].capacity();
-      if ((c >= elements && (b < elements || c < b)) || (b < elements && c > b)) best = k;
+    if (storage.capacity() >= elements) return;
+    std::size_t best = grad_pool_.size();
+    for (std::size_t k = 0; k < grad_pool_.size(); ++k) {
+      const auto c = grad_pool_[k].capacity();
+      if (c >= elements && (best == grad_pool_.size() || c < grad_pool_[best].capacity())) best = k;
     }
+    if (best == grad_pool_.size()) return;
     std::swap(storage, grad_pool_[best]);
     if (grad_pool_[best].capacity() == 0) {  // nothing worth keeping came back
       std::swap(grad_pool_[best], grad_pool_.back());
