@@ -34,10 +34,11 @@ inline std::string describe(const gas_train::Hyper& h, gas_train::ModelKind mode
   std::string out = line;
   if (model == ModelKind::gat)
     out += ", heads " + std::to_string(*h.heads) + " / " + std::to_string(*h.out_heads);
+  char clip[32] = "none";
+  if (*h.grad_clip > 0) std::snprintf(clip, sizeof clip, "%g", *h.grad_clip);
   std::snprintf(line, sizeof line,
                 "; %d epochs, lr %g, weight decay %g / %g, clip %s; %d parts, batch %d", *h.epochs, *h.lr,
-                *h.reg_weight_decay, *h.nonreg_weight_decay,
-                *h.grad_clip > 0 ? std::to_string(*h.grad_clip).c_str() : "none", *h.num_parts, *h.batch_size);
+                *h.reg_weight_decay, *h.nonreg_weight_decay, clip, *h.num_parts, *h.batch_size);
   return out + line;
 }
 
@@ -146,10 +147,10 @@ int run(int argc, char** argv) {
                 config.checkpoint.empty() ? " (no --checkpoint: nothing saved to resume from)"
                                           : ("; resume with --resume " + config.checkpoint).c_str());
   if (!s.runs.empty())
-    std::printf("%s %s (%s, %zu runs): test %s %.2f +- %.2f, val %.2f; %.4f s/epoch (median), %.2f s training per "
+    std::printf("%s %s (%s, %zu run%s): test %s %.2f +- %.2f, val %.2f; %.4f s/epoch (median), %.2f s training per "
                 "run, peak RSS %.0f MiB\n",
                 data.name.c_str(), std::string(name_of(config.model)).c_str(), config.full ? "full" : "gas",
-                s.runs.size(), s.metric.c_str(), s.test_mean, s.test_std, s.val_mean, s.epoch_seconds_median,
+                s.runs.size(), s.runs.size() == 1 ? "" : "s", s.metric.c_str(), s.test_mean, s.test_std, s.val_mean, s.epoch_seconds_median,
                 s.train_seconds, s.peak_rss_mb);
 
   if (outputs.best) {

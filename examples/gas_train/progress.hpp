@@ -69,6 +69,9 @@ public:
     last_ = {};
   }
 
+  /// @brief Says that the run's first `epochs` came from a checkpoint (they do not count in s/epoch and ETA).
+  void resumed(std::int32_t epochs) { first_epoch_ = epochs; }
+
   /// @brief After a training step: refreshes the live line during a long epoch.
   void step(std::int64_t done, std::int64_t steps) {
     if (!enabled_ || !live_ || !due(false)) return;

@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <charconv>
 #include <cmath>
 #include <cstdint>
 #include <cstdio>
@@ -29,7 +30,7 @@ namespace gas_train {
 struct RunRecord {
   double test = 0;                    ///< test metric at the best validation epoch
   double val = 0;                     ///< best validation metric
-  std::int32_t best_epoch = -1;
+  std::int32_t best_epoch = 0;        ///< 1-based (epochs completed), as in the log; 0 when none was evaluated
   double train_seconds = 0;           ///< the epochs' training steps
   double total_seconds = 0;           ///< the whole fit, preprocessing and evaluation included
   std::vector<double> epoch_seconds;  ///< per epoch, training steps only
@@ -244,15 +245,18 @@ inline std::map<std::string, std::string> checkpoint_meta(const gas::Dataset& da
   other.epochs.reset();
   std::map<std::string, std::string> m;
   m["gas-train.model"] = std::string(name_of(c.model));
-  char line[512];
-  std::snprintf(line, sizeof line,
-                "layers %d hidden %lld heads %lld/%lld dropout %.17g/%.17g alpha %.17g theta %.17g bn %d res %d "
-                "parts %d batch %d max_steps %lld row_normalize %d",
-                *h.layers, static_cast<long long>(*h.hidden), static_cast<long long>(*h.heads),
-                static_cast<long long>(*h.out_heads), *h.dropout, *h.input_dropout, *h.alpha, *h.theta,
-                static_cast<int>(*h.batch_norm), static_cast<int>(*h.residual), *h.num_parts, *h.batch_size,
-                static_cast<long long>(*h.max_steps), static_cast<int>(*h.row_normalize));
-  m["gas-train.hyperparameters"] = line;
+  auto num = [](double v) {  // the shortest text that reads back as v: 0.6, not 0.59999999999999998
+    char buffer[32];
+    const auto [end, ec] = std::to_chars(buffer, buffer + sizeof buffer, v);
+    return std::string(buffer, ec == std::errc{} ? end : buffer);
+  };
+  m["gas-train.hyperparameters"] =
+      "layers " + std::to_string(*h.layers) + " hidden " + std::to_string(*h.hidden) + " heads " +
+      std::to_string(*h.heads) + "/" + std::to_string(*h.out_heads) + " dropout " + num(*h.dropout) + "/" +
+      num(*h.input_dropout) + " alpha " + num(*h.alpha) + " theta " + num(*h.theta) + " batch_norm " +
+      std::to_string(*h.batch_norm) + " residual " + std::to_string(*h.residual) + " parts " +
+      std::to_string(*h.num_parts) + " batch " + std::to_string(*h.batch_size) + " max_steps " +
+      std::to_string(*h.max_steps) + " row_normalize " + std::to_string(*h.row_normalize);
   m["gas-train.features"] = data.features.is_sparse() ? "sparse" : "dense";
   return m;
 }
@@ -270,13 +274,14 @@ std::vector<RunRecord> train_runs(const gas::Dataset& data, const Config& c, con
     options.checkpoint_every = c.checkpoint_every;
     if (!c.resume.empty() && r == io.first_run) options.resume = c.resume;
     options.checkpoint_meta = checkpoint_meta(data, c, h);
-    options.checkpoint_info = {{"run", std::to_string(r)}, {"completed", runs_json(out)}};
+    options.checkpoint_info = {{"run", std::to_string(r)}, {"completed", runs_json(out)},
+                               {"epochs", std::to_string(*h.epochs)}};
     options.stop = Interrupt::flag();
     std::int32_t first_epoch = -1;  // known at the first callback: the resumed epochs come back in the result
     options.on_epoch = [&](const gas::EpochRecord& e, const gas::TrainResult& so_far) {
       if (first_epoch < 0) {
         first_epoch = so_far.resumed_epochs;
-        if (io.progress != nullptr) io.progress->start_run(r, first_epoch);
+        if (io.progress != nullptr) io.progress->resumed(first_epoch);
       }
       if (io.progress != nullptr) io.progress->epoch(e, so_far);
       if (io.on_epoch) io.on_epoch(r, e, so_far);
@@ -298,7 +303,7 @@ std::vector<RunRecord> train_runs(const gas::Dataset& data, const Config& c, con
     RunRecord& rec = out.emplace_back();
     rec.test = result.test_at_best_val;
     rec.val = result.best_val;
-    rec.best_epoch = result.best_epoch;
+    rec.best_epoch = result.best_epoch + 1;
     rec.train_seconds = result.train_seconds;
     rec.total_seconds = result.total_seconds;
     for (const auto& e : result.epochs) rec.epoch_seconds.push_back(e.seconds);
@@ -339,9 +344,20 @@ inline void load_resume(const Config& c, Outputs& io) {
   io.first_run = static_cast<std::int32_t>(ck.info_int("app.run"));
   io.completed = detail::parse_runs(ck.info("app.completed"), ck.source());
   io.resumed_epochs = static_cast<std::int32_t>(ck.info_int("epochs"));
+  const auto session_epochs = ck.info_int("app.epochs");
   if (io.first_run < 0 || io.first_run >= c.runs || io.completed.size() != static_cast<std::size_t>(io.first_run))
     throw gas::config_error(ck.source() + ": the checkpoint is of run " + std::to_string(io.first_run + 1) + " (with " +
                             std::to_string(io.completed.size()) + " completed) but --runs is " + std::to_string(c.runs));
+  // Completed runs cannot be trained further: a different --epochs would leave runs of two lengths under one summary.
+  const std::int32_t epochs = c.hyper.epochs.value_or(static_cast<std::int32_t>(session_epochs));
+  if (!io.completed.empty() && epochs != session_epochs)
+    throw gas::config_error(ck.source() + ": its " + std::to_string(io.completed.size()) + " completed run(s) trained " +
+                            std::to_string(session_epochs) + " epochs; resuming with --epochs " + std::to_string(epochs) +
+                            " would mix two lengths in one summary (resume with --epochs " +
+                            std::to_string(session_epochs) + ", or lengthen single runs: --runs 1)");
+  if (!io.completed.empty() && io.predictions)
+    std::fprintf(stderr, "gas-train: note: runs 1-%zu finished before the checkpoint; --save-predictions and "
+                         "--save-embeddings come from the best of the runs trained now\n", io.completed.size());
   io.resume_loaded = true;
 }
 
@@ -420,6 +436,9 @@ Summary train(const gas::Dataset& data, const Config& c, const Hyper& h, Outputs
   s.test_std = s.runs.size() > 1 ? std::sqrt(s.test_std / (runs - 1)) : 0.0;
   s.val_mean = val_sum / runs;
   s.train_seconds = train_sum / runs;
+  if (s.runs.empty()) {  // interrupted in the first run: nothing to summarize (null in the JSON)
+    s.test_mean = s.test_std = s.val_mean = s.train_seconds = std::nan("");
+  }
   s.epoch_seconds_median = detail::median(std::move(epochs));
   s.peak_rss_mb = peak_rss_mib();
   s.history_store = c.history_store.empty() ? Policy::default_store : c.history_store;

@@ -5,7 +5,10 @@
 #include <gas/gas.hpp>
 
 #include <cassert>
+#include <atomic>
 #include <cmath>
+#include <cstdio>
+#include <filesystem>
 #include <span>
 #include <vector>
 
@@ -227,4 +230,43 @@ TEST_CASE("docs/histories: the Trainer") {
   std::printf("best val %.3f at epoch %d, test %.3f\n", result.best_val, result.best_epoch, result.test_at_best_val);
   // example-end trainer
   CHECK(result.test_at_best_val > 0.85);
+}
+
+TEST_CASE("docs/training: checkpoints, resume, early stopping and predictions from C++") {
+  const gas_test::TempDir tmp;
+  const std::filesystem::path ckpt = tmp / "run.ckpt", npy = tmp / "probs.npy";
+  const gas::Dataset data = gas::io::load("sbm:nodes=1200,classes=4,features=16,homophily=0.9,seed=3");
+  using Model = gas::models::GCN<float>;
+  auto options = [&](std::int32_t epochs) {
+    gas::TrainerOptions o;
+    o.batch_size = 2, o.epochs = epochs, o.seed = 1;
+    o.checkpoint = ckpt;
+    return o;
+  };
+  {  // the first 10 epochs, checkpointed at the end
+    Model model(data.num_nodes(), {.in = 16, .hidden = 32, .out = 4, .dropout = 0.5}, 1);
+    gas::Trainer<Model, gas::partition::Metis>(model, {.num_parts = 8, .seed = 1}, options(10)).fit(data);
+  }
+  Model model(data.num_nodes(), {.in = 16, .hidden = 32, .out = 4, .dropout = 0.5}, 1);
+  const auto opts = options(40);
+  // example-begin trainer-session
+  gas::TrainerOptions o = opts;   // batch_size, epochs (40 in all), seed, checkpoint = "run.ckpt", ...
+  o.resume = o.checkpoint;        // continue the run that wrote it: bit for bit as if never stopped
+  o.checkpoint_every = 5;         // and save again every 5 epochs, at the end and when stopped
+  o.patience = 10;                // stop after 10 evaluations without a better validation metric
+  static std::atomic<bool> stop{false};
+  o.stop = &stop;                 // set it from a signal handler: the fit ends after the current step
+  o.on_epoch = [](const gas::EpochRecord& e, const gas::TrainResult& so_far) {
+    std::printf("epoch %d  loss %.4f  val %.3f  best %.3f\n", e.epoch + 1, e.loss, e.val, so_far.best_val);
+  };
+  gas::Trainer<Model, gas::partition::Metis> trainer(model, {.num_parts = 8, .seed = 1}, o);
+  const gas::TrainResult result = trainer.fit(data);      // result.resumed_epochs == 10
+  const gas::Prediction<float> p = trainer.predict();     // best model, every node, the dataset's order
+  gas::io::write_npy<float>(npy, std::span<const float>(p.logits.data(), static_cast<std::size_t>(p.logits.size())),
+                            {p.logits.rows(), p.logits.cols()});  // numpy.load reads it
+  // example-end trainer-session
+  CHECK(result.resumed_epochs == 10);
+  CHECK(result.test_at_best_val > 0.85);
+  CHECK(gas::io::read_npy(npy).shape() == std::vector<std::int64_t>{1200, 4});
+  CHECK(p.embeddings.cols() == 32);
 }

@@ -160,7 +160,16 @@ def custom(exe, data):
     if r.returncode != 0:
         return 1
     test = float(r.stdout.rsplit("test ", 1)[1].split(",")[0])
-    return 0 if test > 0.85 else 1
+    if test <= 0.85:
+        return 1
+    # Cora's bag-of-words features are sparse: the model's root rows (a row slice of the input) must still work.
+    cora = os.path.join(data, "planetoid", "cora")
+    if os.path.isdir(cora):
+        r = run(exe, "planetoid:" + cora, "--epochs", "30")
+        print(r.stdout + r.stderr)
+        if r.returncode != 0:
+            return 1
+    return 0
 
 
 def main():

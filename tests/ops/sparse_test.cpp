@@ -1,6 +1,6 @@
 // Sparse values on the host tape (sparse features): matmul with a sparse left operand against the dense product,
 // its weight gradient (gradient check and dense oracle), dropout over the stored entries, the dense copies record
-// makes for other ops, and the errors for reading a sparse value as dense.
+// makes for other ops (slices and concatenations included), and the errors for reading a sparse value as dense.
 #include <doctest/doctest.h>
 
 #include <cmath>
@@ -10,6 +10,7 @@
 #include "gas/graph/features.hpp"
 #include "gas/models/history_io.hpp"
 #include "gas/ops/activation.hpp"
+#include "gas/ops/concat.hpp"
 #include "gas/ops/dropout.hpp"
 #include "gas/ops/matmul.hpp"
 #include "gas/ops/reduce.hpp"
@@ -129,6 +130,10 @@ TEST_CASE("ops that read dense values get a dense copy of a sparse input; readin
   CHECK(a == b);
   CHECK(gas::autograd::to_host(gas::ops::relu(xs)) == gas::autograd::to_host(gas::ops::relu(xd)));
   CHECK(gas::autograd::to_host(gas::ops::to_dense(xs)) == gas::autograd::to_host(xd));
+  // Ops that wire their inputs themselves: a row slice (LayerContext::targets, SAGEConv's root rows) and stacking.
+  CHECK(gas::autograd::to_host(gas::ops::slice_rows(xs, 2, 7)) == gas::autograd::to_host(gas::ops::slice_rows(xd, 2, 7)));
+  CHECK(gas::autograd::to_host(gas::ops::concat_rows(xs, xd)) == gas::autograd::to_host(gas::ops::concat_rows(xd, xd)));
+  CHECK(gas::autograd::to_host(gas::ops::concat_cols(xd, xs)) == gas::autograd::to_host(gas::ops::concat_cols(xd, xd)));
   CHECK_THROWS_WITH_AS((void)xs.value(), doctest::Contains("a sparse value (12 x 9, op 'features') has no dense data"),
                        gas::value_error);
 }

@@ -7,9 +7,11 @@
 /// without waiting for the stream, so on the device the part ids go to the node's host-side `host_inputs` instead
 /// (gas/cuda/ops/concat.cuh). `inputs` lists the parts too where they fit, for tools that walk the tape.
 
+#include <algorithm>
 #include <array>
 #include <cstdint>
 #include <span>
+#include <vector>
 
 #include "gas/autograd/tape.hpp"
 #include "gas/core/check.hpp"
@@ -26,6 +28,13 @@ namespace detail {
 /// wired by the backend's forward pass, which receives the parts.
 template <bool along_rows, class T, class Backend>
 autograd::Var<T, Backend> concat(std::span<const autograd::Var<T, Backend>> parts) {
+  if (std::any_of(parts.begin(), parts.end(), [](const auto& p) { return p.is_sparse(); })) {
+    // Sparse inputs (bag-of-words features) are stacked dense: the kernels read dense values.
+    std::vector<autograd::Var<T, Backend>> dense(parts.begin(), parts.end());
+    for (auto& p : dense)
+      if (p.is_sparse()) p = densify(p);
+    return concat<along_rows, T, Backend>(std::span<const autograd::Var<T, Backend>>(dense));
+  }
   constexpr const char* name = Concat<along_rows>::name;
   auto& tape = parts.front().tape();
   const std::int64_t fixed = along_rows ? parts.front().cols() : parts.front().rows();
@@ -85,6 +94,7 @@ template <class T, class Backend>
 autograd::Var<T, Backend> slice_rows(autograd::Var<T, Backend> x, std::int64_t begin, std::int64_t end) {
   GAS_CHECK(0 <= begin && begin <= end && end <= x.rows(), shape_error,
             "row range [" << begin << ", " << end << ") outside x (" << x.rows() << " x " << x.cols() << ")");
+  if (x.is_sparse()) x = detail::densify(x);  // a view needs a dense value (LayerContext::targets of sparse features)
   const int id = x.tape().push_view(SliceRows::name, x.node().value.slice_rows(begin, end), {x}).first;
   return record_pushed(x.tape(), id, SliceRows{.begin = begin});
 }
