@@ -6,6 +6,7 @@
 
 #include <algorithm>
 #include <atomic>
+#include <charconv>
 #include <chrono>
 #include <concepts>
 #include <cstdint>
@@ -646,10 +647,11 @@ private:
     return v[0];
   }
 
+  /// The shortest text that reads back as v (0.005, not 0.0050000000000000001): exact, and readable in refusals.
   static std::string number(double v) {
     char buffer[40];
-    std::snprintf(buffer, sizeof buffer, "%.17g", v);
-    return buffer;
+    const auto [end, ec] = std::to_chars(buffer, buffer + sizeof buffer, v);
+    return std::string(buffer, ec == std::errc{} ? end : buffer);
   }
   static double parse_number(const train::Checkpoint& c, const std::string& key) {
     const std::string& v = c.info(key);
