@@ -126,13 +126,16 @@ int run(int argc, char** argv) {
       if (r.run < outputs.first_run || (r.run == outputs.first_run && r.epoch <= outputs.resumed_epochs))
         records.push_back(std::move(r));
   }
+  if (!config.log.empty()) (void)gas::train::log_format_of(config.log);  // a bad name fails before training
+  // The log is (re)written from the first finished epoch on: a resume the Trainer refuses (another configuration)
+  // leaves an existing log as it was.
   std::optional<gas::train::LogWriter> log;
-  if (!config.log.empty()) {
-    log.emplace(config.log);
-    for (const auto& r : records) log->write(r);
-  }
   const std::string mode = config.full ? "full" : "gas";
   outputs.on_epoch = [&](std::int32_t run, const gas::EpochRecord& e, const gas::TrainResult& so_far) {
+    if (!log && !config.log.empty()) {
+      log.emplace(config.log);
+      for (const auto& kept : records) log->write(kept);
+    }
     gas::train::LogRecord r;
     r.run = run, r.epoch = e.epoch + 1, r.loss = e.loss, r.seconds = e.seconds, r.lr = e.lr;
     r.train = 100 * e.train, r.val = 100 * e.val, r.test = 100 * e.test, r.best_val = 100 * so_far.best_val;

@@ -70,8 +70,6 @@ struct Outputs {
   bool resume_loaded = false;
 };
 
-
-
 /// @brief Peak resident set size of this process in MiB (Linux reports ru_maxrss in KiB).
 inline double peak_rss_mib() {
   rusage usage{};
@@ -200,8 +198,6 @@ inline gas::TrainerOptions trainer_options(const Config& c, const Hyper& h, std:
   return o;
 }
 
-/// Trains `runs` fresh models built by make(seed); run r seeds its weights and its trainer with seed + r.
-/// METIS keeps c.seed in every run: the reference partitions once and reuses the clusters across runs.
 /// A completed run as the checkpoint's notes keep it (so a resumed gas-train reports every run).
 inline std::string run_json(const RunRecord& r) {
   gas::JsonWriter j;
@@ -241,8 +237,6 @@ inline std::vector<RunRecord> parse_runs(const std::string& text, const std::str
 /// The configuration a checkpoint of gas-train must match beyond the Trainer's own: the model and every
 /// hyperparameter but the epoch count (which a resume may raise), and how the features are held.
 inline std::map<std::string, std::string> checkpoint_meta(const gas::Dataset& data, const Config& c, const Hyper& h) {
-  Hyper other = h;
-  other.epochs.reset();
   std::map<std::string, std::string> m;
   m["gas-train.model"] = std::string(name_of(c.model));
   auto num = [](double v) {  // the shortest text that reads back as v: 0.6, not 0.59999999999999998
@@ -261,6 +255,9 @@ inline std::map<std::string, std::string> checkpoint_meta(const gas::Dataset& da
   return m;
 }
 
+/// Trains `runs` fresh models built by make(seed); run r seeds its weights and its trainer with seed + r.
+/// METIS keeps c.seed in every run: the reference partitions once and reuses the clusters across runs.
+/// Starts at io.first_run (a resumed session), reports through `io` and stops at a Ctrl-C (summary.interrupted).
 template <class Model, class Backend, class Make>
 std::vector<RunRecord> train_runs(const gas::Dataset& data, const Config& c, const Hyper& h, Make make, Outputs& io,
                                   Summary& summary) {
