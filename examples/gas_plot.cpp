@@ -31,14 +31,6 @@ int usage(std::FILE* to, int status) {
   return status;
 }
 
-const char* kind_of(const gas::error& e) {
-  if (dynamic_cast<const gas::format_error*>(&e) != nullptr) return "format_error";
-  if (dynamic_cast<const gas::io_error*>(&e) != nullptr) return "io_error";
-  if (dynamic_cast<const gas::value_error*>(&e) != nullptr) return "value_error";
-  if (dynamic_cast<const gas::config_error*>(&e) != nullptr) return "config_error";
-  return "error";
-}
-
 /// Legend names: each log's file stem, or its path without the extension where two stems are equal
 /// (run1/log.jsonl and run2/log.jsonl).
 std::vector<std::string> names_of(const std::vector<std::filesystem::path>& paths) {
@@ -96,7 +88,7 @@ int main(int argc, char** argv) {
                 records);
     return 0;
   } catch (const gas::error& e) {
-    std::fprintf(stderr, "gas-plot: %s: %s\n", kind_of(e), e.what());
+    std::fprintf(stderr, "gas-plot: %s: %s\n", gas::kind_of(e), e.what());
     return 1;
   } catch (const std::exception& e) {
     std::fprintf(stderr, "gas-plot: error: %s\n", e.what());

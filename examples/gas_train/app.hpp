@@ -71,18 +71,6 @@ inline gas::JsonWriter hyper_json(const gas_train::Hyper& h) {
   return j;
 }
 
-/// The error's kind as the library names its types, most specific first.
-inline const char* kind_of(const gas::error& e) {
-  if (dynamic_cast<const gas::format_error*>(&e) != nullptr) return "format_error";
-  if (dynamic_cast<const gas::io_error*>(&e) != nullptr) return "io_error";
-  if (dynamic_cast<const gas::shape_error*>(&e) != nullptr) return "shape_error";
-  if (dynamic_cast<const gas::value_error*>(&e) != nullptr) return "value_error";
-  if (dynamic_cast<const gas::partition_error*>(&e) != nullptr) return "partition_error";
-  if (dynamic_cast<const gas::cuda_error*>(&e) != nullptr) return "cuda_error";
-  if (dynamic_cast<const gas::not_compiled*>(&e) != nullptr) return "not_compiled";
-  return "error";
-}
-
 /// The whole program on `Backend`: parses the command line, trains and reports; returns the exit status.
 template <class Backend>
 int run(int argc, char** argv) {
@@ -222,7 +210,7 @@ int main_on(int argc, char** argv) {
     if (argc <= 1) std::fputs(gas_train::usage().c_str(), stderr);
     return 2;
   } catch (const gas::error& e) {
-    std::fprintf(stderr, "gas-train: %s: %s\n", kind_of(e), e.what());
+    std::fprintf(stderr, "gas-train: %s: %s\n", gas::kind_of(e), e.what());
     return 1;
   } catch (const std::exception& e) {
     std::fprintf(stderr, "gas-train: error: %s\n", e.what());

@@ -7,7 +7,6 @@
 #include <unistd.h>
 
 #include <algorithm>
-#include <charconv>
 #include <cmath>
 #include <cstdint>
 #include <cstdio>
@@ -239,11 +238,7 @@ inline std::vector<RunRecord> parse_runs(const std::string& text, const std::str
 inline std::map<std::string, std::string> checkpoint_meta(const gas::Dataset& data, const Config& c, const Hyper& h) {
   std::map<std::string, std::string> m;
   m["gas-train.model"] = std::string(name_of(c.model));
-  auto num = [](double v) {  // the shortest text that reads back as v: 0.6, not 0.59999999999999998
-    char buffer[32];
-    const auto [end, ec] = std::to_chars(buffer, buffer + sizeof buffer, v);
-    return std::string(buffer, ec == std::errc{} ? end : buffer);
-  };
+  const auto num = gas::exact_text;  // 0.6, not 0.59999999999999998
   m["gas-train.hyperparameters"] =
       "layers " + std::to_string(*h.layers) + " hidden " + std::to_string(*h.hidden) + " heads " +
       std::to_string(*h.heads) + "/" + std::to_string(*h.out_heads) + " dropout " + num(*h.dropout) + "/" +

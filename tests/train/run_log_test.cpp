@@ -127,7 +127,7 @@ TEST_CASE("run_log: text that is not UTF-8 is replaced, so the log stays readabl
     w.write(r);
   }
   CHECK(gas::train::read_log(dir / "latin1.jsonl").at(0).dataset == "caf\xEF\xBF\xBD");
-  CHECK(gas::train::detail::sanitize_utf8("\xC3\xA9t\xC3\xA9 \xED\xA0\x80 \xF0\x9F\x98\x80") ==
+  CHECK(gas::io::detail::sanitize_utf8("\xC3\xA9t\xC3\xA9 \xED\xA0\x80 \xF0\x9F\x98\x80") ==
         "\xC3\xA9t\xC3\xA9 \xEF\xBF\xBD\xEF\xBF\xBD\xEF\xBF\xBD \xF0\x9F\x98\x80");  // a surrogate is 3 bad bytes
 }
 

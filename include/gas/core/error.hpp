@@ -60,4 +60,18 @@ public:
   using error::error;
 };
 
+/// @brief The error's kind as the library names its types, most specific first ("format_error" before
+/// "io_error"), for messages such as `gas-train: format_error: ...`.
+inline const char* kind_of(const error& e) {
+  if (dynamic_cast<const format_error*>(&e) != nullptr) return "format_error";
+  if (dynamic_cast<const io_error*>(&e) != nullptr) return "io_error";
+  if (dynamic_cast<const shape_error*>(&e) != nullptr) return "shape_error";
+  if (dynamic_cast<const value_error*>(&e) != nullptr) return "value_error";
+  if (dynamic_cast<const config_error*>(&e) != nullptr) return "config_error";
+  if (dynamic_cast<const partition_error*>(&e) != nullptr) return "partition_error";
+  if (dynamic_cast<const cuda_error*>(&e) != nullptr) return "cuda_error";
+  if (dynamic_cast<const not_compiled*>(&e) != nullptr) return "not_compiled";
+  return "error";
+}
+
 }  // namespace gas

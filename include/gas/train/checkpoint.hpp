@@ -26,6 +26,7 @@
 
 #include "gas/core/atomic_file.hpp"
 #include "gas/core/error.hpp"
+#include "gas/core/exact_text.hpp"
 #include "gas/core/json_writer.hpp"
 #include "gas/io/file.hpp"
 #include "gas/io/json.hpp"
@@ -146,11 +147,7 @@ public:
     append_u64(out, json.size());
     out += json;
     out += payload;
-    std::uint32_t c = static_cast<std::uint32_t>(crc32(0L, nullptr, 0));
-    for (std::size_t off = 0; off < out.size(); off += kCrcChunk) {
-      const std::size_t n = std::min(kCrcChunk, out.size() - off);
-      c = static_cast<std::uint32_t>(crc32(c, reinterpret_cast<const Bytef*>(out.data() + off), static_cast<uInt>(n)));
-    }
+    const std::uint32_t c = crc_of(reinterpret_cast<const std::uint8_t*>(out.data()), out.size());
     for (int k = 0; k < 4; ++k) out += static_cast<char>((c >> (8 * k)) & 0xff);
     return out;
   }
@@ -170,12 +167,7 @@ public:
     const std::size_t body = bytes.size() - 4;
     std::uint32_t stored = 0;
     for (int k = 0; k < 4; ++k) stored |= static_cast<std::uint32_t>(bytes[body + static_cast<std::size_t>(k)]) << (8 * k);
-    std::uint32_t c = static_cast<std::uint32_t>(crc32(0L, nullptr, 0));
-    for (std::size_t off = 0; off < body; off += kCrcChunk) {
-      const std::size_t n = std::min(kCrcChunk, body - off);
-      c = static_cast<std::uint32_t>(crc32(c, bytes.data() + off, static_cast<uInt>(n)));
-    }
-    if (c != stored) fail("checksum mismatch: the file is truncated or damaged");
+    if (crc_of(bytes.data(), body) != stored) fail("checksum mismatch: the file is truncated or damaged");
     std::uint64_t header_len = 0;
     for (int k = 0; k < 8; ++k)
       header_len |= static_cast<std::uint64_t>(bytes[kMagic.size() + static_cast<std::size_t>(k)]) << (8 * k);
@@ -233,6 +225,14 @@ private:
   static_assert(std::endian::native == std::endian::little, "checkpoints store little-endian arrays");
   static constexpr std::string_view kMagic{"GASCKPT1", 8};
   static constexpr std::size_t kCrcChunk = std::size_t{1} << 30;  // zlib's crc32 takes a 32-bit length
+
+  /// CRC-32 of `size` bytes, in chunks: zlib's crc32 takes a 32-bit length.
+  static std::uint32_t crc_of(const std::uint8_t* data, std::size_t size) {
+    auto c = static_cast<std::uint32_t>(crc32(0L, nullptr, 0));
+    for (std::size_t off = 0; off < size; off += kCrcChunk)
+      c = static_cast<std::uint32_t>(crc32(c, data + off, static_cast<uInt>(std::min(kCrcChunk, size - off))));
+    return c;
+  }
 
   [[noreturn]] static void fail_(const std::string& source, const std::string& what) {
     throw format_error(source + ": not a usable checkpoint: " + what);

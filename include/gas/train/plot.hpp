@@ -23,6 +23,7 @@
 #include "gas/core/atomic_file.hpp"
 #include "gas/core/check.hpp"
 #include "gas/core/error.hpp"
+#include "gas/io/utf8.hpp"
 #include "gas/train/run_log.hpp"
 
 namespace gas::train {
@@ -109,7 +110,7 @@ namespace detail {
 /// Escapes text for XML content and attribute values; control characters XML 1.0 forbids become '?', bytes that
 /// are not UTF-8 U+FFFD.
 inline std::string xml_escape(std::string_view text) {
-  const std::string s = sanitize_utf8(text);
+  const std::string s = io::detail::sanitize_utf8(text);
   std::string out;
   out.reserve(s.size());
   for (char c : s) {

@@ -25,9 +25,11 @@
 #include <vector>
 
 #include "gas/core/error.hpp"
+#include "gas/core/exact_text.hpp"
 #include "gas/core/json_writer.hpp"
 #include "gas/io/file.hpp"
 #include "gas/io/json.hpp"
+#include "gas/io/utf8.hpp"
 
 namespace gas::train {
 
@@ -67,44 +69,6 @@ inline constexpr std::array<std::string_view, 13> log_columns = {
 
 inline std::string errno_text() { return std::strerror(errno); }
 
-/// `s` with every byte that is not part of well-formed UTF-8 replaced by U+FFFD: a name read from a file of
-/// unknown encoding must not make the log unreadable (our JSON parser is strict) or the SVG ill-formed.
-inline std::string sanitize_utf8(std::string_view s) {
-  std::string out;
-  out.reserve(s.size());
-  for (std::size_t i = 0; i < s.size();) {
-    const auto b0 = static_cast<unsigned char>(s[i]);
-    std::size_t len = 0;
-    std::uint32_t cp = 0, min = 0;
-    if (b0 < 0x80) len = 1, cp = b0;
-    else if (b0 >= 0xC2 && b0 <= 0xDF) len = 2, cp = b0 & 0x1Fu, min = 0x80;
-    else if (b0 >= 0xE0 && b0 <= 0xEF) len = 3, cp = b0 & 0x0Fu, min = 0x800;
-    else if (b0 >= 0xF0 && b0 <= 0xF4) len = 4, cp = b0 & 0x07u, min = 0x10000;
-    bool ok = len > 0 && s.size() - i >= len;
-    for (std::size_t k = 1; ok && k < len; ++k) {
-      const auto b = static_cast<unsigned char>(s[i + k]);
-      ok = (b & 0xC0) == 0x80;
-      cp = (cp << 6) | (b & 0x3Fu);
-    }
-    ok = ok && cp >= min && cp <= 0x10FFFF && !(cp >= 0xD800 && cp <= 0xDFFF);
-    if (ok) {
-      out.append(s.substr(i, len));
-      i += len;
-    } else {
-      out += "\xEF\xBF\xBD";
-      ++i;
-    }
-  }
-  return out;
-}
-
-/// Shortest text that reads back to the same double (std::to_chars), so a log loses no precision.
-inline void append_double(std::string& out, double value) {
-  char buffer[40];
-  const auto [end, ec] = std::to_chars(buffer, buffer + sizeof buffer, value);
-  out.append(buffer, ec == std::errc{} ? end : buffer);
-}
-
 /// A record's numeric fields in column order (2..8), so writer and readers walk one table.
 inline std::array<double*, 7> numeric_fields(LogRecord& r) {
   return {&r.loss, &r.train, &r.val, &r.test, &r.best_val, &r.seconds, &r.lr};
@@ -127,12 +91,12 @@ inline std::string jsonl_line(const LogRecord& r) {
     out += ",\"";
     out += log_columns[2 + k];
     out += "\":";
-    if (std::isfinite(*numbers[k])) append_double(out, *numbers[k]);
+    if (std::isfinite(*numbers[k])) out += exact_text(*numbers[k]);
     else out += "null";
   }
   JsonWriter strings;
   const auto texts = string_fields(r);
-  for (std::size_t k = 0; k < texts.size(); ++k) strings.add(log_columns[9 + k], sanitize_utf8(*texts[k]));
+  for (std::size_t k = 0; k < texts.size(); ++k) strings.add(log_columns[9 + k], io::detail::sanitize_utf8(*texts[k]));
   const std::string tail = strings.str();  // {"dataset":...}: its '}' closes the record
   out += ',';
   out.append(tail, 1, std::string::npos);
@@ -169,7 +133,7 @@ inline std::string csv_line(const LogRecord& r) {
   std::string out = std::to_string(r.run) + ',' + std::to_string(r.epoch);
   for (const double* v : numeric_fields(r)) {
     out += ',';
-    if (!std::isnan(*v)) append_double(out, *v);
+    if (!std::isnan(*v)) out += exact_text(*v);
   }
   for (const std::string* s : string_fields(r)) {
     out += ',';

@@ -6,7 +6,6 @@
 
 #include <algorithm>
 #include <atomic>
-#include <charconv>
 #include <chrono>
 #include <concepts>
 #include <cstdint>
@@ -346,8 +345,10 @@ public:
     // Full mode's one batch is the whole graph in id order: its targets never change.
     if (options_.mode == Options::Mode::full) set_targets(prep, prep.iota, prep.data.num_nodes(), classes);
 
-    std::optional<train::Checkpoint> snapshot;  // the state after the last evaluated epoch, for `checkpoint`
-    if (!options_.checkpoint.empty()) snapshot = capture(meta, first_epoch, optimizer, result);
+    // A stop saves the state after the last evaluated epoch, which is kept in memory only when a stop can come.
+    const bool saving = !options_.checkpoint.empty(), keep_last = saving && options_.stop != nullptr;
+    std::optional<train::Checkpoint> snapshot;
+    if (keep_last) snapshot = capture(meta, first_epoch, optimizer, result);
     auto stop_requested = [this] { return options_.stop != nullptr && options_.stop->load(std::memory_order_relaxed); };
 
     autograd::Tape<T, Backend> tape;
@@ -426,11 +427,13 @@ public:
       }
       result.epochs.push_back(record);
       const bool early = evaluate && options_.patience > 0 && since_best_ >= options_.patience;
-      if (snapshot && evaluate) {
-        snapshot = capture(meta, epoch + 1, optimizer, result);
-        const bool due = (options_.checkpoint_every > 0 && (epoch + 1) % options_.checkpoint_every == 0) ||
-                         epoch + 1 == options_.epochs || early;
-        if (due) snapshot->save(options_.checkpoint);
+      const bool due = saving && evaluate &&
+                       ((options_.checkpoint_every > 0 && (epoch + 1) % options_.checkpoint_every == 0) ||
+                        epoch + 1 == options_.epochs || early);
+      if (due || (keep_last && evaluate)) {
+        train::Checkpoint state = capture(meta, epoch + 1, optimizer, result);
+        if (due) state.save(options_.checkpoint);
+        if (keep_last) snapshot = std::move(state);
       }
       if (options_.on_epoch) options_.on_epoch(record, result);
       if (early) {
@@ -586,6 +589,10 @@ private:
 
   // ---- checkpoints -------------------------------------------------------------------------------------------
 
+  /// The EpochRecord fields a checkpoint keeps per epoch, as arrays "curve.<name>", in this order.
+  static constexpr std::size_t kCurves = 7;
+  static constexpr const char* kCurveNames[kCurves] = {"epoch", "loss", "train", "val", "test", "seconds", "lr"};
+
   using BufferRef = typename Model::buffer_ref;
   /// A buffer's value in host memory: a tensor, a vector of doubles or a counter (see nn::Module::buffer_ref).
   using BufferValue = std::variant<Tensor<T, host>, std::vector<double>, std::int64_t>;
@@ -647,12 +654,6 @@ private:
     return v[0];
   }
 
-  /// The shortest text that reads back as v (0.005, not 0.0050000000000000001): exact, and readable in refusals.
-  static std::string number(double v) {
-    char buffer[40];
-    const auto [end, ec] = std::to_chars(buffer, buffer + sizeof buffer, v);
-    return std::string(buffer, ec == std::errc{} ? end : buffer);
-  }
   static double parse_number(const train::Checkpoint& c, const std::string& key) {
     const std::string& v = c.info(key);
     char* end = nullptr;
@@ -694,9 +695,9 @@ private:
     m["trainer.mode"] = o.mode == Options::Mode::gas ? "gas" : "full";
     m["trainer.batch_size"] = std::to_string(o.batch_size);
     m["trainer.max_steps"] = std::to_string(o.max_steps);
-    m["trainer.lr"] = number(o.lr);
-    m["trainer.weight_decay"] = number(o.reg_weight_decay) + " / " + number(o.nonreg_weight_decay);
-    m["trainer.grad_clip"] = o.grad_clip ? number(*o.grad_clip) : "none";
+    m["trainer.lr"] = exact_text(o.lr);
+    m["trainer.weight_decay"] = exact_text(o.reg_weight_decay) + " / " + exact_text(o.nonreg_weight_decay);
+    m["trainer.grad_clip"] = o.grad_clip ? exact_text(*o.grad_clip) : "none";
     m["trainer.seed"] = std::to_string(o.seed);
     m["trainer.eval_every"] = std::to_string(o.eval_every);
     m["partition"] = partition_id;
@@ -714,9 +715,9 @@ private:
     c.set_info("optimizer_steps", std::to_string(optimizer.steps()));
     c.set_info("since_best", std::to_string(since_best_));
     c.set_info("best_epoch", std::to_string(result.best_epoch));
-    c.set_info("best_val", number(result.best_val));
-    c.set_info("test_at_best_val", number(result.test_at_best_val));
-    c.set_info("train_seconds", number(result.train_seconds));
+    c.set_info("best_val", exact_text(result.best_val));
+    c.set_info("test_at_best_val", exact_text(result.test_at_best_val));
+    c.set_info("train_seconds", exact_text(result.train_seconds));
     for (auto* p : model_->parameters()) put_tensor(c, "param." + p->name, host_copy(p->value));
     for (const auto& named : model_->named_buffers()) put_buffer(c, "buffer." + named.first, buffer_value(named.second));
     const auto state = optimizer.state_tensors();
@@ -724,13 +725,12 @@ private:
     for (std::size_t k = 0; k < best_.size(); ++k) put_tensor(c, "best.param." + std::to_string(k), host_copy(best_[k]));
     for (std::size_t k = 0; k < best_buffers_.size(); ++k) put_buffer(c, "best.buffer." + std::to_string(k), best_buffers_[k]);
     c.set_info("best_buffers", std::to_string(best_buffers_.size()));
-    std::vector<double> curves[7];
+    std::vector<double> curves[kCurves];
     for (const auto& e : result.epochs) {
-      const double row[7] = {static_cast<double>(e.epoch), e.loss, e.train, e.val, e.test, e.seconds, e.lr};
-      for (int k = 0; k < 7; ++k) curves[k].push_back(row[k]);
+      const double row[kCurves] = {static_cast<double>(e.epoch), e.loss, e.train, e.val, e.test, e.seconds, e.lr};
+      for (std::size_t k = 0; k < kCurves; ++k) curves[k].push_back(row[k]);
     }
-    static constexpr const char* names[7] = {"epoch", "loss", "train", "val", "test", "seconds", "lr"};
-    for (int k = 0; k < 7; ++k) c.put<double>(std::string("curve.") + names[k], curves[k]);
+    for (std::size_t k = 0; k < kCurves; ++k) c.put<double>(std::string("curve.") + kCurveNames[k], curves[k]);
     return c;
   }
 
@@ -776,12 +776,11 @@ private:
     result.best_val = parse_number(c, "best_val");
     result.test_at_best_val = parse_number(c, "test_at_best_val");
     result.train_seconds = parse_number(c, "train_seconds");
-    static constexpr const char* names[7] = {"epoch", "loss", "train", "val", "test", "seconds", "lr"};
-    std::vector<double> curves[7];
-    for (int k = 0; k < 7; ++k) {
-      curves[k] = c.get<double>(std::string("curve.") + names[k]);
+    std::vector<double> curves[kCurves];
+    for (std::size_t k = 0; k < kCurves; ++k) {
+      curves[k] = c.get<double>(std::string("curve.") + kCurveNames[k]);
       GAS_CHECK(curves[k].size() == static_cast<std::size_t>(epochs), format_error,
-                c.source() << ": curve '" << names[k] << "' has " << curves[k].size() << " entries for " << epochs
+                c.source() << ": curve '" << kCurveNames[k] << "' has " << curves[k].size() << " entries for " << epochs
                            << " epochs");
     }
     result.epochs.clear();
