@@ -16,6 +16,7 @@
 #include "gas/core/tensor.hpp"
 #include "gas/graph/csr.hpp"
 #include "gas/graph/dataset.hpp"
+#include "gas/graph/splits.hpp"
 #include "gas/gen/rmat.hpp"
 #include "gas/gen/sbm.hpp"
 #include "gas/io/load.hpp"

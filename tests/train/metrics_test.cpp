@@ -231,13 +231,25 @@ TEST_CASE("metric_for picks micro_f1 for multi-label datasets and accuracy other
   single.num_classes = 3;
   CHECK(gas::train::metric_for(single) == gas::train::Metric::accuracy);
 
-  gas::Dataset binary;  // 2-class: still accuracy; ROC-AUC is only ever asked for explicitly
+  gas::Dataset binary;  // 2-class: accuracy, unless it is a binary heterophilous benchmark published with ROC-AUC
   binary.labels = {0, 1};
   binary.num_classes = 2;
+  CHECK(gas::train::metric_for(binary) == gas::train::Metric::accuracy);
+  for (const char* name : {"minesweeper", "tolokers", "questions"}) {
+    binary.name = name;
+    CHECK(gas::train::metric_for(binary) == gas::train::Metric::roc_auc);
+  }
+  binary.name = "minesweeper";
+  binary.num_classes = 3;  // not the published binary task: the name alone does not decide
+  binary.labels = {0, 1, 2};
   CHECK(gas::train::metric_for(binary) == gas::train::Metric::accuracy);
 
   gas::Dataset multi;
   multi.multi_labels = gas::Tensor<std::uint8_t>(2, 4, std::uint8_t{1});
   multi.num_classes = 4;
   CHECK(gas::train::metric_for(multi) == gas::train::Metric::micro_f1);
+
+  CHECK(gas::train::parse_metric("roc_auc") == gas::train::Metric::roc_auc);
+  CHECK(gas::train::parse_metric("micro_f1") == gas::train::Metric::micro_f1);
+  CHECK_THROWS_NAMING(gas::config_error, (void)gas::train::parse_metric("auc"), "unknown metric 'auc'");
 }

@@ -66,6 +66,11 @@ struct TrainerOptions {
   /// How histories and batch inputs move on the GPU (models::HistoryIO::sync or overlapped); unset keeps the
   /// model's own setting (overlapped for a device model with a GPU store). Host models accept only sync.
   std::optional<models::HistoryIO> history_io{};
+  /// Which of the dataset's splits the fit trains on and scores (gas/graph/splits.hpp draws or picks them per run).
+  std::int32_t split = 0;
+  /// The metric that scores epochs and selects the best one; unset: train::metric_for(data), the dataset's
+  /// published metric. Must suit the targets (micro-F1 for multi-label, ROC-AUC for two classes).
+  std::optional<train::Metric> metric{};
 
   /// Early stopping: end the fit after this many evaluations in a row without a better validation metric
   /// (0: never). The best-validation selection is unchanged, so the result is that of the best epoch.
@@ -262,8 +267,8 @@ public:
     fitted_ = false;
   }
 
-  /// @brief Trains the model on split 0 of `data` for options().epochs epochs and returns the curves and the
-  /// test metric at the best validation metric (accuracy, or micro-F1 for multi-label data: train::metric_for).
+  /// @brief Trains the model on split options().split of `data` for options().epochs epochs and returns the curves and the
+  /// test metric at the best validation metric (options().metric, else train::metric_for: the dataset's published one).
   ///
   /// Throws config_error when the dataset has no targets, no split, or an empty train/val/test set;
   /// shape_error when the model was built for another node count, feature width or class count;
@@ -275,7 +280,7 @@ public:
     check_dataset(data);
     Model& model = *model_;
     const std::int64_t classes = data.num_classes;
-    metric_ = train::metric_for(data);
+    metric_ = options_.metric.value_or(train::metric_for(data));
     release();
 
     // Normalize over the whole graph before any cut: every in-batch row then keeps its exact weights.
@@ -410,7 +415,7 @@ public:
         const Tensor<T, host> logits = options_.mode == Options::Mode::gas
                                            ? model.inference(prep.data.features, *eval_loader_)
                                            : full_eval(tape, prep);
-        record.train = score(logits, prep, prep.data.splits[0].train);
+        record.train = score(logits, prep, prep.data.splits[0].train);  // the prepared copy holds the chosen split only
         record.val = score(logits, prep, prep.data.splits[0].val);
         record.test = score(logits, prep, prep.data.splits[0].test);
         if (record.val > result.best_val) {
@@ -455,7 +460,7 @@ private:
   /// the model computes on, a per-node training mask and, for full mode, the identity id list.
   struct Prepared {
     Dataset data;                     // graph = the (normalized) adjacency the model uses
-    std::vector<std::uint8_t> train;  // (num_nodes) 1 for the training nodes of split 0
+    std::vector<std::uint8_t> train;  // (num_nodes) 1 for the training nodes of the chosen split
     std::vector<node_id> iota;        // (num_nodes) 0 .. n - 1, full mode's n_id
   };
 
@@ -464,10 +469,23 @@ private:
               "dataset '" << data.name << "' has no targets (num_classes = " << data.num_classes
                           << "): training needs labels");
     GAS_CHECK(!data.splits.empty(), config_error,
-              "dataset '" << data.name << "' has no train/val/test split; training needs one");
-    const auto& s = data.splits[0];
+              "dataset '" << data.name << "' has no train/val/test split; training needs one (gas/graph/splits.hpp "
+                          << "generates some)");
+    GAS_CHECK(options_.split >= 0 && options_.split < static_cast<std::int32_t>(data.splits.size()), config_error,
+              "dataset '" << data.name << "' has " << data.splits.size() << " split(s); TrainerOptions::split = "
+                          << options_.split << " is not one of them");
+    if (options_.metric) {
+      const train::Metric m = *options_.metric;
+      GAS_CHECK((m == train::Metric::micro_f1) == data.is_multi_label(), config_error,
+                "metric " << train::to_string(m) << " does not suit dataset '" << data.name << "': "
+                          << (data.is_multi_label() ? "multi-label targets are scored by micro_f1"
+                                                    : "micro_f1 scores multi-label targets only"));
+      GAS_CHECK(m != train::Metric::roc_auc || data.num_classes == 2, config_error,
+                "metric roc_auc needs two classes; dataset '" << data.name << "' has " << data.num_classes);
+    }
+    const auto& s = data.splits[static_cast<std::size_t>(options_.split)];
     GAS_CHECK(!s.train.empty() && !s.val.empty() && !s.test.empty(), config_error,
-              "dataset '" << data.name << "' split 0 has " << s.train.size() << " train, " << s.val.size()
+              "dataset '" << data.name << "' split " << options_.split << " has " << s.train.size() << " train, " << s.val.size()
                           << " val and " << s.test.size() << " test nodes; each must be non-empty");
     const Model& m = *model_;
     GAS_CHECK(m.num_nodes() == data.num_nodes() && m.in_features() == data.num_features() &&
@@ -479,12 +497,12 @@ private:
                                         << " features and " << data.num_classes << " classes");
   }
 
-  /// Permutes features, targets and split 0 by `part` (or copies them when it is null) next to `adj`.
-  static Prepared prepare(const Dataset& data, const Graph& adj, const partition::Partition* part) {
+  /// Permutes features, targets and the chosen split by `part` (or copies them when it is null) next to `adj`.
+  Prepared prepare(const Dataset& data, const Graph& adj, const partition::Partition* part) const {
     Prepared p;
     p.data.name = data.name;
     p.data.num_classes = data.num_classes;
-    const Split& split = data.splits[0];
+    const Split& split = data.splits[static_cast<std::size_t>(options_.split)];
     Split& out = p.data.splits.emplace_back();
     if (part != nullptr) {
       p.data.graph = partition::permute(adj, *part);
@@ -547,7 +565,7 @@ private:
                     const std::vector<autograd::Parameter<T, Backend>*>& params) {
     const std::span<const node_id> rows(local_rows_);
     const std::span<const std::int32_t> labels(local_labels_);
-    auto loss = metric_ == train::Metric::micro_f1 ? ops::bce_with_logits(out, local_multi_, rows)
+    auto loss = prep_.data.is_multi_label() ? ops::bce_with_logits(out, local_multi_, rows)
                                                    : ops::cross_entropy(out, labels, rows);
     // A model with a loss-side Lipschitz regularizer (GIN with nn::reg::NoisePerturbation) reports the penalty of the
     // forward pass just run; it joins the loss with weight 1, as in the reference.
@@ -577,6 +595,8 @@ private:
   double score(const Tensor<T, host>& logits, const Prepared& p, const std::vector<node_id>& rows) const {
     const std::span<const node_id> r(rows);
     if (metric_ == train::Metric::micro_f1) return train::micro_f1(logits.view(), p.data.multi_labels, r);
+    if (metric_ == train::Metric::roc_auc)
+      return train::roc_auc(logits.view(), std::span<const std::int32_t>(p.data.labels), r);
     return train::accuracy(logits.view(), std::span<const std::int32_t>(p.data.labels), r);
   }
 
@@ -677,6 +697,18 @@ private:
     return std::string(buffer) + " (" + std::to_string(part.ptr.size() - 1) + " parts)";
   }
 
+  /// Which nodes the split holds (a resumed run must score the same sets): CRC-32 of the three id lists.
+  static std::string split_fingerprint(const Split& split) {
+    auto crc = static_cast<std::uint32_t>(crc32(0L, nullptr, 0));
+    for (const auto* ids : {&split.train, &split.val, &split.test})
+      crc = static_cast<std::uint32_t>(crc32(crc, reinterpret_cast<const Bytef*>(ids->data()),
+                                             static_cast<uInt>(ids->size() * sizeof(node_id))));
+    char buffer[16];
+    std::snprintf(buffer, sizeof buffer, "%08x", crc);
+    return std::string(buffer) + ", " + std::to_string(split.train.size()) + "/" + std::to_string(split.val.size()) +
+           "/" + std::to_string(split.test.size());
+  }
+
   /// The configuration a checkpoint must match: dataset, model structure, trainer options, partition, and the
   /// application's checkpoint_meta. The epoch count, patience and checkpoint settings may change on resume.
   std::map<std::string, std::string> fingerprint(const Dataset& data, const std::string& partition_id) {
@@ -701,6 +733,8 @@ private:
     m["trainer.seed"] = std::to_string(o.seed);
     m["trainer.eval_every"] = std::to_string(o.eval_every);
     m["partition"] = partition_id;
+    m["trainer.metric"] = std::string(train::to_string(metric_));
+    m["split"] = std::to_string(o.split) + " (" + split_fingerprint(data.splits[static_cast<std::size_t>(o.split)]) + ")";
     return m;
   }
 
