@@ -264,9 +264,9 @@ inline void explain_by_hand(const Request& r) {
   for (const auto& f : d.files)
     if (!fs::exists(folder / f.name, ec))
       std::fprintf(r.log, "  %s\n    -> %s\n", url_of(r, f).c_str(), (folder / f.name).string().c_str());
-  std::fprintf(r.log, "then run gas-fetch %s %s again: it checks each file%s and prints the spec.\n",
-               std::string(d.name).c_str(), r.dir.string().c_str(),
-               d.layout == Layout::ogb_zip ? " and unpacks the archive" : "");
+  std::fprintf(r.log, "(for instance with curl -L -o PATH URL), then run gas-fetch %s %s again: it checks each file%s "
+               "and prints the spec.\n",
+               std::string(d.name).c_str(), r.dir.string().c_str(), d.layout == Layout::ogb_zip ? ", unpacks the archive" : "");
   throw gas::not_compiled(
       "built without libcurl (meson feature 'fetch': install libcurl's development files, e.g. Debian's "
       "libcurl4-openssl-dev, and reconfigure), so " + std::string(d.name) + " must be downloaded by hand as listed above");

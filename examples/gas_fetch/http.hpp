@@ -52,7 +52,8 @@ struct Transfer {
   std::string content_range;  // of the final response
   std::string error;          // why a callback stopped the transfer
   bool progress = false;
-  std::chrono::steady_clock::time_point last_progress{};
+  bool printed = false;  // a progress line is on the terminal
+  std::chrono::steady_clock::time_point last_progress = std::chrono::steady_clock::now();
   std::string label;
 };
 
@@ -123,11 +124,8 @@ inline std::size_t on_data(char* data, std::size_t size, std::size_t count, void
   return n;
 }
 
-inline int on_progress(void* user, curl_off_t total, curl_off_t now, curl_off_t, curl_off_t) {
-  auto& t = *static_cast<Transfer*>(user);
-  const auto time = std::chrono::steady_clock::now();
-  if (time - t.last_progress < std::chrono::milliseconds(250)) return 0;
-  t.last_progress = time;
+/// "\rNAME: 12.3 / 80.2 MiB ( 15%)", from where the resumed file started.
+inline void print_progress(const Transfer& t, curl_off_t total, curl_off_t now) {
   const double mib = 1048576.0, done = static_cast<double>(t.offset) + static_cast<double>(now);
   if (total > 0) {
     const double all = static_cast<double>(t.offset) + static_cast<double>(total);
@@ -135,6 +133,16 @@ inline int on_progress(void* user, curl_off_t total, curl_off_t now, curl_off_t,
   } else {
     std::fprintf(stderr, "\r%s: %.1f MiB ", t.label.c_str(), done / mib);
   }
+}
+
+/// Four lines a second at most; a transfer shorter than a quarter second prints none.
+inline int on_progress(void* user, curl_off_t total, curl_off_t now, curl_off_t, curl_off_t) {
+  auto& t = *static_cast<Transfer*>(user);
+  const auto time = std::chrono::steady_clock::now();
+  if (time - t.last_progress < std::chrono::milliseconds(250)) return 0;
+  t.last_progress = time;
+  t.printed = true;
+  print_progress(t, total, now);
   return 0;
 }
 
@@ -200,7 +208,13 @@ inline void curl_download(const std::string& url, const std::filesystem::path& p
     if (offset > 0) std::fprintf(stderr, "%s: resuming at byte %llu\n", url.c_str(), static_cast<unsigned long long>(offset));
 
     const CURLcode rc = curl_easy_perform(h);
-    if (t.progress && t.last_progress != std::chrono::steady_clock::time_point{}) std::fputc('\n', stderr);
+    if (t.printed) {
+      curl_off_t total = 0, now = 0;
+      curl_easy_getinfo(h, CURLINFO_CONTENT_LENGTH_DOWNLOAD_T, &total);
+      curl_easy_getinfo(h, CURLINFO_SIZE_DOWNLOAD_T, &now);
+      detail::print_progress(t, total, now);
+      std::fputc('\n', stderr);
+    }
     long status = 0;
     curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &status);
     const bool closed = t.out != nullptr && std::fclose(t.out) == 0;
@@ -225,10 +239,10 @@ inline void curl_download(const std::string& url, const std::filesystem::path& p
       const std::string why = !t.error.empty() ? t.error : errbuf[0] != '\0' ? std::string(errbuf) : curl_easy_strerror(rc);
       const std::uint64_t have = t.offset + t.written;
       if (have == 0) std::filesystem::remove(part, ec);
-      throw gas::io_error(url + ": " + why + " (after " + std::to_string(have) + " bytes" +
-                          (have > 0 ? "; the partial download is kept in " + part.string() +
-                                          ": run gas-fetch again to resume it)"
-                                    : ")"));
+      throw gas::io_error(url + ": " + why +
+                          (have > 0 ? " (after " + std::to_string(have) + " bytes; the partial download is kept in " +
+                                          part.string() + ": run gas-fetch again to resume it)"
+                                    : ""));
     }
     if (!closed) throw gas::io_error(part.string() + ": write failed (disk full?)");
     return;
