@@ -28,11 +28,12 @@ CORA_PARTS = ["x", "tx", "allx", "y", "ty", "ally", "graph", "test.index"]
 
 
 class Server:
-    """Serves `files` (URL path -> bytes) with Range support; `redirects` maps a path prefix to another; `cut` maps
-    a path to a byte count after which the connection is closed mid-body. Records (path, Range header) per request."""
+    """Serves `files` (URL path -> bytes) with Range support, except under the path prefixes in `no_range`;
+    `redirects` maps a path prefix to another; `cut` maps a path to a byte count after which the connection is
+    closed mid-body. Records (path, Range header) per request."""
 
     def __init__(self):
-        self.files, self.redirects, self.cut, self.requests = {}, {}, {}, []
+        self.files, self.redirects, self.cut, self.requests, self.no_range = {}, {}, {}, [], []
         owner = self
 
         class Handler(http.server.BaseHTTPRequestHandler):
@@ -59,7 +60,7 @@ class Server:
                     return self.reply(404, b"not found\n")
                 status, headers, start = 200, [], 0
                 m = re.fullmatch(r"bytes=(\d+)-", self.headers.get("Range") or "")
-                if m:
+                if m and not any(self.path.startswith(p) for p in owner.no_range):
                     start = int(m.group(1))
                     if start >= len(body):
                         return self.reply(416, b"", [("Content-Range", f"bytes */{len(body)}")])
@@ -138,6 +139,21 @@ def cases_without_data(c, server, tmp):
     c.check(r.returncode == 0 and r.stdout.strip().splitlines()[-1:] == [spec] and "no checksum" in r.stderr,
             "unknown checksum: downloaded, says so, prints the npz spec", r)
     c.check((d / "heterophilous/roman_empire.npz").read_bytes() == b"any bytes at all", "unknown checksum: content")
+
+    # A whole file left as .part (size unknown): the server answers the Range with 416 'bytes */SIZE', so the
+    # part is complete and takes its name; a .part that is no prefix of the file (longer) is fetched again.
+    server.files["/het/tolokers.npz"] = b"0123456789"
+    for label, part in [("whole", b"0123456789"), ("longer", b"0123456789abc")]:
+        d = tmp / f"part-{label}"
+        (d / "heterophilous").mkdir(parents=True)
+        (d / "heterophilous/tolokers.npz.part").write_bytes(part)
+        before = len(server.requests)
+        r = c.run("tolokers", d, "--base-url", f"{base}/het")
+        c.check(r.returncode == 0 and (d / "heterophilous/tolokers.npz").read_bytes() == b"0123456789" and
+                not (d / "heterophilous/tolokers.npz.part").exists(), f".part {label}: completed", r)
+        c.check([rng for _, rng in server.requests[before:]] == ([f"bytes={len(part)}-"] +
+                                                                 ([None] if label == "longer" else [])),
+                f".part {label}: requests {server.requests[before:]}")
 
     # A good OGB zip: unpacked, its top folder renamed as OGB does, the archive removed, the ogb spec printed.
     server.files["/ogb-good/arxiv.zip"] = make_zip([("arxiv/raw/edge.csv.gz", b"e"), ("arxiv/split/time/train.csv.gz",
@@ -239,6 +255,18 @@ def cases_with_cora(c, server, tmp, cora):
     c.check(all((folder / f"ind.cora.{p}").read_bytes() == files[p] for p in CORA_PARTS) and not part.exists(),
             f"resume: files differ or .part left: {tree(folder)}")
     c.check(r.stderr.count("already there, checksum ok") == 2, "resume: x and tx from the first run kept", r)
+
+    # A server that ignores Range answers 200 with the whole file: the .part starts over and the result verifies.
+    server.files["/norange/ind.cora.x"] = files["x"]
+    server.no_range.append("/norange/")
+    server.cut["/norange/ind.cora.x"] = 5000
+    d = tmp / "norange"
+    r = c.run("cora", d, "--base-url", f"{base}/norange")
+    c.check(r.returncode == 1 and (d / "planetoid/cora/ind.cora.x.part").exists(), "no range: first run interrupted", r)
+    del server.cut["/norange/ind.cora.x"]
+    r = c.run("cora", d, "--base-url", f"{base}/norange")
+    c.check("cannot resume" in r.stderr and (d / "planetoid/cora/ind.cora.x").read_bytes() == files["x"],
+            "no range: downloaded again from the start and verified", r)
 
 
 def main(exe, data_dir):
