@@ -63,6 +63,16 @@ inline std::string_view trim(std::string_view s) {
   return s;
 }
 
+/// True when header `line` starts with `name` (lowercase, with its colon) in any letter case, as HTTP allows.
+inline bool has_name(std::string_view line, std::string_view name) {
+  if (line.size() < name.size()) return false;
+  for (std::size_t i = 0; i < name.size(); ++i) {
+    const char c = line[i];
+    if ((c >= 'A' && c <= 'Z' ? static_cast<char>(c - 'A' + 'a') : c) != name[i]) return false;
+  }
+  return true;
+}
+
 /// Keeps the reason phrase and Content-Range of the last response (a redirect's headers come first).
 inline std::size_t on_header(char* data, std::size_t size, std::size_t count, void* user) {
   auto& t = *static_cast<Transfer*>(user);
@@ -74,7 +84,7 @@ inline std::size_t on_header(char* data, std::size_t size, std::size_t count, vo
     const auto code = line.find(' ');
     const auto reason = code == std::string_view::npos ? code : line.find(' ', code + 1);
     if (reason != std::string_view::npos) t.reason = std::string(trim(line.substr(reason + 1)));
-  } else if (line.size() > 14 && (line.starts_with("Content-Range:") || line.starts_with("content-range:"))) {
+  } else if (has_name(line, "content-range:")) {
     t.content_range = std::string(trim(line.substr(14)));
   }
   return size * count;
@@ -162,7 +172,7 @@ inline void curl_download(const std::string& url, const std::filesystem::path& p
     t.part = part;
     t.offset = offset;
     t.label = part.filename().string();
-    t.label.resize(t.label.size() - 5);  // without ".part"
+    if (t.label.ends_with(".part")) t.label.resize(t.label.size() - 5);
     t.progress = isatty(STDERR_FILENO) != 0;
     t.out = std::fopen(part.string().c_str(), offset > 0 ? "ab" : "wb");
     if (t.out == nullptr) throw gas::io_error(part.string() + ": cannot open for writing");
@@ -218,7 +228,7 @@ inline void curl_download(const std::string& url, const std::filesystem::path& p
     long status = 0;
     curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &status);
     const bool closed = t.out != nullptr && std::fclose(t.out) == 0;
-    if (t.restarted) std::fprintf(stderr, "%s: the server cannot resume; downloaded from the start\n", url.c_str());
+    if (t.restarted) std::fprintf(stderr, "%s: the server cannot resume (it ignored the byte range): fetched from the start\n", url.c_str());
 
     if (status == 416 && offset > 0) {
       // The range starts at or past the end: either `part` is already whole ("bytes */SIZE" says how long the
