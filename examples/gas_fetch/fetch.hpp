@@ -63,9 +63,10 @@ inline std::string spec_of(const Request& r) {
 /// A byte count as people read it: "540580 bytes (528 KiB)".
 inline std::string bytes_text(std::uint64_t n) {
   char buf[64];
-  if (n < 1024) std::snprintf(buf, sizeof buf, "%llu bytes", static_cast<unsigned long long>(n));
-  else if (n < (1ull << 20)) std::snprintf(buf, sizeof buf, "%llu bytes (%.0f KiB)", static_cast<unsigned long long>(n), n / 1024.0);
-  else std::snprintf(buf, sizeof buf, "%llu bytes (%.1f MiB)", static_cast<unsigned long long>(n), n / 1048576.0);
+  const auto count = static_cast<unsigned long long>(n);
+  if (n < 1024) std::snprintf(buf, sizeof buf, "%llu bytes", count);
+  else if (n < (1ull << 20)) std::snprintf(buf, sizeof buf, "%llu bytes (%.0f KiB)", count, n / 1024.0);
+  else std::snprintf(buf, sizeof buf, "%llu bytes (%.1f MiB)", count, n / 1048576.0);
   return buf;
 }
 
@@ -266,7 +267,8 @@ inline void explain_by_hand(const Request& r) {
       std::fprintf(r.log, "  %s\n    -> %s\n", url_of(r, f).c_str(), (folder / f.name).string().c_str());
   std::fprintf(r.log, "(for instance with curl -L -o PATH URL), then run gas-fetch %s %s again: it checks each file%s "
                "and prints the spec.\n",
-               std::string(d.name).c_str(), r.dir.string().c_str(), d.layout == Layout::ogb_zip ? ", unpacks the archive" : "");
+               std::string(d.name).c_str(), r.dir.string().c_str(),
+               d.layout == Layout::ogb_zip ? ", unpacks the archive" : "");
   throw gas::not_compiled(
       "built without libcurl (meson feature 'fetch': install libcurl's development files, e.g. Debian's "
       "libcurl4-openssl-dev, and reconfigure), so " + std::string(d.name) + " must be downloaded by hand as listed above");

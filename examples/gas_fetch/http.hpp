@@ -215,7 +215,8 @@ inline void curl_download(const std::string& url, const std::filesystem::path& p
       curl_easy_setopt(h, CURLOPT_XFERINFODATA, &t);
       curl_easy_setopt(h, CURLOPT_NOPROGRESS, 0L);
     }
-    if (offset > 0) std::fprintf(stderr, "%s: resuming at byte %llu\n", url.c_str(), static_cast<unsigned long long>(offset));
+    if (offset > 0)
+      std::fprintf(stderr, "%s: resuming at byte %llu\n", url.c_str(), static_cast<unsigned long long>(offset));
 
     const CURLcode rc = curl_easy_perform(h);
     if (t.printed) {
@@ -228,7 +229,9 @@ inline void curl_download(const std::string& url, const std::filesystem::path& p
     long status = 0;
     curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &status);
     const bool closed = t.out != nullptr && std::fclose(t.out) == 0;
-    if (t.restarted) std::fprintf(stderr, "%s: the server cannot resume (it ignored the byte range): fetched from the start\n", url.c_str());
+    if (t.restarted)
+      std::fprintf(stderr, "%s: the server cannot resume (it ignored the byte range): fetched from the start\n",
+                   url.c_str());
 
     if (status == 416 && offset > 0) {
       // The range starts at or past the end: either `part` is already whole ("bytes */SIZE" says how long the

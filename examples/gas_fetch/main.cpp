@@ -88,7 +88,8 @@ int run(int argc, char** argv) {
     }
     if (arg == "--base-url" && i + 1 < argc) request.base_url = argv[++i];
     else if (arg.starts_with("--base-url=")) request.base_url = std::string(arg.substr(11));
-    else if (arg.starts_with("-") && arg != "-") throw gas::config_error("unknown or incomplete option '" + std::string(arg) + "'");
+    else if (arg.starts_with("-") && arg != "-")
+      throw gas::config_error("unknown or incomplete option '" + std::string(arg) + "'");
     else if (name.empty()) name = arg;
     else if (!have_dir) {
       request.dir = std::string(arg);

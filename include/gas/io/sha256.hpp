@@ -55,7 +55,7 @@ public:
     std::uint8_t pad[72] = {0x80};
     // One 0x80 byte, zeros up to 56 mod 64, then the 64-bit big-endian message length in bits.
     const std::size_t zeros = (fill_ < 56 ? 56 - fill_ : 120 - fill_) - 1;
-    for (int i = 0; i < 8; ++i) pad[1 + zeros + static_cast<std::size_t>(i)] = static_cast<std::uint8_t>(bits >> (56 - 8 * i));
+    for (std::size_t i = 0; i < 8; ++i) pad[1 + zeros + i] = static_cast<std::uint8_t>(bits >> (56 - 8 * i));
     update(std::span<const std::uint8_t>(pad, 1 + zeros + 8));
     Digest out{};
     for (std::size_t i = 0; i < 8; ++i)
