@@ -2,11 +2,16 @@
 //
 //   gas-inspect SPEC [--json FILE] [--directed] [--keep-self-loops]
 //               [--partition metis:K|metis-rb:K|random:K|contiguous:K [--batch-size B] [--seed S]]
+//               [--split PROTOCOL] [--export-splits FILE.npz]
 //
-// Prints name, nodes, edges (directed entries after symmetrizing), features, classes and the sizes of
-// split 0, plus degree statistics; with --partition also the partition's edge cut and balance and the
-// training loader's batch and halo sizes over one epoch (B clusters per batch, default 1). With --json it
-// writes the same as one JSON object. Any gas::error is printed and the exit status is 1.
+// Prints name, nodes, edges (directed entries after symmetrizing), features, classes, how many splits the
+// dataset has and the sizes of each, plus degree statistics; with --partition also the partition's edge cut and
+// balance and the training loader's batch and halo sizes over one epoch (B clusters per batch, default 1).
+// --split shows the splits a protocol gives instead (gas/graph/splits.hpp: N, all, per-class:..., random:...;
+// generated ones default to count=10, and split k is the same whatever the count), and --export-splits writes them
+// as an npz of bool masks train_masks / val_masks / test_masks of shape (splits, nodes), the heterophilous
+// benchmark's layout, for other tools (tools/pyg_fullbatch.py) to train on the very same nodes. With --json it
+// writes the report as one JSON object. Any gas::error is printed and the exit status is 1.
 
 #include <algorithm>
 #include <charconv>
@@ -15,6 +20,10 @@
 #include <cstring>
 #include <string>
 #include <string_view>
+#include <memory>
+#include <span>
+#include <utility>
+#include <vector>
 
 #include <gas/gas.hpp>
 
@@ -23,10 +32,11 @@ namespace {
 int usage(const char* argv0) {
   std::fprintf(stderr,
                "usage: %s SPEC [--json FILE] [--directed] [--keep-self-loops] [--sparse-features auto|always|never]\n"
-               "          [--partition KIND:K [--batch-size B] [--seed S]]\n"
+               "          [--partition KIND:K [--batch-size B] [--seed S]] [--split PROTOCOL] [--export-splits FILE.npz]\n"
                "  SPEC: planetoid:DIR | npz:FILE | ogb:DIR | saint:DIR | edgelist:FILE | dimacs:FILE |\n"
                "        sbm[:key=value,...] | rmat[:key=value,...]\n"
-               "  KIND: metis | metis-rb | random | contiguous\n",
+               "  KIND: metis | metis-rb | random | contiguous\n"
+               "  PROTOCOL: N | all | per-class:train=20,val=30[,count=C][,seed=S] | random:train=0.6,val=0.2[,...]\n",
                argv0);
   return 2;
 }
@@ -38,6 +48,21 @@ std::int64_t flag_value(std::string_view flag, std::string_view text) {
   if (ec != std::errc{} || end != text.data() + text.size() || value < 0)
     throw gas::config_error(std::string(flag) + ": '" + std::string(text) + "' is not a non-negative integer");
   return value;
+}
+
+/// Writes `splits` as (splits, nodes) bool masks, the heterophilous-graphs npz layout numpy and gas both read.
+void export_splits(const std::string& path, const std::vector<gas::Split>& splits, std::int64_t nodes) {
+  const auto count = static_cast<std::int64_t>(splits.size());
+  std::vector<std::pair<std::string, std::string>> arrays;
+  for (const auto& [key, member] : {std::pair{"train_masks", &gas::Split::train}, std::pair{"val_masks", &gas::Split::val},
+                                    std::pair{"test_masks", &gas::Split::test}}) {
+    const auto size = static_cast<std::size_t>(count * nodes);
+    std::unique_ptr<bool[]> mask(new bool[size]());
+    for (std::int64_t s = 0; s < count; ++s)
+      for (const gas::node_id v : splits[static_cast<std::size_t>(s)].*member) mask[static_cast<std::size_t>(s * nodes + v)] = true;
+    arrays.emplace_back(key, gas::io::npy_bytes(std::span<const bool>(mask.get(), size), {count, nodes}));
+  }
+  gas::io::write_npz(path, arrays);
 }
 
 /// Partitions the dataset, runs one epoch of the training loader, and adds what it saw to the report.
@@ -88,6 +113,7 @@ void inspect_partition(const gas::Dataset& data, const std::string& spec, std::i
 
 int main(int argc, char** argv) {
   std::string spec, json_path, partition_spec, batch_text = "1", seed_text = "0", sparse_text = "auto";
+  std::string split_text, export_path;
   gas::LoadOptions options;
   for (int i = 1; i < argc; ++i) {
     const std::string_view arg = argv[i];
@@ -98,6 +124,8 @@ int main(int argc, char** argv) {
     else if (arg == "--directed") options.symmetrize = false;
     else if (arg == "--keep-self-loops") options.remove_self_loops = false;
     else if (arg == "--sparse-features" && i + 1 < argc) sparse_text = argv[++i];
+    else if (arg == "--split" && i + 1 < argc) split_text = argv[++i];
+    else if (arg == "--export-splits" && i + 1 < argc) export_path = argv[++i];
     else if (arg == "-h" || arg == "--help") return usage(argv[0]), 0;
     else if (!arg.starts_with("--") && spec.empty()) spec = arg;
     else return usage(argv[0]);
@@ -111,8 +139,12 @@ int main(int argc, char** argv) {
     if (batch_size < 1) throw gas::config_error("--batch-size must be at least 1");
     if (!partition_spec.empty()) (void)gas::partition::parse_partition_spec(partition_spec);
     options.sparse_features = gas::parse_sparse_features(sparse_text);
+    const auto protocol = gas::parse_split_protocol(split_text.empty() ? "all" : split_text, "--split");
     const auto start = std::chrono::steady_clock::now();
-    const gas::Dataset data = gas::io::load(spec, options);
+    gas::Dataset data = gas::io::load(spec, options);
+    // The splits to show and export: the stored ones unless --split generates others.
+    if (!split_text.empty() || !export_path.empty())
+      if (protocol.generated() || !data.splits.empty()) data.splits = gas::make_splits(data, protocol, 10);
     const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
 
     const auto degrees = gas::degrees(data.graph);
@@ -132,6 +164,7 @@ int main(int argc, char** argv) {
         .add("classes", data.num_classes)
         .add("multi_label", data.is_multi_label())
         .add("splits", data.splits.size())
+        .add("split_protocol", split_text.empty() ? std::string("stored") : protocol.text(10))
         .add("train", split.train.size())
         .add("val", split.val.size())
         .add("test", split.test.size())
@@ -147,8 +180,27 @@ int main(int argc, char** argv) {
                 data.features.is_sparse() ? "sparse (CSR)" : "dense", static_cast<long long>(data.features.nnz()),
                 static_cast<double>(data.features.bytes()) / (1024.0 * 1024.0));
     std::printf("classes        %d%s\n", data.num_classes, data.is_multi_label() ? " (multi-label)" : "");
-    std::printf("splits         %zu\n", data.splits.size());
+    std::vector<double> train_sizes, val_sizes, test_sizes;
+    for (const auto& s : data.splits) {
+      train_sizes.push_back(static_cast<double>(s.train.size()));
+      val_sizes.push_back(static_cast<double>(s.val.size()));
+      test_sizes.push_back(static_cast<double>(s.test.size()));
+    }
+    json.add_array("split_train", train_sizes).add_array("split_val", val_sizes).add_array("split_test", test_sizes);
+    std::printf("splits         %zu%s\n", data.splits.size(),
+                split_text.empty() ? (data.splits.empty() ? " (generate some with --split per-class:train=20,val=30)" : "")
+                                   : (" (" + protocol.text(10) + ")").c_str());
     std::printf("train/val/test %zu / %zu / %zu (split 0)\n", split.train.size(), split.val.size(), split.test.size());
+    constexpr std::size_t shown = 10;  // then a summary line: datasets with 20+ splits stay readable
+    for (std::size_t k = 1; k < std::min(shown, data.splits.size()); ++k)
+      std::printf("               %zu / %zu / %zu (split %zu)\n", data.splits[k].train.size(), data.splits[k].val.size(),
+                  data.splits[k].test.size(), k);
+    if (data.splits.size() > shown) std::printf("               ... and %zu more\n", data.splits.size() - shown);
+    if (!export_path.empty()) {
+      if (data.splits.empty()) throw gas::config_error("--export-splits: '" + data.name + "' has no split to export");
+      export_splits(export_path, data.splits, data.num_nodes());
+      std::printf("exported       %zu split(s) to %s\n", data.splits.size(), export_path.c_str());
+    }
     std::printf("degree         max %lld, mean %.3f, isolated nodes %lld\n", static_cast<long long>(max_degree),
                 data.num_nodes() ? static_cast<double>(data.num_edges()) / data.num_nodes() : 0.0,
                 static_cast<long long>(isolated));

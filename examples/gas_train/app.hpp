@@ -67,7 +67,8 @@ inline gas::JsonWriter hyper_json(const gas_train::Hyper& h) {
   j.add("batch_norm", *h.batch_norm).add("residual", *h.residual).add("epochs", *h.epochs).add("lr", *h.lr);
   j.add("reg_weight_decay", *h.reg_weight_decay).add("nonreg_weight_decay", *h.nonreg_weight_decay);
   j.add("grad_clip", *h.grad_clip).add("num_parts", *h.num_parts).add("batch_size", *h.batch_size);
-  j.add("max_steps", *h.max_steps).add("row_normalize", *h.row_normalize);
+  j.add("max_steps", *h.max_steps).add("row_normalize", *h.row_normalize).add("standardize", *h.standardize);
+  j.add("linear", *h.linear).add("drop_input", *h.drop_input).add("shared_weights", *h.shared_weights);
   return j;
 }
 
@@ -86,20 +87,39 @@ int run(int argc, char** argv) {
   gas_train::detail::StorePolicy<Backend>::check(config);  // a store this program lacks fails before any loading
   gas::Dataset data = gas::io::load(config.dataset, {.sparse_features = config.sparse_features});
   const gas_train::Hyper h = gas_train::resolve(config, data.name);
-  if (*h.row_normalize) gas::row_normalize(data.features);
+  if (*h.row_normalize) {
+    // Dividing by a row sum is meaningless for signed features (the sum can be 0 or negative): refuse, don't guess.
+    if (const auto neg = gas::first_negative(data.features))
+      throw gas::config_error("row normalisation (--row-normalize true" +
+                              std::string(config.preset.empty() ? "" : ", or the preset") + ") needs non-negative "
+                              "features, but feature (" + std::to_string(neg->first) + ", " +
+                              std::to_string(neg->second) + ") of '" + data.name + "' is negative; pass "
+                              "--row-normalize false (or --standardize true for signed features)");
+    gas::row_normalize(data.features);
+  }
+  if (*h.standardize) gas::standardize_columns(data.features);
+  // The splits the runs use: the stored ones, or those the protocol generates (one per run unless count= says).
+  const gas::SplitProtocol protocol = gas_train::resolve_split(config, data.name);
+  data.splits = gas::make_splits(data, protocol, config.runs);
   std::printf("dataset %s: %lld nodes, %lld edges, %lld features%s, %lld classes\n", data.name.c_str(),
               static_cast<long long>(data.num_nodes()), static_cast<long long>(data.graph.num_edges()),
               static_cast<long long>(data.num_features()), data.features.is_sparse() ? " (sparse)" : "",
               static_cast<long long>(data.num_classes));
   std::printf("%s mode on the %s: %s%s\n", config.full ? "full" : "gas", device_name<Backend>(),
               describe(h, config.model).c_str(), config.preset.empty() ? "" : " (preset paper)");
+  const std::string split_text = protocol.text(config.runs);
+  const auto& first = data.splits[static_cast<std::size_t>(gas::split_of_run(protocol, 0, static_cast<std::int32_t>(data.splits.size())))];
+  std::printf("split %s: %zu split%s%s; the first has %zu train, %zu val, %zu test nodes; metric %s\n",
+              split_text.c_str(), data.splits.size(), data.splits.size() == 1 ? "" : "s",
+              protocol.kind == gas::SplitProtocol::Kind::stored ? "" : ", run r on split r mod their count",
+              first.train.size(), first.val.size(), first.test.size(), gas_train::detail::metric_name(config, data).c_str());
   if (!config.history_store.empty() || !config.history_io.empty() || !gas::on_host<Backend>)
     std::printf("histories: %s store, %s I/O\n",
                 config.history_store.empty() ? (gas::on_host<Backend> ? "host" : "zero-copy") : config.history_store.c_str(),
                 config.history_io.empty() ? (gas::on_host<Backend> ? "sync" : "overlapped") : config.history_io.c_str());
 
   // Progress on stderr, the per-epoch log (and the records the plot draws), the best run's predictions.
-  const std::string metric(gas::train::to_string(gas::train::metric_for(data)));
+  const std::string metric = gas_train::detail::metric_name(config, data);
   gas_train::Progress progress(!config.quiet, config.log_every == 0 && gas_train::stderr_is_terminal(),
                                config.log_every, config.runs, *h.epochs, metric.c_str());
   gas_train::Outputs outputs;
@@ -162,8 +182,9 @@ int run(int argc, char** argv) {
   if (!config.plot.empty() && !records.empty())
     gas::train::write_svg(config.plot, {gas::train::PlotLog{.name = "", .records = records}});
   if (!config.json.empty()) {
-    std::vector<double> tests, vals, best_epochs, train_seconds, epoch_medians, bytes, busy, waits, peak;
+    std::vector<double> tests, vals, best_epochs, train_seconds, epoch_medians, bytes, busy, waits, peak, splits;
     for (const auto& r : s.runs) {
+      splits.push_back(r.split);
       bytes.push_back(r.bytes_moved);
       busy.push_back(r.copy_busy_ms);
       waits.push_back(r.host_waits_per_step);
@@ -180,6 +201,8 @@ int run(int argc, char** argv) {
     j.add("device", device_name<Backend>());
     j.add("history_store", s.history_store).add("history_io", s.history_io);
     j.add("runs", static_cast<std::int64_t>(s.runs.size())).add("runs_asked", config.runs).add("seed", config.seed).add("metric", s.metric);
+    // The split protocol, how many splits it gave, and the split each run trained on (an index among them).
+    j.add("split", split_text).add("splits", static_cast<std::int64_t>(data.splits.size())).add_array("run_split", splits);
     j.add("test_mean", s.test_mean).add("test_std", s.test_std).add("val_mean", s.val_mean);
     j.add("epochs", *h.epochs).add("epoch_seconds_median", s.epoch_seconds_median);
     j.add("train_seconds", s.train_seconds).add("peak_rss_mb", s.peak_rss_mb);

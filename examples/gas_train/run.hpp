@@ -28,6 +28,7 @@ namespace gas_train {
 /// @brief What one run reports (metrics as fractions, as the Trainer returns them).
 struct RunRecord {
   double test = 0;                    ///< test metric at the best validation epoch
+  std::int32_t split = 0;             ///< the index of the split it trained on (among the protocol's splits)
   double val = 0;                     ///< best validation metric
   std::int32_t best_epoch = 0;        ///< 1-based (epochs completed), as in the log; 0 when none was evaluated
   double train_seconds = 0;           ///< the epochs' training steps
@@ -143,7 +144,7 @@ using Store = typename StorePolicy<Backend>::type;
 inline gas::models::GCNOptions gcn_options(const gas::Dataset& d, const Hyper& h) {
   return {.in = d.num_features(), .hidden = *h.hidden, .out = d.num_classes, .layers = *h.layers,
           .dropout = *h.dropout, .input_dropout = *h.input_dropout, .batch_norm = *h.batch_norm,
-          .residual = *h.residual};
+          .residual = *h.residual, .linear_head = *h.linear};
 }
 
 inline gas::models::GATModelOptions gat_options(const gas::Dataset& d, const Hyper& h) {
@@ -160,6 +161,7 @@ inline gas::models::GCNIIOptions gcnii_options(const gas::Dataset& d, const Hype
   gas::models::GCNIIOptions o;
   o.in = d.num_features(), o.hidden = *h.hidden, o.out = d.num_classes, o.layers = *h.layers;
   o.alpha = *h.alpha, o.theta = *h.theta, o.dropout = *h.dropout;
+  o.shared_weights = *h.shared_weights, o.drop_input = *h.drop_input;
   o.batch_norm = *h.batch_norm, o.residual = *h.residual;
   return o;
 }
@@ -177,7 +179,7 @@ inline gas::models::PNAModelOptions pna_options(const gas::Dataset& d, const Hyp
   gas::models::PNAModelOptions o;
   o.in = d.num_features(), o.hidden = *h.hidden, o.out = d.num_classes, o.layers = *h.layers;
   o.degrees = gas::nn::degree_statistics(d.graph);
-  o.dropout = *h.dropout, o.batch_norm = *h.batch_norm, o.residual = *h.residual;
+  o.dropout = *h.dropout, o.drop_input = *h.drop_input, o.batch_norm = *h.batch_norm, o.residual = *h.residual;
   return o;
 }
 
@@ -194,13 +196,14 @@ inline gas::TrainerOptions trainer_options(const Config& c, const Hyper& h, std:
   if (*h.grad_clip > 0) o.grad_clip = *h.grad_clip;
   o.seed = seed;
   o.mode = c.full ? gas::TrainerOptions::Mode::full : gas::TrainerOptions::Mode::gas;
+  if (!c.metric.empty()) o.metric = gas::train::parse_metric(c.metric);
   return o;
 }
 
 /// A completed run as the checkpoint's notes keep it (so a resumed gas-train reports every run).
 inline std::string run_json(const RunRecord& r) {
   gas::JsonWriter j;
-  j.add("test", r.test).add("val", r.val).add("best_epoch", r.best_epoch).add("train_seconds", r.train_seconds);
+  j.add("split", r.split).add("test", r.test).add("val", r.val).add("best_epoch", r.best_epoch).add("train_seconds", r.train_seconds);
   j.add("total_seconds", r.total_seconds).add_array("epoch_seconds", r.epoch_seconds);
   return j.str();
 }
@@ -222,6 +225,7 @@ inline std::vector<RunRecord> parse_runs(const std::string& text, const std::str
       return v->is_null() ? std::nan("") : v->as_double();
     };
     RunRecord& r = out.emplace_back();
+    r.split = static_cast<std::int32_t>(number("split"));
     r.test = number("test");
     r.val = number("val");
     r.best_epoch = static_cast<std::int32_t>(number("best_epoch"));
@@ -245,22 +249,28 @@ inline std::map<std::string, std::string> checkpoint_meta(const gas::Dataset& da
       num(*h.input_dropout) + " alpha " + num(*h.alpha) + " theta " + num(*h.theta) + " batch_norm " +
       std::to_string(*h.batch_norm) + " residual " + std::to_string(*h.residual) + " parts " +
       std::to_string(*h.num_parts) + " batch " + std::to_string(*h.batch_size) + " max_steps " +
-      std::to_string(*h.max_steps) + " row_normalize " + std::to_string(*h.row_normalize);
+      std::to_string(*h.max_steps) + " row_normalize " + std::to_string(*h.row_normalize) + " standardize " +
+      std::to_string(*h.standardize) + " linear " + std::to_string(*h.linear) + " drop_input " +
+      std::to_string(*h.drop_input) + " shared_weights " + std::to_string(*h.shared_weights);
   m["gas-train.features"] = data.features.is_sparse() ? "sparse" : "dense";
+  m["gas-train.split"] = resolve_split(c, data.name).text(c.runs);
   return m;
 }
 
-/// Trains `runs` fresh models built by make(seed); run r seeds its weights and its trainer with seed + r.
+/// Trains `runs` fresh models built by make(seed); run r seeds its weights and its trainer with seed + r and trains
+/// on split gas::split_of_run(protocol, r, splits) of data.splits (which hold the protocol's splits).
 /// METIS keeps c.seed in every run: the reference partitions once and reuses the clusters across runs.
 /// Starts at io.first_run (a resumed session), reports through `io` and stops at a Ctrl-C (summary.interrupted).
 template <class Model, class Backend, class Make>
 std::vector<RunRecord> train_runs(const gas::Dataset& data, const Config& c, const Hyper& h, Make make, Outputs& io,
                                   Summary& summary) {
   std::vector<RunRecord> out = io.completed;
+  const gas::SplitProtocol protocol = resolve_split(c, data.name);
   for (std::int32_t r = io.first_run; r < c.runs; ++r) {
     const std::uint64_t seed = c.seed + static_cast<std::uint64_t>(r);
     std::unique_ptr<Model> model = make(seed);  // models are built in place: optimizers point into them
     gas::TrainerOptions options = trainer_options(c, h, seed);
+    options.split = gas::split_of_run(protocol, r, static_cast<std::int32_t>(data.splits.size()));
     options.patience = c.patience;
     options.checkpoint = c.checkpoint;
     options.checkpoint_every = c.checkpoint_every;
@@ -282,6 +292,7 @@ std::vector<RunRecord> train_runs(const gas::Dataset& data, const Config& c, con
       if (io.progress != nullptr) io.progress->step(done, steps);
     };
     if (io.progress != nullptr) io.progress->start_run(r, 0);
+    const std::int32_t options_split = options.split;
     gas::Trainer<Model, gas::partition::Metis> trainer(*model, gas::partition::Metis{.num_parts = *h.num_parts, .seed = c.seed},
                                                        std::move(options));
     const gas::TrainResult result = trainer.fit(data);
@@ -293,6 +304,7 @@ std::vector<RunRecord> train_runs(const gas::Dataset& data, const Config& c, con
       break;
     }
     RunRecord& rec = out.emplace_back();
+    rec.split = options_split;
     rec.test = result.test_at_best_val;
     rec.val = result.best_val;
     rec.best_epoch = result.best_epoch + 1;
@@ -305,8 +317,8 @@ std::vector<RunRecord> train_runs(const gas::Dataset& data, const Config& c, con
       io.best = trainer.predict();
     }
     if (!c.quiet)
-      std::printf("run %d/%d: test %.2f  val %.2f  best epoch %d  training %.2f s (%.4f s/epoch), fit %.2f s%s\n",
-                  r + 1, c.runs, 100 * rec.test, 100 * rec.val, rec.best_epoch, rec.train_seconds,
+      std::printf("run %d/%d (split %d): test %.2f  val %.2f  best epoch %d  training %.2f s (%.4f s/epoch), fit %.2f s%s\n",
+                  r + 1, c.runs, rec.split, 100 * rec.test, 100 * rec.val, rec.best_epoch, rec.train_seconds,
                   rec.train_seconds / static_cast<double>(std::max<std::size_t>(1, rec.epoch_seconds.size())),
                   rec.total_seconds,
                   result.early_stopped ? (" (early stop after " + std::to_string(result.epochs.size()) + " epochs)").c_str()
@@ -317,6 +329,11 @@ std::vector<RunRecord> train_runs(const gas::Dataset& data, const Config& c, con
                   rec.bytes_moved / 1e9, rec.copy_busy_ms, rec.host_waits_per_step, rec.peak_device_mb);
   }
   return out;
+}
+
+/// The metric the runs report: --metric, else the dataset's published one.
+inline std::string metric_name(const Config& c, const gas::Dataset& data) {
+  return c.metric.empty() ? std::string(gas::train::to_string(gas::train::metric_for(data))) : c.metric;
 }
 
 inline double median(std::vector<double> v) {
@@ -373,9 +390,10 @@ Summary train(const gas::Dataset& data, const Config& c, const Hyper& h, Outputs
   if (data.num_features() == 0)
     throw gas::config_error("dataset '" + data.name + "' has no node features: gas-train needs them");
   if (data.splits.empty())
-    throw gas::config_error("dataset '" + data.name + "' has no train/val/test split; gas-train needs one");
+    throw gas::config_error("dataset '" + data.name + "' has no train/val/test split; gas-train needs one (generate "
+                            "some: --split per-class:train=20,val=30 or --split random:train=0.6,val=0.2)");
   Summary s;
-  s.metric = std::string(gas::train::to_string(gas::train::metric_for(data)));
+  s.metric = detail::metric_name(c, data);
   const std::int64_t n = data.num_nodes();
   switch (c.model) {
     case ModelKind::gcn:

@@ -425,3 +425,28 @@ TEST_CASE("transforms reject bad inputs with typed errors") {
   CHECK_THROWS_WITH_AS(gas::induced_subgraph(square, too_big), doctest::Contains("node id 7"), gas::value_error);
   CHECK_THROWS_WITH_AS(gas::induced_subgraph(square, negative), doctest::Contains("node id -2"), gas::value_error);
 }
+
+TEST_CASE("first_negative finds a signed feature, dense or sparse; standardize_columns centres and scales columns") {
+  gas::Tensor<float> x(3, 2, 0.0f);
+  x(0, 0) = 1, x(1, 0) = 2, x(2, 0) = 3, x(0, 1) = 5, x(1, 1) = 5, x(2, 1) = 5;
+  gas::Features f(x);
+  CHECK_FALSE(gas::first_negative(f).has_value());
+  f.dense()(2, 1) = -0.5f;
+  REQUIRE(gas::first_negative(f).has_value());
+  CHECK(*gas::first_negative(f) == std::pair<std::int64_t, std::int64_t>{2, 1});
+  gas::Features sparse = gas::make_features(f.to_dense(), gas::SparseFeatures::always);
+  REQUIRE(sparse.is_sparse());
+  CHECK(*gas::first_negative(sparse) == std::pair<std::int64_t, std::int64_t>{2, 1});
+
+  gas::Features g(x);  // column 0: 1, 2, 3 (mean 2, population sd sqrt(2/3)); column 1 constant: all 0
+  gas::standardize_columns(g);
+  const auto& d = g.dense();
+  CHECK(d(0, 0) == doctest::Approx(-1.0 / std::sqrt(2.0 / 3.0)));
+  CHECK(d(1, 0) == doctest::Approx(0.0));
+  CHECK(d(2, 0) == doctest::Approx(1.0 / std::sqrt(2.0 / 3.0)));
+  CHECK(d(1, 1) == 0.0f);
+  gas::Features s2 = gas::make_features(x, gas::SparseFeatures::always);
+  gas::standardize_columns(s2);  // sparse input comes out dense, with the same values
+  CHECK_FALSE(s2.is_sparse());
+  CHECK(s2.dense()(2, 0) == d(2, 0));
+}

@@ -16,6 +16,7 @@
 #include <gas/core/error.hpp>
 #include <gas/gen/sbm.hpp>
 #include <gas/io/planetoid.hpp>
+#include <gas/graph/splits.hpp>
 #include <gas/graph/transforms.hpp>
 #include <gas/history/host_store.hpp>
 #include <gas/models/gcn.hpp>
@@ -143,6 +144,41 @@ TEST_CASE("Trainer: multi-label targets train with BCE and are scored by micro-F
   MESSAGE("multi-label GAS: micro-F1 " << r.test_at_best_val << " at best val " << r.best_val);
   CHECK(r.epochs.back().loss < r.epochs.front().loss);
   CHECK(r.test_at_best_val > 0.8);
+}
+
+TEST_CASE("Trainer: TrainerOptions::split trains and scores on that split, as if it were the only one") {
+  auto data = easy_sbm(600, 5);
+  data.splits = gas::per_class_splits(data, 10, 20, 3, 4);
+  auto run = [](const gas::Dataset& d, std::int32_t split) {
+    GCN<float> model(d.num_nodes(), gcn_options(d), 1);
+    gas::Trainer<GCN<float>, gas::partition::Metis, Store> trainer(model, {.num_parts = 6, .seed = 3},
+                                                                   {.batch_size = 2, .epochs = 6, .seed = 9, .split = split});
+    return trainer.fit(d);
+  };
+  gas::Dataset only = data;
+  only.splits = {data.splits[2]};
+  CHECK(same_result(run(data, 2), run(only, 0)));
+  CHECK(!same_result(run(data, 1), run(only, 0)));
+  CHECK_THROWS_NAMING(gas::config_error, run(data, 3), "has 3 split(s)", "split = 3");
+}
+
+TEST_CASE("Trainer: TrainerOptions::metric overrides the dataset's metric when it suits the targets") {
+  auto data = gas::gen::sbm({.nodes = 400, .classes = 2, .features = 8, .degree = 8, .homophily = 0.9, .seed = 3});
+  REQUIRE(gas::train::metric_for(data) == gas::train::Metric::accuracy);
+  auto run = [&](std::optional<gas::train::Metric> metric) {
+    GCN<float> model(data.num_nodes(), gcn_options(data), 1);
+    gas::Trainer<GCN<float>, gas::partition::Metis, Store> trainer(model, {.num_parts = 4, .seed = 3},
+                                                                   {.batch_size = 2, .epochs = 20, .seed = 1, .metric = metric});
+    return trainer.fit(data);
+  };
+  const auto auc = run(gas::train::Metric::roc_auc);
+  const auto acc = run(std::nullopt);
+  MESSAGE("2-class SBM: ROC-AUC " << auc.test_at_best_val << ", accuracy " << acc.test_at_best_val);
+  CHECK(auc.test_at_best_val > 0.9);
+  CHECK(same(auc.epochs.back().loss, acc.epochs.back().loss));  // the metric scores; it does not change training
+  CHECK_THROWS_NAMING(gas::config_error, run(gas::train::Metric::micro_f1), "micro_f1 scores multi-label targets only");
+  data.name = "minesweeper";  // the published binary heterophilous task: ROC-AUC without asking
+  CHECK(gas::train::metric_for(data) == gas::train::Metric::roc_auc);
 }
 
 TEST_CASE("Trainer: the same seed gives the same result, with either loader") {

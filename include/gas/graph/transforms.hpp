@@ -10,6 +10,7 @@
 #include <cmath>
 #include <concepts>
 #include <cstdint>
+#include <optional>
 #include <span>
 #include <type_traits>
 #include <utility>
@@ -349,6 +350,46 @@ inline void row_normalize(Features& x) {
     if (sum == 0) continue;
     for (auto k = ptr[static_cast<std::size_t>(i)]; k < ptr[static_cast<std::size_t>(i) + 1]; ++k)
       values[static_cast<std::size_t>(k)] = static_cast<float>(values[static_cast<std::size_t>(k)] / sum);
+  }
+}
+
+/// @brief The first (row, column) of a negative feature, or nothing: row normalisation divides by the row sum,
+/// which for signed features (Gaussian, standardised) can be 0 or negative and flips or explodes rows, so callers
+/// refuse it there (gas-train does).
+inline std::optional<std::pair<std::int64_t, std::int64_t>> first_negative(const Features& x) {
+  if (!x.is_sparse()) {
+    const Tensor<float>& d = x.dense();
+    for (std::int64_t i = 0; i < d.rows(); ++i)
+      for (std::int64_t j = 0; j < d.cols(); ++j)
+        if (d(i, j) < 0) return std::pair{i, j};
+    return std::nullopt;
+  }
+  const SparseRows<float>& s = x.sparse();
+  const auto ptr = s.indptr();
+  const auto values = s.values();
+  const auto cols = s.indices();
+  for (std::int64_t i = 0; i < s.rows(); ++i)
+    for (auto k = ptr[static_cast<std::size_t>(i)]; k < ptr[static_cast<std::size_t>(i) + 1]; ++k)
+      if (values[static_cast<std::size_t>(k)] < 0) return std::pair{i, static_cast<std::int64_t>(cols[static_cast<std::size_t>(k)])};
+  return std::nullopt;
+}
+
+/// @brief Standardises every column to mean 0 and standard deviation 1 (population statistics over all rows,
+/// accumulated in double; a constant column becomes 0), as scikit-learn's StandardScaler, which the reference
+/// applies to Yelp's features. Sparse features are made dense first: centring fills every entry.
+inline void standardize_columns(Features& x) {
+  if (x.is_sparse()) x = Features(x.to_dense());
+  Tensor<float>& d = x.dense();
+  const std::int64_t n = d.rows(), f = d.cols();
+  if (n == 0) return;
+#pragma omp parallel for schedule(static)
+  for (std::int64_t j = 0; j < f; ++j) {
+    double sum = 0, sq = 0;
+    for (std::int64_t i = 0; i < n; ++i) sum += d(i, j);
+    const double mean = sum / static_cast<double>(n);
+    for (std::int64_t i = 0; i < n; ++i) sq += (d(i, j) - mean) * (d(i, j) - mean);
+    const double sd = std::sqrt(sq / static_cast<double>(n));
+    for (std::int64_t i = 0; i < n; ++i) d(i, j) = static_cast<float>(sd > 0 ? (d(i, j) - mean) / sd : 0.0);
   }
 }
 

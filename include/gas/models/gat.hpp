@@ -104,8 +104,9 @@ private:
                                          .dropout = o.dropout},
                           rng);
     }
+    // Every convolution, the last included, is in the reference's `reg` group (PyGAS gat.py: reg_modules = convs,
+    // no nonreg modules), unlike GCN, whose last convolution is not decayed.
     this->register_module("convs", convs_);
-    convs_.back().set_decay(nn::Decay::nonreg);
   }
 
   GATModelOptions options_;
