@@ -197,7 +197,8 @@ int main(int argc, char** argv) {
                   data.splits[k].test.size(), k);
     if (data.splits.size() > shown) std::printf("               ... and %zu more\n", data.splits.size() - shown);
     if (!export_path.empty()) {
-      if (data.splits.empty()) throw gas::config_error("--export-splits: '" + data.name + "' has no split to export");
+      if (data.splits.empty()) throw gas::config_error("--export-splits: '" + data.name + "' has no stored split to export; generate "
+                                "some with --split per-class:train=20,val=30 or --split random:train=0.6,val=0.2");
       export_splits(export_path, data.splits, data.num_nodes());
       std::printf("exported       %zu split(s) to %s\n", data.splits.size(), export_path.c_str());
     }

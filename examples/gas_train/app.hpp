@@ -108,10 +108,13 @@ int run(int argc, char** argv) {
   std::printf("%s mode on the %s: %s%s\n", config.full ? "full" : "gas", device_name<Backend>(),
               describe(h, config.model).c_str(), config.preset.empty() ? "" : " (preset paper)");
   const std::string split_text = protocol.text(config.runs);
-  const auto& first = data.splits[static_cast<std::size_t>(gas::split_of_run(protocol, 0, static_cast<std::int32_t>(data.splits.size())))];
-  std::printf("split %s: %zu split%s%s; the first has %zu train, %zu val, %zu test nodes; metric %s\n",
+  const std::int32_t first_split = gas::split_of_run(protocol, 0, static_cast<std::int32_t>(data.splits.size()));
+  const auto& first = data.splits[static_cast<std::size_t>(first_split)];
+  // Which nodes train and score, when there is a choice (several splits, or generated ones).
+  if (protocol.kind != gas::SplitProtocol::Kind::stored || data.splits.size() > 1)
+    std::printf("split %s: %zu split%s%s; run 1 uses split %d: %zu train, %zu val, %zu test nodes; metric %s\n",
               split_text.c_str(), data.splits.size(), data.splits.size() == 1 ? "" : "s",
-              protocol.kind == gas::SplitProtocol::Kind::stored ? "" : ", run r on split r mod their count",
+              protocol.kind == gas::SplitProtocol::Kind::stored ? "" : ", run r on split r mod their count", first_split,
               first.train.size(), first.val.size(), first.test.size(), gas_train::detail::metric_name(config, data).c_str());
   if (!config.history_store.empty() || !config.history_io.empty() || !gas::on_host<Backend>)
     std::printf("histories: %s store, %s I/O\n",

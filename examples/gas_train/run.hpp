@@ -317,8 +317,10 @@ std::vector<RunRecord> train_runs(const gas::Dataset& data, const Config& c, con
       io.best = trainer.predict();
     }
     if (!c.quiet)
-      std::printf("run %d/%d (split %d): test %.2f  val %.2f  best epoch %d  training %.2f s (%.4f s/epoch), fit %.2f s%s\n",
-                  r + 1, c.runs, rec.split, 100 * rec.test, 100 * rec.val, rec.best_epoch, rec.train_seconds,
+      std::printf("run %d/%d%s: test %.2f  val %.2f  best epoch %d  training %.2f s (%.4f s/epoch), fit %.2f s%s\n",
+                  r + 1, c.runs,
+                  protocol.kind == gas::SplitProtocol::Kind::stored ? "" : (" (split " + std::to_string(rec.split) + ")").c_str(),
+                  100 * rec.test, 100 * rec.val, rec.best_epoch, rec.train_seconds,
                   rec.train_seconds / static_cast<double>(std::max<std::size_t>(1, rec.epoch_seconds.size())),
                   rec.total_seconds,
                   result.early_stopped ? (" (early stop after " + std::to_string(result.epochs.size()) + " epochs)").c_str()

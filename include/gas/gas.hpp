@@ -21,6 +21,7 @@
 #include "gas/gen/sbm.hpp"
 #include "gas/io/load.hpp"
 #include "gas/io/npz_writer.hpp"
+#include "gas/io/sha256.hpp"
 #include "gas/graph/transforms.hpp"
 #include "gas/history/concept.hpp"
 #include "gas/history/half_store.hpp"

@@ -9,12 +9,15 @@ import os
 import subprocess
 import sys
 import tempfile
+import zipfile
 
 # spec (relative to DATA_DIR) -> name, nodes, edges, features, classes, train, val, test (split 0);
 # the figures of ../shared/data/README.md.
 EXPECTED = {
     "planetoid:planetoid/cora": ("cora", 2708, 10556, 1433, 7, 140, 500, 1000),
     "npz:gnn-benchmark/cora.npz": ("cora", 2708, 10556, 1433, 7, 0, 0, 0),
+    "npz:gnn-benchmark/amazon_electronics_photo.npz": ("amazon_electronics_photo", 7650, 238162, 745, 8, 0, 0, 0),
+    "npz:gnn-benchmark/ms_academic_cs.npz": ("ms_academic_cs", 18333, 163788, 6805, 15, 0, 0, 0),
     "npz:heterophilous/minesweeper.npz": ("minesweeper", 10000, 78804, 7, 2, 5000, 2500, 2500),
     "npz:heterophilous/chameleon_filtered.npz": ("chameleon_filtered", 890, 17708, 2325, 5, 409, 287, 194),
     "npz:heterophilous/squirrel_filtered.npz": ("squirrel_filtered", 2223, 93996, 2089, 5, 1053, 718, 452),
@@ -28,6 +31,59 @@ KEYS = ("name", "nodes", "edges", "features", "classes", "train", "val", "test")
 
 def run(exe, *args):
     return subprocess.run([exe, *args], capture_output=True, text=True, timeout=300)
+
+
+def mask_rows(archive, key, rows, cols):
+    """Per-row counts of a (rows, cols) bool array stored as KEY.npy in an npz: numpy's format read by hand."""
+    raw = archive.read(key + ".npy")
+    length = int.from_bytes(raw[8:10], "little")
+    header = raw[10:10 + length].decode("latin1")
+    if "'|b1'" not in header or f"({rows}, {cols})" not in header:
+        raise ValueError(f"{key}: header {header.strip()}")
+    body = raw[10 + length:]
+    return [sum(body[i * cols:(i + 1) * cols]) for i in range(rows)]
+
+
+def check_splits(exe, data, tmp):
+    """Split protocols: per-class splits drawn for Amazon-Photo (sizes in the JSON and in the exported masks), the
+    stored splits of minesweeper, and the errors for a split that does not exist or a dataset without one."""
+    failures = 0
+    photo = os.path.join(data, "gnn-benchmark/amazon_electronics_photo.npz")
+    out, masks = os.path.join(tmp, "photo.json"), os.path.join(tmp, "photo-splits.npz")
+    r = run(exe, "npz:" + photo, "--split", "per-class:train=20,val=30,count=3", "--export-splits", masks, "--json", out)
+    got = json.load(open(out)) if r.returncode == 0 else {}
+    want = {"splits": 3, "split_protocol": "per-class:train=20,val=30,count=3,seed=0", "split_train": [160] * 3,
+            "split_val": [240] * 3, "split_test": [7250] * 3}
+    bad = {k: got.get(k) for k, v in want.items() if got.get(k) != v}
+    if r.returncode != 0 or bad:
+        print(f"FAIL --split per-class on Amazon-Photo: exit {r.returncode} {r.stderr.strip()} {bad}")
+        failures += 1
+    else:
+        with zipfile.ZipFile(masks) as z:
+            counts = [mask_rows(z, k, 3, 7650) for k in ("train_masks", "val_masks", "test_masks")]
+        if counts != [[160] * 3, [240] * 3, [7250] * 3]:
+            print(f"FAIL --export-splits: mask counts {counts}")
+            failures += 1
+        else:
+            print("ok   --split per-class:train=20,val=30,count=3 --export-splits: 160 / 240 / 7250 x 3")
+    mine = os.path.join(data, "heterophilous/minesweeper.npz")
+    r = run(exe, "npz:" + mine, "--json", out)
+    got = json.load(open(out)) if r.returncode == 0 else {}
+    if got.get("split_train") != [5000] * 10:
+        print(f"FAIL minesweeper's 10 stored splits: {got.get('split_train')}")
+        failures += 1
+    for args, message in ((["npz:" + mine, "--split", "10"], "split 10 does not exist"),
+                          (["npz:" + os.path.join(data, "gnn-benchmark/cora.npz"), "--export-splits", masks],
+                           "no stored split"),
+                          (["npz:" + photo, "--split", "per-class:train=400,val=30"], "fewer than train 400"),
+                          (["npz:" + photo, "--split", "per-class:train=20"], "needs both train= and val=")):
+        r = run(exe, *args)
+        if r.returncode != 1 or message not in r.stderr:
+            print(f"FAIL {' '.join(args[1:])}: exit {r.returncode}, {r.stderr.strip()!r}")
+            failures += 1
+        else:
+            print(f"ok   {' '.join(args[1:])}: {r.stderr.strip()}")
+    return failures
 
 
 def good(exe, data):
@@ -64,6 +120,7 @@ def good(exe, data):
                 failures += 1
             else:
                 print(f"ok   --sparse-features {flag}: {got['feature_nonzeros']} values, {got['feature_bytes']} bytes")
+        failures += check_splits(exe, data, tmp)
         # Partition and loader figures: on Cora, 40 parts, batch 10, METIS cuts well under half of Random's edges.
         cora = os.path.join(data, "planetoid/cora")
         cut = {}
