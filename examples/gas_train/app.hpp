@@ -86,6 +86,7 @@ int run(int argc, char** argv) {
   gas_train::Interrupt::install();
   gas_train::detail::StorePolicy<Backend>::check(config);  // a store this program lacks fails before any loading
   gas::Dataset data = gas::io::load(config.dataset, {.sparse_features = config.sparse_features});
+  gas_train::require_trainable(data);  // what the dataset lacks is said before anything else is asked of it
   const gas_train::Hyper h = gas_train::resolve(config, data.name);
   if (*h.row_normalize) {
     // Dividing by a row sum is meaningless for signed features (the sum can be 0 or negative): refuse, don't guess.

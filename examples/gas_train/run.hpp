@@ -347,6 +347,15 @@ inline double median(std::vector<double> v) {
 
 }  // namespace detail
 
+/// @brief Throws config_error when `data` lacks what training needs before splits are chosen: targets, features.
+inline void require_trainable(const gas::Dataset& data) {
+  if (!data.has_targets())
+    throw gas::config_error("dataset '" + data.name + "' has no targets (num_classes = " +
+                            std::to_string(data.num_classes) + "): gas-train needs a labeled dataset");
+  if (data.num_features() == 0)
+    throw gas::config_error("dataset '" + data.name + "' has no node features: gas-train needs them");
+}
+
 /// @brief Reads where --resume continues (the run, the runs it completed) into `io`, once. Throws io_error /
 /// format_error for an unreadable or damaged file, config_error when it holds more runs than --runs.
 inline void load_resume(const Config& c, Outputs& io) {
@@ -386,11 +395,7 @@ Summary train(const gas::Dataset& data, const Config& c, const Hyper& h, Outputs
   using Store = detail::Store<Backend>;
   Policy::check(c);
   // Before any model is built (its widths come from the dataset): say what the dataset lacks.
-  if (!data.has_targets())
-    throw gas::config_error("dataset '" + data.name + "' has no targets (num_classes = " +
-                            std::to_string(data.num_classes) + "): gas-train needs a labeled dataset");
-  if (data.num_features() == 0)
-    throw gas::config_error("dataset '" + data.name + "' has no node features: gas-train needs them");
+  require_trainable(data);
   if (data.splits.empty())
     throw gas::config_error("dataset '" + data.name + "' has no train/val/test split; gas-train needs one (generate "
                             "some: --split per-class:train=20,val=30 or --split random:train=0.6,val=0.2)");

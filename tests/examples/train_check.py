@@ -61,7 +61,39 @@ def good(exe, data):
         if ja["test"] != jb["test"] or ja["val"] != jb["val"] or ja["best_epoch"] != jb["best_epoch"]:
             print(f"FAIL same seed, different runs: {ja['test']} vs {jb['test']}")
             failures += 1
+        failures += protocols(exe, data, tmp)
     return 1 if failures else 0
+
+
+def protocols(exe, data, tmp):
+    """Split protocols end to end: generated splits on the SBM, the heterophilous 10 splits with ROC-AUC, the
+    reference's per-class protocol for Amazon-Photo under --preset paper (runs shortened)."""
+    out = os.path.join(tmp, "protocol.json")
+    cases = [([*SMALL, "--split", "random:train=0.5,val=0.25,seed=4", "--runs", "3"],
+              {"split": "random:train=0.5,val=0.25,count=3,seed=4", "splits": 3, "run_split": [0, 1, 2],
+               "metric": "accuracy"})]
+    mine = os.path.join(data, "heterophilous", "minesweeper.npz")
+    photo = os.path.join(data, "gnn-benchmark", "amazon_electronics_photo.npz")
+    if os.path.isfile(mine):
+        cases.append((["--dataset", f"npz:{mine}", "--split", "all", "--runs", "3", "--epochs", "5"],
+                      {"split": "all", "splits": 10, "run_split": [0, 1, 2], "metric": "roc_auc"}))
+        cases.append((["--dataset", f"npz:{mine}", "--split", "7", "--runs", "2", "--epochs", "5", "--metric", "accuracy"],
+                      {"split": "7", "run_split": [7, 7], "metric": "accuracy"}))
+    if os.path.isfile(photo):
+        cases.append((["--dataset", f"npz:{photo}", "--preset", "paper", "--runs", "2", "--epochs", "5"],
+                      {"split": "per-class:train=20,val=30,count=2,seed=0", "splits": 2, "run_split": [0, 1],
+                       "preset": "paper"}))
+    failures = 0
+    for args, want in cases:
+        r = run(exe, *args, "--json", out)
+        got = json.load(open(out)) if r.returncode == 0 else {}
+        bad = {k: got.get(k) for k, v in want.items() if got.get(k) != v}
+        if r.returncode != 0 or bad or len(got.get("test", [])) != len(want["run_split"]):
+            print(f"FAIL {args}: exit {r.returncode} {r.stderr.strip()!r}, differs: {bad}")
+            failures += 1
+        else:
+            print(f"ok   {' '.join(args[-6:])}: {got['metric']} {got['test']}")
+    return failures
 
 
 def bad(exe, data):
@@ -89,6 +121,17 @@ def bad(exe, data):
             (["--history-store", "device", "--epochs", "1"], 2, "needs gas-train-cuda"),
             (["--history-io", "overlapped", "--epochs", "1"], 2, "needs gas-train-cuda"),
             (["--dataset", "planetoid:" + os.path.join(tmp, "missing"), "--epochs", "1"], 1, "io_error: "),
+            # Presets never guess; signed features are not row-normalized; splits and metrics must exist and fit.
+            (["--preset", "paper", "--epochs", "1"], 2, "no configuration for dataset 'sbm'"),
+            (["--model", "gin", "--preset", "paper", "--dataset", "sbm:nodes=100,classes=2,features=4"], 2,
+             "no configuration for dataset"),
+            (["--row-normalize", "true", "--epochs", "1"], 2, "is negative"),
+            (["--split", "3", "--epochs", "1"], 2, "split 3 does not exist"),
+            (["--split", "per-class:train=5000,val=30", "--epochs", "1"], 2, "fewer than train 5000"),
+            (["--split", "per-class:val=30"], 2, "needs both train= and val="),
+            (["--metric", "micro_f1", "--epochs", "1"], 2, "micro_f1 scores multi-label targets only"),
+            (["--metric", "roc_auc", "--epochs", "1"], 2, "roc_auc needs two classes"),
+            (["--metric", "auc"], 2, "unknown metric 'auc'"),
         ]
         if os.path.isfile(cora_npz):
             cases.append((["--dataset", f"npz:{cora_npz}", "--epochs", "1"], 2, "split"))
