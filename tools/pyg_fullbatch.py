@@ -40,7 +40,7 @@ reference's reg_modules / nonreg_modules:
          reg: the hidden convolutions and norms; nonreg: the last convolution.
   gat    per layer: dropout -> GATConv(hidden, heads, concat, attention dropout) -> ELU; last layer: dropout ->
          GATConv(classes, out_heads, mean). Self-loops added to the graph. reg: every convolution (the
-         reference's GAT has no nonreg module; gas's puts the last convolution in nonreg).
+         reference's GAT has no nonreg module, nor has gas's).
   appnp  dropout -> Linear -> ReLU -> dropout -> Linear -> APPNP(K=layers, alpha). reg: the first Linear;
          nonreg: the second.
   gcnii  dropout -> x0 = ReLU(Linear) -> dropout -> per layer: GCN2Conv(alpha, theta, layer=l+1,
