@@ -1,11 +1,15 @@
 // Zip reading: stored and DEFLATE entries, ZIP64 records as numpy writes them, archive comments, and every
-// kind of damage (truncation, corrupt DEFLATE, CRC mismatch, lying sizes, unsupported methods, encryption).
+// kind of damage (truncation, corrupt DEFLATE, CRC mismatch, lying sizes, unsupported methods, encryption);
+// and gas::io::write_npz, whose archives the reader reads back.
 #include "gas/io/zip.hpp"
+#include "gas/io/npz_writer.hpp"
+#include "gas/io/npy.hpp"
 
 #include <doctest/doctest.h>
 
 #include <cstdint>
 #include <random>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -312,4 +316,25 @@ TEST_CASE("zip: real gnn-benchmark archive (stored entries, unicode arrays)" *
   const auto classes = names.to_strings();
   CHECK(classes.size() == 7);
   CHECK_FALSE(classes[0].empty());
+}
+
+TEST_CASE("gas::io::write_npz: stored entries that gas's reader (and numpy) read back, byte for byte") {
+  gas_test::TempDir dir;
+  const auto path = dir / "arrays.npz";
+  const std::vector<float> values{1.5f, -2.0f, 3.25f, 0.0f, 7.0f, 8.5f};
+  const bool masks[] = {true, false, true, true, false, false};
+  gas::io::write_npz(path, {{"values", gas::io::npy_bytes(std::span<const float>(values), {2, 3})},
+                            {"masks", gas::io::npy_bytes(std::span<const bool>(masks, 6), {3, 2})}});
+  const auto arrays = gas::io::read_npz_arrays(path);  // checks each entry's CRC-32 too
+  REQUIRE(arrays.size() == 2);
+  CHECK(arrays.at("values").shape() == std::vector<std::int64_t>{2, 3});
+  CHECK(arrays.at("values").to_vector<float>() == values);
+  CHECK(arrays.at("masks").shape() == std::vector<std::int64_t>{3, 2});
+  CHECK(arrays.at("masks").to_vector<std::uint8_t>() == std::vector<std::uint8_t>{1, 0, 1, 1, 0, 0});
+  // The same arrays give the same bytes: no clock or path in the archive.
+  const auto again = dir / "again.npz";
+  gas::io::write_npz(again, {{"values", gas::io::npy_bytes(std::span<const float>(values), {2, 3})},
+                             {"masks", gas::io::npy_bytes(std::span<const bool>(masks, 6), {3, 2})}});
+  CHECK(gas::io::read_file(path) == gas::io::read_file(again));
+  CHECK_THROWS_AS(gas::io::zip_stored({{std::string(70000, 'n'), "x"}}), gas::io_error);
 }
