@@ -8,7 +8,8 @@ when a Python with torch_geometric is given, PyG's (tools/pyg_fullbatch.py).
         --data ../shared/data [--pyg-python ../pyg-venv/bin/python] [--only 'photo-*'] [--runs 10] \\
         [--runs-for gcnii=3] [--jobs 2] [--write-docs docs/results.md]
 
-Every job writes results/<dataset>/<model>_<gas|full|pyg>.{json,log} (and a per-epoch .jsonl log for gas-train);
+Every job writes results/<dataset>/<model>_<gas|full|pyg>.{json,log} (and a per-epoch log for gas-train, gzipped:
+.jsonl.gz);
 a job whose JSON exists is not run again (--force reruns), so the script can be stopped and resumed, and
 `--render-only` rewrites the table from the kept files. Each job runs with OMP_NUM_THREADS=--threads (1); --jobs run
 side by side. The splits PyG trains on are exported by `gas-inspect --split <the JSON's protocol> --export-splits`,
@@ -19,10 +20,12 @@ import argparse
 import concurrent.futures
 import datetime
 import fnmatch
+import gzip
 import json
 import os
 import pathlib
 import platform
+import shutil
 import statistics
 import subprocess
 import sys
@@ -69,6 +72,10 @@ def gas_job(args, case, folder, spec, model, flags, mode, runs):
     cmd = [args.gas_train, "--dataset", spec, "--model", model, "--mode", mode, "--runs", runs, "--seed", args.seed,
            "--json", stem.with_suffix(".json"), "--log", stem.with_suffix(".jsonl"), "--log-every", 50] + flags
     run(cmd, stem.with_suffix(".log"), args.threads)
+    # The per-epoch log compresses tenfold; `gunzip -k` it for gas-plot.
+    with open(stem.with_suffix(".jsonl"), "rb") as src, gzip.open(stem.with_suffix(".jsonl.gz"), "wb", 9) as dst:
+        shutil.copyfileobj(src, dst)
+    stem.with_suffix(".jsonl").unlink()
     return f"{case}-{model}-{mode}: done"
 
 
@@ -109,7 +116,8 @@ def render(args):
              "all`). GAS and full: gas-train with the same hyperparameters (`--preset paper`), `--mode gas` and `--mode",
              "full`; PyG: tools/pyg_fullbatch.py, PyG's full-batch model with the same hyperparameters, splits and run",
              "seeds (its splits exported by `gas-inspect --export-splits`). s / epoch: median training step of gas-train",
-             "(GAS / full), one CPU thread per job, evaluation excluded. JSON files and logs: results/<dataset>/.",
+             "(GAS / full), one CPU thread per job, evaluation excluded. JSON files, logs and per-epoch logs (.jsonl.gz,",
+             "`gunzip -k` for gas-plot): results/<dataset>/.",
              "The heterophilous datasets have no reference configuration: GCN with gas-train's defaults (2 layers,",
              "dropout 0.5, lr 0.01, weight decay 5e-4, 40 METIS parts taken 10 at a time) but hidden 64 and 300 epochs;",
              "minesweeper is scored by ROC-AUC, its published metric, the others by accuracy.", "",
