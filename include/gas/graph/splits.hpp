@@ -24,6 +24,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "gas/core/error.hpp"
@@ -89,6 +90,28 @@ inline void sort_split(Split& s) {
   std::sort(s.train.begin(), s.train.end());
   std::sort(s.val.begin(), s.val.end());
   std::sort(s.test.begin(), s.test.end());
+}
+
+/// `count` splits of `groups`: for split k, each group is shuffled by split k's generator and cut(size) = (t, tv)
+/// gives its first t nodes to training, the next tv - t to validation and the rest to test.
+template <class Cut>
+std::vector<Split> draw_splits(const std::vector<std::vector<node_id>>& groups, std::int32_t count,
+                               std::uint64_t seed, Cut cut) {
+  std::vector<Split> out(static_cast<std::size_t>(count));
+  for (std::int32_t k = 0; k < count; ++k) {
+    Rng rng = split_rng(seed, k);
+    Split& s = out[static_cast<std::size_t>(k)];
+    for (const auto& members : groups) {
+      std::vector<node_id> order = members;
+      rng.shuffle(order.begin(), order.end());
+      const auto [t, tv] = cut(order.size());
+      s.train.insert(s.train.end(), order.begin(), order.begin() + t);
+      s.val.insert(s.val.end(), order.begin() + t, order.begin() + tv);
+      s.test.insert(s.test.end(), order.begin() + tv, order.end());
+    }
+    sort_split(s);
+  }
+  return out;
 }
 
 }  // namespace detail
@@ -166,21 +189,9 @@ inline std::vector<Split> per_class_splits(const Dataset& data, std::int64_t tra
     GAS_CHECK(static_cast<std::int64_t>(classes[c].size()) >= train + val, config_error,
               "dataset '" << data.name << "': class " << c << " has " << classes[c].size() << " nodes, fewer than train "
                           << train << " + val " << val << " per class");
-  std::vector<Split> out(static_cast<std::size_t>(count));
-  for (std::int32_t k = 0; k < count; ++k) {
-    Rng rng = detail::split_rng(seed, k);
-    Split& s = out[static_cast<std::size_t>(k)];
-    for (const auto& members : classes) {
-      std::vector<node_id> order = members;
-      rng.shuffle(order.begin(), order.end());
-      const auto t = static_cast<std::ptrdiff_t>(train), tv = static_cast<std::ptrdiff_t>(train + val);
-      s.train.insert(s.train.end(), order.begin(), order.begin() + t);
-      s.val.insert(s.val.end(), order.begin() + t, order.begin() + tv);
-      s.test.insert(s.test.end(), order.begin() + tv, order.end());
-    }
-    detail::sort_split(s);
-  }
-  return out;
+  return detail::draw_splits(classes, count, seed, [&](std::size_t) {
+    return std::pair{static_cast<std::ptrdiff_t>(train), static_cast<std::ptrdiff_t>(train + val)};
+  });
 }
 
 /// @brief `count` stratified random splits: for split k and each class with n nodes, round(train * n) random
@@ -204,23 +215,11 @@ inline std::vector<Split> random_splits(const Dataset& data, double train, doubl
               "dataset '" << data.name << "': class " << c << " has " << groups[c].size() << " nodes; a training share of "
                           << train << " leaves it no training node");
   }
-  std::vector<Split> out(static_cast<std::size_t>(count));
-  for (std::int32_t k = 0; k < count; ++k) {
-    Rng rng = detail::split_rng(seed, k);
-    Split& s = out[static_cast<std::size_t>(k)];
-    for (const auto& members : groups) {
-      std::vector<node_id> order = members;
-      rng.shuffle(order.begin(), order.end());
-      const auto n = static_cast<double>(order.size());
-      const auto t = static_cast<std::ptrdiff_t>(std::llround(train * n));
-      const auto tv = std::min(static_cast<std::ptrdiff_t>(order.size()), t + static_cast<std::ptrdiff_t>(std::llround(val * n)));
-      s.train.insert(s.train.end(), order.begin(), order.begin() + t);
-      s.val.insert(s.val.end(), order.begin() + t, order.begin() + tv);
-      s.test.insert(s.test.end(), order.begin() + tv, order.end());
-    }
-    detail::sort_split(s);
-  }
-  return out;
+  return detail::draw_splits(groups, count, seed, [&](std::size_t size) {
+    const auto n = static_cast<double>(size);
+    const auto t = static_cast<std::ptrdiff_t>(std::llround(train * n));
+    return std::pair{t, std::min(static_cast<std::ptrdiff_t>(size), t + static_cast<std::ptrdiff_t>(std::llround(val * n)))};
+  });
 }
 
 /// @brief The splits `protocol` runs on for `data`: the stored ones for `N` and `all` (checked to exist), or the
