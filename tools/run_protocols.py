@@ -6,7 +6,7 @@ when a Python with torch_geometric is given, PyG's (tools/pyg_fullbatch.py).
 
     python3 tools/run_protocols.py --gas-train build/examples/gas-train --gas-inspect build/examples/gas-inspect \\
         --data ../shared/data [--pyg-python ../pyg-venv/bin/python] [--only 'photo-*'] [--runs 10] \\
-        [--runs-for gcnii=3] [--jobs 2] [--write-docs docs/results.md]
+        [--runs-for gcnii=3] [--part K-L] [--jobs 2] [--write-docs docs/results.md]
 
 Every job writes results/<dataset>/<model>_<gas|full|pyg>.{json,log} (and a per-epoch log for gas-train, gzipped:
 .jsonl.gz);
@@ -63,20 +63,88 @@ def run(cmd, log, threads):
         raise RuntimeError(f"{cmd[0]} exited with {proc.returncode}; see {log}")
 
 
-def gas_job(args, case, folder, spec, model, flags, mode, runs):
+def gas_job(args, case, folder, spec, model, flags, mode, runs, first=1):
+    """Runs first..runs of a job (1-based); a part (first > 1) goes to <model>_<mode>.runs<first>-<runs>.*, for
+    merge_parts to append to the runs before it."""
     out = args.out_dir / folder
     out.mkdir(parents=True, exist_ok=True)
-    stem = out / f"{model}_{mode}"
+    stem = out / (f"{model}_{mode}" if first == 1 else f"{model}_{mode}.runs{first}-{runs}")
     if stem.with_suffix(".json").exists() and not args.force:
         return f"{case}-{model}-{mode}: kept"
     cmd = [args.gas_train, "--dataset", spec, "--model", model, "--mode", mode, "--runs", runs, "--seed", args.seed,
            "--json", stem.with_suffix(".json"), "--log", stem.with_suffix(".jsonl"), "--log-every", 50] + flags
+    if first > 1:
+        cmd += ["--first-run", first]
+        kept = out / f"{model}_{mode}.json"
+        split = json.loads(kept.read_text())["split"] if kept.exists() else ""
+        if "--split" not in flags and ":" in split:
+            # A generated protocol counts --runs splits; split k is drawn from (seed, k) alone, so a part that ends
+            # before run --runs names the whole protocol's count, for the same split text.
+            cmd += ["--split", without_count(split) + f",count={args.runs}"]
     run(cmd, stem.with_suffix(".log"), args.threads)
     # The per-epoch log compresses tenfold; `gunzip -k` it for gas-plot.
     with open(stem.with_suffix(".jsonl"), "rb") as src, gzip.open(stem.with_suffix(".jsonl.gz"), "wb", 9) as dst:
         shutil.copyfileobj(src, dst)
     stem.with_suffix(".jsonl").unlink()
     return f"{case}-{model}-{mode}: done"
+
+
+PER_RUN = ("test", "val", "best_epoch", "run_split", "run_train_seconds", "run_epoch_seconds_median",
+           "run_history_bytes", "run_copy_busy_ms", "run_host_waits_per_step", "run_peak_device_mb")
+
+
+def without_count(split):
+    return ",".join(p for p in split.split(",") if not p.startswith("count="))
+
+
+def merge_parts(folder, model, mode):
+    """Appends <model>_<mode>.runsK-L.json parts (gas-train --first-run K --runs L) to <model>_<mode>.json when they
+    continue its runs exactly: same configuration, same protocol (splits do not depend on their count), run K
+    following the last kept run. The summary is recomputed from the per-run figures (the epoch median from the
+    per-epoch logs); logs are concatenated. Returns what it merged."""
+    base = folder / f"{model}_{mode}.json"
+    merged = []
+    while base.exists():
+        j = json.loads(base.read_text())
+        have = j["first_run"] - 1 + j["runs"] if "first_run" in j else j["runs"]
+        parts = sorted(folder.glob(f"{model}_{mode}.runs{have + 1}-*.json"))
+        if not parts:
+            break
+        part = parts[0]
+        p = json.loads(part.read_text())
+        same = {k: (j[k], p[k]) for k in ("dataset", "model", "mode", "seed", "metric", "epochs", "hyperparameters")
+                if j[k] != p[k]}
+        if without_count(j["split"]) != without_count(p["split"]):
+            same["split"] = (j["split"], p["split"])
+        if same or p.get("interrupted"):
+            raise RuntimeError(f"{part} does not continue {base}: differs in {same or 'interrupted'}")
+        for k in PER_RUN:
+            j[k] = j[k] + p[k]
+        n = len(j["test"])
+        j["runs"], j["runs_asked"], j["first_run"] = n, max(n, j["runs_asked"]), 1
+        j["splits"] = max(j["splits"], p["splits"])
+        j["split"] = p["split"] if "count=" in p["split"] else j["split"]
+        j["test_mean"] = statistics.fmean(j["test"])
+        j["test_std"] = statistics.stdev(j["test"]) if n > 1 else 0.0
+        j["val_mean"] = statistics.fmean(j["val"])
+        j["train_seconds"] = statistics.fmean(j["run_train_seconds"])
+        j["peak_rss_mb"] = max(j["peak_rss_mb"], p["peak_rss_mb"])
+        stem, pstem = base.with_suffix(""), part.with_suffix("")
+        logs = [pathlib.Path(str(x) + ".jsonl.gz") for x in (stem, pstem)]
+        if all(x.exists() for x in logs):
+            with gzip.open(logs[0], "ab", 9) as dst, gzip.open(logs[1], "rb") as src:
+                shutil.copyfileobj(src, dst)
+            with gzip.open(logs[0], "rt") as f:
+                j["epoch_seconds_median"] = statistics.median(json.loads(line)["seconds"] for line in f if line.strip())
+        else:
+            j["epoch_seconds_median"] = statistics.median(j["run_epoch_seconds_median"])
+        with open(str(stem) + ".log", "a") as dst:
+            dst.write(pathlib.Path(str(pstem) + ".log").read_text())
+        base.write_text(json.dumps(j, indent=1) + "\n")
+        for x in (part, logs[1], pathlib.Path(str(pstem) + ".log")):
+            x.unlink(missing_ok=True)
+        merged.append(part.name)
+    return merged
 
 
 def pyg_job(args, case, folder, spec, model):
@@ -166,6 +234,8 @@ def main():
     ap.add_argument("--only", default="*", help="case-model[-mode] patterns, comma-separated (photo-gcn, 'cs-*')")
     ap.add_argument("--runs", type=int, default=10)
     ap.add_argument("--runs-for", default="", help="model=runs overrides, comma-separated (gcnii=3)")
+    ap.add_argument("--part", help="K-L: train runs K..L only (1-based) into a part file that is merged into the kept "
+                    "JSON once the runs before K are there; split a long job over processes (--part 4-7, --part 8-10)")
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--threads", type=int, default=1)
     ap.add_argument("--jobs", type=int, default=2)
@@ -198,12 +268,18 @@ def main():
             spec = spec.format(data=args.data)
             for m in models:
                 runs = int(runs_for.get(m, args.runs))
+                first = 1
+                if args.part:
+                    first, runs = (int(x) for x in args.part.split("-"))
                 for mode in ("gas", "full"):
                     if wanted(f"{case}-{m}-{mode}"):
-                        jobs.append(("gas", (args, case, folder, spec, m, flags, mode, runs)))
+                        jobs.append(("gas", (args, case, folder, spec, m, flags, mode, runs, first)))
         with concurrent.futures.ThreadPoolExecutor(max_workers=args.jobs) as pool:
             for result in pool.map(lambda j: gas_job(*j[1]), jobs):
                 print(result, flush=True)
+        for _, (_, case, folder, _, m, _, mode, _, _) in jobs:
+            for name in merge_parts(args.out_dir / folder, m, mode):
+                print(f"{case}-{m}-{mode}: merged {name}", flush=True)
         if args.pyg_python:
             pyg = [(args, case, folder, spec.format(data=args.data), m) for case, folder, spec, models, _ in DATASETS
                    for m in models if wanted(f"{case}-{m}-pyg")]

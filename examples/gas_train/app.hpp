@@ -129,6 +129,7 @@ int run(int argc, char** argv) {
   gas_train::Outputs outputs;
   outputs.progress = &progress;
   outputs.predictions = !config.save_predictions.empty() || !config.save_embeddings.empty();
+  outputs.first_run = config.first_run;
   gas_train::load_resume(config, outputs);
   std::vector<gas::train::LogRecord> records;
   if (!config.resume.empty() && !config.log.empty() && std::filesystem::exists(config.log)) {
@@ -204,7 +205,7 @@ int run(int argc, char** argv) {
     j.add("mode", config.full ? "full" : "gas").add("preset", config.preset.empty() ? "none" : config.preset);
     j.add("device", device_name<Backend>());
     j.add("history_store", s.history_store).add("history_io", s.history_io);
-    j.add("runs", static_cast<std::int64_t>(s.runs.size())).add("runs_asked", config.runs).add("seed", config.seed).add("metric", s.metric);
+    j.add("runs", static_cast<std::int64_t>(s.runs.size())).add("runs_asked", config.runs).add("first_run", config.first_run + 1).add("seed", config.seed).add("metric", s.metric);
     // The split protocol, how many splits it gave, and the split each run trained on (an index among them).
     j.add("split", split_text).add("splits", static_cast<std::int64_t>(data.splits.size())).add_array("run_split", splits);
     j.add("test_mean", s.test_mean).add("test_std", s.test_std).add("val_mean", s.val_mean);

@@ -79,6 +79,9 @@ struct Config {
   std::string preset;           ///< "" or "paper"
   bool full = false;            ///< --mode full: full-batch training without histories
   std::int32_t runs = 1;
+  /// --first-run K (1-based): train runs K..runs only, as the same invocation without it would (seed + r, split r):
+  /// a long protocol spreads over processes or sessions, and their JSON files merge (tools/run_protocols.py).
+  std::int32_t first_run = 0;
   std::uint64_t seed = 0;       ///< run r uses seed + r for its weights and dropout; METIS uses seed
   std::string json;             ///< --json FILE, or ""
   bool quiet = false;           ///< --quiet: no per-run lines
@@ -155,7 +158,8 @@ inline bool parse_bool(std::string_view flag, std::string_view text) {
 /// @brief The usage text.
 inline std::string usage() {
   return "usage: gas-train [--dataset SPEC] [--model gcn|gat|appnp|gcnii|gin|pna|pna_jk] [--preset paper]\n"
-         "                 [--mode gas|full] [--runs N] [--seed S] [--json FILE] [--quiet] [hyperparameters]\n"
+         "                 [--mode gas|full] [--runs N [--first-run K]] [--seed S] [--json FILE] [--quiet]\n"
+         "                 [hyperparameters]\n"
          "                 [--history-store pinned|zero-copy|bf16|device|host|mapped] [--history-io sync|overlapped]\n"
          "                 [--sparse-features auto|always|never] [--split PROTOCOL] [--metric accuracy|micro_f1|roc_auc]\n"
          "                 [--log-every N] [--log FILE.jsonl|FILE.csv] [--plot FILE.svg] [--patience N]\n"
@@ -174,6 +178,7 @@ inline std::string usage() {
          "  --split: N (stored split N, 0-based), all (run r on stored split r mod S), per-class:train=20,val=30\n"
          "  [,count=C][,seed=S] or random:train=0.6,val=0.2[,count=C][,seed=S] (generated; C defaults to --runs;\n"
          "  run r uses split r mod C). Default: the preset's protocol, else split 0.\n"
+         "  --first-run K trains runs K..N of the N only, each exactly as the full invocation trains it.\n"
          "  --history-store and --history-io choose how gas-train-cuda keeps and moves histories (default zero-copy,\n"
          "  overlapped; docs/histories.md); gas-train keeps them in host memory (host, sync).\n"
          "  --sparse-features keeps bag-of-words features in CSR (auto: when under 10 % are non-zero; docs/datasets.md).\n"
@@ -218,6 +223,7 @@ inline Config parse_args(int argc, const char* const* argv, bool* help = nullptr
       if (v != "gas" && v != "full") throw gas::config_error("--mode: '" + std::string(v) + "' is neither gas nor full");
       c.full = v == "full";
     } else if (flag == "--runs") c.runs = parse_int<std::int32_t>(flag, v, 1, 1000);
+    else if (flag == "--first-run") c.first_run = parse_int<std::int32_t>(flag, v, 1, 1000) - 1;
     else if (flag == "--seed") c.seed = parse_int<std::uint64_t>(flag, v, 0, std::numeric_limits<std::uint64_t>::max());
     else if (flag == "--json") c.json = v;
     else if (flag == "--log-every") c.log_every = parse_int<std::int32_t>(flag, v, 1, int_max);
@@ -282,6 +288,9 @@ inline Config parse_args(int argc, const char* const* argv, bool* help = nullptr
   }
   if (c.checkpoint_every > 0 && c.checkpoint.empty())
     throw gas::config_error("--checkpoint-every needs --checkpoint FILE (where to save)");
+  if (c.first_run >= c.runs)
+    throw gas::config_error("--first-run " + std::to_string(c.first_run + 1) + " is past --runs " +
+                            std::to_string(c.runs) + " (runs are numbered 1.." + std::to_string(c.runs) + ")");
   return c;
 }
 

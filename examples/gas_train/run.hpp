@@ -64,7 +64,7 @@ struct Outputs {
   bool predictions = false;                         ///< keep the best run's Trainer::predict()
   std::optional<gas::Prediction<float>> best{};    ///< that prediction (best validation metric over runs)
   double best_val = -1;
-  std::int32_t first_run = 0;                       ///< resumed: runs before it come from the checkpoint
+  std::int32_t first_run = 0;                       ///< the first run trained now (--first-run, or a resumed one)
   std::vector<RunRecord> completed{};
   std::int32_t resumed_epochs = 0;                  ///< epochs of run first_run the checkpoint holds
   bool resume_loaded = false;
@@ -365,9 +365,12 @@ inline void load_resume(const Config& c, Outputs& io) {
   io.completed = detail::parse_runs(ck.info("app.completed"), ck.source());
   io.resumed_epochs = static_cast<std::int32_t>(ck.info_int("epochs"));
   const auto session_epochs = ck.info_int("app.epochs");
-  if (io.first_run < 0 || io.first_run >= c.runs || io.completed.size() != static_cast<std::size_t>(io.first_run))
+  // The session trains runs c.first_run..c.runs-1; the runs it completed before the checkpoint's come with it.
+  if (io.first_run < c.first_run || io.first_run >= c.runs ||
+      io.completed.size() != static_cast<std::size_t>(io.first_run - c.first_run))
     throw gas::config_error(ck.source() + ": the checkpoint is of run " + std::to_string(io.first_run + 1) + " (with " +
-                            std::to_string(io.completed.size()) + " completed) but --runs is " + std::to_string(c.runs));
+                            std::to_string(io.completed.size()) + " completed) but --runs is " + std::to_string(c.runs) +
+                            (c.first_run > 0 ? " from --first-run " + std::to_string(c.first_run + 1) : std::string()));
   // Completed runs cannot be trained further: a different --epochs would leave runs of two lengths under one summary.
   const std::int32_t epochs = c.hyper.epochs.value_or(static_cast<std::int32_t>(session_epochs));
   if (!io.completed.empty() && epochs != session_epochs)

@@ -83,7 +83,7 @@ def protocols(exe, data, tmp):
         cases.append((["--dataset", f"npz:{photo}", "--preset", "paper", "--runs", "2", "--epochs", "5"],
                       {"split": "per-class:train=20,val=30,count=2,seed=0", "splits": 2, "run_split": [0, 1],
                        "preset": "paper"}))
-    failures = 0
+    failures = first_run(exe, tmp)
     for args, want in cases:
         r = run(exe, *args, "--json", out)
         got = json.load(open(out)) if r.returncode == 0 else {}
@@ -94,6 +94,23 @@ def protocols(exe, data, tmp):
         else:
             print(f"ok   {' '.join(args[-6:])}: {got['metric']} {got['test']}")
     return failures
+
+
+def first_run(exe, tmp):
+    """--first-run 2 --runs 3 trains exactly runs 2 and 3 of --runs 3 (seeds and splits), so spread runs merge."""
+    whole, tail = os.path.join(tmp, "whole.json"), os.path.join(tmp, "tail.json")
+    args = [*SMALL, "--split", "random:train=0.5,val=0.25,seed=4", "--runs", "3"]
+    rw, rt = run(exe, *args, "--json", whole), run(exe, *args, "--first-run", "2", "--json", tail)
+    if rw.returncode != 0 or rt.returncode != 0:
+        print(f"FAIL --first-run: exit {rw.returncode} / {rt.returncode} {rt.stderr.strip()!r}")
+        return 1
+    w, t = json.load(open(whole)), json.load(open(tail))
+    same = all(w[k][1:] == t[k] for k in ("test", "val", "best_epoch", "run_split"))
+    if not same or t["first_run"] != 2 or t["runs"] != 2 or w["first_run"] != 1:
+        print(f"FAIL --first-run 2: {t['test']} {t['run_split']} against runs 2-3 of {w['test']} {w['run_split']}")
+        return 1
+    print(f"ok   --first-run 2 of 3: {t['test']} == {w['test'][1:]}")
+    return 0
 
 
 def bad(exe, data):
@@ -132,6 +149,7 @@ def bad(exe, data):
             (["--metric", "micro_f1", "--epochs", "1"], 2, "micro_f1 scores multi-label targets only"),
             (["--metric", "roc_auc", "--epochs", "1"], 2, "roc_auc needs two classes"),
             (["--metric", "auc"], 2, "unknown metric 'auc'"),
+            (["--runs", "3", "--first-run", "4"], 2, "--first-run 4 is past --runs 3"),
         ]
         if os.path.isfile(cora_npz):
             cases.append((["--dataset", f"npz:{cora_npz}", "--epochs", "1"], 2, "split"))
