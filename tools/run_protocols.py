@@ -69,10 +69,11 @@ def gas_job(args, case, folder, spec, model, flags, mode, runs, first=1):
     out = args.out_dir / folder
     out.mkdir(parents=True, exist_ok=True)
     stem = out / (f"{model}_{mode}" if first == 1 else f"{model}_{mode}.runs{first}-{runs}")
-    if stem.with_suffix(".json").exists() and not args.force:
+    at = lambda ext: pathlib.Path(str(stem) + ext)  # not with_suffix: a part's stem has a dot of its own
+    if at(".json").exists() and not args.force:
         return f"{case}-{model}-{mode}: kept"
     cmd = [args.gas_train, "--dataset", spec, "--model", model, "--mode", mode, "--runs", runs, "--seed", args.seed,
-           "--json", stem.with_suffix(".json"), "--log", stem.with_suffix(".jsonl"), "--log-every", 50] + flags
+           "--json", at(".json"), "--log", at(".jsonl"), "--log-every", 50] + flags
     if first > 1:
         cmd += ["--first-run", first]
         kept = out / f"{model}_{mode}.json"
@@ -81,11 +82,11 @@ def gas_job(args, case, folder, spec, model, flags, mode, runs, first=1):
             # A generated protocol counts --runs splits; split k is drawn from (seed, k) alone, so a part that ends
             # before run --runs names the whole protocol's count, for the same split text.
             cmd += ["--split", without_count(split) + f",count={args.runs}"]
-    run(cmd, stem.with_suffix(".log"), args.threads)
+    run(cmd, at(".log"), args.threads)
     # The per-epoch log compresses tenfold; `gunzip -k` it for gas-plot.
-    with open(stem.with_suffix(".jsonl"), "rb") as src, gzip.open(stem.with_suffix(".jsonl.gz"), "wb", 9) as dst:
+    with open(at(".jsonl"), "rb") as src, gzip.open(at(".jsonl.gz"), "wb", 9) as dst:
         shutil.copyfileobj(src, dst)
-    stem.with_suffix(".jsonl").unlink()
+    at(".jsonl").unlink()
     return f"{case}-{model}-{mode}: done"
 
 
