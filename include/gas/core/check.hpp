@@ -1,7 +1,7 @@
 #pragma once
 /// @brief `GAS_CHECK`: precondition checks whose messages name the caller and the offending value.
 
-#include <source_location>
+#include "gas/core/source_location.hpp"
 #include <sstream>
 #include <string>
 #include <string_view>
@@ -30,7 +30,7 @@ inline std::string caller_name(std::string_view pretty) {
 }
 
 template <class Error>
-[[noreturn]] void fail(const std::source_location& where, const std::string& message) {
+[[noreturn]] void fail(const ::gas::source_location& where, const std::string& message) {
   throw Error(caller_name(where.function_name()) + ": " + message);
 }
 
@@ -43,7 +43,7 @@ template <class Error>
     if (!(cond)) [[unlikely]] {                                                          \
       std::ostringstream gas_check_stream_;                                              \
       gas_check_stream_ << message;                                                      \
-      ::gas::detail::fail<Kind>(std::source_location::current(), gas_check_stream_.str()); \
+      ::gas::detail::fail<Kind>(::gas::source_location::current(), gas_check_stream_.str()); \
     }                                                                                    \
   } while (false)
 

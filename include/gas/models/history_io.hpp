@@ -65,12 +65,15 @@ autograd::Var<T, Backend> gather_features(autograd::Tape<T, Backend>& tape, Feat
         const auto v = ids[static_cast<std::size_t>(i)];
         ptr[i + 1] = ptr[i] + (x.indptr[v + 1] - x.indptr[v]);
       }
+      // Plain pointers: OpenMP regions may not capture structured bindings (clang refuses them).
+      auto* const out_ids = node.aux_ids.data();
+      auto* const out_values = node.aux.data();
 #pragma omp parallel for schedule(static) if (nnz > (std::int64_t{1} << 16))
       for (std::int64_t i = 0; i < n; ++i) {
         const auto v = ids[static_cast<std::size_t>(i)];
         for (std::int64_t k = x.indptr[v], at = ptr[i]; k < x.indptr[v + 1]; ++k, ++at) {
-          node.aux_ids.data()[at] = x.indices[k];
-          node.aux.data()[at] = static_cast<T>(x.values[k]);
+          out_ids[at] = x.indices[k];
+          out_values[at] = static_cast<T>(x.values[k]);
         }
       }
       return {&tape, id};

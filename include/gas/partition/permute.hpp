@@ -7,7 +7,7 @@
 #include <algorithm>
 #include <cstdint>
 #include <cstring>
-#include <source_location>
+#include "gas/core/source_location.hpp"
 #include <string>
 #include <utility>
 #include <vector>
@@ -26,7 +26,7 @@ namespace detail {
 /// @brief Throws shape_error unless `p` covers `n` nodes, and value_error unless perm and inverse are mutually
 /// inverse permutations: a corrupt partition would otherwise index out of bounds. The caller is named.
 inline void check_partition(const Partition& p, std::int64_t n,
-                            const std::source_location& where = std::source_location::current()) {
+                            const ::gas::source_location& where = ::gas::source_location::current()) {
   if (p.perm.size() != static_cast<std::size_t>(n) || p.inverse.size() != static_cast<std::size_t>(n)) {
     gas::detail::fail<shape_error>(where, "the partition covers " + std::to_string(p.perm.size()) + " nodes (" +
                                               std::to_string(p.inverse.size()) + " in its inverse), but there are " +
