@@ -13,6 +13,7 @@
 #include <numeric>
 #include <span>
 #include <string>
+#include <thread>
 #include <utility>
 #include <vector>
 
@@ -547,4 +548,154 @@ TEST_CASE("MappedStore: create never destroys a file that is not a gas history u
                       "cannot create", "No such file or directory");
   CHECK_THROWS_NAMING(gas::value_error, MappedStore<float>(dir / "bad", -5, 2, Mode::create), "(-5, 2)");
   CHECK(!std::filesystem::exists(dir / "bad"));
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// MappedStore's crash safety (format version 2): dirty mark before the first write, checksums at flush and close.
+// tests/history/crash_test.cpp kills real writers; here the file's bytes are copied at each point instead, which is
+// what a SIGKILL at that moment would leave (the page cache holds exactly the mapping's bytes).
+
+TEST_CASE("MappedStore: a file copied between a write and the next flush is refused as not closed cleanly") {
+  gas_test::TempDir dir;
+  const auto path = dir / "h.gashist";
+  const auto rows = exact_values<float>(64, 4, 5);
+  MappedStore<float> store(path, 64, 4, Mode::create);
+  CHECK(!store.dirty());
+  CHECK(store.generation() == 0);
+  gas::Tensor<float> out(64, 4);
+  store.pull_chunk(0, out.view());
+  store.pull(random_ids(64, 10, 3), out.slice_rows(0, 10));
+  CHECK(!store.dirty());  // reads never dirty the file
+  const std::string zeros_image = gas_test::slurp(path);
+
+  store.push_chunk(0, rows.view());
+  CHECK(store.dirty());
+  const std::string killed_image = gas_test::slurp(path);
+  store.flush();
+  CHECK(!store.dirty());
+  CHECK(store.generation() == 1);
+  store.flush();  // nothing written since: no new generation
+  CHECK(store.generation() == 1);
+  const std::string flushed_image = gas_test::slurp(path);
+
+  const std::string file = "'" + (dir / "killed.gashist").string() + "'";
+  gas_test::write_file(dir / "killed.gashist", killed_image);
+  CHECK_THROWS_NAMING(gas::format_error, MappedStore<float>(dir / "killed.gashist", 64, 4, Mode::open), file,
+                      "not closed cleanly", "flush()", "Mode::create");
+  {  // Mode::create is the recovery: a new table, clean.
+    MappedStore<float> rebuilt(dir / "killed.gashist", 64, 4, Mode::create);
+    CHECK(rebuilt.generation() == 0);
+  }
+  MappedStore<float> reopened(dir / "killed.gashist", 64, 4, Mode::open);
+  reopened.pull_chunk(0, out.view());
+  CHECK(equal(out, gas::Tensor<float>(64, 4, 0.0f)));
+
+  // The images of the clean points open, each with its own content.
+  gas_test::write_file(dir / "zeros.gashist", zeros_image);
+  MappedStore<float> at_zero(dir / "zeros.gashist", 64, 4, Mode::open);
+  CHECK(at_zero.generation() == 0);
+  at_zero.pull_chunk(0, out.view());
+  CHECK(equal(out, gas::Tensor<float>(64, 4, 0.0f)));
+  gas_test::write_file(dir / "flushed.gashist", flushed_image);
+  MappedStore<float> at_one(dir / "flushed.gashist", 64, 4, Mode::open);
+  CHECK(at_one.generation() == 1);
+  at_one.pull_chunk(0, out.view());
+  CHECK(equal(out, rows));
+}
+
+TEST_CASE("MappedStore: closing marks the file clean; every write call dirties it") {
+  gas_test::TempDir dir;
+  const auto path = dir / "h.gashist";
+  const auto rows = exact_values<double>(8, 3, 9);
+  const std::vector<node_id> ids = {7, 2, 5};
+  { MappedStore<double> store(path, 20, 3, Mode::create); }
+  std::uint64_t generation = 0;
+  for (int call = 0; call < 3; ++call) {
+    {
+      MappedStore<double> store(path, 20, 3, Mode::open);
+      CHECK(store.generation() == generation);
+      if (call == 0) store.push(ids, rows.slice_rows(0, 3));
+      if (call == 1) store.push_chunk(10, rows.view());
+      if (call == 2) store.fill(2.5);
+      CHECK(store.dirty());
+      CHECK_THROWS_NAMING(gas::format_error, MappedStore<double>(path, 20, 3, Mode::open), "not closed cleanly");
+    }  // the destructor flushes
+    ++generation;
+  }
+  MappedStore<double> store(path, 20, 3, Mode::open);
+  CHECK(store.generation() == 3);
+  gas::Tensor<double> out(20, 3);
+  store.pull_chunk(0, out.view());
+  CHECK(equal(out, gas::Tensor<double>(20, 3, 2.5)));
+  // Empty writes write nothing and dirty nothing.
+  store.push({}, rows.slice_rows(0, 0));
+  store.push_chunk(20, rows.slice_rows(0, 0));
+  CHECK(!store.dirty());
+}
+
+TEST_CASE("MappedStore: a damaged table or header, or a version 1 file, is refused with the reason") {
+  gas_test::TempDir dir;
+  const auto path = dir / "h.gashist";
+  {
+    MappedStore<float> store(path, 100, 8, Mode::create);
+    store.push_chunk(0, exact_values<float>(100, 8, 4).view());
+  }
+  const std::string file = "'" + path.string() + "'";
+  const std::string bytes = gas_test::slurp(path);
+  SUBCASE("one table byte changed") {
+    auto changed = bytes;
+    changed[4096 + 1234] = static_cast<char>(changed[4096 + 1234] ^ 0x10);
+    gas_test::write_file(path, changed);
+    CHECK_THROWS_NAMING(gas::format_error, MappedStore<float>(path, 100, 8, Mode::open), file,
+                        "table does not match its checksum", "changed or damaged", "Mode::create");
+  }
+  SUBCASE("the generation changed") {
+    auto changed = bytes;
+    changed[56] = static_cast<char>(changed[56] + 1);
+    gas_test::write_file(path, changed);
+    CHECK_THROWS_NAMING(gas::format_error, MappedStore<float>(path, 100, 8, Mode::open), file,
+                        "header does not match its checksum");
+  }
+  SUBCASE("a version 1 file") {
+    auto old = bytes;
+    const std::uint32_t one = 1;
+    std::memcpy(old.data() + 8, &one, sizeof one);
+    std::memset(old.data() + 48, 0, 24);  // version 1 had nothing after the data offset
+    gas_test::write_file(path, old);
+    CHECK_THROWS_NAMING(gas::format_error, MappedStore<float>(path, 100, 8, Mode::open), file, "format version 1",
+                        "reads version 2", "Mode::create");
+    MappedStore<float> recreated(path, 100, 8, Mode::create);  // still recognized as ours: create replaces it
+    CHECK(recreated.generation() == 0);
+  }
+}
+
+TEST_CASE("MappedStore: the first writes of several threads at once mark the file once; the checksums are zlib's") {
+  gas_test::TempDir dir;
+  const auto path = dir / "h.gashist";
+  const auto rows = exact_values<float>(400, 5, 8);
+  {
+    MappedStore<float> store(path, 400, 5, Mode::create);
+    std::vector<std::thread> threads;
+    for (int t = 0; t < 4; ++t)
+      threads.emplace_back([&, t] { store.push_chunk(t * 100, rows.slice_rows(t * 100, t * 100 + 100)); });
+    for (auto& th : threads) th.join();
+    CHECK(store.dirty());
+    store.flush();
+    CHECK(store.generation() == 1);
+  }
+  MappedStore<float> store(path, 400, 5, Mode::open);
+  gas::Tensor<float> out(400, 5);
+  store.pull_chunk(0, out.view());
+  CHECK(equal(out, rows));
+
+  namespace d = gas::history::detail;
+  for (std::size_t n : {std::size_t{0}, std::size_t{1}, std::size_t{4095}, d::crc_block_bytes,
+                        2 * d::crc_block_bytes + 17}) {
+    std::vector<unsigned char> data(n);
+    for (std::size_t i = 0; i < n; ++i) data[i] = static_cast<unsigned char>(i * 2654435761u >> 13);
+    const auto whole = static_cast<std::uint32_t>(crc32_z(crc32_z(0L, nullptr, 0), data.data(), n));
+    CHECK(d::parallel_crc32(data.data(), n) == whole);
+    std::fill(data.begin(), data.end(), 0);
+    CHECK(d::zeros_crc32(n) == static_cast<std::uint32_t>(crc32_z(crc32_z(0L, nullptr, 0), data.data(), n)));
+  }
 }
