@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "gas/io/edgelist.hpp"
+#include "io/hostile.hpp"
 #include "io/io_test_util.hpp"
 #include "test_util.hpp"
 
@@ -266,4 +267,27 @@ TEST_CASE("read_dimacs: FLA road graph" * doctest::skip(gas_test::missing("road/
 
 TEST_CASE("read_dimacs: NE road graph" * doctest::skip(gas_test::missing("road/NE.gr.xz"))) {
   check_road("road/NE.gr.xz", "NE", 1524453, 3868020, 1934010);
+}
+
+// Hostile sizes (issue 16): a header or an id that declares far more nodes than the file's edges can name is
+// refused before the graph is allocated (read_limits().max_isolated_nodes), and a lying edge count reserves
+// no more than the file's bytes can hold.
+TEST_CASE("read_dimacs / read_edgelist: declared sizes beyond the file are refused fast and without allocating them") {
+  gas_test::TempDir dir;
+  gas_test::write_file(dir / "nodes.gr", "p sp 2000000000 1\na 1 2 1\n");
+  CHECK_REFUSED_SMALL(gas::io::read_dimacs(dir / "nodes.gr"), "nodes.gr:1", "isolated nodes", "max_isolated_nodes");
+  gas_test::write_file(dir / "edges.gr", "p sp 3 1000000000000\na 1 2 1\n");
+  CHECK_REFUSED_SMALL(gas::io::read_dimacs(dir / "edges.gr"), "edges.gr", "promises 1000000000000 edges");
+  gas_test::write_file(dir / "id.txt", "0 2147483645\n");
+  CHECK_REFUSED_SMALL(gas::io::read_edgelist(dir / "id.txt"), "id.txt", "isolated nodes", "max_isolated_nodes");
+
+  // The limit is the user's: raised, the same file is a (mostly isolated) graph.
+  gas_test::write_file(dir / "wide.gr", "p tw 100 1\n1 100\n");
+  auto& limit = gas::io::read_limits().max_isolated_nodes;
+  const auto saved = limit;
+  limit = 10;
+  CHECK_THROWS_NAMING(gas::format_error, gas::io::read_dimacs(dir / "wide.gr"), "wide.gr", "98 isolated nodes");
+  limit = 100;
+  CHECK(gas::io::read_dimacs(dir / "wide.gr").num_nodes() == 100);
+  limit = saved;
 }

@@ -10,6 +10,7 @@
 #include <string>
 #include <vector>
 
+#include "io/hostile.hpp"
 #include "io/io_test_util.hpp"
 #include "io/npz_writer.hpp"
 #include "test_util.hpp"
@@ -256,4 +257,28 @@ TEST_CASE("npy: read_npy names the file when it is missing or malformed") {
   CHECK(gas::io::read_npy(dir / "x.npy").source() == (dir / "x.npy").string());
   gas_test::write_file(dir / "y.npy", std::string("not numpy at all"));
   CHECK_THROWS_NAMING(gas::format_error, gas::io::read_npy(dir / "y.npy"), "y.npy");
+}
+
+// Hostile sizes (issue 16): every size the header declares is checked against the bytes present, before the
+// array is allocated; a 100-byte file claiming 10^12 elements is refused at once.
+TEST_CASE("npy: declared sizes beyond the file are refused fast and without allocating them") {
+  auto header = [](const std::string& dict, int version = 1) {
+    Bytes out = {0x93, 'N', 'U', 'M', 'P', 'Y', static_cast<std::uint8_t>(version), 0};
+    gas_test::put_le(out, dict.size(), version == 1 ? 2 : 4);
+    out.insert(out.end(), dict.begin(), dict.end());
+    return out;
+  };
+  const auto claims_1e12 = header("{'descr': '<f8', 'fortran_order': False, 'shape': (1000000, 1000000), }\n");
+  CHECK(claims_1e12.size() < 100);
+  CHECK_REFUSED_SMALL(gas::io::parse_npy(claims_1e12, "big.npy"), "big.npy", "truncated file");
+  CHECK_REFUSED_SMALL(
+      gas::io::parse_npy(header("{'descr': '<f8', 'fortran_order': True, 'shape': (4294967296, 4294967296), }\n"),
+                         "wrap.npy"),
+      "wrap.npy", "overflows");
+  CHECK_REFUSED_SMALL(gas::io::parse_npy(header("{'descr': '<U999999', 'fortran_order': False, 'shape': (9,), }\n"),
+                                         "wide.npy"),
+                      "wide.npy");
+  // A version-2 header length of 4 GiB in a 12-byte file.
+  CHECK_REFUSED_SMALL(gas::io::parse_npy(Bytes{0x93, 'N', 'U', 'M', 'P', 'Y', 2, 0, 0xff, 0xff, 0xff, 0xff}, "hdr.npy"),
+                      "hdr.npy", "truncated .npy header");
 }

@@ -11,6 +11,7 @@
 #include <string>
 #include <vector>
 
+#include "io/hostile.hpp"
 #include "io/io_test_util.hpp"
 #include "io/npz_writer.hpp"
 #include "test_util.hpp"
@@ -287,4 +288,24 @@ TEST_CASE("npz: missing, truncated and corrupt archives") {
   flipped[zip.data_offset(0) + 5] ^= 0xFF;  // inside the first entry's DEFLATE stream
   gas_test::write_file(dir / "flip.npz", flipped);
   CHECK_THROWS_NAMING(gas::format_error, read_npz(dir / "flip.npz"), "flip.npz");
+}
+
+// Hostile sizes (issue 16): the counts of an npz dataset (CSR shape and indptr, split count) are checked
+// against the arrays that back them before anything of that size is allocated.
+TEST_CASE("npz: declared counts beyond the arrays are refused fast and without allocating them") {
+  gas_test::TempDir dir;
+  // A CSR adjacency claiming 2^31 - 1 nodes with a 4-entry indptr.
+  gas_test::write_npz(dir / "csr.npz", {{"adj_data", npy<float>({3}, {1, 1, 1})},
+                                        {"adj_indices", npy<std::int32_t>({3}, {1, 2, 0})},
+                                        {"adj_indptr", npy<std::int32_t>({4}, {0, 1, 2, 3})},
+                                        {"adj_shape", npy<std::int64_t>({2}, {2147483647, 2147483647})}});
+  CHECK_REFUSED_SMALL(read_npz(dir / "csr.npz"), "csr.npz", "adj_indptr");
+  // 10^12 splits of a graph without nodes: (10^12, 0) masks hold no bytes at all.
+  gas_test::write_npz(dir / "splits.npz", {{"node_features", npy<float>({0, 2}, {})},
+                                           {"node_labels", npy<std::int64_t>({0}, {})},
+                                           {"edges", npy<std::int64_t>({0, 2}, {})},
+                                           {"train_masks", npy<bool>({1000000000000, 0}, {})},
+                                           {"val_masks", npy<bool>({1000000000000, 0}, {})},
+                                           {"test_masks", npy<bool>({1000000000000, 0}, {})}});
+  CHECK_REFUSED_SMALL(read_npz(dir / "splits.npz"), "splits.npz", "train_masks", "1000000000000 splits");
 }

@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "gas/io/ogb.hpp"
+#include "io/hostile.hpp"
 #include "io/io_test_util.hpp"
 #include "test_util.hpp"
 
@@ -257,4 +258,20 @@ TEST_CASE("read_ogb: a truncated or corrupt edge file is an io_error naming it")
   bad[gz.size() / 2] = static_cast<char>(bad[gz.size() / 2] ^ 0x33);
   gas_test::write_file(root / "raw/edge.csv.gz", bad);
   CHECK_THROWS_NAMING(gas::io_error, gas::io::read_ogb(root), (root / "raw/edge.csv.gz").string());
+}
+
+// Hostile sizes (issue 16): the node and edge counts of the count files are proven by the label and edge
+// files before anything of their size is allocated.
+TEST_CASE("read_ogb: counts beyond the files are refused fast and without allocating them") {
+  gas_test::TempDir tmp;
+  auto files = arxiv_like();
+  for (auto& [rel, text] : files) {
+    if (rel == "raw/num-node-list.csv.gz") text = "2147483647\n";
+    if (rel == "raw/edge.csv.gz") text = "0,1\n";
+    if (rel == "raw/num-edge-list.csv.gz") text = "1000000000000\n";
+  }
+  CHECK_REFUSED_SMALL(gas::io::read_ogb(write_dataset(tmp, "nodes", files)), "node-label", "6 label rows for 2147483647");
+  for (auto& [rel, text] : files)
+    if (rel == "raw/num-node-list.csv.gz") text = "6\n";
+  CHECK_REFUSED_SMALL(gas::io::read_ogb(write_dataset(tmp, "edges", files)), "edge.csv", "1000000000000");
 }

@@ -10,6 +10,7 @@
 #include <string>
 #include <vector>
 
+#include "io/hostile.hpp"
 #include "io/io_test_util.hpp"
 #include "io/pickle_writer.hpp"
 #include "test_util.hpp"
@@ -470,4 +471,25 @@ TEST_CASE("randomly corrupted pickles either parse or raise format_error, never 
     }
   CHECK(parsed + refused == 9000);
   CHECK(refused > 0);
+}
+
+// Hostile sizes (issue 16): every length an opcode declares is checked against the bytes that remain before
+// anything is allocated, so a few bytes claiming gigabytes are refused at once.
+TEST_CASE("pickle: declared lengths beyond the file are refused fast and without allocating them") {
+  const std::string proto = bytes("\x80\x04");
+  const std::string le4_max = bytes("\xf0\xff\xff\xff"), le8_huge = bytes("\x00\x00\x00\x00\x00\x01\x00\x00");
+  CHECK_REFUSED_SMALL(parse(proto + "X" + le4_max + "abc.", "u.pkl"), "u.pkl");              // BINUNICODE
+  CHECK_REFUSED_SMALL(parse(proto + "B" + le4_max + "abc.", "b.pkl"), "b.pkl");              // BINBYTES
+  CHECK_REFUSED_SMALL(parse(proto + "T" + le4_max + "abc.", "t.pkl"), "t.pkl");              // BINSTRING
+  CHECK_REFUSED_SMALL(parse(proto + bytes("\x8d") + le8_huge + "abc.", "u8.pkl"), "u8.pkl"); // BINUNICODE8
+  CHECK_REFUSED_SMALL(parse(proto + bytes("\x8e") + le8_huge + "abc.", "b8.pkl"), "b8.pkl"); // BINBYTES8
+  CHECK_REFUSED_SMALL(parse(proto + bytes("\x96") + le8_huge + "abc.", "ba.pkl"), "ba.pkl"); // BYTEARRAY8
+  CHECK_REFUSED_SMALL(parse(proto + bytes("\x8b") + bytes("\xff\xff\xff\x7f") + "abc.", "l4.pkl"), "l4.pkl");  // LONG4
+  CHECK_REFUSED_SMALL(parse(proto + bytes("\x95") + le8_huge + "K\x01.", "f.pkl"), "f.pkl", "frame");         // FRAME
+  // A numpy array whose shape claims 10^12 float64 elements over 8 bytes of data.
+  PickleWriter w;
+  gas_test::ndarray(w, "f8", "<", {1000000, 1000000}, std::string(8, '\0'));
+  const auto big = w.stop().bytes();
+  CHECK(big.size() < 300);
+  CHECK_REFUSED_SMALL(parse(big, "arr.pkl"), "arr.pkl");
 }

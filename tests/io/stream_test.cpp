@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "gas/io/stream.hpp"
+#include "io/hostile.hpp"
 #include "io/io_test_util.hpp"
 #include "test_util.hpp"
 
@@ -274,4 +275,49 @@ TEST_CASE("LineReader reads the NE road graph quickly" * doctest::skip(gas_test:
   CHECK(lines == 1934011);  // the header and 1934010 edge lines
   CHECK(reader.line_number() == lines);
   CHECK(sum > 0);
+}
+
+// Hostile sizes (issue 16): a few compressed bytes can decode to a "line" of gigabytes, and an xz header can
+// ask for a 1.5 GiB dictionary; both stop at a limit of gas::io::read_limits() that names itself.
+TEST_CASE("LineReader: a line longer than read_limits().max_line_bytes is refused, not buffered") {
+  gas_test::TempDir dir;
+  gas_test::write_gz(dir / "long.txt.gz", std::string(std::size_t{4} << 20, 'a'));  // 4 MiB, no newline
+  auto& limit = gas::io::read_limits().max_line_bytes;
+  const auto saved = limit;
+  limit = std::uint64_t{1} << 20;
+  CHECK_REFUSED_SMALL(
+      [&] {
+        gas::io::LineReader reader(dir / "long.txt.gz", 4096);
+        for (std::string_view line; reader.next(line);) {
+        }
+      }(),
+      "long.txt.gz:1", "line longer than 1048576 bytes", "max_line_bytes");
+  limit = saved;
+}
+
+TEST_CASE("ByteStream: an xz stream needing more decoder memory than read_limits().max_xz_memory is refused") {
+  gas_test::TempDir dir;
+  std::string xz(1024, '\0');
+  std::size_t pos = 0;
+  const std::string text = "0 1\n";
+  // Preset 9 declares a 64 MiB dictionary, however short the data.
+  REQUIRE(lzma_easy_buffer_encode(9, LZMA_CHECK_CRC64, nullptr, reinterpret_cast<const std::uint8_t*>(text.data()),
+                                  text.size(), reinterpret_cast<std::uint8_t*>(xz.data()), &pos, xz.size()) == LZMA_OK);
+  xz.resize(pos);
+  gas_test::write_file(dir / "dict.xz", xz);
+  auto& limit = gas::io::read_limits().max_xz_memory;
+  const auto saved = limit;
+  limit = std::uint64_t{1} << 20;
+  CHECK_REFUSED_SMALL(
+      [&] {
+        gas::io::ByteStream in(dir / "dict.xz");
+        char buf[64];
+        while (in.read(buf, sizeof buf) > 0) {
+        }
+      }(),
+      "dict.xz", "max_xz_memory");
+  limit = saved;
+  gas::io::ByteStream in(dir / "dict.xz");
+  char buf[64];
+  CHECK(in.read(buf, sizeof buf) == text.size());
 }

@@ -13,6 +13,7 @@
 #include <string>
 #include <vector>
 
+#include "io/hostile.hpp"
 #include "io/io_test_util.hpp"
 #include "io/npz_writer.hpp"
 #include "test_util.hpp"
@@ -337,4 +338,41 @@ TEST_CASE("gas::io::write_npz: stored entries that gas's reader (and numpy) read
                              {"masks", gas::io::npy_bytes(std::span<const bool>(masks, 6), {3, 2})}});
   CHECK(gas::io::read_file(path) == gas::io::read_file(again));
   CHECK_THROWS_AS(gas::io::zip_stored({{std::string(70000, 'n'), "x"}}), gas::io_error);
+}
+
+// Hostile sizes (issue 16): declared counts and sizes are checked against the archive before allocation, and
+// an honest but enormous inflation (a zip bomb) stops at gas::io::read_limits().max_inflated_bytes.
+TEST_CASE("zip: declared sizes and counts beyond the archive are refused fast and without allocating them") {
+  // One deflated entry of 16 bytes of data whose central directory claims 10^12 bytes inflated.
+  ZipWriter w;
+  w.add("x.npy", compressible(16), Method::deflate);
+  Bytes zip = w.finish();
+  const std::uint64_t cd = gas::io::detail::le32(zip.data() + zip.size() - 22 + 16);
+  Bytes claims = zip;
+  for (int k = 0; k < 4; ++k) claims[cd + 24 + static_cast<std::size_t>(k)] = 0xff;  // uncompressed size 0xFFFFFFFF
+  // ... resolved through a ZIP64 extra field would need one; 0xFFFFFFFE is a plain 4 GiB claim.
+  claims[cd + 24] = 0xfe;
+  const ZipArchive lying(claims, "lying.zip");
+  CHECK_REFUSED_SMALL(lying.read("x.npy"), "lying.zip", "x.npy", "impossible");
+
+  // An end record claiming 65535 entries in a 100-byte archive.
+  Bytes many = zip;
+  many[many.size() - 22 + 8] = many[many.size() - 22 + 10] = 0xfe;
+  many[many.size() - 22 + 9] = many[many.size() - 22 + 11] = 0xff;
+  CHECK_REFUSED_SMALL(ZipArchive(many, "many.zip"), "many.zip", "cannot fit");
+}
+
+TEST_CASE("zip: a zip bomb stops at read_limits().max_inflated_bytes, which the user can raise") {
+  const Bytes zeros(std::size_t{8} << 20, 0);  // 8 MiB of zeros deflate to about 8 KiB
+  ZipWriter w;
+  w.add("bomb.npy", zeros, Method::deflate);
+  const ZipArchive zip(w.finish(), "bomb.zip");
+  CHECK(zip.entry("bomb.npy").compressed_size < 16384);
+  const auto saved = gas::io::read_limits().max_inflated_bytes;
+  gas::io::set_max_inflated_bytes(std::uint64_t{1} << 20);
+  CHECK_REFUSED_SMALL(zip.read("bomb.npy"), "bomb.zip", "bomb.npy", "8388608", "max_inflated_bytes",
+                      "set_max_inflated_bytes");
+  gas::io::read_limits().max_inflated_bytes = std::uint64_t{16} << 20;
+  CHECK(zip.read("bomb.npy").size() == zeros.size());
+  gas::io::read_limits().max_inflated_bytes = saved;
 }

@@ -53,7 +53,8 @@ inline Dataset graph_only_dataset(const std::filesystem::path& path, node_id n, 
 /// count is (largest id + 1), so isolated nodes above the largest id cannot be expressed. A file with no
 /// edges (empty, or only comments) is a valid 0-node graph. Weights `w` must be numbers and are ignored.
 /// Throws io_error for unreadable or broken compressed files and format_error "file:line: ..." for a
-/// line that is not `u v [w]`, a non-numeric token or a negative id.
+/// line that is not `u v [w]`, a non-numeric token or a negative id, and for an id so large that the graph would
+/// have more than `read_limits().max_isolated_nodes` nodes beyond two per edge (see gas/io/limits.hpp).
 inline Dataset read_edgelist(const std::filesystem::path& path, const LoadOptions& options = {}) {
   LineReader reader(path);
   std::vector<node_id> src, dst;
@@ -74,6 +75,13 @@ inline Dataset read_edgelist(const std::filesystem::path& path, const LoadOption
     src.push_back(static_cast<node_id>(a));
     dst.push_back(static_cast<node_id>(b));
   }
+  const auto edges = static_cast<std::int64_t>(src.size());
+  if (max_id + 1 - 2 * edges > read_limits().max_isolated_nodes)
+    throw format_error(reader.source() + ": node id " + std::to_string(max_id) + " makes a graph of " +
+                       std::to_string(max_id + 1) + " nodes from " + std::to_string(edges) + " edges, so at least " +
+                       std::to_string(max_id + 1 - 2 * edges) + " isolated nodes" +
+                       detail::limit_hint("max_isolated_nodes",
+                                          static_cast<std::uint64_t>(read_limits().max_isolated_nodes)));
   return detail::graph_only_dataset(path, static_cast<node_id>(max_id + 1), src, dst, options);
 }
 
@@ -81,7 +89,8 @@ inline Dataset read_edgelist(const std::filesystem::path& path, const LoadOption
 /// as `u v` lines) or `p sp N M` (DIMACS 9 shortest paths: edges as `a u v w` lines), 1-based ids.
 ///
 /// The header must come before the first edge and appear once; N and M must be non-negative; every id
-/// must lie in [1, N]; the number of edge lines must equal M. Weights are checked to be numbers and
+/// must lie in [1, N]; the number of edge lines must equal M; N may exceed 2M by at most
+/// `read_limits().max_isolated_nodes` (checked at the header, before anything is allocated). Weights are checked to be numbers and
 /// ignored; blank lines are skipped. Each violation is a format_error naming the file (and line, or
 /// both counts for a wrong M); unreadable or broken compressed files are io_errors.
 inline Dataset read_dimacs(const std::filesystem::path& path, const LoadOptions& options = {}) {
@@ -109,8 +118,15 @@ inline Dataset read_dimacs(const std::filesystem::path& path, const LoadOptions&
       if (m < 0) reader.fail("negative edge count " + std::to_string(m));
       checked_node_count(reader.where(), n);
       header_line = reader.line_number();
-      // The header's M sizes the arrays; capped so that a lying header cannot demand absurd memory up front.
-      const auto reserve = static_cast<std::size_t>(std::min<std::int64_t>(m, std::int64_t{1} << 26));
+      // N nodes cost memory even when no edge names them: beyond the 2M endpoints, only up to a limit.
+      const std::int64_t isolated = m >= n ? 0 : n - 2 * m;  // m < n <= 2^31 here: no overflow
+      if (isolated > read_limits().max_isolated_nodes)
+        reader.fail("the header declares " + std::to_string(n) + " nodes for " + std::to_string(m) +
+                    " edges, so at least " + std::to_string(isolated) + " isolated nodes" +
+                    detail::limit_hint("max_isolated_nodes", static_cast<std::uint64_t>(read_limits().max_isolated_nodes)));
+      // The header's M sizes the arrays, as far as the file's bytes can hold that many lines: a lying header
+      // cannot demand memory up front.
+      const auto reserve = plausible_count(reader, m, kind == Kind::sp ? 8 : 4);
       src.reserve(reserve);
       dst.reserve(reserve);
       continue;

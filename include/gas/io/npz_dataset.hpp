@@ -195,6 +195,10 @@ inline Dataset read_heterophilous(const NpzArchive& npz, Dataset ds, const LoadO
     if (mask.ndim() == 1) require_shape(mask, key, {n});
     else require_shape(mask, key, {-1, n});
     const std::int64_t s = mask.ndim() == 1 ? 1 : mask.shape()[0];
+    // S splits of N nodes are S * N bytes of the file, except when N is 0: then nothing backs S.
+    if (n == 0 && s > 1)
+      throw format_error(mask.source() + ": '" + key + "' declares " + std::to_string(s) +
+                         " splits of a graph without nodes");
     if (num_splits >= 0 && s != num_splits)
       throw format_error(mask.source() + ": '" + key + "' holds " + std::to_string(s) + " splits but 'train_masks' holds " +
                          std::to_string(num_splits));

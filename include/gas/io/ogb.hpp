@@ -74,8 +74,9 @@ inline std::int64_t read_ogb_count(const std::filesystem::path& path, std::strin
 inline void read_ogb_edges(const std::filesystem::path& path, node_id n, std::int64_t expected,
                            std::vector<node_id>& src, std::vector<node_id>& dst) {
   LineReader reader(path);
-  // The count file sizes the arrays exactly; capped so that a wrong count cannot demand absurd memory.
-  const auto reserve = static_cast<std::size_t>(std::min<std::int64_t>(expected, std::int64_t{1} << 28));
+  // The count file sizes the arrays, as far as the file's bytes can hold that many lines: a wrong count
+  // cannot demand memory up front.
+  const auto reserve = plausible_count(reader, expected, 4);
   src.reserve(reserve);
   dst.reserve(reserve);
   std::int64_t lines = 0;
@@ -115,7 +116,8 @@ inline Tensor<float> read_ogb_features(const std::filesystem::path& path, node_i
     for (std::string_view token; fields.next(token); ++count) values.push_back(parse_finite<float>(reader, token, "feature"));
     if (cols < 0) {
       cols = count;
-      values.reserve(static_cast<std::size_t>(cols) * static_cast<std::size_t>(n));
+      values.reserve(plausible_count(reader, n, 2 * static_cast<std::size_t>(std::max<std::int64_t>(cols, 1))) *
+                     static_cast<std::size_t>(cols));
     } else if (count != cols) [[unlikely]] {
       reader.fail(std::to_string(count) + " columns, but line 1 has " + std::to_string(cols));
     }
@@ -171,8 +173,10 @@ inline void read_ogb_labels(const std::filesystem::path& path, node_id n, Datase
     }
     if (cols < 0) {
       cols = count;
-      if (cols == 1) single.reserve(static_cast<std::size_t>(n));
-      else multi.reserve(static_cast<std::size_t>(cols) * static_cast<std::size_t>(n));
+      // n comes from the count file: reserve only what this file's bytes can hold.
+      const auto rows_here = plausible_count(reader, n, 2 * static_cast<std::size_t>(std::max<std::int64_t>(cols, 1)));
+      if (cols == 1) single.reserve(rows_here);
+      else multi.reserve(static_cast<std::size_t>(cols) * rows_here);
     } else if (count != cols) [[unlikely]] {
       reader.fail(std::to_string(count) + " columns, but line 1 has " + std::to_string(cols));
     }
@@ -269,6 +273,9 @@ inline Dataset read_ogb(const std::filesystem::path& dir, const LoadOptions& opt
 
   Dataset data;
   data.name = root.filename().string();
+  // Labels first: their file has a line per node, so it proves the count file's n before the graph and the
+  // features allocate O(n) (a lying count of 2^31 nodes must not cost gigabytes).
+  detail::read_ogb_labels(label_file, n, data);
   {
     std::vector<node_id> src, dst;
     detail::read_ogb_edges(edge_file, n, m, src, dst);
@@ -276,7 +283,6 @@ inline Dataset read_ogb(const std::filesystem::path& dir, const LoadOptions& opt
   }
   data.features = feature_file.empty() ? Features(Tensor<float>(n, 0))
                                       : make_features(detail::read_ogb_features(feature_file, n), options.sparse_features);
-  detail::read_ogb_labels(label_file, n, data);
 
   if (const auto split = detail::choose_ogb_split(root); !split.empty()) {
     Split s;

@@ -26,6 +26,7 @@
 #include <vector>
 
 #include "gas/core/error.hpp"
+#include "gas/io/limits.hpp"
 
 namespace gas::io {
 
@@ -75,8 +76,9 @@ public:
       if (inflateInit2(&zs_, 16 + MAX_WBITS) != Z_OK) throw io_error(source_ + ": cannot initialize the gzip decoder");
       zlib_live_ = true;
     } else if (compression_ == Compression::xz) {
-      // Concatenated streams are legal .xz (as from `cat a.xz b.xz`); no memory limit, as xz itself.
-      if (lzma_stream_decoder(&xs_, UINT64_MAX, LZMA_CONCATENATED) != LZMA_OK)
+      // Concatenated streams are legal .xz (as from `cat a.xz b.xz`). The memory limit bounds the dictionary
+      // a stream's header may ask for (up to 4 GiB, allocated before a byte is decoded).
+      if (lzma_stream_decoder(&xs_, read_limits().max_xz_memory, LZMA_CONCATENATED) != LZMA_OK)
         throw io_error(source_ + ": cannot initialize the xz decoder");
       lzma_live_ = true;
       xs_.next_in = reinterpret_cast<const std::uint8_t*>(input_.data());
@@ -204,6 +206,10 @@ private:
       }
       if (rc == LZMA_OK) continue;
       if (rc == LZMA_BUF_ERROR) throw io_error(source_ + ": truncated xz data (the file ends inside the stream)");
+      if (rc == LZMA_MEMLIMIT_ERROR)
+        throw format_error(source_ + ": the xz stream needs " + std::to_string(lzma_memusage(&xs_)) +
+                           " bytes of decoder memory, more than the limit" +
+                           limit_hint("max_xz_memory", read_limits().max_xz_memory));
       throw io_error(source_ + ": corrupt xz data (" + describe(rc) + ")");
     }
     return n - xs_.avail_out;
@@ -326,7 +332,14 @@ private:
     if (begin_ > 0 && carry > 0) std::memmove(buffer_.data(), buffer_.data() + begin_, carry);
     begin_ = 0;
     end_ = carry;
-    if (end_ == buffer_.size()) buffer_.resize(buffer_.size() * 2);  // a line longer than the buffer
+    if (end_ == buffer_.size()) {  // a line longer than the buffer
+      // Bounded, since a few bytes of gzip or xz can decode to a "line" of gigabytes.
+      const auto limit = read_limits().max_line_bytes;
+      if (buffer_.size() >= limit)
+        throw format_error(source() + ":" + std::to_string(line_ + 1) + ": line longer than " + std::to_string(limit) +
+                           " bytes" + detail::limit_hint("max_line_bytes", limit));
+      buffer_.resize(static_cast<std::size_t>(std::min<std::uint64_t>(buffer_.size() * 2, limit)));
+    }
     const auto got = stream_.read(buffer_.data() + end_, buffer_.size() - end_);
     if (got == 0) eof_ = true;
     end_ += got;
@@ -456,6 +469,22 @@ template <std::floating_point T>
   if (!std::isfinite(value)) [[unlikely]]
     detail::bad_token(at, token, what, "a finite number");
   return value;
+}
+
+/// @brief How many elements a reader may reserve for a count that a text file announces (a header's edge
+/// count, a count file): `announced`, capped by what the file's bytes can hold as lines of at least
+/// `min_line_bytes` (a compressed file's bytes counted at DEFLATE's best ratio, 1032:1) and by 2^26. A
+/// reservation is only a hint, so a count that lies costs no memory; the reader still checks it at the end.
+[[nodiscard]] inline std::size_t plausible_count(const LineReader& reader, std::int64_t announced,
+                                                 std::size_t min_line_bytes) {
+  if (announced <= 0) return 0;
+  std::error_code ec;
+  const std::uint64_t raw = std::filesystem::file_size(reader.path(), ec);
+  if (ec) return 0;
+  const std::uint64_t bytes = reader.compression() == Compression::none ? raw : raw * 1032;
+  const std::uint64_t lines = bytes / std::max<std::size_t>(min_line_bytes, 1) + 1;
+  return static_cast<std::size_t>(
+      std::min({static_cast<std::uint64_t>(announced), lines, std::uint64_t{1} << 26}));
 }
 
 /// @brief A file's name without its compression suffixes and its format extension ("NE.gr.xz" -> "NE").

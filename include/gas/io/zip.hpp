@@ -5,8 +5,9 @@
 /// 0xFFFFFFFF sizes); ZIP64 end records and extra fields are understood because numpy writes every entry
 /// with `force_zip64`. Entries are stored (method 0) or DEFLATE-compressed (method 8, raw inflate through
 /// zlib); every entry's CRC-32 is verified. An entry must inflate to exactly its declared size, which both
-/// detects corruption and bounds memory against zip bombs. Every size and offset read from the archive is
-/// checked against the buffer before it is used.
+/// detects corruption and bounds memory against zip bombs: a declared size beyond DEFLATE's ratio is refused,
+/// and so is one above `read_limits().max_inflated_bytes` (gas/io/limits.hpp), before anything is allocated.
+/// Every size and offset read from the archive is checked against the buffer before it is used.
 
 #include <zlib.h>
 
@@ -25,6 +26,7 @@
 
 #include "gas/core/error.hpp"
 #include "gas/io/file.hpp"
+#include "gas/io/limits.hpp"
 #include "gas/io/npy.hpp"
 
 namespace gas::io {
@@ -140,6 +142,12 @@ public:
       if (e.uncompressed_size / detail::max_deflate_ratio > e.compressed_size + 1)
         fail("declared uncompressed size " + std::to_string(e.uncompressed_size) + " is impossible for " +
              std::to_string(e.compressed_size) + " compressed bytes");
+      // An honest ratio can still be a bomb (a few MiB of zeros claiming GiBs): the user's limit decides.
+      if (e.uncompressed_size > read_limits().max_inflated_bytes)
+        fail("inflates to " + std::to_string(e.uncompressed_size) + " bytes, more than the limit of " +
+             std::to_string(read_limits().max_inflated_bytes) + " bytes per entry" +
+             detail::limit_hint("max_inflated_bytes", read_limits().max_inflated_bytes) +
+             " or call gas::io::set_max_inflated_bytes");
       out.resize(static_cast<std::size_t>(e.uncompressed_size));
       inflate_raw(packed, out, where);
     }
