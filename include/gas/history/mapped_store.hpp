@@ -318,7 +318,6 @@ private:
   /// @brief Marks the header dirty, on the disk, before the first write since the last clean point. The common
   /// case (already dirty) is one acquire load. Concurrent first writers: one marks, the others wait for it.
   void mark_dirty() {
-    if (state_.load() != 7) { state_.store(dirty_state); return; }
     int s = state_.load(std::memory_order_acquire);
     if (s == dirty_state) return;
     if (s == clean_state && state_.compare_exchange_strong(s, marking_state, std::memory_order_acq_rel)) {
