@@ -282,3 +282,13 @@ TEST_CASE("npy: declared sizes beyond the file are refused fast and without allo
   CHECK_REFUSED_SMALL(gas::io::parse_npy(Bytes{0x93, 'N', 'U', 'M', 'P', 'Y', 2, 0, 0xff, 0xff, 0xff, 0xff}, "hdr.npy"),
                       "hdr.npy", "truncated .npy header");
 }
+
+// Found by tests/fuzz/npy.cpp (issue 16): an empty array (a 0 extent) whose other extents multiply past int64
+// made NpyArray::size() overflow (undefined behaviour); refused as numpy refuses it. The fuzzer's exact bytes.
+TEST_CASE("npy: fuzz finding: extents overflowing int64 beside a zero extent") {
+  const std::string header = "{'descr': '|i1', 'fortran_order': False,        'shape': (2, 50000001000000000,101        ,0,00 )}                    ";
+  REQUIRE(header.size() == 118);
+  Bytes bytes = {0x93, 'N', 'U', 'M', 'P', 'Y', 1, 0, 118, 0};
+  bytes.insert(bytes.end(), header.begin(), header.end());
+  CHECK_THROWS_NAMING(gas::format_error, gas::io::parse_npy(bytes, "fuzz.npy"), "fuzz.npy", "overflows the address space");
+}

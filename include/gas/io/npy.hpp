@@ -468,10 +468,16 @@ inline NpyArray parse_npy(std::vector<std::uint8_t> bytes, const std::string& so
     default: fail("unsupported dtype '" + header.descr + "'");
   }
 
-  std::size_t elements = 1;
-  for (auto dim : header.shape)
+  std::size_t elements = 1, nonzero = 1;
+  for (auto dim : header.shape) {
     if (!detail::mul_size(elements, static_cast<std::size_t>(dim)))
       fail("shape " + std::to_string(header.shape.size()) + "-d overflows the address space");
+    // As numpy: the non-zero extents must multiply within int64 even when another extent is 0 (an empty
+    // array), since size() and every reader multiply extents in order.
+    if (dim != 0 && (!detail::mul_size(nonzero, static_cast<std::size_t>(dim)) ||
+                     nonzero > static_cast<std::size_t>(std::numeric_limits<std::int64_t>::max())))
+      fail("shape " + NpyArray::format_shape(header.shape) + " overflows the address space");
+  }
   std::size_t data_bytes = elements;
   if (elements > static_cast<std::size_t>(std::numeric_limits<std::int64_t>::max()) ||
       !detail::mul_size(data_bytes, itemsize))
