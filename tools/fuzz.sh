@@ -1,10 +1,12 @@
 #!/usr/bin/env bash
 # Builds and runs the libFuzzer targets of tests/fuzz/ (issue 16): clang++ with
-# -fsanitize=fuzzer,address,undefined, one binary per target, outside meson (a direct clang++ line each).
+# -fsanitize=fuzzer,address,undefined, outside meson (one direct clang++ line). All targets are compiled into one
+# binary, FUZZ_DIR/bin/gas_fuzz (tests/fuzz/all.cpp), so the headers are compiled once; GAS_FUZZ_TARGET picks
+# the target. To reproduce a finding: GAS_FUZZ_TARGET=npy build-fuzz/bin/gas_fuzz build-fuzz/findings/npy/crash-...
 #
 # usage: tools/fuzz.sh TARGET SECONDS      run one target (npy, zip, npz, pickle, json, edgelist, dimacs, ogb,
 #        tools/fuzz.sh all SECONDS         saint, spec, checkpoint, mapped_header) for SECONDS, or each in turn
-#        tools/fuzz.sh build [TARGET]      only build
+#        tools/fuzz.sh build               only build (and write the seeds)
 # Run from the source root. Environment: FUZZ_DIR (default build-fuzz) holds the binaries, the working corpora
 # (FUZZ_DIR/corpus/TARGET, kept between runs) and the crash files (FUZZ_DIR/findings/TARGET/); CLANGXX (clang++);
 # FUZZ_JOBS (1) parallel fuzzing processes per target.
@@ -41,14 +43,15 @@ flags=(-std=c++20 -g -O1 -fno-omit-frame-pointer -fsanitize=fuzzer,address,undef
        -DEIGEN_DONT_PARALLELIZE)
 libs=($(pkg-config --libs zlib liblzma) -pthread)
 
-build() {  # build TARGET: the fuzzer binary, rebuilt when its source or any header is newer
-  local t=$1 bin=$fuzz_dir/bin/$1
+build() {  # build: the fuzzer binary, rebuilt when a header, a target or a test writer changed
+  local bin=$fuzz_dir/bin/gas_fuzz
   mkdir -p "$fuzz_dir/bin"
   if [[ -x $bin ]] && [[ -z $(find include tests/fuzz tests/io/npz_writer.hpp tests/io/pickle_writer.hpp -newer "$bin" -print -quit) ]]; then
     return
   fi
-  echo "fuzz.sh: building $t" >&2
-  "$cxx" "${flags[@]}" "tests/fuzz/$t.cpp" -o "$bin" "${libs[@]}"
+  echo "fuzz.sh: building $bin" >&2
+  "$cxx" "${flags[@]}" tests/fuzz/all.cpp -o "$bin.tmp" "${libs[@]}"
+  mv "$bin.tmp" "$bin"
 }
 
 seeds() {  # seeds: (re)writes FUZZ_DIR/seeds/* from make_seeds and the real data
@@ -94,7 +97,7 @@ run() {  # run TARGET SECONDS: fuzz, then print the figures; returns 1 on a find
   local corpus=$fuzz_dir/corpus/$t findings=$fuzz_dir/findings/$t log=$fuzz_dir/logs/$t.log
   mkdir -p "$corpus" "$findings" "$fuzz_dir/logs"
   local dict=()
-  [[ -f tests/fuzz/dicts/$t.dict ]] && dict=(-dict="tests/fuzz/dicts/$t.dict")
+  [[ -f tests/fuzz/dicts/$t.dict ]] && dict=(-dict="$root/tests/fuzz/dicts/$t.dict")
   local seeddir=$fuzz_dir/seeds/$t
   [[ -d $seeddir ]] || seeddir=
   local before
@@ -103,7 +106,7 @@ run() {  # run TARGET SECONDS: fuzz, then print the figures; returns 1 on a find
   # -jobs/-workers run independent processes; their logs go to fuzz-N.log in the working directory.
   (cd "$findings" && ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:allocator_may_return_null=0} \
     UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1} \
-    "$fuzz_dir/bin/$t" "$corpus" $seeddir "${dict[@]}" -max_total_time="$secs" -max_len="$(max_len "$t")" \
+    GAS_FUZZ_TARGET=$t "$fuzz_dir/bin/gas_fuzz" "$corpus" $seeddir "${dict[@]}" -max_total_time="$secs" -max_len="$(max_len "$t")" \
     -timeout=$timeout -rss_limit_mb=$rss_limit -malloc_limit_mb=$malloc_limit -print_final_stats=1 \
     -artifact_prefix="$findings/" -reload=0 $( ((jobs > 1)) && echo "-jobs=$jobs -workers=$jobs" ) ) > "$log" 2>&1
   local rc=$?
@@ -126,21 +129,21 @@ run() {  # run TARGET SECONDS: fuzz, then print the figures; returns 1 on a find
 
 case ${1:-} in
   build)
-    for t in ${2:-${all_targets[@]}}; do build "$t"; done
+    build
     seeds ;;
   all)
     secs=${2:?usage: tools/fuzz.sh all SECONDS}
-    for t in "${all_targets[@]}"; do build "$t"; done
+    build
     seeds
     failed=0
     for t in "${all_targets[@]}"; do run "$t" "$secs" || failed=1; done
     exit $failed ;;
   ''|-h|--help)
-    sed -n '2,17p' "$0"; exit 2 ;;
+    sed -n '2,20p' "$0"; exit 2 ;;
   *)
     t=$1 secs=${2:?usage: tools/fuzz.sh TARGET SECONDS}
     [[ -f tests/fuzz/$t.cpp ]] || { echo "fuzz.sh: no target tests/fuzz/$t.cpp" >&2; exit 2; }
-    build "$t"
+    build
     seeds
     run "$t" "$secs" ;;
 esac
