@@ -102,6 +102,7 @@ run() {  # run TARGET SECONDS: fuzz, then print the figures; returns 1 on a find
   [[ -d $seeddir ]] || seeddir=
   local before
   before=$(count_findings "$findings")
+  local began=$SECONDS
   set +e
   # -jobs/-workers run independent processes; their logs go to fuzz-N.log in the working directory.
   (cd "$findings" && ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:allocator_may_return_null=0} \
@@ -111,6 +112,7 @@ run() {  # run TARGET SECONDS: fuzz, then print the figures; returns 1 on a find
     -artifact_prefix="$findings/" -reload=0 $( ((jobs > 1)) && echo "-jobs=$jobs -workers=$jobs" ) ) > "$log" 2>&1
   local rc=$?
   set -e
+  local took=$((SECONDS - began))  # less than asked when a finding stopped the run
   local after execs cov ft
   after=$(count_findings "$findings")
   execs=$(grep -o 'stat::number_of_executed_units: *[0-9]*' "$log" | awk '{s += $2} END {print s + 0}' || true)
@@ -118,7 +120,7 @@ run() {  # run TARGET SECONDS: fuzz, then print the figures; returns 1 on a find
   ft=$(grep -o 'ft: [0-9]*' "$log" | tail -n 1 | awk '{print $2}' || true)
   local new=$((after - before)) status=ok
   if ((rc != 0)) || ((new > 0)); then status=FINDING; fi
-  printf 'fuzz %-14s %5ss  execs %-9s cov %-5s ft %-6s corpus %-5s findings %s (%s)\n' "$t" "$secs" "$execs" \
+  printf 'fuzz %-14s %5ss  execs %-9s cov %-5s ft %-6s corpus %-5s findings %s (%s)\n' "$t" "$took" "$execs" \
     "${cov:-?}" "${ft:-?}" "$(find "$corpus" -type f | wc -l)" "$new" "$status"
   if [[ $status != ok ]]; then
     grep -m 5 -E 'ERROR|SUMMARY|terminate|what\(\)|runtime error' "$log" | sed 's/^/  /' || true

@@ -20,8 +20,21 @@
 #include <vector>
 
 #include "gas/core/error.hpp"
+#include "gas/io/limits.hpp"
 
 namespace gas_fuzz {
+
+/// The readers' limits (gas/io/limits.hpp), lowered under libFuzzer's -malloc_limit_mb (256 MB) for the whole
+/// fuzzing process: an input that reaches a limit must be refused by it with a format_error; were a limit not
+/// honoured, the allocation behind it would be reported as a finding.
+inline const bool limits_lowered = [] {
+  auto& limits = gas::io::read_limits();
+  limits.max_inflated_bytes = std::uint64_t{64} << 20;
+  limits.max_xz_memory = std::uint64_t{64} << 20;
+  limits.max_line_bytes = std::uint64_t{16} << 20;
+  limits.max_isolated_nodes = std::int64_t{1} << 20;
+  return true;
+}();
 
 /// Runs `f`; a gas::error is the expected way to refuse an input, anything else propagates.
 template <class F>

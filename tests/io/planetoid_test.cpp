@@ -12,6 +12,7 @@
 #include <string>
 #include <vector>
 
+#include "io/hostile.hpp"
 #include "io/io_test_util.hpp"
 #include "io/pickle_writer.hpp"
 #include "test_util.hpp"
@@ -360,4 +361,15 @@ TEST_CASE("a bad test.index is a format error naming it") {
   expect_error<gas::format_error>(with_index(replace_first("12")), {"ind.syn.test.index", "must start at 530"});
   expect_error<gas::format_error>(with_index(good + "542\n"), {"ind.syn.test.index", "11 test ids", "ind.syn.tx"});
   expect_error<gas::format_error>(with_index(""), {"ind.syn.test.index", "no test node ids"});
+}
+
+// Hostile sizes (issue 16): a CSR matrix's column count is backed by no bytes, so a 300-byte pickle could ask
+// planetoid_matrix to densify (2, 2^31) floats; the bound scales with the pickle's size.
+TEST_CASE("planetoid: a CSR matrix declaring more columns than its pickle can justify is refused fast") {
+  gas_test::CsrParts c{2, std::int64_t{1} << 31, {0, 0, 0}, {}, {}};
+  const auto bytes = gas_test::csr_pickle(c);
+  CHECK(bytes.size() < 1000);
+  const auto pickle =
+      gas::io::parse_pickle({reinterpret_cast<const std::uint8_t*>(bytes.data()), bytes.size()}, "wide.pkl");
+  CHECK_REFUSED_SMALL(gas::io::detail::planetoid_matrix<float>(pickle), "wide.pkl", "too large");
 }

@@ -189,6 +189,7 @@ struct Object {
 /// @brief All values of one pickle; a deque so that references stay valid while values are added.
 struct Arena {
   std::string source;
+  std::uint64_t file_bytes = 0;  // size of the pickle, for readers that bound what they derive from it
   std::deque<Object> objects;
 };
 
@@ -375,6 +376,8 @@ public:
   Pickle(std::shared_ptr<const detail::Arena> arena, std::uint32_t root) : arena_(std::move(arena)), root_(root) {}
   [[nodiscard]] PyRef root() const { return {arena_, root_}; }
   [[nodiscard]] const std::string& source() const { return arena_->source; }
+  /// @brief Size in bytes of the pickle this was parsed from.
+  [[nodiscard]] std::uint64_t file_bytes() const { return arena_->file_bytes; }
 
 private:
   std::shared_ptr<const detail::Arena> arena_;  // shared with every PyRef, so handles never dangle
@@ -391,6 +394,7 @@ public:
         arena_(std::make_unique<Arena>()),
         budget_(8 * static_cast<std::uint64_t>(bytes.size()) + (64u << 20)) {
     arena_->source = std::move(source);
+    arena_->file_bytes = bytes.size();
   }
 
   Pickle run() {
