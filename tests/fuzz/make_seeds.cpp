@@ -189,7 +189,9 @@ int main(int argc, char** argv) {
     ck.put<float>("w", std::vector<float>{1, 2, 3, 4});
     ck.put<double>("h", std::vector<double>{0.5});
     ck.put<std::int64_t>("step", std::vector<std::int64_t>{7});
-    seed("checkpoint", "small", ck.bytes());
+    const auto bytes = ck.bytes();
+    seed("checkpoint", "small", bytes);
+    seed("checkpoint", "small_unsealed", std::string_view(bytes).substr(0, bytes.size() - 4));  // the target seals it
   }
 
   // MappedStore history files as the library creates them (Mode::create), for the shapes the target opens.

@@ -341,3 +341,20 @@ TEST_CASE("Trainer: predictions come back in the original node order and round-t
     CHECK(std::memcmp(values.data(), p.logits.data(), sizeof(float) * values.size()) == 0);
   }
 }
+
+// Hostile sizes (issue 16, found reading Checkpoint::parse for tests/fuzz/checkpoint.cpp, whose invariant now
+// checks it): rows x cols x item wrapped around 2^64, so a header claiming 2^62 x 4 float32 over 0 bytes was
+// accepted as an empty array.
+TEST_CASE("Checkpoint: an array whose rows x cols overflow is refused, not taken for an empty one") {
+  const std::string header = "{\"format\": 1, \"meta\": {}, \"info\": {}, \"arrays\": [{\"name\": \"w\", \"dtype\": \"f4\", "
+                             "\"rows\": 4611686018427387904, \"cols\": 4, \"offset\": 0, \"bytes\": 0}]}";
+  std::string file = "GASCKPT1";
+  for (int k = 0; k < 8; ++k) file += static_cast<char>((header.size() >> (8 * k)) & 0xff);
+  file += header;
+  const auto crc = static_cast<std::uint32_t>(crc32(crc32(0L, nullptr, 0), reinterpret_cast<const Bytef*>(file.data()),
+                                                    static_cast<uInt>(file.size())));
+  for (int k = 0; k < 4; ++k) file += static_cast<char>((crc >> (8 * k)) & 0xff);
+  const std::vector<std::uint8_t> b(file.begin(), file.end());
+  gas_test::require_throws_with<gas::format_error>([&] { (void)Checkpoint::parse(b, "wrap.ckpt"); },
+                                                   "does not fit the payload");
+}

@@ -201,8 +201,10 @@ public:
       const std::int64_t offset = member(e, "offset").as_int64(), size = member(e, "bytes").as_int64();
       const std::size_t item = a.dtype == "f4" ? 4 : (a.dtype == "f8" || a.dtype == "i8") ? 8 : 0;
       if (item == 0) fail("array '" + name + "' has unknown dtype '" + a.dtype + "'");
+      std::uint64_t need = 0;  // rows x cols x item, which must not wrap around 2^64 into a small size
       if (a.rows < 0 || a.cols < 0 || offset < 0 || size < 0 ||
-          static_cast<std::uint64_t>(a.rows) * static_cast<std::uint64_t>(a.cols) * item != static_cast<std::uint64_t>(size) ||
+          __builtin_mul_overflow(static_cast<std::uint64_t>(a.rows), static_cast<std::uint64_t>(a.cols), &need) ||
+          __builtin_mul_overflow(need, static_cast<std::uint64_t>(item), &need) || need != static_cast<std::uint64_t>(size) ||
           static_cast<std::uint64_t>(offset) + static_cast<std::uint64_t>(size) > payload_len)
         fail("array '" + name + "' (" + std::to_string(a.rows) + " x " + std::to_string(a.cols) + " " + a.dtype +
              ", " + std::to_string(size) + " bytes at " + std::to_string(offset) + ") does not fit the payload");
