@@ -50,10 +50,12 @@ ninja -C "$build" -j "$jobs" "${targets[@]}"
 
 export ASAN_OPTIONS=${ASAN_OPTIONS:-halt_on_error=1:abort_on_error=1:detect_leaks=1:detect_stack_use_after_return=1}
 export UBSAN_OPTIONS=${UBSAN_OPTIONS:-halt_on_error=1:abort_on_error=1:print_stacktrace=1}
-export TSAN_OPTIONS=${TSAN_OPTIONS:-halt_on_error=1:second_deadlock_stack=1}
+# ignore_noninstrumented_modules: libomp itself is not built with TSan; Archer tells TSan about its synchronization,
+# and this keeps TSan from reporting the runtime's own internals (Archer asks for it at startup).
+export TSAN_OPTIONS=${TSAN_OPTIONS:-halt_on_error=1:second_deadlock_stack=1:ignore_noninstrumented_modules=1}
 if [ "$kind" = tsan ]; then
-  archer=$("$compiler" -print-file-name=libarcher.so)
-  [ -f "$archer" ] || archer=$(ls /usr/lib/llvm-*/lib/libarcher.so 2>/dev/null | head -n 1)
+  archer=$("$compiler" -print-file-name=libarcher.so)  # the bare name when the driver does not know it
+  [[ "$archer" = /* && -f "$archer" ]] || archer=$(ls /usr/lib/llvm-*/lib/libarcher.so 2>/dev/null | head -n 1)
   [ -f "$archer" ] || { echo "libarcher.so not found (install libomp-dev)" >&2; exit 2; }
   export OMP_TOOL_LIBRARIES=$archer
   # Two threads at least, so OpenMP regions really race if they can, on a machine of any size.
