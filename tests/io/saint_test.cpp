@@ -10,6 +10,7 @@
 #include <string>
 #include <vector>
 
+#include "io/hostile.hpp"
 #include "io/io_test_util.hpp"
 #include "io/npz_writer.hpp"
 #include "test_util.hpp"
@@ -275,4 +276,17 @@ TEST_CASE("saint: bad role.json, features and adjacency") {
   SaintFixture no_indptr;
   no_indptr.adj.erase(no_indptr.adj.begin() + 1);
   expect(no_indptr, "adj_full.npz", {"indptr"});
+}
+
+// Hostile sizes (issue 16): a COO shape is backed by no bytes, so a tiny adj_full.npz could declare 2^31 - 1
+// nodes; beyond two per entry they are capped by read_limits().max_isolated_nodes before the graph is built.
+TEST_CASE("saint: a COO adjacency declaring far more nodes than entries is refused fast") {
+  gas_test::TempDir tmp;
+  SaintFixture coo;
+  coo.adj = {{"row", npy<std::int64_t>({1}, {0})},
+             {"col", npy<std::int64_t>({1}, {1})},
+             {"format", gas_test::npy_string("coo")},
+             {"shape", npy<std::int64_t>({2}, {2147483647, 2147483647})}};
+  coo.write(tmp / "wide");
+  CHECK_REFUSED_SMALL(read_saint(tmp / "wide"), "adj_full.npz", "isolated nodes", "max_isolated_nodes");
 }
