@@ -292,3 +292,15 @@ TEST_CASE("npy: fuzz finding: extents overflowing int64 beside a zero extent") {
   bytes.insert(bytes.end(), header.begin(), header.end());
   CHECK_THROWS_NAMING(gas::format_error, gas::io::parse_npy(bytes, "fuzz.npy"), "fuzz.npy", "overflows the address space");
 }
+
+// Found by tests/fuzz/npy.cpp (issue 16): a 0-wide string dtype ('<U0') made every element 0 bytes, so a
+// 128-byte file could declare 2.5e18 strings and to_strings() tried to allocate them. The fuzzer's exact bytes.
+TEST_CASE("npy: fuzz finding: a zero-width string dtype is refused") {
+  const std::string header = "{'descr': '<U0', 'fortran_order': False,        'shape': (5, 50000001000000,000700 )}                                 ";
+  REQUIRE(header.size() == 118);
+  Bytes bytes = {0x93, 'N', 'U', 'M', 'P', 'Y', 1, 0, 118, 0};
+  bytes.insert(bytes.end(), header.begin(), header.end());
+  CHECK_REFUSED_SMALL(gas::io::parse_npy(bytes, "fuzz.npy").to_strings(), "fuzz.npy", "item size 0");
+  CHECK_REFUSED_SMALL(gas::io::parse_npy(gas_test::npy_bytes("|S0", {1000000000000}, {}), "s0.npy"), "s0.npy",
+                      "item size 0");
+}

@@ -459,11 +459,16 @@ inline NpyArray parse_npy(std::vector<std::uint8_t> bytes, const std::string& so
       if (count != 4 && count != 8) fail("unsupported dtype '" + header.descr + "' (only float32 and float64)");
       break;
     case 'U':
+    case 'S':
+      // numpy never writes a 0-wide string dtype (it widens 'S0' to 'S1'); refused, because elements of 0
+      // bytes would let a shape claim billions of strings that no byte of the file backs.
+      if (count == 0) fail("dtype '" + header.descr + "' has item size 0");
+      if (kind_char == 'S') {
+        kind = NpyKind::bytes;
+        break;
+      }
       kind = NpyKind::unicode;
       if (!detail::mul_size(itemsize, 4)) fail("dtype '" + header.descr + "' is too wide");
-      break;
-    case 'S':
-      kind = NpyKind::bytes;
       break;
     default: fail("unsupported dtype '" + header.descr + "'");
   }
