@@ -480,7 +480,8 @@ TEST_CASE("a GIN trains under each policy: the loss falls") {
   }
 }
 
-TEST_CASE("a warm step with SpectralNorm and NoisePerturbation allocates nothing") {
+TEST_CASE("a warm step with SpectralNorm and NoisePerturbation allocates nothing" *
+          doctest::skip(!gas_test::counts_allocations)) {
   const auto adj = gas_test::random_graph(30, 30, 34, false);
   gas::Rng rng(35);
   using Net = gas::nn::MLP<double, host, gas::nn::reg::SpectralNorm>;
