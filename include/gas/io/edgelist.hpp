@@ -76,12 +76,10 @@ inline Dataset read_edgelist(const std::filesystem::path& path, const LoadOption
     dst.push_back(static_cast<node_id>(b));
   }
   const auto edges = static_cast<std::int64_t>(src.size());
-  if (max_id + 1 - 2 * edges > read_limits().max_isolated_nodes)
+  if (const auto excess = detail::excess_isolated_nodes(max_id + 1, edges); !excess.empty())
     throw format_error(reader.source() + ": node id " + std::to_string(max_id) + " makes a graph of " +
                        std::to_string(max_id + 1) + " nodes from " + std::to_string(edges) + " edges, so at least " +
-                       std::to_string(max_id + 1 - 2 * edges) + " isolated nodes" +
-                       detail::limit_hint("max_isolated_nodes",
-                                          static_cast<std::uint64_t>(read_limits().max_isolated_nodes)));
+                       excess);
   return detail::graph_only_dataset(path, static_cast<node_id>(max_id + 1), src, dst, options);
 }
 
@@ -119,11 +117,9 @@ inline Dataset read_dimacs(const std::filesystem::path& path, const LoadOptions&
       checked_node_count(reader.where(), n);
       header_line = reader.line_number();
       // N nodes cost memory even when no edge names them: beyond the 2M endpoints, only up to a limit.
-      const std::int64_t isolated = m >= n ? 0 : n - 2 * m;  // m < n <= 2^31 here: no overflow
-      if (isolated > read_limits().max_isolated_nodes)
+      if (const auto excess = detail::excess_isolated_nodes(n, m); !excess.empty())
         reader.fail("the header declares " + std::to_string(n) + " nodes for " + std::to_string(m) +
-                    " edges, so at least " + std::to_string(isolated) + " isolated nodes" +
-                    detail::limit_hint("max_isolated_nodes", static_cast<std::uint64_t>(read_limits().max_isolated_nodes)));
+                    " edges, so at least " + excess);
       // The header's M sizes the arrays, as far as the file's bytes can hold that many lines: a lying header
       // cannot demand memory up front.
       const auto reserve = plausible_count(reader, m, kind == Kind::sp ? 8 : 4);

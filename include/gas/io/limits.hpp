@@ -45,6 +45,15 @@ inline std::string limit_hint(const char* field, std::uint64_t value) {
          "; raise it to read such files)";
 }
 
+/// @brief "K isolated nodes (the limit ...)" when a graph of `nodes` nodes and `edges` edges has more than
+/// read_limits().max_isolated_nodes beyond the two endpoints per edge, else "": what the graph readers refuse.
+inline std::string excess_isolated_nodes(std::int64_t nodes, std::int64_t edges) {
+  const std::int64_t isolated = edges >= nodes ? 0 : nodes - 2 * edges;  // edges < nodes: no overflow
+  if (isolated <= read_limits().max_isolated_nodes) return {};
+  return std::to_string(isolated) + " isolated nodes" +
+         limit_hint("max_isolated_nodes", static_cast<std::uint64_t>(read_limits().max_isolated_nodes));
+}
+
 }  // namespace detail
 
 }  // namespace gas::io

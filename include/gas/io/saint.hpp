@@ -208,12 +208,10 @@ inline Graph read_saint_adjacency(const std::filesystem::path& file, const LoadO
   const node_id n = checked_node_count(source, coo.rows);
   // A COO shape is backed by no bytes (CSR and CSC shapes are, by indptr): nodes beyond two per stored entry
   // cost memory the file does not stand for, so they are capped as for edge lists.
-  if (const auto isolated = coo.rows - 2 * static_cast<std::int64_t>(coo.row.size());
-      format == "coo" && isolated > read_limits().max_isolated_nodes)
+  if (const auto excess = excess_isolated_nodes(coo.rows, static_cast<std::int64_t>(coo.row.size()));
+      format == "coo" && !excess.empty())
     throw format_error(source + ": a " + std::to_string(coo.rows) + " x " + std::to_string(coo.rows) +
-                       " COO adjacency with " + std::to_string(coo.row.size()) + " entries has at least " +
-                       std::to_string(isolated) + " isolated nodes" +
-                       limit_hint("max_isolated_nodes", static_cast<std::uint64_t>(read_limits().max_isolated_nodes)));
+                       " COO adjacency with " + std::to_string(coo.row.size()) + " entries has at least " + excess);
   std::vector<node_id> src(coo.row.size()), dst(coo.col.size());
   for (std::size_t e = 0; e < src.size(); ++e) {
     // COO ids were not range-checked yet; out-of-range ones would not fit node_id either.
