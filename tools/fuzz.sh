@@ -9,7 +9,8 @@
 #        tools/fuzz.sh build               only build (and write the seeds)
 # Run from the source root. Environment: FUZZ_DIR (default build-fuzz) holds the binaries, the working corpora
 # (FUZZ_DIR/corpus/TARGET, kept between runs) and the crash files (FUZZ_DIR/findings/TARGET/); CLANGXX (clang++);
-# FUZZ_JOBS (1) parallel fuzzing processes per target.
+# FUZZ_JOBS (1) parallel fuzzing processes per target; FUZZ_REBUILD=0 runs the binaries already built even when a
+# header is newer (a long series of runs while unrelated headers are being edited).
 #
 # Each target starts from seeds written by tests/fuzz/make_seeds (built with the same flags) plus, when
 # ../shared/data exists, a few cuts of the real datasets (never stored in the repository), and uses the
@@ -46,7 +47,8 @@ libs=($(pkg-config --libs zlib liblzma) -pthread)
 build() {  # build: the fuzzer binary, rebuilt when a header, a target or a test writer changed
   local bin=$fuzz_dir/bin/gas_fuzz
   mkdir -p "$fuzz_dir/bin"
-  if [[ -x $bin ]] && [[ -z $(find include tests/fuzz tests/io/npz_writer.hpp tests/io/pickle_writer.hpp -newer "$bin" -print -quit) ]]; then
+  if [[ -x $bin ]] && { [[ ${FUZZ_REBUILD:-1} == 0 ]] ||
+      [[ -z $(find include tests/fuzz tests/io/npz_writer.hpp tests/io/pickle_writer.hpp -newer "$bin" -print -quit) ]]; }; then
     return
   fi
   echo "fuzz.sh: building $bin" >&2
@@ -57,7 +59,7 @@ build() {  # build: the fuzzer binary, rebuilt when a header, a target or a test
 seeds() {  # seeds: (re)writes FUZZ_DIR/seeds/* from make_seeds and the real data
   local bin=$fuzz_dir/bin/make_seeds
   mkdir -p "$fuzz_dir/bin"
-  if [[ ! -x $bin ]] || [[ -n $(find include tests/fuzz tests/io -newer "$bin" -print -quit) ]]; then
+  if [[ ! -x $bin ]] || { [[ ${FUZZ_REBUILD:-1} != 0 ]] && [[ -n $(find include tests/fuzz tests/io -newer "$bin" -print -quit) ]]; }; then
     echo "fuzz.sh: building make_seeds" >&2
     # -fsanitize=fuzzer-no-link: the same instrumentation, without libFuzzer's main.
     "$cxx" "${flags[@]/-fsanitize=fuzzer,address,undefined/-fsanitize=address,undefined}" \
