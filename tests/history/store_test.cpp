@@ -699,3 +699,39 @@ TEST_CASE("MappedStore: the first writes of several threads at once mark the fil
     CHECK(d::zeros_crc32(n) == static_cast<std::uint32_t>(crc32_z(crc32_z(0L, nullptr, 0), data.data(), n)));
   }
 }
+
+// Found by tests/fuzz/mapped_header.cpp (issue 16), opening a file with the table shape its header declares:
+// (16, 9079256848778919937) passed the shape check and the constructor's 16 x width overflowed int64 (undefined
+// behaviour; unsigned, the file size could have wrapped to match). A table's values are now capped at 2^59, so
+// no size computed from a shape overflows. The fuzzer's exact bytes: a 99-byte file, GASHIST at offset 88.
+TEST_CASE("MappedStore: fuzz finding: a declared shape whose size overflows int64 is refused") {
+  const std::vector<unsigned char> bytes = {
+      0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x08, 0x00, 0x00, 0x53, 0x54, 0x00, 0x02,
+      0x00, 0x00, 0x00, 0x04, 0x03, 0x02, 0x00, 0x10, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x01, 0x00,
+      0x00, 0x00, 0x00, 0x00, 0x00, 0x7e, 0x00, 0x01, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x10,
+      0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x43, 0x4c, 0x45, 0x01, 0x04, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00,
+      0x00, 0x01, 0x00, 0x00, 0x00, 0x00, 0x01, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x02,
+      0x00, 0x47, 0x41, 0x53, 0x48, 0x49, 0x53, 0x54, 0x00, 0x02, 0x00, 0x00, 0x00, 0x00};
+  REQUIRE(bytes.size() == 99);
+  gas_test::TempDir dir;
+  const auto path = dir / "fuzz.hist";
+  gas_test::write_file(path, bytes);
+  std::int64_t n = 0, w = 0;
+  std::memcpy(&n, bytes.data() + 24, sizeof n);  // MappedHeader::num_nodes
+  std::memcpy(&w, bytes.data() + 32, sizeof w);  // MappedHeader::width
+  REQUIRE(n == 16);
+  REQUIRE(w == 9079256848778919937);
+  CHECK_THROWS_NAMING(gas::value_error, MappedStore<float>(path, n, w, Mode::open), "MappedStore<float>",
+                      "(16, 9079256848778919937)", "more than 2^59 values");
+  CHECK_THROWS_NAMING(gas::value_error, MappedStore<double>(path, n, w, Mode::open), "(16, 9079256848778919937)",
+                      "more than 2^59 values");
+  // The same cap for every store and for creating a file (which is then not created).
+  const auto big = dir / "big.hist";
+  CHECK_THROWS_NAMING(gas::value_error, MappedStore<double>(big, 2147483647, std::int64_t{1} << 40, Mode::create),
+                      "(2147483647, 1099511627776)", "more than 2^59 values");
+  CHECK_FALSE(std::filesystem::exists(big));
+  CHECK_THROWS_NAMING(gas::value_error, HostStore<float>(std::int64_t{1} << 30, std::int64_t{1} << 30),
+                      "HostStore<float>", "more than 2^59 values");
+  CHECK_THROWS_NAMING(gas::value_error, HalfStore<half::bf16>(3, std::int64_t{1} << 58), "HalfStore<bf16>",
+                      "more than 2^59 values");
+}

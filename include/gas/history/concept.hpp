@@ -121,12 +121,21 @@ void check_chunk_call(const Name& store, const char* op, const char* what, std::
   check_chunk(store, op, offset, rows, num_nodes);
 }
 
-/// @brief Checks a table shape given to a store's constructor.
+/// @brief The most values a store's table may hold: 2^59, so that its size in bytes for elements of up to 8 bytes
+/// (and a file's header beside it) cannot overflow the 64-bit sizes computed from the shape.
+inline constexpr std::int64_t max_table_values = std::int64_t{1} << 59;
+
+/// @brief Checks a table shape given to a store's constructor: 0 <= num_nodes <= node_id's maximum, width >= 0,
+/// and num_nodes x width at most max_table_values.
 inline void check_table_shape(const std::string& store, std::int64_t num_nodes, std::int64_t width) {
   if (num_nodes < 0 || width < 0 || num_nodes > std::int64_t{std::numeric_limits<node_id>::max()}) [[unlikely]]
     throw value_error(store + ": table shape (" + std::to_string(num_nodes) + ", " + std::to_string(width) +
                       ") needs 0 <= num_nodes <= " + std::to_string(std::numeric_limits<node_id>::max()) +
                       " and width >= 0");
+  if (num_nodes > 0 && width > max_table_values / num_nodes) [[unlikely]]
+    throw value_error(store + ": table shape (" + std::to_string(num_nodes) + ", " + std::to_string(width) +
+                      ") holds more than 2^59 values: num_nodes x width x the element size would overflow the "
+                      "64-bit sizes computed from it");
 }
 
 }  // namespace detail
