@@ -8,6 +8,7 @@
 #include <gas/train/checkpoint.hpp>
 
 #include <cstdio>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <string>
@@ -201,6 +202,29 @@ int main(int argc, char** argv) {
     seed("mapped_header", "float_4x2", slurp(file));
     { const gas::history::MappedStore<double> s(file, 1, 1, gas::history::Mode::overwrite); }
     seed("mapped_header", "double_1x1", slurp(file));
+    // The target's sealed form (see mapped_header.cpp): the 72-byte header with bit 0 of byte 68 set, then the
+    // table; the target writes the zeros up to the data offset and the checksums. Tables with values, written
+    // and flushed, and one marked dirty.
+    const auto sealed = [&](const std::string& name, const std::string& whole, bool dirty) {
+      std::string s = whole.substr(0, sizeof(gas::history::detail::MappedHeader)) +
+                      whole.substr(static_cast<std::size_t>(gas::history::detail::mapped_data_offset));
+      s[offsetof(gas::history::detail::MappedHeader, reserved)] = 1;
+      if (dirty) std::memcpy(s.data() + offsetof(gas::history::detail::MappedHeader, state),
+                             &gas::history::detail::mapped_dirty, sizeof(std::uint32_t));
+      seed("mapped_header", name, s);
+    };
+    {
+      gas::history::MappedStore<float> s(file, 4, 2, gas::history::Mode::overwrite);
+      const std::vector<float> rows{1.5f, -2.0f, 0.25f, 3.0f};
+      s.push_chunk(1, gas::MatrixView<const float>(rows.data(), 2, 2, 2));
+      s.flush();
+    }
+    sealed("sealed_float_4x2", slurp(file), false);
+    sealed("sealed_float_4x2_dirty", slurp(file), true);
+    { const gas::history::MappedStore<double> s(file, 1, 1, gas::history::Mode::overwrite); }
+    sealed("sealed_double_1x1", slurp(file), false);
+    { const gas::history::MappedStore<float> s(file, 0, 3, gas::history::Mode::overwrite); }
+    sealed("sealed_float_0x3", slurp(file), false);
   }
   return 0;
 }
