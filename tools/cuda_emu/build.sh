@@ -1,6 +1,6 @@
 #!/bin/bash
 # Builds the cuda test programs against the CPU emulation (see README.md): build.sh [test-name or .cu path ...]
-# (default: all). EXTRA="-fsanitize=..." adds flags; BUILD (default build-emu under the repository) is the output
+# (default: all; a .cu path with its own `int main`, such as benchmarks/cuda_ops.cu, links without doctest's). EXTRA="-fsanitize=..." adds flags; BUILD (default build-emu under the repository) is the output
 # folder. One compile at a time: the machines have 2 cores. A test whose source does not exist (yet) is skipped with a
 # note, so the list can name programs that are still being written.
 set -e
@@ -10,7 +10,7 @@ B=${BUILD:-$M/build-emu}
 export EMU_GEN=$B/gen
 mkdir -p "$B"
 CXX="g++ -std=c++20 -O2 -g -pthread -fopenmp -Wno-deprecated-declarations $EXTRA"
-INC="-include $E/shim/emu_shim.hpp -I$EMU_GEN/include -I$E/stub -I$M/include -I$M/tests -I$M/tests/cuda -I/usr/include/eigen3 -DEIGEN_DONT_PARALLELIZE -I/usr/local/cuda/include"
+INC="-include $E/shim/emu_shim.hpp -I$EMU_GEN/include -I$E/stub -I$M/include -I$M/tests -I$M/tests/cuda -I$M/benchmarks -I/usr/include/eigen3 -DEIGEN_DONT_PARALLELIZE -I/usr/local/cuda/include -I/usr/local/cuda/include/cccl"
 # The generated tree is rebuilt from scratch: a stale rewritten header (one whose source lost its launches or was
 # removed) would otherwise shadow include/ through -I$EMU_GEN/include.
 rm -rf "$EMU_GEN"
@@ -27,5 +27,6 @@ for t in $TESTS; do
   if [ ! -f "$src" ]; then echo "== $t: skipped, no source (tests/cuda/$t.cu or a .cu path)"; continue; fi
   echo "== $t"
   $CXX $INC -x c++ -c "$src" -o "$B/$t.o"
-  $CXX "$B/$t.o" "$B/emu_runtime.o" "$B/doctest_main.o" -o "$B/$t" -lz -llzma -lmetis
+  main=$B/doctest_main.o; grep -q '^int main' "$src" && main=  # a benchmark brings its own main
+  $CXX "$B/$t.o" "$B/emu_runtime.o" $main -o "$B/$t" -lz -llzma -lmetis
 done

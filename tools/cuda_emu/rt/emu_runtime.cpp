@@ -1327,6 +1327,55 @@ cublasStatus_t gemm(cublasHandle_t handle, cublasOperation_t ta, cublasOperation
   });
   return ok ? CUBLAS_STATUS_SUCCESS : CUBLAS_STATUS_EXECUTION_FAILED;
 }
+
+// C = alpha op(A) + beta op(B) (m x n, column-major), with cuBLAS's in-place rule: C may be A (transa N, lda == ldc) or
+// B (transb N, ldb == ldc), and must not otherwise overlap either; a zero alpha or beta leaves its operand unread.
+template <class T>
+cublasStatus_t geam(cublasHandle_t handle, cublasOperation_t ta, cublasOperation_t tb, int m, int n, const T* alpha,
+                    const T* A, int lda, const T* beta, const T* B, int ldb, T* C, int ldc) {
+  Lock lock(big());
+  auto* h = reinterpret_cast<BlasObj*>(handle);
+  if (!blas_handles.count(h)) return CUBLAS_STATUS_NOT_INITIALIZED;
+  auto valid_op = [](cublasOperation_t o) { return o == CUBLAS_OP_N || o == CUBLAS_OP_T || o == CUBLAS_OP_C; };
+  if (!valid_op(ta) || !valid_op(tb) || m < 0 || n < 0 || lda < std::max(1, ta == CUBLAS_OP_N ? m : n) ||
+      ldb < std::max(1, tb == CUBLAS_OP_N ? m : n) || ldc < std::max(1, m) || alpha == nullptr || beta == nullptr)
+    return CUBLAS_STATUS_INVALID_VALUE;
+  if ((C == A && (ta != CUBLAS_OP_N || lda != ldc)) || (C == B && (tb != CUBLAS_OP_N || ldb != ldc)))
+    return CUBLAS_STATUS_INVALID_VALUE;
+  if (m == 0 || n == 0) return CUBLAS_STATUS_SUCCESS;
+  const T a = *alpha, b = *beta;  // CUBLAS_POINTER_MODE_HOST: read at the call
+  auto bytes = [](int rows, int cols, int ld) { return (static_cast<std::size_t>(cols - 1) * ld + rows) * sizeof(T); };
+  auto need = [&](const void* p, int rows, int cols, int ld, const char* what) {
+    if (!is_device_range(p, bytes(rows, cols, ld)))
+      fatal("cublas geam", (std::string(what) + " is not a device range of " + std::to_string(bytes(rows, cols, ld)) +
+                            " bytes").c_str());
+  };
+  auto overlap = [&](const void* p, int rows, int cols, int ld) {
+    const auto* lo = static_cast<const char*>(p);
+    const auto* c = reinterpret_cast<const char*>(C);
+    return lo < c + bytes(m, n, ldc) && c < lo + bytes(rows, cols, ld);
+  };
+  const int a_rows = ta == CUBLAS_OP_N ? m : n, a_cols = ta == CUBLAS_OP_N ? n : m;
+  const int b_rows = tb == CUBLAS_OP_N ? m : n, b_cols = tb == CUBLAS_OP_N ? n : m;
+  if (a != T{0}) {
+    need(A, a_rows, a_cols, lda, "A");
+    if (C != A && overlap(A, a_rows, a_cols, lda)) fatal("cublas geam", "C overlaps A without being A");
+  }
+  if (b != T{0}) {
+    need(B, b_rows, b_cols, ldb, "B");
+    if (C != B && overlap(B, b_rows, b_cols, ldb)) fatal("cublas geam", "C overlaps B without being B");
+  }
+  need(C, m, n, ldc, "C");
+  const bool ok = enqueue_device_work(h->stream, [=] {
+    for (int j = 0; j < n; ++j)
+      for (int i = 0; i < m; ++i) {
+        const T x = a == T{0} ? T{0} : (ta == CUBLAS_OP_N ? A[i + static_cast<std::size_t>(j) * lda] : A[j + static_cast<std::size_t>(i) * lda]);
+        const T y = b == T{0} ? T{0} : (tb == CUBLAS_OP_N ? B[i + static_cast<std::size_t>(j) * ldb] : B[j + static_cast<std::size_t>(i) * ldb]);
+        C[i + static_cast<std::size_t>(j) * ldc] = a * x + b * y;
+      }
+  });
+  return ok ? CUBLAS_STATUS_SUCCESS : CUBLAS_STATUS_EXECUTION_FAILED;
+}
 }  // namespace
 
 extern "C" {
@@ -1378,6 +1427,16 @@ cublasStatus_t cublasDgemm_v2(cublasHandle_t h, cublasOperation_t ta, cublasOper
                               const double* alpha, const double* A, int lda, const double* B, int ldb,
                               const double* beta, double* C, int ldc) {
   return gemm(h, ta, tb, m, n, k, alpha, A, lda, B, ldb, beta, C, ldc);
+}
+cublasStatus_t cublasSgeam(cublasHandle_t h, cublasOperation_t ta, cublasOperation_t tb, int m, int n,
+                           const float* alpha, const float* A, int lda, const float* beta, const float* B, int ldb,
+                           float* C, int ldc) {
+  return geam(h, ta, tb, m, n, alpha, A, lda, beta, B, ldb, C, ldc);
+}
+cublasStatus_t cublasDgeam(cublasHandle_t h, cublasOperation_t ta, cublasOperation_t tb, int m, int n,
+                           const double* alpha, const double* A, int lda, const double* beta, const double* B, int ldb,
+                           double* C, int ldc) {
+  return geam(h, ta, tb, m, n, alpha, A, lda, beta, B, ldb, C, ldc);
 }
 const char* cublasGetStatusName(cublasStatus_t s) {
   switch (s) {

@@ -3,8 +3,14 @@
 #include <doctest/doctest.h>
 #include <gas/cuda/memory.hpp>
 #include <gas/cuda/kernels/common.cuh>
+#include <cub/device/device_reduce.cuh>
+#include <cublas_v2.h>
+#include <thrust/iterator/counting_iterator.h>
+#include <thrust/iterator/tabulate_output_iterator.h>
+#include <cmath>
 #include <cstdio>
 #include <cstdlib>
+#include <cstring>
 #include <numeric>
 #include <string>
 #include <utility>
@@ -404,6 +410,100 @@ TEST_CASE("counters: allocations, frees, host waits, copies, launches") {
   CHECK(c3.copies - c2.copies == 1);
   CHECK(c3.device_frees - c2.device_frees == 1);
   CHECK(c3.pinned_frees - c2.pinned_frees == 1);
+}
+
+namespace {
+struct SetTwice {
+  int* y;
+  void operator()(long i) const { y[i] = 2 * static_cast<int>(i); }
+};
+struct Square {
+  const double* x;
+  double operator()(long i) const { return x[i] * x[i]; }
+};
+struct Plus {
+  double operator()(double a, double b) const { return a + b; }
+};
+struct Store {
+  double* out;
+  void operator()(long, double v) const { out[0] = v; }
+};
+}  // namespace
+
+TEST_CASE("CUB stand-ins: DeviceFor::Bulk is a counted launch; DeviceReduce is two-phase, queued, repeatable") {
+  cudaStream_t s = nullptr;
+  REQUIRE(cudaStreamCreate(&s) == cudaSuccess);
+  int* y = nullptr;
+  REQUIRE(cudaMalloc(&y, 1000 * sizeof(int)) == cudaSuccess);
+  const gas_emu_counters c0 = gas_emu_get_counters();
+  REQUIRE(cub::DeviceFor::Bulk(1000L, SetTwice{y}, s) == cudaSuccess);
+  REQUIRE(cub::DeviceFor::Bulk(0L, SetTwice{y}, s) == cudaSuccess);  // nothing to do: no launch
+  CHECK(gas_emu_get_counters().launches - c0.launches == 1);
+  std::vector<int> hy(1000);
+  REQUIRE(cudaMemcpy(hy.data(), y, hy.size() * sizeof(int), cudaMemcpyDeviceToHost) == cudaSuccess);
+  int bad = 0;
+  for (int i = 0; i < 1000; ++i) bad += hy[i] != 2 * i;
+  CHECK(bad == 0);
+
+  const long n = 100000;
+  std::vector<double> hx(n);
+  for (long i = 0; i < n; ++i) hx[i] = 1.0 / static_cast<double>(i + 1);
+  double *x = nullptr, *out = nullptr;
+  REQUIRE(cudaMalloc(&x, n * sizeof(double)) == cudaSuccess);
+  REQUIRE(cudaMalloc(&out, 2 * sizeof(double)) == cudaSuccess);
+  REQUIRE(cudaMemcpy(x, hx.data(), n * sizeof(double), cudaMemcpyHostToDevice) == cudaSuccess);
+  std::size_t bytes = 0;
+  REQUIRE(cub::DeviceReduce::TransformReduce(nullptr, bytes, thrust::counting_iterator<long>(0),
+                                             thrust::make_tabulate_output_iterator(Store{out}), n, Plus{}, Square{x},
+                                             0.0, s) == cudaSuccess);
+  REQUIRE(bytes > 0);
+  void* temp = nullptr;
+  REQUIRE(cudaMalloc(&temp, bytes) == cudaSuccess);
+  double sums[2];
+  for (int run = 0; run < 2; ++run) {
+    REQUIRE(cub::DeviceReduce::TransformReduce(temp, bytes, thrust::counting_iterator<long>(0),
+                                               thrust::make_tabulate_output_iterator(Store{out + run}), n, Plus{},
+                                               Square{x}, 0.0, s) == cudaSuccess);
+  }
+  REQUIRE(cudaMemcpy(sums, out, sizeof sums, cudaMemcpyDeviceToHost) == cudaSuccess);
+  double host = 0;
+  for (long i = 0; i < n; ++i) host += hx[i] * hx[i];
+  CHECK(std::memcmp(&sums[0], &sums[1], sizeof(double)) == 0);  // the same order every time
+  CHECK(std::abs(sums[0] - host) <= 2.0 * static_cast<double>(n) * 0x1p-53 * host);  // the reordering bound
+  cudaFree(temp);
+  cudaFree(x);
+  cudaFree(out);
+  cudaFree(y);
+  REQUIRE(cudaStreamDestroy(s) == cudaSuccess);
+}
+
+TEST_CASE("fake cuBLAS geam: C = alpha A + beta B, in place on B, with the in-place rule checked") {
+  cublasHandle_t h = nullptr;
+  REQUIRE(cublasCreate(&h) == CUBLAS_STATUS_SUCCESS);
+  // A is (3 x 2) in a leading dimension of 5, B = C (3 x 2) in a leading dimension of 3, column-major.
+  std::vector<float> ha(10), hb(6);
+  for (int i = 0; i < 10; ++i) ha[i] = static_cast<float>(i);
+  for (int i = 0; i < 6; ++i) hb[i] = 100.0f * static_cast<float>(i);
+  float *a = nullptr, *b = nullptr;
+  REQUIRE(cudaMalloc(&a, ha.size() * sizeof(float)) == cudaSuccess);
+  REQUIRE(cudaMalloc(&b, hb.size() * sizeof(float)) == cudaSuccess);
+  REQUIRE(cudaMemcpy(a, ha.data(), ha.size() * sizeof(float), cudaMemcpyHostToDevice) == cudaSuccess);
+  REQUIRE(cudaMemcpy(b, hb.data(), hb.size() * sizeof(float), cudaMemcpyHostToDevice) == cudaSuccess);
+  const float one = 1.0f;
+  CHECK(cublasSgeam(h, CUBLAS_OP_N, CUBLAS_OP_N, 3, 2, &one, a, 5, &one, b, 3, b, 3) == CUBLAS_STATUS_SUCCESS);
+  CHECK(cublasSgeam(h, CUBLAS_OP_N, CUBLAS_OP_T, 3, 2, &one, a, 5, &one, b, 3, b, 3) ==
+        CUBLAS_STATUS_INVALID_VALUE);  // C = B transposed is not allowed in place
+  CHECK(cublasSgeam(h, CUBLAS_OP_N, CUBLAS_OP_N, 3, 2, &one, a, 2, &one, b, 3, b, 3) ==
+        CUBLAS_STATUS_INVALID_VALUE);  // lda below m
+  std::vector<float> c(6);
+  REQUIRE(cudaMemcpy(c.data(), b, c.size() * sizeof(float), cudaMemcpyDeviceToHost) == cudaSuccess);
+  int bad = 0;
+  for (int j = 0; j < 2; ++j)
+    for (int i = 0; i < 3; ++i) bad += c[i + 3 * j] != hb[i + 3 * j] + ha[i + 5 * j];
+  CHECK(bad == 0);
+  cudaFree(a);
+  cudaFree(b);
+  REQUIRE(cublasDestroy(h) == CUBLAS_STATUS_SUCCESS);
 }
 
 TEST_CASE("abort cases (run by hand: EMU_ABORT_CASE=host-deref|early-exit|host-func-deref)") {
