@@ -16,6 +16,7 @@
 #include "gas/nn/gat_conv.hpp"
 #include "gas/nn/gcn2_conv.hpp"
 #include "gas/nn/gcn_conv.hpp"
+#include "gas/nn/product_order.hpp"
 #include "gas/nn/gin_conv.hpp"
 #include "gas/nn/init.hpp"
 #include "gas/nn/linear.hpp"
@@ -270,3 +271,15 @@ TEST_CASE("bad shapes and options raise typed errors naming the problem") {
 // A network for GINConv needs forward(tape, x, training, seed) and parameters(); Linear has no training flag.
 static_assert(gas::nn::Network<gas::nn::MLP<double>, double, gas::host>);
 static_assert(!gas::nn::Network<gas::nn::Linear<double>, double, gas::host>);
+
+TEST_CASE("nn::transform_first weighs an aggregated entry above a dense multiply-add") {
+  // A 100k-node SBM of degree 20 in 4 GAS batches: 25k batch rows, 525k entries, 100k input rows per batch.
+  // Layer 0 (128 -> 64): aggregate first (the product then runs over the batch rows only).
+  CHECK_FALSE(gas::nn::transform_first(25'000, 525'000, 128, 64, 100'000 * 128));
+  // Layer 1 (64 -> 8 classes): transform first; counting entries at par chose the 64-wide aggregation here.
+  CHECK(gas::nn::transform_first(25'000, 525'000, 64, 8, 100'000 * 64));
+  // The whole graph (every row an output): transform first whenever out <= in.
+  CHECK(gas::nn::transform_first(100'000, 2'100'000, 128, 64, 100'000 * 128));
+  // Widening (16 -> 64) over the whole graph: aggregate the narrow input first.
+  CHECK_FALSE(gas::nn::transform_first(100'000, 2'100'000, 16, 64, 100'000 * 16));
+}

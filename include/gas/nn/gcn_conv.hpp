@@ -14,6 +14,7 @@
 #include "gas/graph/dataset.hpp"
 #include "gas/nn/init.hpp"
 #include "gas/nn/linear.hpp"
+#include "gas/nn/product_order.hpp"
 #include "gas/ops/aggregation.hpp"
 #include "gas/ops/arithmetic.hpp"
 #include "gas/ops/spmm.hpp"
@@ -34,21 +35,18 @@ struct GCNConv : Module<T, Backend> {
   }
 
   /// @brief x (adj.cols(), in) -> (adj.rows(), out); `adj` may be a bipartite batch [batch x n_id] and must
-  /// outlive the backward pass. Multiplies by W on whichever side of the aggregation costs fewer flops (the
-  /// result is the same up to rounding; a sparse x is always transformed first). Throws shape_error naming the shapes.
+  /// outlive the backward pass. Multiplies by W on whichever side of the aggregation costs less (nn::transform_first;
+  /// the result is the same up to rounding; a sparse x is always transformed first). Throws shape_error naming the shapes.
   autograd::Var<T, Backend> forward(autograd::Tape<T, Backend>& tape, autograd::Var<T, Backend> x, const GraphOf<Backend>& adj) {
     GAS_CHECK(x.rows() == adj.cols() && x.cols() == lin.in_features(), shape_error,
               "GCNConv (" << lin.in_features() << " -> " << lin.out_features() << ") got x (" << x.rows() << " x "
                           << x.cols() << ") for adjacency (" << adj.rows() << " x " << adj.cols()
                           << "): x needs adj.cols() rows and " << lin.in_features() << " columns");
-    const double in = static_cast<double>(lin.in_features()), out = static_cast<double>(lin.out_features());
-    const double edges = static_cast<double>(adj.num_edges());
     // A sparse x (sparse features) costs nnz x out to transform; aggregating it would make it dense first.
-    const double transform_first =
-        (x.is_sparse() ? static_cast<double>(x.nnz()) : static_cast<double>(adj.cols()) * in) * out + edges * out;
-    const double aggregate_first = edges * in + static_cast<double>(adj.rows()) * in * out;
-    auto h = transform_first <= aggregate_first ? ops::spmm<ops::aggr::Sum>(adj, lin.forward(tape, x))
-                                                : lin.forward(tape, ops::spmm<ops::aggr::Sum>(adj, x));  // (rows, out)
+    const bool first = x.is_sparse() || transform_first(adj.rows(), adj.num_edges(), lin.in_features(),
+                                                        lin.out_features(), x.nnz());
+    auto h = first ? ops::spmm<ops::aggr::Sum>(adj, lin.forward(tape, x))
+                   : lin.forward(tape, ops::spmm<ops::aggr::Sum>(adj, x));  // (rows, out)
     return bias.value.size() > 0 ? ops::bias_add(h, tape.param(bias)) : h;
   }
 };

@@ -12,6 +12,7 @@
 #include "gas/graph/dataset.hpp"
 #include "gas/nn/linear.hpp"
 #include "gas/nn/module.hpp"
+#include "gas/nn/product_order.hpp"
 #include "gas/ops/aggregation.hpp"
 #include "gas/ops/arithmetic.hpp"
 #include "gas/ops/concat.hpp"
@@ -56,10 +57,7 @@ struct SAGEConv : Module<T, Backend> {
     autograd::Var<T, Backend> neighbors;
     constexpr bool linear_aggregation =
         Aggr::reduction == ops::aggr::Reduction::sum || Aggr::reduction == ops::aggr::Reduction::mean;
-    const double edges = static_cast<double>(adj.num_edges());
-    const bool transform_first = static_cast<double>(adj.cols()) * in * out + edges * out <
-                                 edges * in + static_cast<double>(adj.rows()) * in * out;
-    if (linear_aggregation && transform_first) {
+    if (linear_aggregation && transform_first(adj.rows(), adj.num_edges(), in, out, x_src.rows() * in)) {
       // A (x W^T) = (A x) W^T for sum and mean; the bias is added after aggregating, as PyG does.
       neighbors = ops::spmm<Aggr>(adj, ops::matmul(x_src, tape.param(lin_l.weight), false, true));
       if (lin_l.has_bias()) neighbors = ops::bias_add(neighbors, tape.param(lin_l.bias));
