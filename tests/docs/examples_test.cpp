@@ -151,6 +151,28 @@ TEST_CASE("docs/autograd: a custom layer trains and passes the gradient check") 
   CHECK(last < first);
 }
 
+TEST_CASE("docs/autograd: rows read in place") {
+  const gas::Dataset data = gas::io::load("sbm:nodes=400,classes=4,features=12,seed=3");
+  const auto p = gas::partition::Metis{.num_parts = 4, .seed = 1}.partition(data.graph);
+  const gas::Dataset permuted = gas::partition::permute(data, p);
+  const gas::Tensor<float>& features = permuted.features.dense();
+  const std::vector<std::int32_t> clusters{1};
+  gas::loader::BatchWorkspace workspace;
+  const gas::loader::Batch batch = gas::loader::build_batch(permuted.graph, p.ptr, clusters, workspace);
+  REQUIRE(batch.num_halo() > 0);
+  // example-begin rows-in-place
+  gas::autograd::Tape<float> tape;
+  auto x = tape.push_rows("features", features.view(), batch.n_id);  // nothing copied
+  auto h = gas::ops::spmm<gas::ops::aggr::Sum>(batch.adj, x);          // reads features(n_id[j], :) in place
+  // example-end rows-in-place
+  CHECK(x.node().deferred());
+  gas::autograd::Tape<float> copied;
+  const auto g = gas::ops::spmm<gas::ops::aggr::Sum>(batch.adj, gas::models::gather_features(copied, features.view(),
+                                                                                               std::span<const gas::node_id>(batch.n_id)));
+  CHECK(g.value()(0, 0) == h.value()(0, 0));
+  CHECK(g.value()(batch.batch_size - 1, 11) == h.value()(batch.batch_size - 1, 11));
+}
+
 TEST_CASE("docs/autograd: the reference layers compose into a model") {
   const gas::Dataset data = gas::io::load("sbm:nodes=200,classes=3,features=8,seed=4");
   const gas::Graph a_hat = gas::gcn_normalize(data.graph);

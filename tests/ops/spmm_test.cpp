@@ -15,6 +15,7 @@
 #include "gas/core/rng.hpp"
 #include "gas/ops/activation.hpp"
 #include "gas/ops/aggregation.hpp"
+#include "gas/ops/concat.hpp"
 #include "gas/ops/matmul.hpp"
 #include "gas/ops/reduce.hpp"
 #include "gas/ops/spmm.hpp"
@@ -353,4 +354,80 @@ TEST_CASE("spmm shape errors name both shapes") {
   CHECK_THROWS_NAMING(gas::shape_error, gas::ops::spmm<gas::ops::aggr::Sum>(adj, x), "(6 x 4)", "(6 x 3)",
                       "adj.cols() must equal x.rows()");
   CHECK_THROWS_NAMING(gas::shape_error, gas::ops::spmm<gas::ops::aggr::Max>(adj, x), "(6 x 4)", "(6 x 3)");
+}
+
+namespace {
+
+/// spmm<A> over rows `ids` of `table`, once deferred (Tape::push_rows, read in place) and once copied first;
+/// checks the two agree bit for bit and that spmm left the deferred rows uncopied.
+template <class A>
+void check_deferred_rows(const gas::Graph& adj, const gas::Tensor<float>& table, const std::vector<gas::node_id>& ids) {
+  gas::autograd::Tape<float> tape;
+  gas::Tensor<float> copied(static_cast<std::int64_t>(ids.size()), table.cols());
+  for (std::size_t i = 0; i < ids.size(); ++i)
+    for (std::int64_t f = 0; f < table.cols(); ++f) copied(static_cast<std::int64_t>(i), f) = table(ids[i], f);
+  const auto x = tape.push_rows("features", table.view(), ids);
+  REQUIRE(x.rows() == adj.cols());
+  const auto in_place = gas::ops::spmm<A>(adj, x);
+  CHECK_MESSAGE(x.node().deferred(), A::name, ": spmm read the rows in place, without copying them");
+  const auto reference_value = gas::ops::spmm<A>(adj, tape.constant(copied.view()));
+  for (std::int64_t i = 0; i < in_place.rows(); ++i)
+    for (std::int64_t f = 0; f < in_place.cols(); ++f)
+      CHECK_MESSAGE(in_place.value()(i, f) == reference_value.value()(i, f), A::name, " row ", i, " col ", f);
+}
+
+}  // namespace
+
+TEST_CASE("spmm reads deferred rows (Tape::push_rows) in place, bit for bit as over a copy of them") {
+  const auto table = gas_test::random_tensor<float>(40, 70, 11);  // 70 features: vector tiles and a scalar tail
+  for (const auto& adj : test_graphs()) {
+    std::vector<gas::node_id> ids(static_cast<std::size_t>(adj.cols()));
+    for (std::size_t i = 0; i < ids.size(); ++i) ids[i] = static_cast<gas::node_id>((i * 17 + 5) % 40);  // scattered
+    check_deferred_rows<gas::ops::aggr::Sum>(adj, table, ids);
+    check_deferred_rows<gas::ops::aggr::Mean>(adj, table, ids);
+    check_deferred_rows<gas::ops::aggr::Max>(adj, table, ids);
+    check_deferred_rows<gas::ops::aggr::Min>(adj, table, ids);
+  }
+}
+
+TEST_CASE("deferred rows are copied for every other reader, and every row in order is a view of the table") {
+  const auto table = gas_test::random_tensor<float>(6, 3, 12);
+  const std::vector<gas::node_id> ids{4, 0, 4, 2};
+  gas::autograd::Tape<float> tape;
+  SUBCASE("an op that reads values gets the rows copied, once") {
+    const auto x = tape.push_rows("features", table.view(), ids);
+    CHECK(x.node().deferred());
+    const auto y = gas::ops::relu(x);
+    CHECK_FALSE(x.node().deferred());
+    for (std::int64_t i = 0; i < 4; ++i)
+      for (std::int64_t f = 0; f < 3; ++f) {
+        CHECK(x.value()(i, f) == table(ids[static_cast<std::size_t>(i)], f));
+        CHECK(y.value()(i, f) == std::max(0.0f, table(ids[static_cast<std::size_t>(i)], f)));
+      }
+  }
+  SUBCASE("Var::value copies them") {
+    const auto x = tape.push_rows("features", table.view(), ids);
+    CHECK(x.value()(3, 1) == table(2, 1));
+    CHECK_FALSE(x.node().deferred());
+  }
+  SUBCASE("a row slice copies them first") {
+    const auto x = tape.push_rows("features", table.view(), ids);
+    const auto s = gas::ops::slice_rows(x, 1, 3);
+    CHECK(s.value()(0, 2) == table(0, 2));
+    CHECK(s.value()(1, 0) == table(4, 0));
+  }
+  SUBCASE("ids 0..n-1 give a view of the table: nothing is copied") {
+    const std::vector<gas::node_id> all{0, 1, 2, 3, 4, 5};
+    const auto x = tape.push_rows("features", table.view(), all);
+    CHECK_FALSE(x.node().deferred());
+    CHECK(x.value().data() == table.data());
+    CHECK(gas::ops::relu(x).value()(5, 2) == std::max(0.0f, table(5, 2)));
+  }
+  SUBCASE("a reset tape reuses the node as an ordinary one") {
+    (void)tape.push_rows("features", table.view(), ids);
+    tape.reset();
+    const auto c = tape.constant(table.view());
+    CHECK_FALSE(c.node().deferred());
+    CHECK(c.value()(5, 0) == table(5, 0));
+  }
 }

@@ -53,6 +53,14 @@ struct Node {
   /// A sparse value (Tape::push_sparse): `value` has the shape but no data; the matrix is CSR in aux_index (row
   /// offsets, 1 x rows + 1), aux_ids (columns, 1 x nnz) and aux (values, 1 x nnz). Never requires a gradient.
   bool sparse = false;
+  /// Rows of a table not copied yet (Tape::push_rows, host only): row i of the value is row rows_ids[i] of
+  /// rows_table, and `value` has the shape but no data until Tape::materialize copies them. Ops that read rows
+  /// through an index anyway (spmm) read them in place; ops::record materializes them for every other op.
+  const std::int32_t* rows_ids = nullptr;  // gas::node_id (graph/dataset.hpp, a layer above)
+  MatrixView<const T> rows_table;
+
+  /// @brief Whether the value is rows of a table still to be copied (see rows_ids).
+  [[nodiscard]] bool deferred() const { return rows_ids != nullptr; }
 
   /// @brief The CSR arrays of a sparse value, in the backend's memory.
   [[nodiscard]] SparseRowsView<T> sparse_value() const {
@@ -100,6 +108,7 @@ public:
     GAS_CHECK(!n.sparse, value_error,
               "a sparse value (" << n.value.rows() << " x " << n.value.cols() << ", op '" << n.op
                                  << "') has no dense data; ops::to_dense(x) makes a dense copy");
+    if (n.deferred()) tape().materialize(id_);
     return n.value;
   }
   /// @brief Whether the value is sparse (Tape::push_sparse): ops take it as it is or as a dense copy.
@@ -257,6 +266,54 @@ public:
     return {id, n};
   }
 
+  /// @brief Rows ids[i] of `table` as a constant (ids.size(), table.cols()) without copying them (host only):
+  /// spmm reads them in place (a GAS batch's layer-0 aggregation never copies the features of its halo) and any
+  /// other reader gets them copied first (materialize). Ids that are every row in order (full-batch training) give
+  /// a view of the table. `table` and `ids` must stay alive and unchanged until the tape is reset, and every id
+  /// must lie in [0, table.rows()) (the caller checks; models::gather_features does).
+  var push_rows(const char* op, MatrixView<const T> table, std::span<const std::int32_t> ids) {
+    static_assert(on_host<Backend>, "push_rows reads host memory in place: host tapes only");
+    const auto n = static_cast<std::int64_t>(ids.size());
+    bool identity = n == table.rows();
+    for (std::int64_t i = 0; identity && i < n; ++i) identity = ids[static_cast<std::size_t>(i)] == i;
+    // A view of the caller's table: no op writes into a constant's value (ops write their own node's value and
+    // gradients), so the const_cast never leads to a write.
+    if (identity) return {this, push_view(op, MatrixView<T>(const_cast<T*>(table.data()), n, table.cols(), table.ld())).first};
+    auto [id, node] = next_node(op);
+    node.value = MatrixView<T>(nullptr, n, table.cols());
+    node.rows_ids = ids.data();
+    node.rows_table = table;
+    return {this, id};
+  }
+
+  /// @brief Copies a deferred node's rows (push_rows) into its own storage, so that its value is an ordinary
+  /// dense value; a no-op for any other node. Rows a few ahead are prefetched: they are scattered over the table,
+  /// and each would otherwise wait a full memory latency.
+  void materialize(int id) {
+    auto& n = node(id);
+    if (!n.deferred()) return;
+    if constexpr (on_host<Backend>) {
+      const MatrixView<const T> table = n.rows_table;
+      const std::int32_t* ids = n.rows_ids;
+      const std::int64_t rows = n.value.rows(), cols = n.value.cols();
+      n.value_storage.resize(rows, cols);
+      n.value = n.value_storage.view();
+      n.rows_ids = nullptr;
+      if (cols == 0) return;
+      const auto bytes = static_cast<std::int64_t>(cols * static_cast<std::int64_t>(sizeof(T)));
+      const MatrixView<T> out = n.value;
+      constexpr std::int64_t ahead = 8;
+#pragma omp parallel for schedule(static) if (rows * cols > (std::int64_t{1} << 16))
+      for (std::int64_t i = 0; i < rows; ++i) {
+        if (i + ahead < rows) {
+          const T* p = table.data() + std::int64_t{ids[i + ahead]} * table.ld();
+          for (std::int64_t k = 0; k < bytes; k += 64) __builtin_prefetch(reinterpret_cast<const char*>(p) + k);
+        }
+        std::copy_n(table.data() + std::int64_t{ids[i]} * table.ld(), cols, &out(i, 0));
+      }
+    }
+  }
+
   /// @brief Like `push`, but the value is a view of memory the caller keeps alive (no copy). Device kernels take
   /// contiguous rows, so on the device the view must be contiguous (value_error otherwise).
   std::pair<int, node_type&> push_view(const char* op, MatrixView<T> value, std::initializer_list<var> inputs = {}) {
@@ -373,6 +430,7 @@ private:
     n.requires_grad = false;
     n.grad_live = false;
     n.sparse = false;
+    n.rows_ids = nullptr;
     bind(n.aux);
     bind(n.aux_index);
     bind(n.aux_ids);

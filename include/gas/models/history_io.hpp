@@ -40,8 +40,10 @@ enum class HistoryIO { sync, overlapped };
 inline const char* to_string(HistoryIO io) { return io == HistoryIO::sync ? "sync" : "overlapped"; }
 
 /// @brief Feature rows ids[i] of `features` as a constant (ids.size(), features.cols()) of `tape`, converted to T.
-/// Sparse features stay sparse on the host (a sparse value: Tape::push_sparse, nnz of the rows); the device gathers
-/// them densely (its ops take dense values). Throws value_error naming the first id outside [0, features.rows()).
+/// Sparse features stay sparse on the host (a sparse value: Tape::push_sparse, nnz of the rows); dense ones of type T
+/// are not copied on the host (Tape::push_rows: read in place, so `features` and `ids` must outlive the tape's
+/// next reset, as a batch does); the device gathers them densely (its ops take dense values). Throws value_error
+/// naming the first id outside [0, features.rows()).
 template <class T, class Backend, class F>
   requires std::floating_point<F>
 autograd::Var<T, Backend> gather_features(autograd::Tape<T, Backend>& tape, FeatureView<F> features,
@@ -78,6 +80,9 @@ autograd::Var<T, Backend> gather_features(autograd::Tape<T, Backend>& tape, Feat
       }
       return {&tape, id};
     }
+    // Dense features of the compute type are not copied at all: the rows are read where they lie (spmm reads a
+    // batch's rows in place, any other op gets them copied on first use; a full-graph batch is a view).
+    if constexpr (std::same_as<F, T>) return tape.push_rows("features", features.dense(), ids);
   }
   auto [id, node] = tape.push("features", n, cols);  // (ids.size(), cols)
   // On the device the rows are gathered on the host, where the features live, into the node's staging tensor (its

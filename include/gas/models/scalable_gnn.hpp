@@ -331,6 +331,7 @@ private:
       if (id < 0) continue;
       if (state_.tables.size() <= slot) state_.tables.resize(slot + 1);
       auto& table = state_.tables[slot];
+      tape.materialize(id);  // a kept value that is rows of the features read in place (Tape::push_rows)
       const auto rows = tape.node(id).value.slice_rows(0, batch.batch_size);
       if (table.num_nodes() != num_nodes_ || table.width() != rows.cols())
         table = history::HostStore<value_type>(num_nodes_, rows.cols());

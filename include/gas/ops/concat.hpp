@@ -95,6 +95,7 @@ autograd::Var<T, Backend> slice_rows(autograd::Var<T, Backend> x, std::int64_t b
   GAS_CHECK(0 <= begin && begin <= end && end <= x.rows(), shape_error,
             "row range [" << begin << ", " << end << ") outside x (" << x.rows() << " x " << x.cols() << ")");
   if (x.is_sparse()) x = detail::densify(x);  // a view needs a dense value (LayerContext::targets of sparse features)
+  x.tape().materialize(x.id());               // and rows of a table read in place need copying first
   const int id = x.tape().push_view(SliceRows::name, x.node().value.slice_rows(begin, end), {x}).first;
   return record_pushed(x.tape(), id, SliceRows{.begin = begin});
 }

@@ -54,6 +54,14 @@ concept TakesSparse = requires {
   requires Impl<Op, Backend>::takes_sparse;
 };
 
+/// @brief Whether op Op's implementation on Backend reads deferred rows (autograd::Tape::push_rows: rows of a table
+/// not copied yet) in place: it declares `static constexpr bool takes_rows = true;`. Every other op gets them
+/// copied first (Tape::materialize), so an op written for ordinary values never meets deferred ones.
+template <class Op, class Backend>
+concept TakesRows = requires {
+  requires Impl<Op, Backend>::takes_rows;
+};
+
 namespace detail {
 
 /// @brief A dense copy of a sparse value (defined in gas/ops/sparse.hpp, which gas/gas.hpp includes).
@@ -79,6 +87,9 @@ autograd::Var<T, Backend> record_pushed(autograd::Tape<T, Backend>& tape, int id
       GAS_CHECK(in < 0 || !tape.node(in).sparse, value_error,
                 "op '" << attrs.name << "' does not take sparse values and its inputs were wired by hand; pass "
                        << "ops::to_dense(x)");
+  if constexpr (!TakesRows<Op, Backend>)
+    for (const int in : node.inputs)
+      if (in >= 0) tape.materialize(in);
   node.set_attrs(attrs);
   Impl<Op, Backend>::forward(tape, node, std::as_const(node).template attrs<Op>(), std::forward<Extra>(extra)...);
   node.backward = &detail::backward_of<Op, T, Backend>;

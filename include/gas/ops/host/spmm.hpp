@@ -249,16 +249,32 @@ template <aggr::Aggregation A>
 struct Impl<Spmm<A, host>, host> {
   static constexpr aggr::Reduction reduction = A::reduction;
   static constexpr bool extreme = aggr::is_extreme(reduction);
+  /// Deferred rows (Tape::push_rows: a batch's features) are read where they lie in their table: a GAS batch's
+  /// layer-0 aggregation then never copies its halo's features (on a 100k-node SBM, most of the graph per step).
+  static constexpr bool takes_rows = true;
 
   template <class T>
   static void forward(autograd::Tape<T, host>& tape, autograd::Node<T, host>& node, const Spmm<A, host>& attrs) {
     constexpr aggr::Reduction R = reduction;
     const Graph& adj = *attrs.adj;
-    const MatrixView<const T> in = tape.node(node.inputs[0]).value;  // (adj.cols, width)
+    const auto& input = tape.node(node.inputs[0]);
+    // (adj.cols, width), or deferred rows: entry e then reads row rows_ids[col(e)] of the table, through columns
+    // relabelled once here (4 bytes per entry instead of a copy of every row).
+    const MatrixView<const T> in = input.deferred() ? input.rows_table : MatrixView<const T>(input.value);
     const auto out = node.value;
-    const std::int64_t width = in.cols(), ldx = in.ld();
+    const std::int64_t width = input.value.cols(), ldx = in.ld();
     const auto indptr = adj.indptr();
     const node_id* indices = adj.indices().data();
+    if (input.deferred()) {
+      GAS_CHECK(!(extreme && node.requires_grad), value_error, "spmm over deferred rows needs no gradient");
+      auto& global = node.aux_ids;  // (1, edges): the table row of each entry
+      global.resize(1, adj.num_edges());
+      const node_id* ids = input.rows_ids;
+      node_id* g = global.data();
+#pragma omp parallel for schedule(static) if (adj.num_edges() > detail::graph_parallel_work)
+      for (std::int64_t e = 0; e < adj.num_edges(); ++e) g[e] = ids[indices[e]];
+      indices = g;
+    }
     const float* weights = adj.weights().data();
     const bool weighted = adj.has_weights() && R == aggr::Reduction::sum;
     const bool save_arg = node.requires_grad;
