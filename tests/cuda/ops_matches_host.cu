@@ -1,14 +1,21 @@
-// Device dropout, gemm (cuBLAS), activations, bias add, column sums and row norms against the host ops.
-// GPU cases skip (not fail) without a GPU; the others check the shared mask function and argument validation.
+// Device dropout, gemm (cuBLAS), activations, bias add, column sums and row norms against the host ops, and every
+// device reduction run twice on the same inputs giving the same bits. GPU cases skip (not fail) without a GPU; the others check the shared mask function and argument validation.
 #include <doctest/doctest.h>
 
+#include <algorithm>
+#include <cstddef>
 #include <cstdint>
+#include <cstring>
 #include <vector>
 
 #include <gas/autograd/tape.hpp>
+#include <gas/cuda/kernels/arith.cuh>
+#include <gas/cuda/kernels/batch_norm.cuh>
+#include <gas/cuda/kernels/clip.cuh>
 #include <gas/cuda/kernels/dropout.cuh>
 #include <gas/cuda/kernels/elementwise.cuh>
 #include <gas/cuda/kernels/gemm.hpp>
+#include <gas/cuda/kernels/loss.cuh>
 #include <gas/cuda/kernels/reduce.cuh>
 #include <gas/cuda/stream.hpp>
 #include <gas/ops/activation.hpp>
@@ -237,4 +244,86 @@ TEST_CASE("cuda_row_l2_norm_matches_host" * doctest::skip(no_gpu)) {
     gas_test::check_close<float>(norm, gas_test::as_span(y.value()), 1e-6);
     gas_test::check_close<float>(gx, gas_test::as_span(x.grad()), 1e-6);
   }
+}
+
+// Every reduction of the backend (column, row and total sums, row norms, the losses, batch-norm statistics, the clip's
+// norm, the first non-positive element) twice on the same inputs: the same bits, as docs/cuda.md promises on one GPU.
+// Sizes span several blocks, column chunks and reduction tiles, so a reduction whose order depended on timing or
+// atomics would show it here on a GPU.
+TEST_CASE("cuda_reductions_repeat_bit_for_bit" * doctest::skip(no_gpu)) {
+  const std::int64_t rows = 2500, cols = 37, n = rows * cols, classes = cols;
+  const auto X = gas_test::random_matrix<float>(rows, cols, 91, -3, 3);
+  const auto Y = gas_test::random_matrix<float>(rows, cols, 92);
+  std::vector<std::int32_t> labels(static_cast<std::size_t>(rows));
+  std::vector<std::uint8_t> targets(static_cast<std::size_t>(n));
+  std::vector<gas::node_id> selected;
+  for (std::int64_t r = 0; r < rows; ++r) {
+    labels[static_cast<std::size_t>(r)] = static_cast<std::int32_t>((r * 7) % classes);
+    if (r % 3 != 1) selected.push_back(static_cast<gas::node_id>(r));
+  }
+  for (std::int64_t e = 0; e < n; ++e) targets[static_cast<std::size_t>(e)] = static_cast<std::uint8_t>(e % 5 == 0);
+  gas::cuda::Stream stream;
+  const cudaStream_t s = stream.get();
+  auto dx = gas_test::to_device<float>(X.values(), s);
+  auto dy = gas_test::to_device<float>(Y.values(), s);
+  auto dl = gas_test::to_device<std::int32_t>(labels, s);
+  auto dt = gas_test::to_device<std::uint8_t>(targets, s);
+  auto dsel = gas_test::to_device<gas::node_id>(selected, s);
+  const auto count = static_cast<std::int64_t>(selected.size());
+  const std::vector<float> one{1.0f}, divisor{1.75f};
+  auto dseed = gas_test::to_device<float>(one, s);
+  auto ddiv = gas_test::to_device<float>(divisor, s);
+
+  // All outputs of one run, as bytes.
+  auto run = [&] {
+    gas::cuda::DeviceBuffer<float> col(static_cast<std::size_t>(cols), s), row(static_cast<std::size_t>(rows), s),
+        dots(static_cast<std::size_t>(rows), s), norm(static_cast<std::size_t>(rows), s), total(1, s), gs(1, s),
+        nll(1, s), ce(1, s), ce_aux(static_cast<std::size_t>(2 * count), s), bce(1, s), bce_aux(static_cast<std::size_t>(count), s),
+        bn_out(static_cast<std::size_t>(n), s), bn_saved(static_cast<std::size_t>(2 * cols), s),
+        bn_dx(static_cast<std::size_t>(n), s), bn_dg(static_cast<std::size_t>(cols), s),
+        bn_db(static_cast<std::size_t>(cols), s), rm(static_cast<std::size_t>(cols), s), rv(static_cast<std::size_t>(cols), s);
+    gas::cuda::DeviceBuffer<double> clip(gas::cuda::ClipSlots::count, s);
+    const std::size_t clip_bytes = gas::cuda::clip_scratch_bytes<float>(n / 3);
+    gas::cuda::DeviceBuffer<std::byte> clip_temp(std::max<std::size_t>(clip_bytes, 1), s);
+    for (auto* b : {&dots, &gs, &bn_dx, &bn_dg, &bn_db, &rm}) b->fill_zero();
+    rv.copy_from(std::span<const float>(std::vector<float>(static_cast<std::size_t>(cols), 1.0f)));
+    gas::cuda::column_sums(dx.data(), rows, cols, col.data(), false, s);
+    gas::cuda::row_sums(dx.data(), rows, cols, row.data(), 1.0f, s);
+    gas::cuda::add_row_dots(dx.data(), dy.data(), rows, cols, dots.data(), s);
+    gas::cuda::row_l2_norm(dx.data(), rows, cols, norm.data(), s);
+    gas::cuda::total_sum(dx.data(), n, total.data(), 1.0, s);
+    gas::cuda::add_divisor_grad(dx.data(), dy.data(), ddiv.data(), gs.data(), n, s);
+    const gas::cuda::LossRows lr{dl.data(), dsel.data(), count, true};
+    gas::cuda::nll_loss_forward(dx.data(), rows, cols, lr, nll.data(), s);
+    gas::cuda::cross_entropy_forward(dx.data(), rows, cols, lr, ce_aux.data(), ce.data(), s);
+    const gas::cuda::TargetRows tr{dt.data(), dsel.data(), count, true};
+    gas::cuda::bce_with_logits_forward(dx.data(), rows, cols, tr, bce_aux.data(), bce.data(), s);
+    const gas::cuda::BatchNormArgs<float> bn{.x = dx.data(), .rows = rows, .cols = cols, .gamma = dy.data(),
+                                             .beta = dy.data() + cols, .running_mean = rm.data(),
+                                             .running_var = rv.data(), .momentum = 0.1, .eps = 1e-5, .training = true};
+    gas::cuda::batch_norm_forward(bn, bn_out.data(), bn_saved.data(), s);
+    gas::cuda::batch_norm_backward(bn, bn_saved.data(), dy.data(), bn_dx.data(), bn_dg.data(), bn_db.data(), s);
+    // The clip over three "gradients": the three slices of X.
+    for (int k = 0; k < 3; ++k)
+      gas::cuda::clip_add_squares(dx.data() + k * (n / 3), n / 3, clip_temp.data(), clip_bytes, clip.data(), k == 0,
+                                  k == 2, 1.0, s);
+    std::vector<unsigned char> bytes;
+    auto add = [&bytes](const auto& buffer) {
+      const auto h = buffer.to_host();
+      const auto* p = reinterpret_cast<const unsigned char*>(h.data());
+      bytes.insert(bytes.end(), p, p + h.size() * sizeof(h[0]));
+    };
+    for (auto* b : {&col, &row, &dots, &norm, &total, &gs, &nll, &ce, &ce_aux, &bce, &bce_aux, &bn_out, &bn_saved,
+                    &bn_dx, &bn_dg, &bn_db, &rm, &rv})
+      add(*b);
+    add(clip);
+    const std::int64_t first = gas::cuda::first_non_positive(dx.data(), n, s);
+    const auto* fp = reinterpret_cast<const unsigned char*>(&first);
+    bytes.insert(bytes.end(), fp, fp + sizeof first);
+    return bytes;
+  };
+  const auto a = run();
+  const auto b = run();
+  REQUIRE(a.size() == b.size());
+  CHECK(std::memcmp(a.data(), b.data(), a.size()) == 0);
 }

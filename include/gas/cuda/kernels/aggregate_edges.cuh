@@ -77,14 +77,11 @@ void aggregate_edges_forward(const DeviceCsrView& adj, const T* m, std::int64_t 
                              std::int64_t* arg, cudaStream_t stream) {
   detail::check_edge_rows(adj, m_rows, width, "cuda::aggregate_edges_forward", "messages");
   if (adj.rows == 0 || width == 0) return;
-  const RowLaunch l = row_launch(adj.rows, width, sizeof(T), detail::aligned16(m) && detail::aligned16(out));
-  check_grid(l.blocks, "cuda::aggregate_edges_forward");
-  const auto grid = static_cast<unsigned>(l.blocks);
-  constexpr int pack = 16 / sizeof(T);
   // spmm's forward kernel with one message row per edge in place of the neighbors' rows.
-  if (l.vector == pack) kernels::spmm_forward<T, pack, R, false, true, std::int64_t><<<grid, block_threads, 0, stream>>>(adj, m, width, out, arg, l.group);
-  else kernels::spmm_forward<T, 1, R, false, true, std::int64_t><<<grid, block_threads, 0, stream>>>(adj, m, width, out, arg, l.group);
-  GAS_CUDA_CHECK_LAUNCH();
+  detail::launch_rows<T>(adj.rows, width, detail::aligned16(m) && detail::aligned16(out), "cuda::aggregate_edges_forward",
+                         [&](auto v, unsigned grid, int group) {
+                           kernels::spmm_forward<T, decltype(v)::value, R, false, true, std::int64_t><<<grid, block_threads, 0, stream>>>(adj, m, width, out, arg, group);
+                         });
 }
 
 /// @brief gm (E, width) += d aggregate_edges<R> / d m applied to g (adj.rows, width): each edge receives its row's
@@ -99,15 +96,12 @@ void aggregate_edges_backward(const DeviceCsrView& adj, const T* g, std::int64_t
   GAS_CHECK(!extreme || arg != nullptr || adj.rows == 0 || width == 0, value_error,
             "cuda::aggregate_edges_backward: max/min need the argument array that aggregate_edges_forward wrote");
   if (adj.nnz == 0 || width == 0) return;  // no edges: nothing flows back
-  const RowLaunch l = row_launch(adj.rows, width, sizeof(T), detail::aligned16(g) && detail::aligned16(gm) && !extreme);
-  check_grid(l.blocks, "cuda::aggregate_edges_backward");
-  const auto grid = static_cast<unsigned>(l.blocks);
-  constexpr int pack = 16 / sizeof(T);
-  constexpr bool mean = R == ops::aggr::Reduction::mean;
-  if constexpr (extreme) kernels::aggregate_edges_backward_arg<T><<<grid, block_threads, 0, stream>>>(adj, g, arg, width, gm, l.group);
-  else if (l.vector == pack) kernels::aggregate_edges_backward_sum<T, pack, mean><<<grid, block_threads, 0, stream>>>(adj, g, width, gm, l.group);
-  else kernels::aggregate_edges_backward_sum<T, 1, mean><<<grid, block_threads, 0, stream>>>(adj, g, width, gm, l.group);
-  GAS_CUDA_CHECK_LAUNCH();
+  [[maybe_unused]] constexpr bool mean = R == ops::aggr::Reduction::mean;  // read by the sum path only
+  detail::launch_rows<T>(adj.rows, width, detail::aligned16(g) && detail::aligned16(gm) && !extreme,
+                         "cuda::aggregate_edges_backward", [&](auto v, unsigned grid, int group) {
+                           if constexpr (extreme) kernels::aggregate_edges_backward_arg<T><<<grid, block_threads, 0, stream>>>(adj, g, arg, width, gm, group);
+                           else kernels::aggregate_edges_backward_sum<T, decltype(v)::value, mean><<<grid, block_threads, 0, stream>>>(adj, g, width, gm, group);
+                         });
 }
 
 }  // namespace gas::cuda

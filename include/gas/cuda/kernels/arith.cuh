@@ -3,8 +3,8 @@
 /// passes of ops/reduce.hpp: linear combinations, products, affine maps, per-row factors, division by a
 /// device scalar, and broadcasts of a scalar, a row or a column into a matrix.
 ///
-/// Every launcher runs one grid-stride kernel over the flat (rows * cols) elements of contiguous row-major
-/// matrices; the element (i, j) is e = i * cols + j. Products are rounded on their own (mul_rn) before any add,
+/// Every launcher runs a functor over the flat (rows * cols) elements of contiguous row-major matrices through
+/// detail::launch_elementwise (common.cuh); the element (i, j) is e = i * cols + j. Products are rounded on their own (mul_rn) before any add,
 /// so nvcc cannot fuse them into an FMA and each element rounds exactly as the host loop does: these ops equal
 /// the host bit for bit.
 
@@ -34,12 +34,6 @@ template <class T>
 __device__ inline T mul_rn(T a, T b) {
   if constexpr (std::is_same_v<T, float>) return __fmul_rn(a, b);
   else return __dmul_rn(a, b);
-}
-
-// f(e) for every flat element e in [0, n).
-template <class F>
-__global__ void for_each_element(F f, std::int64_t n) {
-  for (std::int64_t e = global_thread(); e < n; e += static_cast<std::int64_t>(gridDim.x) * blockDim.x) f(e);
 }
 
 // out = alpha x + beta y.
@@ -148,14 +142,6 @@ struct AddDivisorGrad {
 }  // namespace v0
 
 namespace detail {
-/// @brief Launches f(e) over n flat elements on `stream` (nothing for n == 0).
-template <class F>
-void launch_elementwise(const F& f, std::int64_t n, const char* what, cudaStream_t stream) {
-  check_size(n, what);
-  if (n == 0) return;
-  kernels::for_each_element<F><<<stride_grid(n), block_threads, 0, stream>>>(f, n);
-  GAS_CUDA_CHECK_LAUNCH();
-}
 inline void check_arith_shape(std::int64_t rows, std::int64_t cols, const char* what) {
   GAS_CHECK(rows >= 0 && cols >= 0, shape_error, what << ": negative shape (" << rows << ", " << cols << ")");
 }

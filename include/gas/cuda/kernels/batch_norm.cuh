@@ -69,24 +69,32 @@ struct StoreVariance {
 };
 
 template <class T>
-__global__ void bn_eval_stats(const T* __restrict__ running_mean, const T* __restrict__ running_var, std::int64_t cols,
-                              double eps, T* __restrict__ mean, T* __restrict__ invstd) {
-  const std::int64_t j = global_thread();
-  if (j >= cols) return;
-  mean[j] = running_mean[j];
-  invstd[j] = static_cast<T>(1 / sqrt(static_cast<double>(running_var[j]) + eps));
-}
+struct BnEvalStats {
+  const T* running_mean;
+  const T* running_var;
+  double eps;
+  T* mean;
+  T* invstd;
+  __device__ void operator()(std::int64_t j) const {
+    mean[j] = running_mean[j];
+    invstd[j] = static_cast<T>(1 / sqrt(static_cast<double>(running_var[j]) + eps));
+  }
+};
 
 template <class T>
-__global__ void bn_normalize(const T* __restrict__ x, std::int64_t rows, std::int64_t cols, const T* __restrict__ gamma,
-                             const T* __restrict__ beta, const T* __restrict__ mean, const T* __restrict__ invstd,
-                             T* __restrict__ out) {
-  const std::int64_t n = rows * cols;
-  for (std::int64_t e = global_thread(); e < n; e += static_cast<std::int64_t>(gridDim.x) * blockDim.x) {
+struct BnNormalize {
+  const T* x;
+  std::int64_t cols;
+  const T* gamma;
+  const T* beta;
+  const T* mean;
+  const T* invstd;
+  T* out;
+  __device__ void operator()(std::int64_t e) const {
     const std::int64_t j = e % cols;
     out[e] = gamma[j] * ((x[e] - mean[j]) * invstd[j]) + beta[j];
   }
-}
+};
 
 template <class T>
 struct GradTerms {
@@ -118,22 +126,28 @@ struct StoreGradSums {
 };
 
 template <class T>
-__global__ void bn_input_grad(const T* __restrict__ x, const T* __restrict__ g, std::int64_t rows, std::int64_t cols,
-                              const T* __restrict__ gamma, const T* __restrict__ mean, const T* __restrict__ invstd,
-                              const double* __restrict__ sums, bool training, T* __restrict__ dx) {
-  const std::int64_t n = rows * cols;
-  const double inv_rows = 1.0 / static_cast<double>(rows);
-  for (std::int64_t e = global_thread(); e < n; e += static_cast<std::int64_t>(gridDim.x) * blockDim.x) {
+struct BnInputGrad {
+  const T* x;
+  const T* g;
+  std::int64_t cols;
+  const T* gamma;
+  const T* mean;
+  const T* invstd;
+  const double* sums;
+  double inv_rows;
+  bool training;
+  T* dx;
+  __device__ void operator()(std::int64_t e) const {
     const std::int64_t j = e % cols;
     const double scale = static_cast<double>(gamma[j]) * invstd[j];
     if (!training) {  // evaluation is an affine map of x
       dx[e] += static_cast<T>(scale * g[e]);
-      continue;
+      return;
     }
     const double xhat = (static_cast<double>(x[e]) - mean[j]) * invstd[j];
     dx[e] += static_cast<T>(scale * (g[e] - sums[j] * inv_rows - xhat * sums[cols + j] * inv_rows));
   }
-}
+};
 
 }  // namespace kernels
 }  // namespace v0
@@ -147,7 +161,6 @@ void check_batch_norm(const BatchNormArgs<T>& a, const char* what) {
   GAS_CHECK(!a.training || a.rows > 1, value_error,
             what << ": training needs more than one row per channel to estimate a variance, got " << a.rows << " rows");
 }
-inline unsigned bn_grid(std::int64_t n) { return static_cast<unsigned>(std::min<std::int64_t>(blocks_for(n), 65536)); }
 }  // namespace detail
 
 /// @brief out (rows, cols) = gamma (x - mean) invstd + beta. Training uses the batch mean and biased variance and
@@ -170,14 +183,11 @@ void batch_norm_forward(const BatchNormArgs<T>& a, T* out, T* saved, cudaStream_
                                                a.momentum, a.eps},
                      stream);
   } else {
-    kernels::bn_eval_stats<T><<<static_cast<unsigned>(blocks_for(a.cols)), block_threads, 0, stream>>>(
-        a.running_mean, a.running_var, a.cols, a.eps, mean, invstd);
-    GAS_CUDA_CHECK_LAUNCH();
+    detail::launch_elementwise(kernels::BnEvalStats<T>{a.running_mean, a.running_var, a.eps, mean, invstd}, a.cols,
+                               "cuda::batch_norm_forward", stream);
   }
-  if (a.rows == 0) return;
-  kernels::bn_normalize<T><<<detail::bn_grid(a.rows * a.cols), block_threads, 0, stream>>>(
-      a.x, a.rows, a.cols, a.gamma, a.beta, mean, invstd, out);
-  GAS_CUDA_CHECK_LAUNCH();
+  detail::launch_elementwise(kernels::BnNormalize<T>{a.x, a.cols, a.gamma, a.beta, mean, invstd, out}, a.rows * a.cols,
+                             "cuda::batch_norm_forward", stream);
 }
 
 /// @brief Backward of batch_norm_forward from g (rows, cols) and the forward's `saved` statistics: dx, dgamma
@@ -193,9 +203,9 @@ void batch_norm_backward(const BatchNormArgs<T>& a, const T* saved, const T* g, 
   column_reduce<2>(a.rows, a.cols, kernels::GradTerms<T>{a.x, g, mean, invstd, a.cols},
                    kernels::StoreGradSums<T>{sums.data(), dgamma, dbeta, a.cols}, stream);
   if (dx == nullptr || a.rows == 0) return;
-  kernels::bn_input_grad<T><<<detail::bn_grid(a.rows * a.cols), block_threads, 0, stream>>>(
-      a.x, g, a.rows, a.cols, a.gamma, mean, invstd, sums.data(), a.training, dx);
-  GAS_CUDA_CHECK_LAUNCH();
+  detail::launch_elementwise(kernels::BnInputGrad<T>{a.x, g, a.cols, a.gamma, mean, invstd, sums.data(),
+                                                     1.0 / static_cast<double>(a.rows), a.training, dx},
+                             a.rows * a.cols, "cuda::batch_norm_backward", stream);
 }
 
 }  // namespace gas::cuda

@@ -2,11 +2,9 @@
 /// @brief Gradient clipping by the total L2 norm on the device (train::clip_grad_norm, train::GradClipper): the sum
 /// of squares, the norm and the factor stay in device memory, so clipping is queued on a stream and never waits.
 ///
-/// The squares of one gradient are summed in double by total_reduce's two-stage tree (reduce.cuh: a partition that
-/// depends only on the element count, a fixed shared-memory tree per block, then one block adds the partials in a
-/// fixed tree), and one thread adds that sum to the running total, parameter by parameter in order. No atomics: the
-/// result is the same bits on every run; it differs from the host's one sequential sum only by the order of the
-/// additions. The last parameter's step also forms norm = sqrt(total) and factor = max_norm / (norm + 1e-6), both
+/// The squares of one gradient are summed in double by total_reduce (reduce.cuh: cub::DeviceReduce), whose finish adds
+/// that sum to the running total, parameter by parameter in stream order. No atomics: the result is the same bits on
+/// every run on one GPU; it differs from the host's one sequential sum only by the order of the additions. The last parameter's step also forms norm = sqrt(total) and factor = max_norm / (norm + 1e-6), both
 /// correctly rounded in double, so the host's formula applied to the device's norm gives the device's factor.
 
 #include <cuda_runtime.h>
@@ -27,9 +25,6 @@ namespace gas::cuda {
 struct ClipSlots {
   static constexpr int squares = 0, norm = 1, factor = 2, count = 3;
 };
-
-/// @brief Doubles of scratch clip_add_squares needs for the partials of one gradient (any size).
-inline constexpr std::int64_t clip_partials = total_max_parts;
 
 inline namespace v0 {
 namespace kernels {
@@ -61,33 +56,36 @@ struct AddSquares {
 
 // g[i] = T(g[i] * factor) when the factor (read from device memory) is below 1; a factor >= 1 or NaN writes nothing.
 template <class T>
-__global__ void clip_scale(T* __restrict__ g, std::int64_t n, const double* __restrict__ factor) {
-  const double f = *factor;
-  if (!(f < 1)) return;
-  for (std::int64_t i = global_thread(); i < n; i += static_cast<std::int64_t>(gridDim.x) * blockDim.x)
-    g[i] = static_cast<T>(g[i] * f);
-}
+struct ClipScale {
+  T* g;
+  const double* factor;
+  __device__ void operator()(std::int64_t i) const {
+    const double f = *factor;
+    if (f < 1) g[i] = static_cast<T>(g[i] * f);
+  }
+};
 
 }  // namespace kernels
 }  // namespace v0
 
+/// @brief The bytes of scratch clip_add_squares needs for a gradient of n elements (CUB's size query: no allocation).
+template <class T>
+std::size_t clip_scratch_bytes(std::int64_t n) {
+  return total_reduce_scratch_bytes(n, kernels::Square<T>{nullptr}, kernels::AddSquares{});
+}
+
 /// @brief Adds the squares of the n contiguous elements of the device gradient g (in double) to the running sum of
 /// `state` (ClipSlots::count doubles): the sum replaces it when `first`; when `last`, the norm and the factor
-/// max_norm / (norm + 1e-6) follow. `partial` is clip_partials doubles of scratch, free for reuse once the stream has
-/// passed this call (in stream order: the next gradient may use it at once). n may be 0 (g unread): a list without
-/// gradients is one call with n = 0, first and last. Queued on `stream`; allocates nothing; throws value_error for a
-/// negative n.
+/// max_norm / (norm + 1e-6) follow. `scratch` is at least clip_scratch_bytes<T>(n) bytes, free for reuse once the
+/// stream has passed this call (in stream order: the next gradient may use it at once). n may be 0 (g unread): a list
+/// without gradients is one call with n = 0, first and last. Queued on `stream`; allocates nothing; throws value_error
+/// for a negative n or too little scratch.
 template <class T>
-void clip_add_squares(const T* g, std::int64_t n, double* partial, double* state, bool first, bool last,
-                      double max_norm, cudaStream_t stream) {
+void clip_add_squares(const T* g, std::int64_t n, void* scratch, std::size_t scratch_bytes, double* state, bool first,
+                      bool last, double max_norm, cudaStream_t stream) {
   GAS_CHECK(n >= 0, value_error, "cuda::clip_add_squares: negative element count " << n);
-  const std::int64_t parts = std::clamp<std::int64_t>(blocks_for(n), 1, clip_partials);
-  const auto grid = static_cast<unsigned>(parts);
-  kernels::total_partials<kernels::Square<T>><<<grid, block_threads, 0, stream>>>(kernels::Square<T>{g}, n, partial);
-  GAS_CUDA_CHECK_LAUNCH();
-  kernels::total_finish<kernels::AddSquares><<<1, block_threads, 0, stream>>>(
-      kernels::AddSquares{state, max_norm, first, last}, partial, parts);
-  GAS_CUDA_CHECK_LAUNCH();
+  total_reduce_into(n, kernels::Square<T>{g}, kernels::AddSquares{state, max_norm, first, last}, scratch, scratch_bytes,
+                    stream);
 }
 
 /// @brief g = T(g * factor) for n contiguous device elements when *factor (device memory, e.g. the ClipSlots::factor
@@ -95,11 +93,7 @@ void clip_add_squares(const T* g, std::int64_t n, double* partial, double* state
 /// Queued on `stream`; throws value_error for a negative n.
 template <class T>
 void clip_scale(T* g, std::int64_t n, const double* factor, cudaStream_t stream) {
-  GAS_CHECK(n >= 0, value_error, "cuda::clip_scale: negative element count " << n);
-  if (n == 0) return;
-  const auto grid = static_cast<unsigned>(std::min<std::int64_t>(blocks_for(n), 65536));
-  kernels::clip_scale<T><<<grid, block_threads, 0, stream>>>(g, n, factor);
-  GAS_CUDA_CHECK_LAUNCH();
+  detail::launch_elementwise(kernels::ClipScale<T>{g, factor}, n, "cuda::clip_scale", stream);
 }
 
 }  // namespace gas::cuda

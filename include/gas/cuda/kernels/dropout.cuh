@@ -30,24 +30,30 @@ GAS_HD inline bool dropout_keeps(const CounterStream& draws, std::uint64_t e, st
 inline namespace v0 {
 namespace kernels {
 
-// One thread per pair of elements: one 64-bit draw serves both, as on the host.
-// Forward: out = m * in (mask = m when non-null). Backward: gx += m * g, m rebuilt from the seed.
+// One call per pair of elements: one 64-bit draw serves both, as on the host.
+// Forward: out = m * in (mask = m when non-null). Backward: out += m * in (in = g, out = gx), m rebuilt from the seed.
 template <class T, bool Backward>
-__global__ void dropout(CounterStream draws, std::uint64_t threshold, T kept, const T* __restrict__ in,
-                        T* __restrict__ out, T* __restrict__ mask, std::int64_t size) {
-  const std::int64_t pair = global_thread();
-  if (2 * pair >= size) return;
-  const std::uint64_t bits = draws(static_cast<std::uint64_t>(pair));
-  for (std::int64_t e = 2 * pair; e < 2 * pair + 2 && e < size; ++e) {
-    const T m = dropout_keeps_bits(bits, static_cast<std::uint64_t>(e), threshold) ? kept : T{0};
-    if constexpr (Backward) {
-      out[e] += m * in[e];
-    } else {
-      if (mask != nullptr) mask[e] = m;
-      out[e] = m * in[e];
+struct DropoutPair {
+  CounterStream draws;
+  std::uint64_t threshold;
+  T kept;
+  const T* in;
+  T* out;
+  T* mask;
+  std::int64_t size;
+  __device__ void operator()(std::int64_t pair) const {
+    const std::uint64_t bits = draws(static_cast<std::uint64_t>(pair));
+    for (std::int64_t e = 2 * pair; e < 2 * pair + 2 && e < size; ++e) {
+      const T m = dropout_keeps_bits(bits, static_cast<std::uint64_t>(e), threshold) ? kept : T{0};
+      if constexpr (Backward) {
+        out[e] += m * in[e];
+      } else {
+        if (mask != nullptr) mask[e] = m;
+        out[e] = m * in[e];
+      }
     }
   }
-}
+};
 
 }  // namespace kernels
 }  // namespace v0
@@ -66,13 +72,10 @@ void dropout_forward(const T* in, std::int64_t rows, std::int64_t cols, double p
                      cudaStream_t stream) {
   detail::check_dropout(p, rows, cols, "cuda::dropout_forward");
   const std::int64_t size = rows * cols;
-  if (size == 0) return;
-  const auto grid = blocks_for((size + 1) / 2);
-  check_grid(grid, "cuda::dropout_forward");
-  kernels::dropout<T, false><<<static_cast<unsigned>(grid), block_threads, 0, stream>>>(
-      CounterStream(seed, ops::detail::dropout_stream), ops::detail::dropout_threshold(p),
-      static_cast<T>(1.0 / (1.0 - p)), in, out, mask, size);
-  GAS_CUDA_CHECK_LAUNCH();
+  detail::launch_elementwise(
+      kernels::DropoutPair<T, false>{CounterStream(seed, ops::detail::dropout_stream), ops::detail::dropout_threshold(p),
+                                     static_cast<T>(1.0 / (1.0 - p)), in, out, mask, size},
+      (size + 1) / 2, "cuda::dropout_forward", stream);
 }
 
 /// @brief gx (rows, cols) += mask * g, the mask rebuilt from (seed, p) rather than stored: the same values the
@@ -82,13 +85,10 @@ void dropout_backward(const T* g, std::int64_t rows, std::int64_t cols, double p
                       cudaStream_t stream) {
   detail::check_dropout(p, rows, cols, "cuda::dropout_backward");
   const std::int64_t size = rows * cols;
-  if (size == 0) return;
-  const auto grid = blocks_for((size + 1) / 2);
-  check_grid(grid, "cuda::dropout_backward");
-  kernels::dropout<T, true><<<static_cast<unsigned>(grid), block_threads, 0, stream>>>(
-      CounterStream(seed, ops::detail::dropout_stream), ops::detail::dropout_threshold(p),
-      static_cast<T>(1.0 / (1.0 - p)), g, gx, nullptr, size);
-  GAS_CUDA_CHECK_LAUNCH();
+  detail::launch_elementwise(
+      kernels::DropoutPair<T, true>{CounterStream(seed, ops::detail::dropout_stream), ops::detail::dropout_threshold(p),
+                                    static_cast<T>(1.0 / (1.0 - p)), g, gx, nullptr, size},
+      (size + 1) / 2, "cuda::dropout_backward", stream);
 }
 
 }  // namespace gas::cuda

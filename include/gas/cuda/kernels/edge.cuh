@@ -44,33 +44,6 @@ __global__ void broadcast_rows_to_edges(DeviceCsrView adj, const T* __restrict__
   }
 }
 
-// gx (owners, width) += the g (E, width) rows of each owner's edges: a destination row's own edges (Transposed
-// false, owners = adj.rows) or a source row's entries through the transposed index (true, owners = adj.cols), in
-// CSR or transposed order, which is the host's.
-template <class T, int V, bool Transposed>
-__global__ void sum_edges_into_rows(DeviceCsrView adj, const T* __restrict__ g, std::int64_t width,
-                                    T* __restrict__ gx, int group) {
-  const std::int64_t t = global_thread();
-  const std::int64_t j = t / group;
-  if (j >= (Transposed ? adj.cols : adj.rows)) return;
-  const int lane = static_cast<int>(t % group);
-  const std::int64_t begin = Transposed ? adj.t_offsets[j] : adj.indptr[j];
-  const std::int64_t end = Transposed ? adj.t_offsets[j + 1] : adj.indptr[j + 1];
-  const std::int64_t packs = width / V;
-  using P = Pack<T, V>;
-  const P* __restrict__ gp = reinterpret_cast<const P*>(g);
-  P* __restrict__ op = reinterpret_cast<P*>(gx);
-  for (std::int64_t c = lane; c < packs; c += group) {
-    P acc = op[j * packs + c];
-    for (std::int64_t p = begin; p < end; ++p) {
-      const std::int64_t e = Transposed ? adj.t_edges[p] : p;
-      const P v = gp[e * packs + c];
-      for (int k = 0; k < V; ++k) acc.v[k] += v.v[k];
-    }
-    op[j * packs + c] = acc;
-  }
-}
-
 // out (adj.rows, width) = sum over row i's edges of alpha_e[h] x_col(e), alpha (E, heads), x (adj.cols, width),
 // width = heads * per_head. V divides per_head, so a pack never straddles two heads.
 template <class T, int V>
@@ -209,13 +182,7 @@ void gather_edge_src_backward(const DeviceCsrView& adj, const T* g, std::int64_t
   GAS_CHECK(adj.has_transpose(), value_error,
             "cuda::gather_edge_src_backward: the DeviceCsr was built without its transpose");
   if (adj.nnz == 0 || width == 0) return;  // no edges: nothing flows back
-  const RowLaunch l = row_launch(adj.cols, width, sizeof(T), detail::aligned16(g) && detail::aligned16(gx));
-  check_grid(l.blocks, "cuda::gather_edge_src_backward");
-  const auto grid = static_cast<unsigned>(l.blocks);
-  constexpr int pack = 16 / sizeof(T);
-  if (l.vector == pack) kernels::sum_edges_into_rows<T, pack, true><<<grid, block_threads, 0, stream>>>(adj, g, width, gx, l.group);
-  else kernels::sum_edges_into_rows<T, 1, true><<<grid, block_threads, 0, stream>>>(adj, g, width, gx, l.group);
-  GAS_CUDA_CHECK_LAUNCH();
+  scatter_add_rows<T, std::int64_t>(g, g_rows, width, adj.t_offsets, adj.t_edges, adj.nnz, adj.cols, gx, true, stream);
 }
 
 /// @brief out (E, width): row e is x[row(e)], each edge's destination features, for x (adj.rows, width), as
@@ -225,13 +192,10 @@ void gather_edge_dst_forward(const DeviceCsrView& adj, const T* x, std::int64_t 
                              cudaStream_t stream) {
   detail::check_node_rows(adj, x_rows, width, adj.rows, "cuda::gather_edge_dst_forward", "x");
   if (adj.nnz == 0 || width == 0) return;
-  const RowLaunch l = row_launch(adj.rows, width, sizeof(T), detail::aligned16(x) && detail::aligned16(out));
-  check_grid(l.blocks, "cuda::gather_edge_dst_forward");
-  const auto grid = static_cast<unsigned>(l.blocks);
-  constexpr int pack = 16 / sizeof(T);
-  if (l.vector == pack) kernels::broadcast_rows_to_edges<T, pack><<<grid, block_threads, 0, stream>>>(adj, x, width, out, l.group);
-  else kernels::broadcast_rows_to_edges<T, 1><<<grid, block_threads, 0, stream>>>(adj, x, width, out, l.group);
-  GAS_CUDA_CHECK_LAUNCH();
+  detail::launch_rows<T>(adj.rows, width, detail::aligned16(x) && detail::aligned16(out), "cuda::gather_edge_dst_forward",
+                         [&](auto v, unsigned grid, int group) {
+                           kernels::broadcast_rows_to_edges<T, decltype(v)::value><<<grid, block_threads, 0, stream>>>(adj, x, width, out, group);
+                         });
 }
 
 /// @brief gx (adj.rows, width) += the sum of g (E, width) over each row's edges, in CSR order. Throws shape_error
@@ -242,13 +206,7 @@ void gather_edge_dst_backward(const DeviceCsrView& adj, const T* g, std::int64_t
   detail::check_edge_rows(adj, g_rows, width, "cuda::gather_edge_dst_backward", "gradient");
   detail::check_node_rows(adj, gx_rows, width, adj.rows, "cuda::gather_edge_dst_backward", "gx");
   if (adj.nnz == 0 || width == 0) return;
-  const RowLaunch l = row_launch(adj.rows, width, sizeof(T), detail::aligned16(g) && detail::aligned16(gx));
-  check_grid(l.blocks, "cuda::gather_edge_dst_backward");
-  const auto grid = static_cast<unsigned>(l.blocks);
-  constexpr int pack = 16 / sizeof(T);
-  if (l.vector == pack) kernels::sum_edges_into_rows<T, pack, false><<<grid, block_threads, 0, stream>>>(adj, g, width, gx, l.group);
-  else kernels::sum_edges_into_rows<T, 1, false><<<grid, block_threads, 0, stream>>>(adj, g, width, gx, l.group);
-  GAS_CUDA_CHECK_LAUNCH();
+  scatter_add_rows<T, std::int64_t>(g, g_rows, width, adj.indptr, nullptr, adj.nnz, adj.rows, gx, true, stream);
 }
 
 /// @brief out (adj.rows, width) with out_i[h F + f] = sum over row i's edges of alpha_e[h] x_col(e)[h F + f], for
@@ -262,14 +220,10 @@ void spmm_edge_forward(const DeviceCsrView& adj, const T* alpha, std::int64_t al
   detail::check_node_rows(adj, x_rows, width, adj.cols, "cuda::spmm_edge_forward", "x");
   if (adj.rows == 0 || width == 0) return;
   const std::int64_t per_head = width / heads;
-  constexpr int pack = 16 / sizeof(T);
-  const bool vectorize = detail::aligned16(x) && detail::aligned16(out) && per_head % pack == 0;
-  const RowLaunch l = row_launch(adj.rows, width, sizeof(T), vectorize);
-  check_grid(l.blocks, "cuda::spmm_edge_forward");
-  const auto grid = static_cast<unsigned>(l.blocks);
-  if (l.vector == pack) kernels::spmm_edge_forward<T, pack><<<grid, block_threads, 0, stream>>>(adj, alpha, heads, x, width, per_head, out, l.group);
-  else kernels::spmm_edge_forward<T, 1><<<grid, block_threads, 0, stream>>>(adj, alpha, heads, x, width, per_head, out, l.group);
-  GAS_CUDA_CHECK_LAUNCH();
+  const bool vectorize = detail::aligned16(x) && detail::aligned16(out) && per_head % (16 / sizeof(T)) == 0;
+  detail::launch_rows<T>(adj.rows, width, vectorize, "cuda::spmm_edge_forward", [&](auto v, unsigned grid, int group) {
+    kernels::spmm_edge_forward<T, decltype(v)::value><<<grid, block_threads, 0, stream>>>(adj, alpha, heads, x, width, per_head, out, group);
+  });
 }
 
 /// @brief galpha (E, heads) += d spmm_edge / d alpha applied to g (adj.rows, width): per edge and head, the dot
@@ -303,14 +257,10 @@ void spmm_edge_backward_x(const DeviceCsrView& adj, const T* alpha, std::int64_t
   GAS_CHECK(adj.has_transpose(), value_error, "cuda::spmm_edge_backward_x: the DeviceCsr was built without its transpose");
   if (adj.nnz == 0 || width == 0) return;  // no entries: nothing flows back
   const std::int64_t per_head = width / heads;
-  constexpr int pack = 16 / sizeof(T);
-  const bool vectorize = detail::aligned16(g) && detail::aligned16(gx) && per_head % pack == 0;
-  const RowLaunch l = row_launch(adj.cols, width, sizeof(T), vectorize);
-  check_grid(l.blocks, "cuda::spmm_edge_backward_x");
-  const auto grid = static_cast<unsigned>(l.blocks);
-  if (l.vector == pack) kernels::spmm_edge_backward_x<T, pack><<<grid, block_threads, 0, stream>>>(adj, alpha, heads, g, width, per_head, gx, l.group);
-  else kernels::spmm_edge_backward_x<T, 1><<<grid, block_threads, 0, stream>>>(adj, alpha, heads, g, width, per_head, gx, l.group);
-  GAS_CUDA_CHECK_LAUNCH();
+  const bool vectorize = detail::aligned16(g) && detail::aligned16(gx) && per_head % (16 / sizeof(T)) == 0;
+  detail::launch_rows<T>(adj.cols, width, vectorize, "cuda::spmm_edge_backward_x", [&](auto v, unsigned grid, int group) {
+    kernels::spmm_edge_backward_x<T, decltype(v)::value><<<grid, block_threads, 0, stream>>>(adj, alpha, heads, g, width, per_head, gx, group);
+  });
 }
 
 }  // namespace gas::cuda

@@ -3,7 +3,7 @@
 /// gradient accumulation on the device, matching ops/activation.hpp and ops::bias_add.
 ///
 /// Each activation is a policy struct with device `value` and `grad` (the input gradient contribution from
-/// x, y and the upstream g), as on the host; one grid-stride kernel runs any of them over a flat array.
+/// x, y and the upstream g), as on the host; detail::launch_elementwise (common.cuh) runs any of them over a flat array.
 /// Exact ops (relu, leaky_relu, bias add) equal the host bit for bit; the transcendental ones differ by the
 /// device math library's ulps.
 
@@ -93,63 +93,53 @@ inline namespace v0 {
 namespace kernels {
 
 template <class T, class Op>
-__global__ void unary_forward(Op op, const T* __restrict__ x, T* __restrict__ y, std::int64_t n) {
-  for (std::int64_t i = global_thread(); i < n; i += static_cast<std::int64_t>(gridDim.x) * blockDim.x)
-    y[i] = op.value(x[i]);
-}
+struct UnaryForward {
+  Op op;
+  const T* x;
+  T* y;
+  __device__ void operator()(std::int64_t e) const { y[e] = op.value(x[e]); }
+};
 
 template <class T, class Op>
-__global__ void unary_backward(Op op, const T* __restrict__ x, const T* __restrict__ y, const T* __restrict__ g,
-                               T* __restrict__ gx, std::int64_t n) {
-  for (std::int64_t i = global_thread(); i < n; i += static_cast<std::int64_t>(gridDim.x) * blockDim.x)
-    gx[i] += op.grad(x[i], y[i], g[i]);
-}
+struct UnaryBackward {
+  Op op;
+  const T* x;
+  const T* y;
+  const T* g;
+  T* gx;
+  __device__ void operator()(std::int64_t e) const { gx[e] += op.grad(x[e], y[e], g[e]); }
+};
 
 // out (rows, cols) = x + bias broadcast over rows.
 template <class T>
-__global__ void bias_add(const T* __restrict__ x, const T* __restrict__ bias, std::int64_t rows, std::int64_t cols,
-                         T* __restrict__ out) {
-  const std::int64_t n = rows * cols;
-  for (std::int64_t i = global_thread(); i < n; i += static_cast<std::int64_t>(gridDim.x) * blockDim.x)
-    out[i] = x[i] + bias[i % cols];
-}
+struct BiasAdd {
+  const T* x;
+  const T* bias;
+  std::int64_t cols;
+  T* out;
+  __device__ void operator()(std::int64_t e) const { out[e] = x[e] + bias[e % cols]; }
+};
 
 template <class T>
-__global__ void add_into(const T* __restrict__ g, T* __restrict__ gx, std::int64_t n) {
-  for (std::int64_t i = global_thread(); i < n; i += static_cast<std::int64_t>(gridDim.x) * blockDim.x) gx[i] += g[i];
-}
+struct AddInto {
+  const T* g;
+  T* gx;
+  __device__ void operator()(std::int64_t e) const { gx[e] += g[e]; }
+};
 
 }  // namespace kernels
 }  // namespace v0
 
-namespace detail {
-/// @brief Grid of a grid-stride loop over n elements: enough blocks to fill a large GPU, capped so that huge
-/// arrays reuse threads instead of launching millions of blocks.
-inline unsigned stride_grid(std::int64_t n) {
-  constexpr std::int64_t cap = 65536;
-  return static_cast<unsigned>(std::min(blocks_for(n), cap));
-}
-inline void check_size(std::int64_t n, const char* what) {
-  GAS_CHECK(n >= 0, value_error, what << ": negative element count " << n);
-}
-}  // namespace detail
-
 /// @brief y = op(x) elementwise over n contiguous device elements (y may alias x).
 template <class T, class Op>
 void activation_forward(const Op& op, const T* x, T* y, std::int64_t n, cudaStream_t stream) {
-  detail::check_size(n, "cuda::activation_forward");
-  if (n == 0) return;
-  kernels::unary_forward<T, Op><<<detail::stride_grid(n), block_threads, 0, stream>>>(op, x, y, n);
-  GAS_CUDA_CHECK_LAUNCH();
+  detail::launch_elementwise(kernels::UnaryForward<T, Op>{op, x, y}, n, "cuda::activation_forward", stream);
 }
 
 /// @brief gx += d op / dx applied to g, from the forward's input x and output y (n contiguous elements each).
 template <class T, class Op>
 void activation_backward(const Op& op, const T* x, const T* y, const T* g, T* gx, std::int64_t n, cudaStream_t stream) {
-  detail::check_size(n, "cuda::activation_backward");
-  if (n == 0) return;
-  kernels::unary_backward<T, Op><<<detail::stride_grid(n), block_threads, 0, stream>>>(op, x, y, g, gx, n);
-  GAS_CUDA_CHECK_LAUNCH();
+  detail::launch_elementwise(kernels::UnaryBackward<T, Op>{op, x, y, g, gx}, n, "cuda::activation_backward", stream);
 }
 
 /// @brief out (rows, cols) = x + bias with a (1, cols) bias. Its backward is add_into for x and column_sums
@@ -160,18 +150,13 @@ void bias_add(const T* x, std::int64_t rows, std::int64_t cols, const T* bias, s
   GAS_CHECK(rows >= 0 && bias_cols == cols, shape_error,
             "cuda::bias_add: bias (1 x " << bias_cols << ") does not broadcast over x (" << rows << " x " << cols
                                          << ")");
-  if (rows * cols == 0) return;
-  kernels::bias_add<T><<<detail::stride_grid(rows * cols), block_threads, 0, stream>>>(x, bias, rows, cols, out);
-  GAS_CUDA_CHECK_LAUNCH();
+  detail::launch_elementwise(kernels::BiasAdd<T>{x, bias, cols, out}, rows * cols, "cuda::bias_add", stream);
 }
 
 /// @brief gx += g over n contiguous elements (the gradient of an identity branch: bias add, residuals).
 template <class T>
 void add_into(const T* g, T* gx, std::int64_t n, cudaStream_t stream) {
-  detail::check_size(n, "cuda::add_into");
-  if (n == 0) return;
-  kernels::add_into<T><<<detail::stride_grid(n), block_threads, 0, stream>>>(g, gx, n);
-  GAS_CUDA_CHECK_LAUNCH();
+  detail::launch_elementwise(kernels::AddInto<T>{g, gx}, n, "cuda::add_into", stream);
 }
 
 }  // namespace gas::cuda

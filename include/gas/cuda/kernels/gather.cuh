@@ -16,6 +16,7 @@
 #include <bit>
 #include <cstddef>
 #include <cstdint>
+#include <type_traits>
 
 #include "gas/core/check.hpp"
 #include "gas/cuda/device_buffer.hpp"
@@ -50,32 +51,34 @@ __global__ void gather_rows(const T* __restrict__ src, const node_id* __restrict
   }
 }
 
-// Templates rather than plain kernels, so that a header defining them can be included by many translation units.
 template <class I>
-__global__ void iota_positions(I* __restrict__ out, std::int64_t n) {
-  const std::int64_t i = global_thread();
-  if (i < n) out[i] = static_cast<I>(i);
-}
+struct Iota {
+  I* out;
+  __device__ void operator()(std::int64_t i) const { out[i] = static_cast<I>(i); }
+};
 
 // ptr[t] = first position in the sorted targets with a target >= t, for t in [0, targets].
 template <class I>
-__global__ void group_offsets(const I* __restrict__ sorted, std::int64_t n, std::int64_t targets,
-                                     std::int64_t* __restrict__ ptr) {
-  const std::int64_t t = global_thread();
-  if (t > targets) return;
-  std::int64_t lo = 0, hi = n;
-  while (lo < hi) {
-    const std::int64_t mid = lo + (hi - lo) / 2;
-    if (sorted[mid] < t) lo = mid + 1;
-    else hi = mid;
+struct GroupOffsets {
+  const I* sorted;
+  std::int64_t n;
+  std::int64_t* ptr;
+  __device__ void operator()(std::int64_t t) const {
+    std::int64_t lo = 0, hi = n;
+    while (lo < hi) {
+      const std::int64_t mid = lo + (hi - lo) / 2;
+      if (sorted[mid] < t) lo = mid + 1;
+      else hi = mid;
+    }
+    ptr[t] = lo;
   }
-  ptr[t] = lo;
-}
+};
 
-// out (targets, width) (+)= sum of src rows grouped by the inverse (ptr, order).
-template <class T, int V, bool Accumulate>
+// out (targets, width) (+)= sum of src rows grouped by the inverse (ptr, order); a null order is the identity, so
+// target r sums the consecutive rows ptr[r] .. ptr[r + 1] (a segmented row sum, such as a CSR row's edges).
+template <class T, int V, bool Accumulate, class I>
 __global__ void scatter_rows(const T* __restrict__ src, const std::int64_t* __restrict__ ptr,
-                             const node_id* __restrict__ order, std::int64_t targets, std::int64_t width,
+                             const I* __restrict__ order, std::int64_t targets, std::int64_t width,
                              T* __restrict__ out, int group) {
   const std::int64_t t = global_thread();
   const std::int64_t r = t / group;
@@ -91,7 +94,7 @@ __global__ void scatter_rows(const T* __restrict__ src, const std::int64_t* __re
     else
       for (int k = 0; k < V; ++k) acc.v[k] = T{0};
     for (std::int64_t q = ptr[r]; q < ptr[r + 1]; ++q) {
-      const P v = sp[static_cast<std::int64_t>(order[q]) * packs + c];
+      const P v = sp[(order == nullptr ? q : static_cast<std::int64_t>(order[q])) * packs + c];
       for (int k = 0; k < V; ++k) acc.v[k] += v.v[k];
     }
     op[c] = acc;
@@ -167,13 +170,11 @@ inline void invert_index_into(const node_id* index, std::int64_t n, std::int64_t
   auto* sorted = reinterpret_cast<node_id*>(aligned + keys_bytes);
   void* temp = reinterpret_cast<void*>(aligned + 2 * keys_bytes);
   std::size_t temp_bytes = scratch_bytes - static_cast<std::size_t>(aligned - base) - 2 * keys_bytes;
-  kernels::iota_positions<<<static_cast<unsigned>(blocks_for(n)), block_threads, 0, stream>>>(positions, n);
-  GAS_CUDA_CHECK_LAUNCH();
+  detail::launch_elementwise(kernels::Iota<node_id>{positions}, n, "cuda::invert_index_into", stream);
   GAS_CUDA_CHECK(cub::DeviceRadixSort::SortPairs(temp, temp_bytes, index, sorted, positions, order, n, 0,
                                                  detail::invert_end_bit(targets), stream));
-  kernels::group_offsets<<<static_cast<unsigned>(blocks_for(targets + 1)), block_threads, 0, stream>>>(
-      sorted, n, targets, ptr);
-  GAS_CUDA_CHECK_LAUNCH();
+  detail::launch_elementwise(kernels::GroupOffsets<node_id>{sorted, n, ptr}, targets + 1, "cuda::invert_index_into",
+                             stream);
 }
 
 /// @brief Inverts the device index (n entries, each in [0, targets): the caller validated them on the host,
@@ -202,26 +203,21 @@ void gather_rows(const T* src, std::int64_t src_rows, std::int64_t width, const 
   GAS_CHECK(n == 0 || src_rows > 0, value_error,
             "cuda::gather_rows: " << n << " indices into a source with no rows (0 x " << width << ")");
   if (n == 0 || width == 0) return;
-  const RowLaunch l = row_launch(n, width, sizeof(T), detail::aligned16(src) && detail::aligned16(out));
-  check_grid(l.blocks, "cuda::gather_rows");
-  const auto grid = static_cast<unsigned>(l.blocks);
-  constexpr int pack = 16 / sizeof(T);
-  if (l.vector == pack) {
-    if (accumulate) kernels::gather_rows<T, pack, true><<<grid, block_threads, 0, stream>>>(src, index, n, width, out, l.group);
-    else kernels::gather_rows<T, pack, false><<<grid, block_threads, 0, stream>>>(src, index, n, width, out, l.group);
-  } else {
-    if (accumulate) kernels::gather_rows<T, 1, true><<<grid, block_threads, 0, stream>>>(src, index, n, width, out, l.group);
-    else kernels::gather_rows<T, 1, false><<<grid, block_threads, 0, stream>>>(src, index, n, width, out, l.group);
-  }
-  GAS_CUDA_CHECK_LAUNCH();
+  detail::launch_rows<T>(n, width, detail::aligned16(src) && detail::aligned16(out), "cuda::gather_rows",
+                         [&](auto v, unsigned grid, int group) {
+                           if (accumulate) kernels::gather_rows<T, decltype(v)::value, true><<<grid, block_threads, 0, stream>>>(src, index, n, width, out, group);
+                           else kernels::gather_rows<T, decltype(v)::value, false><<<grid, block_threads, 0, stream>>>(src, index, n, width, out, group);
+                         });
 }
 
 /// @brief out (targets, width) = sum of the src (positions, width) rows that point at each target (or += with
 /// `accumulate`), in increasing position order, through an inverse (ptr (targets + 1), order (positions)) that
-/// invert_index_into wrote. Throws shape_error when src_rows != positions.
-template <class T>
+/// invert_index_into wrote, or any grouping of positions: a DeviceCsr's transposed index (t_offsets, t_edges), or
+/// its rows (indptr, a null order: each target's positions are consecutive). Throws shape_error when src_rows !=
+/// positions. I, the order's type, is node_id unless named (std::int64_t for a transposed index).
+template <class T, class I = node_id>
 void scatter_add_rows(const T* src, std::int64_t src_rows, std::int64_t width, const std::int64_t* ptr,
-                      const node_id* order, std::int64_t positions, std::int64_t targets, T* out, bool accumulate,
+                      std::type_identity_t<const I*> order, std::int64_t positions, std::int64_t targets, T* out, bool accumulate,
                       cudaStream_t stream) {
   GAS_CHECK(src_rows == positions, shape_error,
             "cuda::scatter_add_rows: " << positions << " indices for src (" << src_rows << " x " << width
@@ -229,18 +225,11 @@ void scatter_add_rows(const T* src, std::int64_t src_rows, std::int64_t width, c
   GAS_CHECK(width >= 0 && targets >= 0, shape_error,
             "cuda::scatter_add_rows: negative width " << width << " or targets " << targets);
   if (targets == 0 || width == 0) return;
-  const RowLaunch l = row_launch(targets, width, sizeof(T), detail::aligned16(src) && detail::aligned16(out));
-  check_grid(l.blocks, "cuda::scatter_add_rows");
-  const auto grid = static_cast<unsigned>(l.blocks);
-  constexpr int pack = 16 / sizeof(T);
-  if (l.vector == pack) {
-    if (accumulate) kernels::scatter_rows<T, pack, true><<<grid, block_threads, 0, stream>>>(src, ptr, order, targets, width, out, l.group);
-    else kernels::scatter_rows<T, pack, false><<<grid, block_threads, 0, stream>>>(src, ptr, order, targets, width, out, l.group);
-  } else {
-    if (accumulate) kernels::scatter_rows<T, 1, true><<<grid, block_threads, 0, stream>>>(src, ptr, order, targets, width, out, l.group);
-    else kernels::scatter_rows<T, 1, false><<<grid, block_threads, 0, stream>>>(src, ptr, order, targets, width, out, l.group);
-  }
-  GAS_CUDA_CHECK_LAUNCH();
+  detail::launch_rows<T>(targets, width, detail::aligned16(src) && detail::aligned16(out), "cuda::scatter_add_rows",
+                         [&](auto v, unsigned grid, int group) {
+                           if (accumulate) kernels::scatter_rows<T, decltype(v)::value, true, I><<<grid, block_threads, 0, stream>>>(src, ptr, order, targets, width, out, group);
+                           else kernels::scatter_rows<T, decltype(v)::value, false, I><<<grid, block_threads, 0, stream>>>(src, ptr, order, targets, width, out, group);
+                         });
 }
 
 /// @brief out (inv.targets, width) = sum of the src (inv.size, width) rows that point at each target (or += with

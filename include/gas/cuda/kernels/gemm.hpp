@@ -1,5 +1,6 @@
 #pragma once
-/// @brief Dense matrix products on the device through cuBLAS: row-major C = alpha op(A) op(B) + beta C.
+/// @brief Dense matrix products on the device through cuBLAS: row-major C = alpha op(A) op(B) + beta C, and the
+/// strided accumulation dst += src of two row-major views (cuBLAS geam).
 ///
 /// cuBLAS is column-major. A row-major (r, c) matrix with leading dimension ld is, read column-major, its
 /// transpose; so C = op(A) op(B) is computed as C^T = op(B)^T op(A)^T, i.e. cuBLAS is called with A and B
@@ -122,6 +123,33 @@ void gemm(const BlasHandle& handle, const GemmShape& s, T alpha, const T* a, con
     GAS_CUBLAS_CHECK(cublasSgemm(handle.get(), op_b, op_a, n, m, k, &alpha, b, ldb, a, lda, &beta, c, ldc));
   else
     GAS_CUBLAS_CHECK(cublasDgemm(handle.get(), op_b, op_a, n, m, k, &alpha, b, ldb, a, lda, &beta, c, ldc));
+}
+
+/// @brief dst(i, j) += src(i, j) for (rows, cols) row-major device views whose rows are src_ld and dst_ld elements
+/// apart, the backward pass of concatenations and slices: one cuBLAS geam in place (dst = 1 src + 1 dst) on the
+/// handle's stream. Both products are exact, so each element is the host's sum. The two views must not overlap.
+/// Throws shape_error for a negative shape or a leading dimension below cols (before using the handle), value_error
+/// beyond cuBLAS's int sizes, cuda_error when cuBLAS fails.
+template <class T>
+void add_strided(const T* src, std::int64_t src_ld, std::int64_t rows, std::int64_t cols, T* dst, std::int64_t dst_ld,
+                 cublasHandle_t handle) {
+  static_assert(std::is_same_v<T, float> || std::is_same_v<T, double>, "cuda::add_strided adds float or double");
+  GAS_CHECK(rows >= 0 && cols >= 0 && src_ld >= cols && dst_ld >= cols, shape_error,
+            "cuda::add_strided: (" << rows << " x " << cols << ") with leading dimensions " << src_ld << " and "
+                                   << dst_ld);
+  constexpr std::int64_t int_max = 2147483647;
+  GAS_CHECK(rows <= int_max && src_ld <= int_max && dst_ld <= int_max, value_error,
+            "cuda::add_strided: " << rows << " rows or leading dimensions " << src_ld << ", " << dst_ld
+                                  << " exceed cuBLAS's int");
+  if (rows == 0 || cols == 0) return;
+  // Column-major, a row-major (rows, cols) view with row stride ld is a (cols, rows) matrix with leading dimension ld.
+  const auto m = static_cast<int>(cols), n = static_cast<int>(rows);
+  const auto lda = static_cast<int>(src_ld), ldc = static_cast<int>(dst_ld);
+  const T one{1};
+  if constexpr (std::is_same_v<T, float>)
+    GAS_CUBLAS_CHECK(cublasSgeam(handle, CUBLAS_OP_N, CUBLAS_OP_N, m, n, &one, src, lda, &one, dst, ldc, dst, ldc));
+  else
+    GAS_CUBLAS_CHECK(cublasDgeam(handle, CUBLAS_OP_N, CUBLAS_OP_N, m, n, &one, src, lda, &one, dst, ldc, dst, ldc));
 }
 
 }  // namespace gas::cuda

@@ -37,22 +37,26 @@ __device__ inline std::uint16_t bf16_encode(float value) {
   return static_cast<std::uint16_t>((bits + rounding) >> 16);
 }
 
-// out (n, width) = decode(table[ids[i]]) for a bf16 table of row stride `width`; one thread per element.
+// out (n, width) = decode(table[ids[i]]) for a bf16 table of row stride `width`; one call per element.
 template <class T>
-__global__ void gather_bf16_rows(const std::uint16_t* __restrict__ table, const node_id* __restrict__ ids,
-                                 std::int64_t n, std::int64_t width, T* __restrict__ out) {
-  const std::int64_t t = global_thread();
-  if (t >= n * width) return;
-  const std::int64_t i = t / width, j = t % width;
-  out[t] = static_cast<T>(bf16_decode(table[static_cast<std::int64_t>(ids[i]) * width + j]));
-}
+struct GatherBf16Rows {
+  const std::uint16_t* table;
+  const node_id* ids;
+  std::int64_t width;
+  T* out;
+  __device__ void operator()(std::int64_t t) const {
+    const std::int64_t i = t / width, j = t % width;
+    out[t] = static_cast<T>(bf16_decode(table[static_cast<std::int64_t>(ids[i]) * width + j]));
+  }
+};
 
-// out[t] = encode(rows[t]) for n elements.
+// out[t] = encode(rows[t]).
 template <class T>
-__global__ void encode_bf16(const T* __restrict__ rows, std::int64_t n, std::uint16_t* __restrict__ out) {
-  const std::int64_t t = global_thread();
-  if (t < n) out[t] = bf16_encode(static_cast<float>(rows[t]));
-}
+struct EncodeBf16 {
+  const T* rows;
+  std::uint16_t* out;
+  __device__ void operator()(std::int64_t t) const { out[t] = bf16_encode(static_cast<float>(rows[t])); }
+};
 
 }  // namespace kernels
 
@@ -61,20 +65,14 @@ template <class T>
 void gather_bf16_rows(const std::uint16_t* table, std::int64_t width, const node_id* ids, std::int64_t n, T* out,
                       cudaStream_t stream) {
   if (n == 0 || width == 0) return;
-  const std::int64_t blocks = blocks_for(n * width);
-  check_grid(blocks, "cuda::gather_bf16_rows");
-  kernels::gather_bf16_rows<T><<<static_cast<unsigned>(blocks), block_threads, 0, stream>>>(table, ids, n, width, out);
-  GAS_CUDA_CHECK_LAUNCH();
+  detail::launch_elementwise(kernels::GatherBf16Rows<T>{table, ids, width, out}, n * width, "cuda::gather_bf16_rows",
+                             stream);
 }
 
 /// @brief out[t] = bf16 encoding of rows[t], t < n (round to nearest even, as history::half::bf16::encode).
 template <class T>
 void encode_bf16(const T* rows, std::int64_t n, std::uint16_t* out, cudaStream_t stream) {
-  if (n == 0) return;
-  const std::int64_t blocks = blocks_for(n);
-  check_grid(blocks, "cuda::encode_bf16");
-  kernels::encode_bf16<T><<<static_cast<unsigned>(blocks), block_threads, 0, stream>>>(rows, n, out);
-  GAS_CUDA_CHECK_LAUNCH();
+  detail::launch_elementwise(kernels::EncodeBf16<T>{rows, out}, n, "cuda::encode_bf16", stream);
 }
 
 }  // namespace v0

@@ -3,8 +3,8 @@
 /// on the device, forward and backward, matching ops/loss.hpp.
 ///
 /// Class counts are small (tens to hundreds), so one thread owns a row and forms its log-sum-exp in double
-/// exactly as the host does. The scalar losses are summed by a single block in a fixed tree, so they are the
-/// same bits on every run. The loss gradient's seed is read on the device (a 1 x 1 device value), so the
+/// exactly as the host does. The scalar losses are totals of reduce.cuh (cub::DeviceReduce), the same bits on every
+/// run on one GPU. The loss gradient's seed is read on the device (a 1 x 1 device value), so the
 /// backward pass needs no host synchronization. Selected rows and labels are validated on the host, where the
 /// batch is built (ops::detail::check_selected_rows / check_labels); the launchers take whether the selection is
 /// strictly increasing, which is when a backward may write the selected rows in parallel.
@@ -18,6 +18,7 @@
 #include "gas/cuda/error.hpp"
 #include "gas/cuda/kernels/common.cuh"
 #include "gas/cuda/kernels/launch.hpp"
+#include "gas/cuda/kernels/reduce.cuh"
 #include "gas/graph/dataset.hpp"
 
 namespace gas::cuda {
@@ -53,22 +54,13 @@ __global__ void log_softmax_backward(const T* __restrict__ y, const T* __restric
     gx[i * cols + j] += static_cast<T>(g[i * cols + j] - exp(static_cast<double>(y[i * cols + j])) * sum_g);
 }
 
-inline constexpr int loss_block = 256;
-
-// out[0] = factor * sum_k value(k), by one block: strided partial sums, then a fixed shared-memory tree.
-template <class T, class Value>
-__global__ void block_sum(Value value, std::int64_t count, double factor, T* __restrict__ out) {
-  __shared__ double part[loss_block];
-  double s = 0;
-  for (std::int64_t k = threadIdx.x; k < count; k += loss_block) s += value(k);
-  part[threadIdx.x] = s;
-  __syncthreads();
-  for (int stride = loss_block / 2; stride > 0; stride /= 2) {
-    if (static_cast<int>(threadIdx.x) < stride) part[threadIdx.x] += part[threadIdx.x + stride];
-    __syncthreads();
-  }
-  if (threadIdx.x == 0) out[0] = static_cast<T>(part[0] * factor);
-}
+// out[0] = T(total * factor): the mean of a loss (the finish of its total_reduce).
+template <class T>
+struct StoreScaled {
+  T* out;
+  double factor;
+  __device__ void operator()(double total) const { out[0] = static_cast<T>(total * factor); }
+};
 
 template <class T>
 struct NllTerm {
@@ -88,19 +80,23 @@ struct AuxColumn {
   __device__ double operator()(std::int64_t k) const { return static_cast<double>(aux[2 * k + 1]); }
 };
 
-// One thread per position when the selection is strictly increasing, else a single thread in position order.
+// One call per position when the selection is strictly increasing, else one call (t = 0) for all, in position order.
 template <class T>
-__global__ void nll_backward(const T* __restrict__ seed, const std::int32_t* __restrict__ labels,
-                             const node_id* __restrict__ selected, std::int64_t count, std::int64_t cols, bool serial,
-                             T* __restrict__ gx) {
-  const double coef = static_cast<double>(seed[0]) / static_cast<double>(count);
-  const std::int64_t t = global_thread();
-  const std::int64_t first = serial ? (t == 0 ? 0 : count) : t, last = serial ? count : (t < count ? t + 1 : t);
-  for (std::int64_t k = first; k < last; ++k) {
-    const node_id r = selected[k];
-    gx[static_cast<std::int64_t>(r) * cols + labels[r]] -= static_cast<T>(coef);
+struct NllBackward {
+  const T* seed;
+  const std::int32_t* labels;
+  const node_id* selected;
+  std::int64_t count, cols;
+  bool serial;
+  T* gx;
+  __device__ void operator()(std::int64_t t) const {
+    const double coef = static_cast<double>(seed[0]) / static_cast<double>(count);
+    for (std::int64_t k = serial ? 0 : t; k < (serial ? count : t + 1); ++k) {
+      const node_id r = selected[k];
+      gx[static_cast<std::int64_t>(r) * cols + labels[r]] -= static_cast<T>(coef);
+    }
   }
-}
+};
 
 // aux (count, 2) = (log-sum-exp, loss) of each selected position.
 template <class T>
@@ -114,32 +110,37 @@ __global__ void cross_entropy_rows(const T* __restrict__ x, std::int64_t cols, c
   aux[2 * k + 1] = static_cast<T>(lse - static_cast<double>(x[r * cols + labels[r]]));
 }
 
-// gx(r, j) += coef (softmax - onehot). Parallel: a thread per (position, class); serial: a thread per class
-// walking the positions in order, so a row selected twice adds its two terms in the host's order.
-template <class T>
-__global__ void cross_entropy_backward(const T* __restrict__ seed, const T* __restrict__ x, std::int64_t cols,
-                                       const std::int32_t* __restrict__ labels, const node_id* __restrict__ selected,
-                                       std::int64_t count, const T* __restrict__ aux, bool serial, T* __restrict__ gx) {
-  const double coef = static_cast<double>(seed[0]) / static_cast<double>(count);
-  const std::int64_t t = global_thread();
+// The positions [k0, k1) and the class j of call t of a selected-rows backward. Parallel: a call per (position,
+// class); serial: a call per class walking the positions in order, so a row selected twice adds its two terms in the
+// host's order.
+struct SelectedCell {
   std::int64_t k0, k1, j;
-  if (serial) {
-    if (t >= cols) return;
-    j = t;
-    k0 = 0;
-    k1 = count;
-  } else {
-    if (t >= count * cols) return;
-    j = t % cols;
-    k0 = t / cols;
-    k1 = k0 + 1;
+  __device__ SelectedCell(std::int64_t t, std::int64_t count, std::int64_t cols, bool serial)
+      : k0(serial ? 0 : t / cols), k1(serial ? count : t / cols + 1), j(serial ? t : t % cols) {}
+};
+
+// gx(r, j) += coef (softmax - onehot).
+template <class T>
+struct CrossEntropyBackward {
+  const T* seed;
+  const T* x;
+  std::int64_t cols;
+  const std::int32_t* labels;
+  const node_id* selected;
+  std::int64_t count;
+  const T* aux;
+  bool serial;
+  T* gx;
+  __device__ void operator()(std::int64_t t) const {
+    const double coef = static_cast<double>(seed[0]) / static_cast<double>(count);
+    const SelectedCell c(t, count, cols, serial);
+    for (std::int64_t k = c.k0; k < c.k1; ++k) {
+      const std::int64_t r = selected[k];
+      const double p = exp(static_cast<double>(x[r * cols + c.j]) - static_cast<double>(aux[2 * k]));
+      gx[r * cols + c.j] += static_cast<T>(coef * (p - (c.j == labels[r] ? 1.0 : 0.0)));
+    }
   }
-  for (std::int64_t k = k0; k < k1; ++k) {
-    const std::int64_t r = selected[k];
-    const double p = exp(static_cast<double>(x[r * cols + j]) - static_cast<double>(aux[2 * k]));
-    gx[r * cols + j] += static_cast<T>(coef * (p - (j == labels[r] ? 1.0 : 0.0)));
-  }
-}
+};
 
 template <class T>
 struct PositionValue {
@@ -169,31 +170,26 @@ __global__ void bce_rows(const T* __restrict__ x, std::int64_t cols, const std::
   aux[k] = static_cast<T>(s);
 }
 
-// gx(r, j) += coef (sigmoid(x) - t), coef = seed / (count cols). Parallel: a thread per (position, class); serial:
-// a thread per class walking the positions in order, as cross_entropy_backward.
+// gx(r, j) += coef (sigmoid(x) - t), coef = seed / (count cols), over the calls of SelectedCell.
 template <class T>
-__global__ void bce_backward(const T* __restrict__ seed, const T* __restrict__ x, std::int64_t cols,
-                             const std::uint8_t* __restrict__ targets, const node_id* __restrict__ selected,
-                             std::int64_t count, bool serial, T* __restrict__ gx) {
-  const double coef = static_cast<double>(seed[0]) / (static_cast<double>(count) * static_cast<double>(cols));
-  const std::int64_t t = global_thread();
-  std::int64_t k0, k1, j;
-  if (serial) {
-    if (t >= cols) return;
-    j = t;
-    k0 = 0;
-    k1 = count;
-  } else {
-    if (t >= count * cols) return;
-    j = t % cols;
-    k0 = t / cols;
-    k1 = k0 + 1;
+struct BceBackward {
+  const T* seed;
+  const T* x;
+  std::int64_t cols;
+  const std::uint8_t* targets;
+  const node_id* selected;
+  std::int64_t count;
+  bool serial;
+  T* gx;
+  __device__ void operator()(std::int64_t t) const {
+    const double coef = static_cast<double>(seed[0]) / (static_cast<double>(count) * static_cast<double>(cols));
+    const SelectedCell c(t, count, cols, serial);
+    for (std::int64_t k = c.k0; k < c.k1; ++k) {
+      const std::int64_t e = static_cast<std::int64_t>(selected[k]) * cols + c.j;
+      gx[e] += static_cast<T>(coef * (stable_sigmoid(static_cast<double>(x[e])) - static_cast<double>(targets[e])));
+    }
   }
-  for (std::int64_t k = k0; k < k1; ++k) {
-    const std::int64_t e = static_cast<std::int64_t>(selected[k]) * cols + j;
-    gx[e] += static_cast<T>(coef * (stable_sigmoid(static_cast<double>(x[e])) - static_cast<double>(targets[e])));
-  }
-}
+};
 
 }  // namespace kernels
 }  // namespace v0
@@ -246,10 +242,8 @@ template <class T>
 void nll_loss_forward(const T* log_probs, std::int64_t rows, std::int64_t cols, const LossRows& sel, T* loss,
                       cudaStream_t stream) {
   detail::check_loss(rows, cols, sel, "cuda::nll_loss_forward");
-  kernels::block_sum<T><<<1, kernels::loss_block, 0, stream>>>(
-      kernels::NllTerm<T>{log_probs, cols, sel.labels, sel.selected}, sel.count, 1.0 / static_cast<double>(sel.count),
-      loss);
-  GAS_CUDA_CHECK_LAUNCH();
+  total_reduce(sel.count, kernels::NllTerm<T>{log_probs, cols, sel.labels, sel.selected},
+               kernels::StoreScaled<T>{loss, 1.0 / static_cast<double>(sel.count)}, stream);
 }
 
 /// @brief gx (rows, cols) -= seed / count at each selected (r, labels[r]); `seed` is the loss gradient (device).
@@ -257,10 +251,9 @@ template <class T>
 void nll_loss_backward(const T* seed, std::int64_t rows, std::int64_t cols, const LossRows& sel, T* gx,
                        cudaStream_t stream) {
   detail::check_loss(rows, cols, sel, "cuda::nll_loss_backward");
-  const std::int64_t threads = sel.increasing ? sel.count : 1;
-  kernels::nll_backward<T><<<static_cast<unsigned>(blocks_for(threads)), block_threads, 0, stream>>>(
-      seed, sel.labels, sel.selected, sel.count, cols, !sel.increasing, gx);
-  GAS_CUDA_CHECK_LAUNCH();
+  detail::launch_elementwise(
+      kernels::NllBackward<T>{seed, sel.labels, sel.selected, sel.count, cols, !sel.increasing, gx},
+      sel.increasing ? sel.count : 1, "cuda::nll_loss_backward", stream);
 }
 
 /// @brief Fused cross-entropy: loss (1 x 1, device) = mean over selected rows of logsumexp(x_r) - x_r[label];
@@ -272,9 +265,8 @@ void cross_entropy_forward(const T* logits, std::int64_t rows, std::int64_t cols
   kernels::cross_entropy_rows<T><<<static_cast<unsigned>(blocks_for(sel.count)), block_threads, 0, stream>>>(
       logits, cols, sel.labels, sel.selected, sel.count, aux);
   GAS_CUDA_CHECK_LAUNCH();
-  kernels::block_sum<T><<<1, kernels::loss_block, 0, stream>>>(kernels::AuxColumn<T>{aux}, sel.count,
-                                                               1.0 / static_cast<double>(sel.count), loss);
-  GAS_CUDA_CHECK_LAUNCH();
+  total_reduce(sel.count, kernels::AuxColumn<T>{aux}, kernels::StoreScaled<T>{loss, 1.0 / static_cast<double>(sel.count)},
+               stream);
 }
 
 /// @brief gx (rows, cols) += seed / count * (softmax(x_r) - onehot(label)) at the selected rows.
@@ -282,12 +274,9 @@ template <class T>
 void cross_entropy_backward(const T* seed, const T* logits, std::int64_t rows, std::int64_t cols, const LossRows& sel,
                             const T* aux, T* gx, cudaStream_t stream) {
   detail::check_loss(rows, cols, sel, "cuda::cross_entropy_backward");
-  const std::int64_t threads = sel.increasing ? sel.count * cols : cols;
-  const auto grid = blocks_for(threads);
-  check_grid(grid, "cuda::cross_entropy_backward");
-  kernels::cross_entropy_backward<T><<<static_cast<unsigned>(grid), block_threads, 0, stream>>>(
-      seed, logits, cols, sel.labels, sel.selected, sel.count, aux, !sel.increasing, gx);
-  GAS_CUDA_CHECK_LAUNCH();
+  detail::launch_elementwise(
+      kernels::CrossEntropyBackward<T>{seed, logits, cols, sel.labels, sel.selected, sel.count, aux, !sel.increasing, gx},
+      sel.increasing ? sel.count * cols : cols, "cuda::cross_entropy_backward", stream);
 }
 
 /// @brief Binary cross-entropy with logits: loss (1 x 1, device) = mean over the selected rows and every class of
@@ -300,10 +289,8 @@ void bce_with_logits_forward(const T* logits, std::int64_t rows, std::int64_t co
   kernels::bce_rows<T><<<static_cast<unsigned>(blocks_for(sel.count)), block_threads, 0, stream>>>(
       logits, cols, sel.targets, sel.selected, sel.count, aux);
   GAS_CUDA_CHECK_LAUNCH();
-  kernels::block_sum<T><<<1, kernels::loss_block, 0, stream>>>(
-      kernels::PositionValue<T>{aux}, sel.count, 1.0 / (static_cast<double>(sel.count) * static_cast<double>(cols)),
-      loss);
-  GAS_CUDA_CHECK_LAUNCH();
+  total_reduce(sel.count, kernels::PositionValue<T>{aux},
+               kernels::StoreScaled<T>{loss, 1.0 / (static_cast<double>(sel.count) * static_cast<double>(cols))}, stream);
 }
 
 /// @brief gx (rows, cols) += seed / (count cols) * (sigmoid(x) - t) at the selected rows; `seed` is the loss
@@ -313,12 +300,9 @@ void bce_with_logits_backward(const T* seed, const T* logits, std::int64_t rows,
                               const TargetRows& sel, T* gx, cudaStream_t stream) {
   detail::check_loss(rows, cols, LossRows{nullptr, sel.selected, sel.count, sel.increasing},
                      "cuda::bce_with_logits_backward");
-  const std::int64_t threads = sel.increasing ? sel.count * cols : cols;
-  const auto grid = blocks_for(threads);
-  check_grid(grid, "cuda::bce_with_logits_backward");
-  kernels::bce_backward<T><<<static_cast<unsigned>(grid), block_threads, 0, stream>>>(
-      seed, logits, cols, sel.targets, sel.selected, sel.count, !sel.increasing, gx);
-  GAS_CUDA_CHECK_LAUNCH();
+  detail::launch_elementwise(
+      kernels::BceBackward<T>{seed, logits, cols, sel.targets, sel.selected, sel.count, !sel.increasing, gx},
+      sel.increasing ? sel.count * cols : cols, "cuda::bce_with_logits_backward", stream);
 }
 
 }  // namespace gas::cuda

@@ -31,10 +31,14 @@ inline namespace v0 {
 namespace kernels {
 
 template <class T>
-__global__ void adam_update(T* __restrict__ p, const T* __restrict__ grad, T* __restrict__ m, T* __restrict__ v,
-                            std::int64_t n, AdamStep s) {
-  const double step_size = s.lr / s.bias1;
-  for (std::int64_t i = global_thread(); i < n; i += static_cast<std::int64_t>(gridDim.x) * blockDim.x) {
+struct AdamUpdate {
+  T* p;
+  const T* grad;
+  T* m;
+  T* v;
+  AdamStep s;
+  __device__ void operator()(std::int64_t i) const {
+    const double step_size = s.lr / s.bias1;
     T pi = p[i];
     if (s.decoupled != 0) pi = static_cast<T>(pi * (1 - s.decoupled));
     double g = grad[i];
@@ -46,12 +50,15 @@ __global__ void adam_update(T* __restrict__ p, const T* __restrict__ grad, T* __
     const double denom = sqrt(static_cast<double>(vi)) / s.bias2_sqrt + s.eps;
     p[i] = static_cast<T>(pi - step_size * static_cast<double>(mi) / denom);
   }
-}
+};
 
 template <class T>
-__global__ void sgd_update(T* __restrict__ p, const T* __restrict__ grad, T* __restrict__ buf, std::int64_t n,
-                           SgdStep s) {
-  for (std::int64_t i = global_thread(); i < n; i += static_cast<std::int64_t>(gridDim.x) * blockDim.x) {
+struct SgdUpdate {
+  T* p;
+  const T* grad;
+  T* buf;
+  SgdStep s;
+  __device__ void operator()(std::int64_t i) const {
     double d = grad[i];
     if (s.weight_decay != 0) d += s.weight_decay * static_cast<double>(p[i]);
     if (s.momentum != 0) {
@@ -61,36 +68,24 @@ __global__ void sgd_update(T* __restrict__ p, const T* __restrict__ grad, T* __r
     }
     p[i] = static_cast<T>(p[i] - s.lr * d);
   }
-}
+};
 
 }  // namespace kernels
 }  // namespace v0
-
-namespace detail {
-inline unsigned optim_grid(std::int64_t n) {
-  return static_cast<unsigned>(std::min<std::int64_t>(blocks_for(n), 65536));
-}
-}  // namespace detail
 
 /// @brief One Adam / AdamW update of n contiguous device elements (p, its gradient, both moments), queued on
 /// `stream`. Throws value_error for a negative count.
 template <class T>
 void adam_update(T* p, const T* grad, T* m, T* v, std::int64_t n, const AdamStep& step, cudaStream_t stream) {
-  GAS_CHECK(n >= 0, value_error, "cuda::adam_update: negative element count " << n);
-  if (n == 0) return;
-  kernels::adam_update<T><<<detail::optim_grid(n), block_threads, 0, stream>>>(p, grad, m, v, n, step);
-  GAS_CUDA_CHECK_LAUNCH();
+  detail::launch_elementwise(kernels::AdamUpdate<T>{p, grad, m, v, step}, n, "cuda::adam_update", stream);
 }
 
 /// @brief One SGD update of n contiguous device elements; `buf` (the momentum buffer) may be null when
 /// step.momentum is 0. Throws value_error for a negative count or a missing buffer.
 template <class T>
 void sgd_update(T* p, const T* grad, T* buf, std::int64_t n, const SgdStep& step, cudaStream_t stream) {
-  GAS_CHECK(n >= 0, value_error, "cuda::sgd_update: negative element count " << n);
-  GAS_CHECK(step.momentum == 0 || buf != nullptr || n == 0, value_error, "cuda::sgd_update: momentum without a buffer");
-  if (n == 0) return;
-  kernels::sgd_update<T><<<detail::optim_grid(n), block_threads, 0, stream>>>(p, grad, buf, n, step);
-  GAS_CUDA_CHECK_LAUNCH();
+  GAS_CHECK(step.momentum == 0 || buf != nullptr || n <= 0, value_error, "cuda::sgd_update: momentum without a buffer");
+  detail::launch_elementwise(kernels::SgdUpdate<T>{p, grad, buf, step}, n, "cuda::sgd_update", stream);
 }
 
 }  // namespace gas::cuda

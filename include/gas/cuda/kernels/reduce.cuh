@@ -6,18 +6,21 @@
 ///
 /// Column sums run in two stages over fixed chunks of `column_chunk_rows` rows: each block sums a chunk of
 /// 32 columns in double (8 row slices, then the slices in a fixed order), and a second kernel adds the chunk
-/// partials in chunk order. Totals run in two stages too: a grid whose size depends only on the element count
-/// forms one partial per block (strided per-thread sums, then a fixed shared-memory tree), and one block adds
-/// the partials in a fixed tree. Row reductions give each row a group of threads that combine in a fixed
-/// shuffle order. Every partition depends only on the shape, never on the GPU or on timing, so the results are
-/// the same bits on every run; no atomics on floats.
+/// partials in chunk order. Row reductions give each row a group of threads that combine in a fixed shuffle order.
+/// Both partitions depend only on the shape, never on the GPU or on timing: the same bits on every run and every GPU.
+/// Totals are `cub::DeviceReduce::TransformReduce` in double, its finish run by the output iterator: no atomics on
+/// floats, so the same bits on every run on one GPU, but CUB sizes its grid from the GPU (SM count, architecture), so
+/// two GPUs may order the additions differently (docs/cuda.md, "Determinism").
 
 #include <cuda_runtime.h>
+
+#include <cub/device/device_reduce.cuh>
+#include <thrust/iterator/counting_iterator.h>
+#include <thrust/iterator/tabulate_output_iterator.h>
 
 #include <algorithm>
 #include <cmath>
 #include <cstdint>
-#include <limits>
 
 #include "gas/core/check.hpp"
 #include "gas/cuda/device_buffer.hpp"
@@ -98,35 +101,35 @@ struct StoreSum {
   }
 };
 
-// norm (rows) = sqrt(sum_j x(i, j)^2) in double, a group of threads per row.
 template <class T>
-__global__ void row_l2_norm(const T* __restrict__ x, std::int64_t rows, std::int64_t cols, T* __restrict__ norm,
-                            int group) {
-  const std::int64_t t = global_thread();
-  const std::int64_t i = t / group;
-  const int lane = static_cast<int>(t % group);
-  const bool active = i < rows;  // no early return: every lane of the warp takes part in the shuffles
-  double s = 0;
-  if (active)
-    for (std::int64_t j = lane; j < cols; j += group) {
-      const double v = x[i * cols + j];
-      s += v * v;
-    }
-  s = group_sum(s, group);
-  if (active && lane == 0) norm[i] = static_cast<T>(sqrt(s));
-}
+struct RowSquare {
+  const T* x;
+  std::int64_t cols;
+  __device__ double operator()(std::int64_t i, std::int64_t j) const {
+    const double v = x[i * cols + j];
+    return v * v;
+  }
+};
 
 template <class T>
-__global__ void row_l2_norm_backward(const T* __restrict__ x, const T* __restrict__ norm, const T* __restrict__ g,
-                                     std::int64_t rows, std::int64_t cols, T* __restrict__ gx) {
-  const std::int64_t n = rows * cols;
-  for (std::int64_t e = global_thread(); e < n; e += static_cast<std::int64_t>(gridDim.x) * blockDim.x) {
+struct StoreSqrt {
+  T* out;
+  __device__ void operator()(std::int64_t i, double s) const { out[i] = static_cast<T>(sqrt(s)); }
+};
+
+template <class T>
+struct RowL2NormBackward {
+  const T* x;
+  const T* norm;
+  const T* g;
+  std::int64_t cols;
+  T* gx;
+  __device__ void operator()(std::int64_t e) const {
     const std::int64_t i = e / cols;
     const T r = norm[i];
-    if (r == T{0}) continue;  // an all-zero row: 0 (a subgradient) rather than NaN, as on the host
-    gx[e] += (g[i] / r) * x[e];
+    if (r != T{0}) gx[e] += (g[i] / r) * x[e];  // an all-zero row: 0 (a subgradient) rather than NaN, as on the host
   }
-}
+};
 
 // finish(i, s) once per row with s = sum_j term(i, j) in double, a group of threads per row.
 template <class Term, class Finish>
@@ -140,37 +143,6 @@ __global__ void row_reduce(Term term, Finish finish, std::int64_t rows, std::int
     for (std::int64_t j = lane; j < cols; j += group) s += term(i, j);
   s = group_sum(s, group);
   if (active && lane == 0) finish(i, s);
-}
-
-// Sum of the block_threads values of `sums` (one per thread) into sums[0], in a fixed tree; every thread calls it.
-__device__ inline void block_tree_sum(double* sums) {
-  for (int half = block_threads / 2; half > 0; half /= 2) {
-    __syncthreads();
-    if (static_cast<int>(threadIdx.x) < half) sums[threadIdx.x] += sums[threadIdx.x + half];
-  }
-  __syncthreads();
-}
-
-// partial[b] = sum of term(e) over the elements block b strides over (launched with block_threads threads).
-template <class Term>
-__global__ void total_partials(Term term, std::int64_t n, double* __restrict__ partial) {
-  __shared__ double sums[block_threads];
-  double s = 0;
-  for (std::int64_t e = global_thread(); e < n; e += static_cast<std::int64_t>(gridDim.x) * blockDim.x) s += term(e);
-  sums[threadIdx.x] = s;
-  block_tree_sum(sums);
-  if (threadIdx.x == 0) partial[blockIdx.x] = sums[0];
-}
-
-// finish(total) with total = the sum of the `parts` partials, by one block of block_threads threads.
-template <class Finish>
-__global__ void total_finish(Finish finish, const double* __restrict__ partial, std::int64_t parts) {
-  __shared__ double sums[block_threads];
-  double s = 0;
-  for (std::int64_t p = threadIdx.x; p < parts; p += blockDim.x) s += partial[p];
-  sums[threadIdx.x] = s;
-  block_tree_sum(sums);
-  if (threadIdx.x == 0) finish(sums[0]);
 }
 
 template <class T>
@@ -215,30 +187,31 @@ struct StoreQuotient {
   __device__ void operator()(double total) const { out[0] = static_cast<T>(total / divisor); }
 };
 
-// first[0] = min(first[0], the smallest e with !(x[e] > 0)); NaN counts as not positive. Integer minima do not
-// depend on the order, so the atomics keep the result deterministic.
+// The finish of a total, called by CUB through a tabulate_output_iterator with (0, total).
+template <class Finish>
+struct FinishTotal {
+  Finish finish;
+  __device__ void operator()(std::int64_t, double total) const { finish(total); }
+};
+
+struct SumDoubles {
+  __device__ double operator()(double a, double b) const { return a + b; }
+};
+
+// e when !(x[e] > 0) (NaN counts as not positive), else n; the minimum over e is the first such e (exact: integers).
 template <class T>
-__global__ void first_non_positive(const T* __restrict__ x, std::int64_t n, unsigned long long* __restrict__ first) {
-  unsigned long long mine = ~0ull;
-  // A thread's elements rise with the stride, so its first bad one is its smallest.
-  for (std::int64_t e = global_thread(); e < n; e += static_cast<std::int64_t>(gridDim.x) * blockDim.x)
-    if (!(x[e] > T{0})) {
-      mine = static_cast<unsigned long long>(e);
-      break;
-    }
-  for (int offset = 16; offset > 0; offset /= 2) {
-    const unsigned long long other = __shfl_xor_sync(0xffffffffu, mine, offset);
-    mine = other < mine ? other : mine;
-  }
-  if (threadIdx.x % 32 == 0 && mine != ~0ull) atomicMin(first, mine);
-}
+struct NonPositiveAt {
+  const T* x;
+  std::int64_t n;
+  __device__ std::int64_t operator()(std::int64_t e) const { return x[e] > T{0} ? n : e; }
+};
+
+struct MinIndex {
+  __device__ std::int64_t operator()(std::int64_t a, std::int64_t b) const { return b < a ? b : a; }
+};
 
 }  // namespace kernels
 }  // namespace v0
-
-/// @brief Most partials of a total (the first stage's grid is at most this many blocks, so the second stage is
-/// one block reading a few KiB).
-inline constexpr std::int64_t total_max_parts = 1024;
 
 /// @brief Runs finish(j, Terms<K> sums) for every column j of a (rows, cols) reduction whose element terms are
 /// term(i, j) (device functors, passed by value), deterministically (see the file comment). Scratch comes from
@@ -268,28 +241,14 @@ void column_sums(const T* x, std::int64_t rows, std::int64_t cols, T* out, bool 
   column_reduce<1>(rows, cols, kernels::ColumnValue<T>{x, cols}, kernels::StoreSum<T>{out, factor, accumulate}, stream);
 }
 
-/// @brief norm (rows, 1) = the Euclidean length of each row of the contiguous (rows, cols) x, squares summed in
-/// double. Throws shape_error for a negative shape.
-template <class T>
-void row_l2_norm(const T* x, std::int64_t rows, std::int64_t cols, T* norm, cudaStream_t stream) {
-  GAS_CHECK(rows >= 0 && cols >= 0, shape_error, "cuda::row_l2_norm: negative shape (" << rows << ", " << cols << ")");
-  if (rows == 0) return;
-  const RowLaunch l = row_launch(rows, cols, sizeof(T), false);
-  check_grid(l.blocks, "cuda::row_l2_norm");
-  kernels::row_l2_norm<T><<<static_cast<unsigned>(l.blocks), block_threads, 0, stream>>>(x, rows, cols, norm, l.group);
-  GAS_CUDA_CHECK_LAUNCH();
-}
-
 /// @brief gx (rows, cols) += (g_i / norm_i) x(i, j), skipping rows whose norm is 0, as ops::row_l2_norm.
 template <class T>
 void row_l2_norm_backward(const T* x, const T* norm, const T* g, std::int64_t rows, std::int64_t cols, T* gx,
                           cudaStream_t stream) {
   GAS_CHECK(rows >= 0 && cols >= 0, shape_error,
             "cuda::row_l2_norm_backward: negative shape (" << rows << ", " << cols << ")");
-  if (rows * cols == 0) return;
-  const auto grid = static_cast<unsigned>(std::min<std::int64_t>(blocks_for(rows * cols), 65536));
-  kernels::row_l2_norm_backward<T><<<grid, block_threads, 0, stream>>>(x, norm, g, rows, cols, gx);
-  GAS_CUDA_CHECK_LAUNCH();
+  detail::launch_elementwise(kernels::RowL2NormBackward<T>{x, norm, g, cols, gx}, rows * cols,
+                             "cuda::row_l2_norm_backward", stream);
 }
 
 /// @brief Runs finish(i, s) for every row i of a (rows, cols) reduction, s = sum_j term(i, j) in double (device
@@ -303,6 +262,13 @@ void row_reduce(std::int64_t rows, std::int64_t cols, const Term& term, const Fi
   kernels::row_reduce<Term, Finish><<<static_cast<unsigned>(l.blocks), block_threads, 0, stream>>>(term, finish, rows,
                                                                                                    cols, l.group);
   GAS_CUDA_CHECK_LAUNCH();
+}
+
+/// @brief norm (rows, 1) = the Euclidean length of each row of the contiguous (rows, cols) x, squares summed in
+/// double. Throws shape_error for a negative shape.
+template <class T>
+void row_l2_norm(const T* x, std::int64_t rows, std::int64_t cols, T* norm, cudaStream_t stream) {
+  row_reduce(rows, cols, kernels::RowSquare<T>{x, cols}, kernels::StoreSqrt<T>{norm}, stream);
 }
 
 /// @brief out (rows, 1) = factor * row sums of the contiguous (rows, cols) x, summed in double: ops::sum_cols
@@ -319,18 +285,42 @@ void add_row_dots(const T* a, const T* b, std::int64_t rows, std::int64_t cols, 
   row_reduce(rows, cols, kernels::RowProduct<T>{a, b, cols}, kernels::StoreRow<T>{out, T{1}, true}, stream);
 }
 
+/// @brief The bytes of scratch total_reduce_into needs for n terms (CUB's size query; no allocation, no CUDA work).
+template <class Term, class Finish>
+std::size_t total_reduce_scratch_bytes(std::int64_t n, const Term& term, const Finish& finish) {
+  std::size_t bytes = 0;
+  GAS_CUDA_CHECK(cub::DeviceReduce::TransformReduce(
+      nullptr, bytes, thrust::counting_iterator<std::int64_t>(0),
+      thrust::make_tabulate_output_iterator(kernels::FinishTotal<Finish>{finish}), n, kernels::SumDoubles{}, term, 0.0,
+      cudaStream_t{}));
+  return bytes;
+}
+
+/// @brief total_reduce with the caller's scratch (`scratch_bytes` >= total_reduce_scratch_bytes(n, ...)), so that a
+/// caller that keeps its scratch (the clip) allocates nothing. Throws value_error for a negative n or too little
+/// scratch.
+template <class Term, class Finish>
+void total_reduce_into(std::int64_t n, const Term& term, const Finish& finish, void* scratch, std::size_t scratch_bytes,
+                       cudaStream_t stream) {
+  GAS_CHECK(n >= 0, value_error, "cuda::total_reduce: negative element count " << n);
+  const std::size_t needed = total_reduce_scratch_bytes(n, term, finish);
+  GAS_CHECK(scratch_bytes >= needed, value_error,
+            "cuda::total_reduce: " << scratch_bytes << " bytes of scratch, " << needed << " needed");
+  GAS_CUDA_CHECK(cub::DeviceReduce::TransformReduce(
+      scratch, scratch_bytes, thrust::counting_iterator<std::int64_t>(0),
+      thrust::make_tabulate_output_iterator(kernels::FinishTotal<Finish>{finish}), n, kernels::SumDoubles{}, term, 0.0,
+      stream));
+}
+
 /// @brief Runs finish(total) once, total = sum of term(e) over e in [0, n) in double (device functors, passed by
-/// value), deterministically (see the file comment); for n == 0 the total is 0. Scratch comes from the arena on
-/// `stream`. Throws value_error for a negative n.
+/// value), with the same bits on every run on one GPU (see the file comment); for n == 0 the total is 0. Scratch comes
+/// from the arena on `stream`. Throws value_error for a negative n.
 template <class Term, class Finish>
 void total_reduce(std::int64_t n, const Term& term, const Finish& finish, cudaStream_t stream) {
   GAS_CHECK(n >= 0, value_error, "cuda::total_reduce: negative element count " << n);
-  const std::int64_t parts = std::clamp<std::int64_t>(blocks_for(n), 1, total_max_parts);
-  DeviceBuffer<double> partial(static_cast<std::size_t>(parts), stream);
-  kernels::total_partials<Term><<<static_cast<unsigned>(parts), block_threads, 0, stream>>>(term, n, partial.data());
-  GAS_CUDA_CHECK_LAUNCH();
-  kernels::total_finish<Finish><<<1, block_threads, 0, stream>>>(finish, partial.data(), parts);
-  GAS_CUDA_CHECK_LAUNCH();
+  const std::size_t bytes = total_reduce_scratch_bytes(n, term, finish);
+  DeviceBuffer<std::byte> scratch(std::max<std::size_t>(bytes, 1), stream);
+  total_reduce_into(n, term, finish, scratch.data(), bytes, stream);
 }
 
 /// @brief out[0] = T(sum of the n contiguous elements of x, in double, / divisor): ops::sum_all (divisor 1) and
@@ -342,21 +332,23 @@ void total_sum(const T* x, std::int64_t n, T* out, double divisor, cudaStream_t 
 
 /// @brief The smallest index e < n with !(x[e] > 0) (NaN included) among n contiguous device elements, or -1 when
 /// all are positive. Waits for the stream: it is for an op that must validate its input before recording it
-/// (ops::log); the scan itself is one kernel and the answer one 8-byte download. Throws value_error for a
-/// negative n.
+/// (ops::log); the scan is one cub::DeviceReduce minimum over the indices (exact) and the answer one 8-byte download.
+/// Throws value_error for a negative n.
 template <class T>
 std::int64_t first_non_positive(const T* x, std::int64_t n, cudaStream_t stream) {
   GAS_CHECK(n >= 0, value_error, "cuda::first_non_positive: negative element count " << n);
   if (n == 0) return -1;
-  DeviceBuffer<unsigned long long> first(1, stream);
-  GAS_CUDA_CHECK(cudaMemsetAsync(first.data(), 0xff, sizeof(unsigned long long), stream));  // all ones: none found
-  const auto grid = static_cast<unsigned>(std::min<std::int64_t>(blocks_for(n), 65536));
-  kernels::first_non_positive<T><<<grid, block_threads, 0, stream>>>(x, n, first.data());
-  GAS_CUDA_CHECK_LAUNCH();
-  unsigned long long found = 0;
+  DeviceBuffer<std::int64_t> first(1, stream);
+  detail::with_cub_scratch(
+      [&](void* temp, std::size_t& bytes) {
+        return cub::DeviceReduce::TransformReduce(temp, bytes, thrust::counting_iterator<std::int64_t>(0), first.data(),
+                                                  n, kernels::MinIndex{}, kernels::NonPositiveAt<T>{x, n}, n, stream);
+      },
+      stream);
+  std::int64_t found = 0;
   GAS_CUDA_CHECK(cudaMemcpyAsync(&found, first.data(), sizeof found, cudaMemcpyDeviceToHost, stream));
   GAS_CUDA_CHECK(cudaStreamSynchronize(stream));
-  return found == std::numeric_limits<unsigned long long>::max() ? -1 : static_cast<std::int64_t>(found);
+  return found == n ? -1 : found;
 }
 
 }  // namespace gas::cuda

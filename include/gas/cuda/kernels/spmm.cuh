@@ -166,20 +166,12 @@ void spmm_forward(const DeviceCsrView& adj, const T* x, std::int64_t x_rows, std
                   node_id* arg, cudaStream_t stream) {
   detail::check_spmm(adj, x_rows, width, "cuda::spmm_forward");
   if (adj.rows == 0 || width == 0) return;
-  const bool aligned = detail::aligned16(x) && detail::aligned16(out);
-  const RowLaunch l = row_launch(adj.rows, width, sizeof(T), aligned);
-  check_grid(l.blocks, "cuda::spmm_forward");
   const bool weighted = R == ops::aggr::Reduction::sum && adj.weights != nullptr;
-  const auto grid = static_cast<unsigned>(l.blocks);
-  constexpr int pack = 16 / sizeof(T);
-  if (l.vector == pack) {
-    if (weighted) kernels::spmm_forward<T, pack, R, true><<<grid, block_threads, 0, stream>>>(adj, x, width, out, arg, l.group);
-    else kernels::spmm_forward<T, pack, R, false><<<grid, block_threads, 0, stream>>>(adj, x, width, out, arg, l.group);
-  } else {
-    if (weighted) kernels::spmm_forward<T, 1, R, true><<<grid, block_threads, 0, stream>>>(adj, x, width, out, arg, l.group);
-    else kernels::spmm_forward<T, 1, R, false><<<grid, block_threads, 0, stream>>>(adj, x, width, out, arg, l.group);
-  }
-  GAS_CUDA_CHECK_LAUNCH();
+  detail::launch_rows<T>(adj.rows, width, detail::aligned16(x) && detail::aligned16(out), "cuda::spmm_forward",
+                         [&](auto v, unsigned grid, int group) {
+                           if (weighted) kernels::spmm_forward<T, decltype(v)::value, R, true><<<grid, block_threads, 0, stream>>>(adj, x, width, out, arg, group);
+                           else kernels::spmm_forward<T, decltype(v)::value, R, false><<<grid, block_threads, 0, stream>>>(adj, x, width, out, arg, group);
+                         });
 }
 
 /// @brief gx (adj.cols, width) += d spmm<R> / dx applied to g (adj.rows, width). Sum and mean go through the
@@ -197,25 +189,14 @@ void spmm_backward(const DeviceCsrView& adj, const T* g, std::int64_t g_rows, st
   GAS_CHECK(!extreme || arg != nullptr || adj.rows == 0 || width == 0, value_error,
             "cuda::spmm_backward: max/min need the argument array that spmm_forward wrote");
   if (adj.cols == 0 || width == 0 || adj.nnz == 0) return;  // no entries: nothing flows back
-  const bool aligned = detail::aligned16(g) && detail::aligned16(gx);
-  const RowLaunch l = row_launch(adj.cols, width, sizeof(T), aligned && !extreme);
-  check_grid(l.blocks, "cuda::spmm_backward");
-  const auto grid = static_cast<unsigned>(l.blocks);
-  constexpr int pack = 16 / sizeof(T);
-  if constexpr (extreme) {
-    kernels::spmm_backward_arg<T><<<grid, block_threads, 0, stream>>>(adj, g, arg, width, gx, l.group);
-  } else {
-    constexpr bool mean = R == ops::aggr::Reduction::mean;
-    const bool weighted = !mean && adj.weights != nullptr;
-    if (l.vector == pack) {
-      if (weighted) kernels::spmm_backward_sum<T, pack, mean, true><<<grid, block_threads, 0, stream>>>(adj, g, width, gx, l.group);
-      else kernels::spmm_backward_sum<T, pack, mean, false><<<grid, block_threads, 0, stream>>>(adj, g, width, gx, l.group);
-    } else {
-      if (weighted) kernels::spmm_backward_sum<T, 1, mean, true><<<grid, block_threads, 0, stream>>>(adj, g, width, gx, l.group);
-      else kernels::spmm_backward_sum<T, 1, mean, false><<<grid, block_threads, 0, stream>>>(adj, g, width, gx, l.group);
-    }
-  }
-  GAS_CUDA_CHECK_LAUNCH();
+  constexpr bool mean = R == ops::aggr::Reduction::mean;
+  const bool weighted = !mean && adj.weights != nullptr;
+  detail::launch_rows<T>(adj.cols, width, detail::aligned16(g) && detail::aligned16(gx) && !extreme,
+                         "cuda::spmm_backward", [&](auto v, unsigned grid, int group) {
+                           if constexpr (extreme) kernels::spmm_backward_arg<T><<<grid, block_threads, 0, stream>>>(adj, g, arg, width, gx, group);
+                           else if (weighted) kernels::spmm_backward_sum<T, decltype(v)::value, mean, true><<<grid, block_threads, 0, stream>>>(adj, g, width, gx, group);
+                           else kernels::spmm_backward_sum<T, decltype(v)::value, mean, false><<<grid, block_threads, 0, stream>>>(adj, g, width, gx, group);
+                         });
 }
 
 }  // namespace gas::cuda

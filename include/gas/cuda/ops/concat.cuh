@@ -8,7 +8,7 @@
 
 #include "gas/autograd/tape.hpp"
 #include "gas/cuda/exec.hpp"
-#include "gas/cuda/kernels/strided.cuh"
+#include "gas/cuda/kernels/gemm.hpp"
 #include "gas/cuda/tensor.hpp"
 #include "gas/ops/attributes.hpp"
 #include "gas/ops/concat.hpp"
@@ -22,7 +22,7 @@ void add_slice_gradient(autograd::Tape<T, device>& tape, autograd::Node<T, devic
   auto gx = tape.grad_of(node.inputs[0]);
   const auto g = node.grad;
   const auto dst = along_rows ? gx.slice_rows(begin, begin + g.rows()) : gx.slice_cols(begin, begin + g.cols());
-  add_strided(g.data(), g.ld(), g.rows(), g.cols(), dst.data(), dst.ld(), tape.exec().stream());
+  add_strided(g.data(), g.ld(), g.rows(), g.cols(), dst.data(), dst.ld(), tape.exec().blas().get());
 }
 
 }  // namespace gas::cuda::detail
@@ -61,7 +61,7 @@ struct Impl<Concat<AlongRows>, cuda::device> {
       if (part.requires_grad) {
         auto gp = tape.grad_of(in);
         const auto src = AlongRows ? g.slice_rows(offset, offset + rows) : g.slice_cols(offset, offset + cols);
-        cuda::add_strided(src.data(), src.ld(), rows, cols, gp.data(), gp.ld(), tape.exec().stream());
+        cuda::add_strided(src.data(), src.ld(), rows, cols, gp.data(), gp.ld(), tape.exec().blas().get());
       }
       offset += AlongRows ? rows : cols;
     }

@@ -5,6 +5,7 @@
 
 #include <cuda_runtime.h>
 
+#include <algorithm>
 #include <cmath>
 #include <cstddef>
 #include <span>
@@ -58,17 +59,18 @@ struct Impl<SgdUpdate, cuda::device> {
   }
 };
 
-/// @brief Gradient clipping on the device (kernels/clip.cuh): per gradient, in order, its squares summed by a fixed
-/// tree and added to a running total in device memory; the last also forms the norm and the factor there; then one
+/// @brief Gradient clipping on the device (kernels/clip.cuh): per gradient, in order, its squares summed by
+/// cub::DeviceReduce and added to a running total in device memory; the last also forms the norm and the factor there; then one
 /// kernel per gradient scales it by the factor it reads from device memory (when below 1). Everything is queued on
 /// the gradients' stream (they must share one: the scratch is reused from gradient to gradient in stream order);
-/// nothing waits and, once `Scratch` holds its buffers, nothing is allocated. 3 launches per parameter.
+/// nothing waits and, once `Scratch` holds its buffers, nothing is allocated. 2 or 3 launches per parameter.
 template <>
 struct Impl<ClipGradNorm, cuda::device> {
-  /// @brief The device state (cuda::ClipSlots: sum of squares, norm, factor) and the partials of one gradient's sum,
-  /// allocated at the first clip on the gradients' stream and kept.
+  /// @brief The device state (cuda::ClipSlots: sum of squares, norm, factor) and CUB's temporaries for one gradient's
+  /// sum (sized for the largest gradient), allocated at the first clip on the gradients' stream and kept.
   struct Scratch {
-    cuda::DeviceBuffer<double> state, partial;
+    cuda::DeviceBuffer<double> state;
+    cuda::DeviceBuffer<std::byte> temp;
   };
   template <class T>
   static void run(const ClipGradNorm& a, std::span<autograd::Parameter<T, cuda::device>* const> params,
@@ -78,22 +80,23 @@ struct Impl<ClipGradNorm, cuda::device> {
       GAS_CHECK(params[k]->grad.stream() == stream, value_error,
                 "parameter " << k << " ('" << params[k]->name << "'): its gradient is on another stream than parameter "
                              << "0's ('" << params[0]->name << "'); a clip queues on one stream");
-    if (scratch.state.empty()) {
-      scratch.state = cuda::DeviceBuffer<double>(cuda::ClipSlots::count, stream);
-      scratch.partial = cuda::DeviceBuffer<double>(cuda::clip_partials, stream);
-    } else if (scratch.state.stream() != stream) {  // the caller orders the old stream's work before `stream`
+    std::size_t temp_bytes = std::max<std::size_t>(1, cuda::clip_scratch_bytes<T>(0));  // never null: null asks CUB
+    for (auto* p : params) temp_bytes = std::max(temp_bytes, cuda::clip_scratch_bytes<T>(p->grad.size()));
+    if (scratch.state.empty()) scratch.state = cuda::DeviceBuffer<double>(cuda::ClipSlots::count, stream);
+    else if (scratch.state.stream() != stream) {  // the caller orders the old stream's work before `stream`
       scratch.state.set_stream(stream);
-      scratch.partial.set_stream(stream);
+      scratch.temp.set_stream(stream);
     }
+    if (scratch.temp.size() < temp_bytes) scratch.temp = cuda::DeviceBuffer<std::byte>(temp_bytes, stream);
     double* state = scratch.state.data();
     if (params.empty()) {  // no gradients: norm 0, as on the host
-      cuda::clip_add_squares<T>(nullptr, 0, scratch.partial.data(), state, true, true, a.max_norm, stream);
+      cuda::clip_add_squares<T>(nullptr, 0, scratch.temp.data(), temp_bytes, state, true, true, a.max_norm, stream);
       return;
     }
     for (std::size_t k = 0; k < params.size(); ++k) {
       const auto& g = params[k]->grad;
-      cuda::clip_add_squares(g.data(), g.size(), scratch.partial.data(), state, k == 0, k + 1 == params.size(),
-                             a.max_norm, stream);
+      cuda::clip_add_squares(g.data(), g.size(), scratch.temp.data(), scratch.temp.size(), state, k == 0,
+                             k + 1 == params.size(), a.max_norm, stream);
     }
     for (auto* p : params) cuda::clip_scale(p->grad.data(), p->grad.size(), state + cuda::ClipSlots::factor, stream);
   }
