@@ -3,6 +3,7 @@
 //   gas-inspect SPEC [--json FILE] [--directed] [--keep-self-loops]
 //               [--partition metis:K|metis-rb:K|random:K|contiguous:K [--batch-size B] [--seed S]]
 //               [--split PROTOCOL] [--export-splits FILE.npz]
+//               [--ranks P[,P...] [--hidden H] [--layers L]]
 //
 // Prints name, nodes, edges (directed entries after symmetrizing), features, classes, how many splits the
 // dataset has and the sizes of each, plus degree statistics; with --partition also the partition's edge cut and
@@ -11,7 +12,10 @@
 // generated ones default to count=10, and split k is the same whatever the count), and --export-splits writes them
 // as an npz of bool masks train_masks / val_masks / test_masks of shape (splits, nodes), the heterophilous
 // benchmark's layout, for other tools (tools/pyg_fullbatch.py) to train on the very same nodes. With --json it
-// writes the report as one JSON object. Any gas::error is printed and the exit status is 1.
+// writes the report as one JSON object. With --partition and --ranks, the model of scale of distributed GAS for
+// each rank count P (gas/dist/scale_model.hpp, docs/distributed.md): per rank, its nodes, the history bytes it holds
+// (a GCN of L layers, H wide: L - 1 histories) and the bytes one step exchanges (halo rows of its pulls, rows it
+// serves, the gradient allreduce of that GCN's parameters). Any gas::error is printed and the exit status is 1.
 
 #include <algorithm>
 #include <charconv>
@@ -33,6 +37,7 @@ int usage(const char* argv0) {
   std::fprintf(stderr,
                "usage: %s SPEC [--json FILE] [--directed] [--keep-self-loops] [--sparse-features auto|always|never]\n"
                "          [--partition KIND:K [--batch-size B] [--seed S]] [--split PROTOCOL] [--export-splits FILE.npz]\n"
+               "          [--ranks P[,P...] [--hidden H] [--layers L]]  (with --partition)\n"
                "  SPEC: planetoid:DIR | npz:FILE | ogb:DIR | saint:DIR | edgelist:FILE | dimacs:FILE |\n"
                "        sbm[:key=value,...] | rmat[:key=value,...]\n"
                "  KIND: metis | metis-rb | random | contiguous\n"
@@ -65,9 +70,65 @@ void export_splits(const std::string& path, const std::vector<gas::Split>& split
   gas::io::write_npz(path, arrays);
 }
 
+/// What --ranks asks for: the rank counts and the GCN whose histories and gradients the model counts.
+struct ScaleRequest {
+  std::vector<int> ranks;
+  std::int64_t hidden = 64;
+  std::int32_t layers = 2;
+};
+
+/// The scale model of `graph` (permuted, clusters `ptr`) for each requested rank count, printed and in the report.
+void inspect_scale(const gas::Dataset& data, const gas::Graph& graph, const std::vector<std::int64_t>& ptr,
+                   std::int64_t batch_size, std::uint64_t seed, const ScaleRequest& request, gas::JsonWriter& json) {
+  // A GCN's trainable values: a weight and a bias per layer, in -> hidden -> ... -> classes.
+  std::int64_t parameters = 0;
+  for (std::int32_t l = 0; l < request.layers; ++l) {
+    const std::int64_t in = l == 0 ? data.num_features() : request.hidden;
+    const std::int64_t out = l + 1 == request.layers ? data.num_classes : request.hidden;
+    parameters += in * out + out;
+  }
+  gas::JsonWriter scale;
+  scale.add("hidden", request.hidden).add("layers", request.layers).add("parameters", parameters);
+  std::printf("distributed    GCN %d layers, hidden %lld, %lld parameters, float; per step and rank (largest):\n",
+              request.layers, static_cast<long long>(request.hidden), static_cast<long long>(parameters));
+  for (const int p : request.ranks) {
+    const auto model = gas::dist::scale_model(graph, ptr, p,
+                                              {.hidden = request.hidden, .layers = request.layers,
+                                               .parameters = parameters, .value_bytes = 4,
+                                               .batch_size = static_cast<std::int32_t>(batch_size), .seed = seed});
+    std::vector<double> nodes, history, halo, served, gradient, remote, steps;
+    for (const auto& r : model.per_rank) {
+      nodes.push_back(static_cast<double>(r.nodes));
+      history.push_back(static_cast<double>(r.history_bytes));
+      halo.push_back(r.halo_bytes_per_step);
+      served.push_back(r.served_bytes_per_step);
+      gradient.push_back(r.gradient_bytes_per_step);
+      remote.push_back(static_cast<double>(r.remote_rows) / static_cast<double>(std::max<std::int64_t>(r.steps, 1)));
+      steps.push_back(static_cast<double>(r.steps));
+    }
+    gas::JsonWriter one;
+    one.add_array("nodes", nodes)
+        .add_array("steps", steps)
+        .add_array("history_bytes", history)
+        .add_array("remote_rows_per_step", remote)
+        .add_array("halo_bytes_per_step", halo)
+        .add_array("served_bytes_per_step", served)
+        .add_array("gradient_bytes_per_step", gradient)
+        .add("max_bytes_per_step", model.max_bytes_per_step())
+        .add("max_history_bytes", model.max_history_bytes());
+    scale.add_object("ranks_" + std::to_string(p), one);
+    std::printf("  %3d ranks: history %.2f MiB, remote halo rows %.0f, exchange %.3f MB per step (halo %.3f, served "
+                "%.3f, gradients %.3f)\n",
+                p, static_cast<double>(model.max_history_bytes()) / (1 << 20), *std::max_element(remote.begin(), remote.end()),
+                model.max_bytes_per_step() / 1e6, *std::max_element(halo.begin(), halo.end()) / 1e6,
+                *std::max_element(served.begin(), served.end()) / 1e6, gradient.front() / 1e6);
+  }
+  json.add_object("distributed", scale);
+}
+
 /// Partitions the dataset, runs one epoch of the training loader, and adds what it saw to the report.
 void inspect_partition(const gas::Dataset& data, const std::string& spec, std::int64_t batch_size,
-                       std::uint64_t seed, gas::JsonWriter& json) {
+                       std::uint64_t seed, const ScaleRequest& request, gas::JsonWriter& json) {
   const auto partition = gas::partition::partition_from_spec(spec, data.graph, seed);
   const auto quality = gas::partition::stats(data.graph, partition);
   const gas::Graph graph = gas::partition::permute(data.graph, partition);
@@ -107,13 +168,14 @@ void inspect_partition(const gas::Dataset& data, const std::string& spec, std::i
   std::printf("batches        %lld per epoch of %lld clusters: nodes mean %.1f max %lld, halo mean %.1f max %lld\n",
               static_cast<long long>(batches), static_cast<long long>(batch_size), mean_nodes,
               static_cast<long long>(max_nodes), mean_halo, static_cast<long long>(max_halo));
+  if (!request.ranks.empty()) inspect_scale(data, graph, partition.ptr, batch_size, seed, request, json);
 }
 
 }  // namespace
 
 int main(int argc, char** argv) {
   std::string spec, json_path, partition_spec, batch_text = "1", seed_text = "0", sparse_text = "auto";
-  std::string split_text, export_path;
+  std::string split_text, export_path, ranks_text, hidden_text = "64", layers_text = "2";
   gas::LoadOptions options;
   for (int i = 1; i < argc; ++i) {
     const std::string_view arg = argv[i];
@@ -126,6 +188,9 @@ int main(int argc, char** argv) {
     else if (arg == "--sparse-features" && i + 1 < argc) sparse_text = argv[++i];
     else if (arg == "--split" && i + 1 < argc) split_text = argv[++i];
     else if (arg == "--export-splits" && i + 1 < argc) export_path = argv[++i];
+    else if (arg == "--ranks" && i + 1 < argc) ranks_text = argv[++i];
+    else if (arg == "--hidden" && i + 1 < argc) hidden_text = argv[++i];
+    else if (arg == "--layers" && i + 1 < argc) layers_text = argv[++i];
     else if (arg == "-h" || arg == "--help") return usage(argv[0]), 0;
     else if (!arg.starts_with("--") && spec.empty()) spec = arg;
     else return usage(argv[0]);
@@ -138,6 +203,22 @@ int main(int argc, char** argv) {
     const auto seed = static_cast<std::uint64_t>(flag_value("--seed", seed_text));
     if (batch_size < 1) throw gas::config_error("--batch-size must be at least 1");
     if (!partition_spec.empty()) (void)gas::partition::parse_partition_spec(partition_spec);
+    ScaleRequest scale;
+    if (!ranks_text.empty()) {
+      if (partition_spec.empty()) throw gas::config_error("--ranks needs --partition (the ranks own whole parts)");
+      for (std::size_t at = 0; at <= ranks_text.size();) {
+        const auto comma = std::min(ranks_text.find(',', at), ranks_text.size());
+        const auto p = flag_value("--ranks", std::string_view(ranks_text).substr(at, comma - at));
+        if (p < 1 || p > 1'000'000) throw gas::config_error("--ranks: each rank count must lie in [1, 1000000]");
+        scale.ranks.push_back(static_cast<int>(p));
+        at = comma + 1;
+      }
+      scale.hidden = flag_value("--hidden", hidden_text);
+      const auto layers = flag_value("--layers", layers_text);
+      if (scale.hidden < 1 || layers < 1 || layers > 1024)
+        throw gas::config_error("--hidden must be at least 1 and --layers in [1, 1024]");
+      scale.layers = static_cast<std::int32_t>(layers);
+    }
     options.sparse_features = gas::parse_sparse_features(sparse_text);
     const auto protocol = gas::parse_split_protocol(split_text.empty() ? "all" : split_text, "--split");
     const auto start = std::chrono::steady_clock::now();
@@ -207,7 +288,7 @@ int main(int argc, char** argv) {
                 static_cast<long long>(isolated));
     std::printf("load time      %.3f s\n", seconds);
     if (!partition_spec.empty())
-      inspect_partition(data, partition_spec, batch_size, seed, json);
+      inspect_partition(data, partition_spec, batch_size, seed, scale, json);
     if (!json_path.empty()) json.save(json_path);
   } catch (const gas::error& e) {
     std::fprintf(stderr, "gas-inspect: %s\n", e.what());

@@ -33,6 +33,8 @@ TEST_CASE("every error kind is a gas::error") {
   CHECK_THROWS_AS(throw gas::partition_error("x"), gas::error);
   CHECK_THROWS_AS(throw gas::cuda_error("x"), gas::error);
   CHECK_THROWS_AS(throw gas::not_compiled("x"), gas::error);
+  CHECK_THROWS_AS(throw gas::comm_error("x"), gas::error);
+  CHECK(std::string(gas::kind_of(gas::comm_error("x"))) == "comm_error");
 }
 
 TEST_CASE("GAS_CHECK names the caller and the offending value") {

@@ -173,6 +173,30 @@ TEST_CASE("docs/autograd: rows read in place") {
   CHECK(g.value()(batch.batch_size - 1, 11) == h.value()(batch.batch_size - 1, 11));
 }
 
+TEST_CASE("docs/distributed: a sharded history on two ranks") {
+  const gas::Dataset data = gas::io::load("sbm:nodes=800,classes=4,features=8,seed=4");
+  const auto p = gas::partition::Metis{.num_parts = 8, .seed = 1}.partition(data.graph);
+  const gas::Graph graph = gas::partition::permute(data.graph, p);
+  std::atomic<std::int64_t> remote{0};
+  // example-begin sharded-history
+  const gas::dist::Ownership own(p.ptr, /*ranks=*/2);  // rank r: parts [4 r, 4 r + 4), a contiguous id range
+  gas::dist::run_threads(2, [&](gas::dist::Communicator& comm) {  // or gas::dist::MpiComm under mpirun
+    const int r = comm.rank();
+    gas::dist::ShardedStore<gas::history::HostStore<float>> history(
+        comm, own, gas::history::HostStore<float>(own.size(r), /*width=*/16));  // this rank's rows only
+    gas::loader::TrainLoader loader(graph, p.ptr, {.batch_size = 2, .first_part = own.first_part(r),
+                                                   .end_part = own.end_part(r)});
+    loader.start_epoch(0);
+    for (gas::loader::Batch batch; loader.next(batch);) {  // the same number of steps on every rank
+      gas::Tensor<float> halo(batch.num_halo(), 16);
+      history.pull(batch.halo(), halo.view());  // a collective: rows owned elsewhere cross ranks
+    }
+    remote += history.exchange_stats().remote_rows;
+  });
+  // example-end sharded-history
+  CHECK(remote > 0);
+}
+
 TEST_CASE("docs/autograd: the reference layers compose into a model") {
   const gas::Dataset data = gas::io::load("sbm:nodes=200,classes=3,features=8,seed=4");
   const gas::Graph a_hat = gas::gcn_normalize(data.graph);

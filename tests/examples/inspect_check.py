@@ -153,6 +153,19 @@ def good(exe, data):
         if got.get("nodes") != 500 or got.get("classes") != 4 or got.get("features") != 8:
             print(f"FAIL sbm: {r.returncode} {got} {r.stderr.strip()}")
             failures += 1
+        # The model of scale of distributed GAS: one rank exchanges nothing; two share the history memory.
+        out = os.path.join(tmp, "scale.json")
+        r = run(exe, "sbm:nodes=3000,classes=4,features=8,seed=3", "--partition", "metis:8", "--batch-size", "2",
+                "--ranks", "1,2", "--hidden", "16", "--layers", "3", "--json", out)
+        got = json.load(open(out)).get("distributed", {}) if r.returncode == 0 else {}
+        one, two = got.get("ranks_1", {}), got.get("ranks_2", {})
+        if (r.returncode != 0 or one.get("max_bytes_per_step") != 0 or one.get("history_bytes") != [3000 * 16 * 2 * 4]
+                or len(two.get("history_bytes", [])) != 2 or sum(two["history_bytes"]) != 3000 * 16 * 2 * 4
+                or not two.get("max_bytes_per_step", 0) > 0):
+            print(f"FAIL --ranks 1,2: {r.returncode} {got} {r.stderr.strip()}")
+            failures += 1
+        else:
+            print(f"ok   --ranks 1,2: {two['max_bytes_per_step']:.0f} bytes per step at 2 ranks")
     print(f"{failures} failures")
     return 1 if failures else 0
 
@@ -179,6 +192,10 @@ def bad(exe, _data):
             (["sbm:nodes=10,degree=2", "--partition", "metis:11"], "11"),
             (["sbm", "--batch-size", "x"], "--batch-size"),
             (["sbm", "--sparse-features", "maybe"], "--sparse-features"),
+            (["sbm", "--ranks", "2"], "--partition"),
+            (["sbm", "--partition", "metis:4", "--ranks", "0"], "--ranks"),
+            (["sbm", "--partition", "metis:4", "--ranks", "2,x"], "--ranks"),
+            (["sbm:nodes=400", "--partition", "metis:4", "--ranks", "5"], "5 ranks for 4 parts"),
         ]
         for args, fragment in cases:
             r = run(exe, *args)

@@ -60,6 +60,13 @@ public:
   using error::error;
 };
 
+/// @brief A collective of distributed training failed: another rank failed first, or the transport (MPI) reported
+/// an error. Every rank of the group gets one, so none waits forever for a partner that will not come.
+class comm_error : public error {
+public:
+  using error::error;
+};
+
 /// @brief The error's kind as the library names its types, most specific first ("format_error" before
 /// "io_error"), for messages such as `gas-train: format_error: ...`.
 inline const char* kind_of(const error& e) {
@@ -71,6 +78,7 @@ inline const char* kind_of(const error& e) {
   if (dynamic_cast<const partition_error*>(&e) != nullptr) return "partition_error";
   if (dynamic_cast<const cuda_error*>(&e) != nullptr) return "cuda_error";
   if (dynamic_cast<const not_compiled*>(&e) != nullptr) return "not_compiled";
+  if (dynamic_cast<const comm_error*>(&e) != nullptr) return "comm_error";
   return "error";
 }
 

@@ -28,6 +28,10 @@ struct TrainLoaderOptions {
   std::uint64_t seed = 0;       ///< epoch e shuffles with Rng(seed, stream = e)
   bool background = true;       ///< build the next batch in a worker thread while the caller uses the current one
   bool precompute = false;      ///< build all of an epoch's batches when it starts (wins over background)
+  /// Only clusters [first_part, end_part) are trained (one rank's own parts in distributed training,
+  /// dist::Ownership); end_part < 0 means every cluster. The halo of a batch still spans the whole graph.
+  std::int32_t first_part = 0;
+  std::int32_t end_part = -1;
 };
 
 /// @brief Yields an epoch's batches: the cluster ids shuffled with Rng(seed, epoch), cut into groups of
@@ -55,7 +59,12 @@ public:
     validate_ptr(graph, ptr_);
     GAS_CHECK(ptr_.size() - 1 <= static_cast<std::size_t>(std::numeric_limits<std::int32_t>::max()), value_error,
               "num_parts = " << ptr_.size() - 1 << " does not fit 32-bit cluster ids");
-    const std::int64_t parts = num_parts();
+    if (options_.end_part < 0) options_.end_part = num_parts();
+    GAS_CHECK(0 <= options_.first_part && options_.first_part < options_.end_part && options_.end_part <= num_parts(),
+              value_error,
+              "clusters [" << options_.first_part << ", " << options_.end_part << ") are not a non-empty range of the "
+                           << num_parts() << " clusters");
+    const std::int64_t parts = options_.end_part - options_.first_part;
     steps_ = (parts + options_.batch_size - 1) / options_.batch_size;
     if (options_.max_steps > 0) steps_ = std::min(steps_, options_.max_steps);
   }
@@ -68,7 +77,7 @@ public:
 
   /// @brief Number of clusters.
   [[nodiscard]] std::int32_t num_parts() const { return static_cast<std::int32_t>(ptr_.size()) - 1; }
-  /// @brief Batches next() yields per epoch: ceil(num_parts / batch_size), at most max_steps when that is set.
+  /// @brief Batches next() yields per epoch: ceil(trained clusters / batch_size), at most max_steps when that is set.
   [[nodiscard]] std::int64_t steps_per_epoch() const { return steps_; }
   /// @brief The options the loader was built with.
   [[nodiscard]] const TrainLoaderOptions& options() const { return options_; }
@@ -84,8 +93,8 @@ public:
     stop_worker();
     epoch_ = epoch;
     step_ = 0;
-    order_.resize(static_cast<std::size_t>(num_parts()));
-    std::iota(order_.begin(), order_.end(), std::int32_t{0});
+    order_.resize(static_cast<std::size_t>(options_.end_part - options_.first_part));
+    std::iota(order_.begin(), order_.end(), options_.first_part);
     Rng(options_.seed, static_cast<std::uint64_t>(epoch)).shuffle(order_.begin(), order_.end());
     if (options_.precompute) {
       try {

@@ -1,0 +1,180 @@
+#pragma once
+/// @brief `ShardedStore<Inner>`: a history table of the whole graph (num_nodes x width, global ids) of which this
+/// rank holds only its own rows, in an Inner store (HostStore, HalfStore, MappedStore, ...) of size(rank) rows.
+///
+/// Pushes are local: a rank pushes only the rows of its own batches, which are its own nodes (dist/ownership.hpp).
+/// A pull is a collective: the rows this rank owns are read from Inner, the others are requested from their owners
+/// with one exchange of ids and one of rows (Communicator::alltoallv), so every rank of the group must call pull
+/// the same number of times, in the same order (distributed GAS runs its ranks in lockstep: one pull per hidden
+/// layer and step). A rank answers from its store as it is when it enters the pull: in a step every rank pushes
+/// layer l before it pulls layer l, so a halo row owned by another rank is that rank's newest (this step's, when
+/// the node is in its batch). Because every one of this rank's requests goes through the exchange, with one rank
+/// it is exactly Inner's pull (SelfComm makes the exchange a local copy).
+
+#include <cstddef>
+#include <cstdint>
+#include <cstring>
+#include <span>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "gas/core/check.hpp"
+#include "gas/core/tensor.hpp"
+#include "gas/dist/comm.hpp"
+#include "gas/dist/ownership.hpp"
+#include "gas/graph/dataset.hpp"
+#include "gas/history/concept.hpp"
+
+namespace gas::dist {
+
+/// @brief Rows and bytes one rank's pulls moved.
+struct ExchangeStats {
+  std::int64_t pulls = 0;         ///< collective pulls
+  std::int64_t local_rows = 0;    ///< rows read from this rank's own store
+  std::int64_t remote_rows = 0;   ///< rows this rank requested from other ranks
+  std::int64_t served_rows = 0;   ///< rows this rank sent to other ranks
+};
+
+/// @brief The rows of one rank of a history table sharded by `Ownership`; satisfies history::HistoryStore with
+/// global ids. The communicator and the ownership must outlive the store.
+template <history::HistoryStore Inner>
+class ShardedStore {
+public:
+  using value_type = typename Inner::value_type;
+  using T = value_type;
+
+  /// @brief This rank's rows of a (ownership.num_nodes() x width) table, in `inner`, which must have
+  /// ownership.size(comm.rank()) rows of `width`. Throws shape_error when it does not, value_error when the
+  /// communicator's size is not the ownership's rank count.
+  ShardedStore(Communicator& comm, const Ownership& ownership, Inner inner)
+      : comm_(&comm), own_(&ownership), inner_(std::move(inner)) {
+    GAS_CHECK(comm.size() == ownership.ranks(), value_error,
+              "the communicator has " << comm.size() << " ranks but the ownership splits the nodes over "
+                                      << ownership.ranks());
+    GAS_CHECK(inner_.num_nodes() == ownership.size(comm.rank()), shape_error,
+              "rank " << comm.rank() << " owns " << ownership.size(comm.rank()) << " nodes but its store has "
+                      << inner_.num_nodes() << " rows");
+    begin_ = ownership.begin(comm.rank());
+    end_ = ownership.end(comm.rank());
+  }
+
+  [[nodiscard]] static std::string name() { return "gas::dist::ShardedStore<" + Inner::name() + ">"; }
+  [[nodiscard]] std::int64_t num_nodes() const { return own_->num_nodes(); }
+  [[nodiscard]] std::int64_t width() const { return inner_.width(); }
+  /// @brief This rank's store (its own rows, local ids: global id - begin()).
+  [[nodiscard]] Inner& local() { return inner_; }
+  [[nodiscard]] const Inner& local() const { return inner_; }
+  [[nodiscard]] node_id begin() const { return begin_; }
+  [[nodiscard]] node_id end() const { return end_; }
+  [[nodiscard]] const ExchangeStats& exchange_stats() const { return stats_; }
+
+  /// @brief out row i = table row ids[i], wherever it lives. A collective (see the file comment).
+  void pull(std::span<const node_id> ids, MatrixView<T> out) {
+    history::detail::check_rows_call(&name, "pull", "out", ids, out.rows(), out.cols(), num_nodes(), width());
+    const int p = comm_->size();
+    const auto w = width();
+    const auto row_bytes = static_cast<std::size_t>(w) * sizeof(T);
+    // 1. Requests grouped by owner, in the order of ids within each owner; where each answer goes.
+    requests_.resize(static_cast<std::size_t>(p));
+    positions_.resize(static_cast<std::size_t>(p));
+    for (auto& q : requests_) q.clear();
+    for (auto& q : positions_) q.clear();
+    for (std::size_t i = 0; i < ids.size(); ++i) {
+      const int r = own_->owner(ids[i]);
+      requests_[static_cast<std::size_t>(r)].push_back(ids[i]);
+      positions_[static_cast<std::size_t>(r)].push_back(static_cast<std::int64_t>(i));
+    }
+    send_.clear();
+    counts_.assign(static_cast<std::size_t>(p), 0);
+    for (int r = 0; r < p; ++r) {
+      const auto& q = requests_[static_cast<std::size_t>(r)];
+      const auto* b = reinterpret_cast<const std::byte*>(q.data());
+      send_.insert(send_.end(), b, b + q.size() * sizeof(node_id));
+      counts_[static_cast<std::size_t>(r)] = static_cast<std::int64_t>(q.size() * sizeof(node_id));
+    }
+    comm_->alltoallv(send_, counts_, recv_, recv_counts_);
+    // 2. Answers: the requested rows of this rank's store, in request order, per requester.
+    const auto asked = recv_.size() / sizeof(node_id);
+    local_ids_.resize(asked);
+    std::memcpy(local_ids_.data(), recv_.data(), asked * sizeof(node_id));
+    for (auto& v : local_ids_) {
+      GAS_CHECK(v >= begin_ && v < end_, comm_error,
+                "rank " << comm_->rank() << " was asked for node " << v << ", which it does not own");
+      v -= begin_;
+    }
+    answer_.resize(asked * row_bytes);
+    if (asked > 0)
+      inner_.pull(local_ids_, MatrixView<T>(reinterpret_cast<T*>(answer_.data()), static_cast<std::int64_t>(asked), w));
+    for (int r = 0; r < p; ++r)
+      counts_[static_cast<std::size_t>(r)] =
+          recv_counts_[static_cast<std::size_t>(r)] / static_cast<std::int64_t>(sizeof(node_id)) *
+          static_cast<std::int64_t>(row_bytes);
+    comm_->alltoallv(answer_, counts_, recv_, recv_counts_);
+    // 3. Rows into place: owner r's answers arrive in the order this rank asked.
+    std::size_t at = 0;
+    for (int r = 0; r < p; ++r) {
+      const auto& pos = positions_[static_cast<std::size_t>(r)];
+      GAS_CHECK(recv_counts_[static_cast<std::size_t>(r)] == static_cast<std::int64_t>(pos.size() * row_bytes),
+                comm_error,
+                "rank " << r << " answered " << recv_counts_[static_cast<std::size_t>(r)] << " bytes for "
+                        << pos.size() << " rows of " << row_bytes << " bytes");
+      for (const auto i : pos) {
+        if (w > 0) std::memcpy(&out(i, 0), recv_.data() + at, row_bytes);
+        at += row_bytes;
+      }
+      if (r == comm_->rank()) stats_.local_rows += static_cast<std::int64_t>(pos.size());
+      else stats_.remote_rows += static_cast<std::int64_t>(pos.size());
+    }
+    stats_.pulls += 1;
+    stats_.served_rows += static_cast<std::int64_t>(asked - requests_[static_cast<std::size_t>(comm_->rank())].size());
+  }
+
+  /// @brief Table row ids[i] = rows row i; every id must be this rank's (value_error naming the id and its owner).
+  void push(std::span<const node_id> ids, MatrixView<const T> rows) {
+    history::detail::check_rows_call(&name, "push", "rows", ids, rows.rows(), rows.cols(), num_nodes(), width());
+    local_ids_.resize(ids.size());
+    for (std::size_t i = 0; i < ids.size(); ++i) {
+      check_own(ids[i], "push");
+      local_ids_[i] = ids[i] - begin_;
+    }
+    inner_.push(local_ids_, rows);
+  }
+  /// @brief Rows [offset, offset + out.rows()), which must be this rank's.
+  void pull_chunk(node_id offset, MatrixView<T> out) {
+    check_own_chunk(offset, out.rows(), "pull_chunk");
+    inner_.pull_chunk(offset - begin_, out);
+  }
+  void push_chunk(node_id offset, MatrixView<const T> rows) {
+    check_own_chunk(offset, rows.rows(), "push_chunk");
+    inner_.push_chunk(offset - begin_, rows);
+  }
+  /// @brief Fills this rank's rows.
+  void fill(T value) { inner_.fill(value); }
+
+private:
+  void check_own(node_id v, const char* op) const {
+    GAS_CHECK(v >= begin_ && v < end_, value_error,
+              name() << "::" << op << ": node " << v << " belongs to rank " << own_->owner(v) << "; rank "
+                     << comm_->rank() << " owns [" << begin_ << ", " << end_ << ") and writes only those");
+  }
+  void check_own_chunk(node_id offset, std::int64_t count, const char* op) const {
+    GAS_CHECK(offset >= begin_ && count >= 0 && offset + count <= end_, value_error,
+              name() << "::" << op << ": rows [" << offset << ", " << offset + count << ") are not all rank "
+                     << comm_->rank() << "'s [" << begin_ << ", " << end_ << ")");
+  }
+
+  Communicator* comm_;
+  const Ownership* own_;
+  Inner inner_;
+  node_id begin_ = 0, end_ = 0;
+  ExchangeStats stats_;
+  // Scratch reused by every pull: a warm step allocates nothing.
+  std::vector<std::vector<node_id>> requests_;
+  std::vector<std::vector<std::int64_t>> positions_;
+  std::vector<node_id> local_ids_;
+  std::vector<std::byte> send_, recv_, answer_;
+  std::vector<std::int64_t> counts_, recv_counts_;
+};
+
+}  // namespace gas::dist
