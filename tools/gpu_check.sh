@@ -45,7 +45,8 @@ case "$cmd" in
     # limit cut to what is left. In order: the cuda suite (pipeline test first; 170 s in all, 120 s a program),
     # memcheck of the pipeline test's staleness case (70 s), bench_cuda_pipeline (240 s; its --deadline-s leaves
     # 35 s for the item in flight, and it rewrites $out/cuda_pipeline.json after every item), then, as the budget
-    # allows, memcheck of the tape tests (60 s each), bench_cuda_spmm (60 s) and bench_cuda_train (120 s).
+    # allows, memcheck of the tape tests (60 s each), bench_cuda_spmm (60 s), bench_cuda_ops (90 s) and
+    # bench_cuda_train (120 s).
     budget=${GPU_CHECK_BUDGET_S:-480}
     start=$SECONDS
     failed=0
@@ -123,6 +124,9 @@ case "$cmd" in
       done
     fi
     step bench_cuda_spmm 60 "$out/bench_cuda_spmm.log" bench "$bin/bench_cuda_spmm" --json "$out/cuda_spmm.json"
+    # Issue 17: each CCCL / cuBLAS primitive against the kernel it replaced; exit 1 means a result check failed.
+    step bench_cuda_ops 90 "$out/bench_cuda_ops.log" bench "$bin/bench_cuda_ops" --json "$out/cuda_ops.json"
+    [ "$rc" = 1 ] && failed=1
     step bench_cuda_train 120 "$out/bench_cuda_train.log" bench "$bin/bench_cuda_train" --json "$out/cuda_train.json"
     echo "gpu_check run: $((SECONDS - start))s of a ${budget}s budget, status $failed"
     exit $failed
