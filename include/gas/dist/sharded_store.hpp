@@ -13,6 +13,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <concepts>
 #include <cstring>
 #include <span>
 #include <string>
@@ -37,7 +38,7 @@ struct ExchangeStats {
 };
 
 /// @brief The rows of one rank of a history table sharded by `Ownership`; satisfies history::HistoryStore with
-/// global ids. The communicator and the ownership must outlive the store.
+/// global ids. The communicator must outlive the store (the store keeps its own copy of the ownership).
 template <history::HistoryStore Inner>
 class ShardedStore {
 public:
@@ -47,21 +48,51 @@ public:
   /// @brief This rank's rows of a (ownership.num_nodes() x width) table, in `inner`, which must have
   /// ownership.size(comm.rank()) rows of `width`. Throws shape_error when it does not, value_error when the
   /// communicator's size is not the ownership's rank count.
-  ShardedStore(Communicator& comm, const Ownership& ownership, Inner inner)
-      : comm_(&comm), own_(&ownership), inner_(std::move(inner)) {
+  ShardedStore(Communicator& comm, Ownership ownership, Inner inner)
+      : comm_(&comm), own_(std::move(ownership)), inner_(std::move(inner)), width_(inner_.width()) {
     GAS_CHECK(comm.size() == ownership.ranks(), value_error,
               "the communicator has " << comm.size() << " ranks but the ownership splits the nodes over "
                                       << ownership.ranks());
     GAS_CHECK(inner_.num_nodes() == ownership.size(comm.rank()), shape_error,
               "rank " << comm.rank() << " owns " << ownership.size(comm.rank()) << " nodes but its store has "
                       << inner_.num_nodes() << " rows");
-    begin_ = ownership.begin(comm.rank());
-    end_ = ownership.end(comm.rank());
+    begin_ = own_.begin(comm.rank());
+    end_ = own_.end(comm.rank());
   }
 
+  /// @brief An unbound store of a (num_nodes x width) table: what a model builds (Store(num_nodes, width)) before
+  /// the partition, hence the ownership, is known. bind() gives it its rank's rows (zeros); until then every call
+  /// but fill (a no-op: bind starts from zeros) throws value_error.
+  ShardedStore(std::int64_t num_nodes, std::int64_t width) : unbound_nodes_(num_nodes), width_(width) {
+    history::detail::check_table_shape(name(), num_nodes, width);
+  }
+
+  /// @brief Binds an unbound store (or rebinds a bound one) to `comm` and `ownership`: this rank's rows become a new
+  /// zero-filled Inner(ownership.size(rank), width()). Throws shape_error when the ownership covers another node
+  /// count, value_error when the communicator's size is not its rank count.
+  void bind(Communicator& comm, Ownership ownership)
+    requires std::constructible_from<Inner, std::int64_t, std::int64_t>
+  {
+    GAS_CHECK(ownership.num_nodes() == num_nodes(), shape_error,
+              name() << ": the ownership covers " << ownership.num_nodes() << " nodes but the table has "
+                     << num_nodes());
+    GAS_CHECK(comm.size() == ownership.ranks(), value_error,
+              "the communicator has " << comm.size() << " ranks but the ownership splits the nodes over "
+                                      << ownership.ranks());
+    comm_ = &comm;
+    own_ = std::move(ownership);
+    inner_ = Inner(own_.size(comm.rank()), width_);
+    begin_ = own_.begin(comm.rank());
+    end_ = own_.end(comm.rank());
+  }
+  /// @brief Whether the store has a communicator and its rows.
+  [[nodiscard]] bool bound() const { return comm_ != nullptr; }
+  /// @brief The ownership it is bound to (empty before bind).
+  [[nodiscard]] const Ownership& ownership() const { return own_; }
+
   [[nodiscard]] static std::string name() { return "gas::dist::ShardedStore<" + Inner::name() + ">"; }
-  [[nodiscard]] std::int64_t num_nodes() const { return own_->num_nodes(); }
-  [[nodiscard]] std::int64_t width() const { return inner_.width(); }
+  [[nodiscard]] std::int64_t num_nodes() const { return bound() ? own_.num_nodes() : unbound_nodes_; }
+  [[nodiscard]] std::int64_t width() const { return width_; }
   /// @brief This rank's store (its own rows, local ids: global id - begin()).
   [[nodiscard]] Inner& local() { return inner_; }
   [[nodiscard]] const Inner& local() const { return inner_; }
@@ -71,6 +102,7 @@ public:
 
   /// @brief out row i = table row ids[i], wherever it lives. A collective (see the file comment).
   void pull(std::span<const node_id> ids, MatrixView<T> out) {
+    check_bound("pull");
     history::detail::check_rows_call(&name, "pull", "out", ids, out.rows(), out.cols(), num_nodes(), width());
     const int p = comm_->size();
     const auto w = width();
@@ -81,7 +113,7 @@ public:
     for (auto& q : requests_) q.clear();
     for (auto& q : positions_) q.clear();
     for (std::size_t i = 0; i < ids.size(); ++i) {
-      const int r = own_->owner(ids[i]);
+      const int r = own_.owner(ids[i]);
       requests_[static_cast<std::size_t>(r)].push_back(ids[i]);
       positions_[static_cast<std::size_t>(r)].push_back(static_cast<std::int64_t>(i));
     }
@@ -132,6 +164,7 @@ public:
 
   /// @brief Table row ids[i] = rows row i; every id must be this rank's (value_error naming the id and its owner).
   void push(std::span<const node_id> ids, MatrixView<const T> rows) {
+    check_bound("push");
     history::detail::check_rows_call(&name, "push", "rows", ids, rows.rows(), rows.cols(), num_nodes(), width());
     local_ids_.resize(ids.size());
     for (std::size_t i = 0; i < ids.size(); ++i) {
@@ -142,20 +175,29 @@ public:
   }
   /// @brief Rows [offset, offset + out.rows()), which must be this rank's.
   void pull_chunk(node_id offset, MatrixView<T> out) {
+    check_bound("pull_chunk");
     check_own_chunk(offset, out.rows(), "pull_chunk");
     inner_.pull_chunk(offset - begin_, out);
   }
   void push_chunk(node_id offset, MatrixView<const T> rows) {
+    check_bound("push_chunk");
     check_own_chunk(offset, rows.rows(), "push_chunk");
     inner_.push_chunk(offset - begin_, rows);
   }
-  /// @brief Fills this rank's rows.
-  void fill(T value) { inner_.fill(value); }
+  /// @brief Fills this rank's rows (nothing before bind, which starts from zeros).
+  void fill(T value) {
+    if (bound()) inner_.fill(value);
+  }
 
 private:
+  void check_bound(const char* op) const {
+    GAS_CHECK(bound(), value_error,
+              name() << "::" << op << ": the store is not bound to a communicator and an ownership yet (bind(); the "
+                     << "Trainer binds its model's histories when TrainerOptions::comm is set)");
+  }
   void check_own(node_id v, const char* op) const {
     GAS_CHECK(v >= begin_ && v < end_, value_error,
-              name() << "::" << op << ": node " << v << " belongs to rank " << own_->owner(v) << "; rank "
+              name() << "::" << op << ": node " << v << " belongs to rank " << own_.owner(v) << "; rank "
                      << comm_->rank() << " owns [" << begin_ << ", " << end_ << ") and writes only those");
   }
   void check_own_chunk(node_id offset, std::int64_t count, const char* op) const {
@@ -164,9 +206,11 @@ private:
                      << comm_->rank() << "'s [" << begin_ << ", " << end_ << ")");
   }
 
-  Communicator* comm_;
-  const Ownership* own_;
-  Inner inner_;
+  Communicator* comm_ = nullptr;
+  Ownership own_;
+  Inner inner_{};
+  std::int64_t unbound_nodes_ = 0;
+  std::int64_t width_ = 0;
   node_id begin_ = 0, end_ = 0;
   ExchangeStats stats_;
   // Scratch reused by every pull: a warm step allocates nothing.

@@ -23,14 +23,21 @@ class EvalLoader {
 public:
   /// @brief Builds every batch of `graph` (clusters already contiguous) with cluster pointer `ptr`.
   /// Throws value_error for batch_size < 1, shape_error / value_error for a bad `ptr`.
-  EvalLoader(const Graph& graph, std::vector<std::int64_t> ptr, std::int32_t batch_size = 1)
+  /// Only clusters [first_part, end_part) get batches when end_part >= 0 (one rank's own parts in distributed
+  /// training); value_error when that is not a non-empty range of the clusters.
+  EvalLoader(const Graph& graph, std::vector<std::int64_t> ptr, std::int32_t batch_size = 1, std::int32_t first_part = 0,
+             std::int32_t end_part = -1)
       : ptr_(std::move(ptr)), batch_size_(batch_size) {
     GAS_CHECK(batch_size >= 1, value_error, "batch_size = " << batch_size << " must be at least 1");
     validate_ptr(graph, ptr_);
     GAS_CHECK(ptr_.size() - 1 <= static_cast<std::size_t>(std::numeric_limits<std::int32_t>::max()), value_error,
               "num_parts = " << ptr_.size() - 1 << " does not fit 32-bit cluster ids");
-    std::vector<std::int32_t> order(ptr_.size() - 1);
-    for (std::size_t c = 0; c < order.size(); ++c) order[c] = static_cast<std::int32_t>(c);
+    if (end_part < 0) end_part = num_parts();
+    GAS_CHECK(0 <= first_part && first_part < end_part && end_part <= num_parts(), value_error,
+              "clusters [" << first_part << ", " << end_part << ") are not a non-empty range of the " << num_parts()
+                           << " clusters");
+    std::vector<std::int32_t> order(static_cast<std::size_t>(end_part - first_part));
+    for (std::size_t c = 0; c < order.size(); ++c) order[c] = first_part + static_cast<std::int32_t>(c);
     const auto parts = static_cast<std::int64_t>(order.size());
     detail::build_groups(graph, ptr_, order, batch_size, (parts + batch_size - 1) / batch_size, batches_);
   }

@@ -28,6 +28,8 @@
 #include "gas/core/check.hpp"
 #include "gas/core/rng.hpp"
 #include "gas/core/tensor.hpp"
+#include "gas/dist/comm.hpp"
+#include "gas/dist/ownership.hpp"
 #include "gas/graph/dataset.hpp"
 #include "gas/graph/transforms.hpp"
 #include "gas/history/concept.hpp"
@@ -97,6 +99,13 @@ struct TrainerOptions {
   std::function<void(const EpochRecord&, const TrainResult&)> on_epoch{};
   /// Called after each training step: (steps done, steps in the epoch).
   std::function<void(std::int64_t, std::int64_t)> on_step{};
+  /// Distributed GAS (docs/distributed.md): this rank's communicator, or null for a single process. Every rank runs
+  /// the same fit on the same data and partitioner; rank r trains the batches of its own parts (dist::Ownership; the
+  /// part count must be a multiple of the rank count), the model's histories must be dist::ShardedStore (bound here),
+  /// gradients are summed over the ranks and divided by the number of ranks whose batch had training nodes, and
+  /// evaluation sums the ranks' logits before scoring, so every rank selects the same epoch. With one rank this is
+  /// the single-process fit bit for bit. Host models, GAS mode; no checkpoints or resume yet.
+  dist::Communicator* comm = nullptr;
 };
 
 /// @brief What one epoch did. Metrics are NaN for an epoch that was not evaluated.
@@ -205,6 +214,11 @@ public:
     GAS_CHECK(!o.grad_clip || (*o.grad_clip >= 0 && *o.grad_clip < std::numeric_limits<double>::infinity()),
               config_error, "grad_clip = " << o.grad_clip.value_or(0) << " must be finite and non-negative");
     GAS_CHECK(o.patience >= 0, config_error, "patience = " << o.patience << " must be non-negative");
+    GAS_CHECK(o.comm == nullptr || (o.mode == Options::Mode::gas && on_host<Backend> && o.checkpoint.empty() &&
+                                     o.resume.empty()),
+              config_error,
+              "distributed training (TrainerOptions::comm) runs host models in GAS mode without checkpoints or resume "
+              "for now");
     GAS_CHECK(o.checkpoint_every >= 0 && o.checkpoint_every % o.eval_every == 0, config_error,
               "checkpoint_every = " << o.checkpoint_every << " must be a non-negative multiple of eval_every = "
                                     << o.eval_every
@@ -239,6 +253,7 @@ public:
   /// embeddings. The model keeps the best parameters afterwards. Throws value_error before any fit.
   Prediction<T> predict() {
     GAS_CHECK(fitted_, value_error, "predict() needs a fit() first: it runs on the graph fit() prepared");
+    GAS_CHECK(options_.comm == nullptr, config_error, "predict() after a distributed fit is not built yet");
     if (!best_.empty()) load_best();
     Model& model = *model_;
     std::optional<loader::EvalLoader> whole;
@@ -262,6 +277,7 @@ public:
   /// @brief Frees what fit() keeps for predict() (the permuted copy of the dataset, the evaluation batches).
   void release() {
     eval_loader_.reset();
+    own_.reset();
     prep_ = Prepared{};
     inverse_.clear();
     fitted_ = false;
@@ -293,6 +309,7 @@ public:
       const partition::Partition part = partitioner_.partition(data.graph);
       prep_ = prepare(data, adj_original, &part);
       ptr = part.ptr;
+      if (options_.comm != nullptr) bind_ranks(model, ptr);
       inverse_ = part.inverse;
       partition_id = partition_fingerprint(part);
     } else {
@@ -334,12 +351,17 @@ public:
     if (options_.mode == Options::Mode::gas) {
       // Every buffer of the history pipeline is sized once, here, for the largest batch the partition allows.
       model.reserve_io(loader::batch_bounds(prep.data.graph, ptr, options_.batch_size));
-      eval_loader_.emplace(prep.data.graph, ptr, options_.batch_size);
+      // A rank trains and evaluates its own parts only (all of them without a communicator).
+      const std::int32_t first_part = own_ ? own_->first_part(options_.comm->rank()) : 0;
+      const std::int32_t end_part = own_ ? own_->end_part(options_.comm->rank()) : -1;
+      eval_loader_.emplace(prep.data.graph, ptr, options_.batch_size, first_part, end_part);
       train_loader.emplace(prep.data.graph, ptr,
                            loader::TrainLoaderOptions{.batch_size = options_.batch_size,
                                                       .max_steps = options_.max_steps,
                                                       .seed = options_.seed,
-                                                      .background = options_.background_loader});
+                                                      .background = options_.background_loader,
+                                                      .first_part = first_part,
+                                                      .end_part = end_part});
       // A resumed run's histories are those of the evaluation that preceded its checkpoint: the same inference.
       if (first_epoch > 0)
         (void)model.inference(prep.data.features, *eval_loader_);
@@ -379,7 +401,10 @@ public:
         if (have) model.stage(features, batch);
         while (have && !stop_requested()) {
           set_targets(prep, batch.n_id, batch.batch_size, classes);
-          if (!local_rows_.empty()) {  // a batch without a training node has nothing to learn from
+          if (options_.comm != nullptr) {
+            add_loss(distributed_step(tape, features, batch, optimizer, all));
+            loss_count += static_cast<std::int64_t>(local_rows_.size());
+          } else if (!local_rows_.empty()) {  // a batch without a training node has nothing to learn from
             tape.reset();
             auto out = model.forward(tape, features, batch, true, next_seed());  // (batch_size, out)
             add_loss(train_step(tape, out, optimizer, all));
@@ -412,9 +437,12 @@ public:
       const bool evaluate = (epoch + 1) % options_.eval_every == 0 || epoch + 1 == options_.epochs;
       if (evaluate) {
         // Metrics read the logits on the host: layer-wise inference writes them there on either backend.
-        const Tensor<T, host> logits = options_.mode == Options::Mode::gas
-                                           ? model.inference(prep.data.features, *eval_loader_)
-                                           : full_eval(tape, prep);
+        Tensor<T, host> logits = options_.mode == Options::Mode::gas
+                                     ? model.inference(prep.data.features, *eval_loader_)
+                                     : full_eval(tape, prep);
+        // A rank's inference writes its own rows only (the others stay 0): the sum over ranks is every row, exactly,
+        // and the same on every rank, so all ranks score alike and select the same epoch.
+        if (options_.comm != nullptr) options_.comm->allreduce_sum(std::span<T>(logits.data(), static_cast<std::size_t>(logits.size())));
         record.train = score(logits, prep, prep.data.splits[0].train);  // the prepared copy holds the chosen split only
         record.val = score(logits, prep, prep.data.splits[0].val);
         record.test = score(logits, prep, prep.data.splits[0].test);
@@ -580,6 +608,62 @@ private:
   }
 
   std::uint64_t next_seed() { return counter_hash(options_.seed, detail::trainer_seed_stream, step_++); }
+
+  /// Distributed fit: the ownership of the partition's parts and the model's histories bound to it.
+  void bind_ranks(Model& model, const std::vector<std::int64_t>& ptr) {
+    auto& comm = *options_.comm;
+    const auto parts = static_cast<std::int64_t>(ptr.size()) - 1;
+    GAS_CHECK(parts % comm.size() == 0, config_error,
+              parts << " parts over " << comm.size() << " ranks: distributed training needs a multiple of the rank "
+                    << "count, so that every rank has as many batches (the ranks run in lockstep)");
+    own_.emplace(ptr, comm.size());
+    if constexpr (requires(typename Model::store_type & h) { h.bind(comm, *own_); }) {
+      for (auto& h : model.histories()) h.bind(comm, *own_);
+    } else {
+      GAS_CHECK(model.num_layers() == 1, config_error,
+                "distributed training needs the model's histories to be dist::ShardedStore (build the model with "
+                "Store = dist::ShardedStore<history::HostStore<T>>)");
+    }
+  }
+
+  /// One step of distributed training. The ranks first agree whether any of their batches has training nodes (if
+  /// none has, every rank skips the step, as a single process skips such a batch); otherwise every rank runs its
+  /// forward pass (its pulls are collectives the others need), those with training nodes their backward pass, and
+  /// the gradients are summed over the ranks in rank order and divided by the number of contributing ranks, so
+  /// every rank applies the same optimizer step. With one rank this is the single-process step bit for bit.
+  std::optional<double> distributed_step(autograd::Tape<T, Backend>& tape, FeatureView<float> features,
+                                         const loader::Batch& batch, train::Adam<T, Backend>& optimizer,
+                                         const std::vector<autograd::Parameter<T, Backend>*>& params) {
+    auto& comm = *options_.comm;
+    double contributors = local_rows_.empty() ? 0.0 : 1.0;
+    comm.allreduce_sum(std::span<double>(&contributors, 1));
+    if (contributors == 0) return std::nullopt;
+    tape.reset();
+    auto out = model_->forward(tape, features, batch, true, next_seed());  // (batch_size, out)
+    std::optional<double> loss_value;
+    optimizer.zero_grad();
+    if (!local_rows_.empty()) {
+      const std::span<const node_id> rows(local_rows_);
+      auto loss = prep_.data.is_multi_label() ? ops::bce_with_logits(out, local_multi_, rows)
+                                              : ops::cross_entropy(out, std::span<const std::int32_t>(local_labels_), rows);
+      if constexpr (Model::traits.regularization)
+        if (const auto penalty = model_->regularization_loss(tape)) loss = ops::add(loss, *penalty);
+      tape.backward(loss);
+      loss_value = model_->io().queue_loss(tape, loss, static_cast<double>(rows.size()));
+    }
+    for (auto* p : params) {
+      auto& g = p->grad;
+      if (g.rows() != p->value.rows() || g.cols() != p->value.cols()) p->zero_grad();
+      const std::span<T> values(g.data(), static_cast<std::size_t>(g.size()));
+      comm.allreduce_sum(values);
+      if (contributors != 1)
+        for (auto& v : values) v /= static_cast<T>(contributors);
+    }
+    if (options_.grad_clip) clipper_.clip(params, *options_.grad_clip);
+    optimizer.step();
+    model_->end_step(tape);
+    return loss_value;
+  }
 
   /// Full-graph evaluation: forward_full in evaluation mode, without recording gradients; logits on the host.
   Tensor<T, host> full_eval(autograd::Tape<T, Backend>& tape, const Prepared& p) {
@@ -853,6 +937,7 @@ private:
   Prepared prep_;                           // the last fit's graph, features and split, for predict()
   std::vector<node_id> inverse_;            // original id -> prepared row (empty: identity, full mode)
   std::optional<loader::EvalLoader> eval_loader_;  // over prep_.data.graph: declared after it, destroyed first
+  std::optional<dist::Ownership> own_;  // distributed fit: which parts each rank owns
   bool fitted_ = false;
   train::GradClipper<T, Backend> clipper_;  // its scratch is kept step after step
   models::detail::BackendGraph<Backend> full_graph_;  // full mode's graph on the backend (a device copy)
