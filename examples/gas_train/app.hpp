@@ -72,8 +72,9 @@ inline gas::JsonWriter hyper_json(const gas_train::Hyper& h) {
   return j;
 }
 
-/// The whole program on `Backend`: parses the command line, trains and reports; returns the exit status.
-template <class Backend>
+/// The whole program on `Backend`, its histories kept as `Policy` says (run.hpp's StorePolicy; gas-train-mpi's
+/// DistributedPolicy): parses the command line, trains and reports; returns the exit status.
+template <class Backend, class Policy = gas_train::detail::StorePolicy<Backend>>
 int run(int argc, char** argv) {
   std::setvbuf(stdout, nullptr, _IOLBF, 0);  // one line per run as it finishes, also into a log file
   bool help = false;
@@ -84,7 +85,7 @@ int run(int argc, char** argv) {
   }
   // From here a Ctrl-C stops the training loop at its next step check instead of killing the process.
   gas_train::Interrupt::install();
-  gas_train::detail::StorePolicy<Backend>::check(config);  // a store this program lacks fails before any loading
+  Policy::check(config);  // a store this program lacks fails before any loading
   gas::Dataset data = gas::io::load(config.dataset, {.sparse_features = config.sparse_features});
   gas_train::require_trainable(data);  // what the dataset lacks is said before anything else is asked of it
   const gas_train::Hyper h = gas_train::resolve(config, data.name);
@@ -157,7 +158,7 @@ int run(int argc, char** argv) {
     records.push_back(std::move(r));
   };
 
-  const gas_train::Summary s = gas_train::train<Backend>(data, config, h, &outputs);
+  const gas_train::Summary s = gas_train::train<Backend, Policy>(data, config, h, &outputs);
   if (s.interrupted)
     std::printf("interrupted in run %d after %d epochs%s\n", s.interrupted_run + 1, s.interrupted_epochs,
                 config.checkpoint.empty() ? " (no --checkpoint: nothing saved to resume from)"
@@ -217,6 +218,22 @@ int run(int argc, char** argv) {
     // training step, peak device memory of the caching arena (MiB).
     j.add_array("run_history_bytes", bytes).add_array("run_copy_busy_ms", busy);
     j.add_array("run_host_waits_per_step", waits).add_array("run_peak_device_mb", peak);
+    if (s.ranks > 0) {
+      // Distributed: this rank's (rank 0's) collectives per run, and every rank's peak memory.
+      std::vector<double> comm_bytes, comm_seconds, halo, per_step, gradient_step, rank_peak;
+      for (const auto& r : s.runs) {
+        comm_bytes.push_back(r.comm_bytes);
+        comm_seconds.push_back(r.comm_seconds);
+        halo.push_back(r.training_steps > 0 ? r.halo_bytes / r.training_steps : 0);
+        per_step.push_back(r.training_steps > 0 ? r.comm_bytes / r.training_steps : 0);
+        if (rank_peak.size() < r.rank_peak_rss_mb.size()) rank_peak.resize(r.rank_peak_rss_mb.size(), 0.0);
+        for (std::size_t k = 0; k < r.rank_peak_rss_mb.size(); ++k)  // the peak over the runs, per rank
+          rank_peak[k] = std::max(rank_peak[k], r.rank_peak_rss_mb[k]);
+      }
+      j.add("ranks", s.ranks).add_array("run_comm_bytes", comm_bytes).add_array("run_comm_seconds", comm_seconds);
+      j.add_array("run_comm_bytes_per_step", per_step).add_array("run_halo_bytes_per_step", halo);
+      j.add_array("rank_peak_rss_mb", rank_peak);
+    }
     j.add("interrupted", s.interrupted);
     if (s.interrupted) j.add("interrupted_run", s.interrupted_run + 1).add("interrupted_epochs", s.interrupted_epochs);
     if (!config.checkpoint.empty()) j.add("checkpoint", config.checkpoint);
@@ -229,10 +246,10 @@ int run(int argc, char** argv) {
 
 /// main() of gas-train on `Backend`: runs the program and maps errors to the exit status (2 for a configuration
 /// error, 1 for any other) with a one-line message naming the error's kind.
-template <class Backend>
+template <class Backend, class Policy = gas_train::detail::StorePolicy<Backend>>
 int main_on(int argc, char** argv) {
   try {
-    return run<Backend>(argc, argv);
+    return run<Backend, Policy>(argc, argv);
   } catch (const gas::config_error& e) {
     std::fprintf(stderr, "gas-train: config_error: %s\n", e.what());
     if (argc <= 1) std::fputs(gas_train::usage().c_str(), stderr);

@@ -39,6 +39,12 @@ struct RunRecord {
   double copy_busy_ms = 0;            ///< time the two copy streams spent on its jobs
   double host_waits_per_step = 0;     ///< host waits / training steps
   double peak_device_mb = 0;          ///< peak device memory of the caching arena, MiB
+  // Distributed training (gas-train-mpi; zero otherwise): this rank's collectives over the fit.
+  double comm_bytes = 0;              ///< bytes this rank sent and received (training and evaluation)
+  double comm_seconds = 0;            ///< time inside collectives, waiting for the slowest rank included
+  double halo_bytes = 0;              ///< of comm_bytes, the history rows and ids of its pulls and answers
+  double training_steps = 0;          ///< training steps of the fit
+  std::vector<double> rank_peak_rss_mb;  ///< every rank's peak resident set at the end of the run, MiB
 };
 
 /// @brief The runs of one configuration and their summary (metrics in percent).
@@ -51,6 +57,7 @@ struct Summary {
   double peak_rss_mb = 0;             ///< the process's peak resident set, MiB
   std::string history_store;          ///< the store the histories lived in
   std::string history_io;             ///< sync or overlapped
+  std::int32_t ranks = 0;             ///< distributed ranks (gas-train-mpi), 0 for a single process
   bool interrupted = false;           ///< Ctrl-C ended the runs early (runs holds the completed ones)
   std::int32_t interrupted_run = -1;  ///< the run it stopped, and how many of its epochs were kept
   std::int32_t interrupted_epochs = 0;
@@ -101,6 +108,8 @@ struct StorePolicy {
   }
   template <class Model>
   static void collect(Model&, RunRecord&) {}
+  static void configure(gas::TrainerOptions&) {}
+  static std::int32_t ranks() { return 0; }
 };
 
 #if defined(__CUDACC__)
@@ -126,6 +135,8 @@ struct StorePolicy<gas::cuda::device> {
     gas::cuda::default_arena().reset_peak();
     return model;
   }
+  static void configure(gas::TrainerOptions&) {}
+  static std::int32_t ranks() { return 0; }
   template <class Model>
   static void collect(Model& model, RunRecord& rec) {
     model.drain_histories();
@@ -261,7 +272,7 @@ inline std::map<std::string, std::string> checkpoint_meta(const gas::Dataset& da
 /// on split gas::split_of_run(protocol, r, splits) of data.splits (which hold the protocol's splits).
 /// METIS keeps c.seed in every run: the reference partitions once and reuses the clusters across runs.
 /// Starts at io.first_run (a resumed session), reports through `io` and stops at a Ctrl-C (summary.interrupted).
-template <class Model, class Backend, class Make>
+template <class Model, class Backend, class Policy, class Make>
 std::vector<RunRecord> train_runs(const gas::Dataset& data, const Config& c, const Hyper& h, Make make, Outputs& io,
                                   Summary& summary) {
   std::vector<RunRecord> out = io.completed;
@@ -279,6 +290,7 @@ std::vector<RunRecord> train_runs(const gas::Dataset& data, const Config& c, con
     options.checkpoint_info = {{"run", std::to_string(r)}, {"completed", runs_json(out)},
                                {"epochs", std::to_string(*h.epochs)}};
     options.stop = Interrupt::flag();
+    Policy::configure(options);
     std::int32_t first_epoch = -1;  // known at the first callback: the resumed epochs come back in the result
     options.on_epoch = [&](const gas::EpochRecord& e, const gas::TrainResult& so_far) {
       if (first_epoch < 0) {
@@ -288,7 +300,9 @@ std::vector<RunRecord> train_runs(const gas::Dataset& data, const Config& c, con
       if (io.progress != nullptr) io.progress->epoch(e, so_far);
       if (io.on_epoch) io.on_epoch(r, e, so_far);
     };
+    double training_steps = 0;
     options.on_step = [&](std::int64_t done, std::int64_t steps) {
+      training_steps += 1;
       if (io.progress != nullptr) io.progress->step(done, steps);
     };
     if (io.progress != nullptr) io.progress->start_run(r, 0);
@@ -311,7 +325,8 @@ std::vector<RunRecord> train_runs(const gas::Dataset& data, const Config& c, con
     rec.train_seconds = result.train_seconds;
     rec.total_seconds = result.total_seconds;
     for (const auto& e : result.epochs) rec.epoch_seconds.push_back(e.seconds);
-    StorePolicy<Backend>::collect(*model, rec);
+    rec.training_steps = training_steps;
+    Policy::collect(*model, rec);
     if (io.predictions && rec.val > io.best_val) {
       io.best_val = rec.val;
       io.best = trainer.predict();
@@ -388,14 +403,13 @@ inline void load_resume(const Config& c, Outputs& io) {
 /// (resolved) and summarizes; the models compute on `Backend` (gas::host, or gas::cuda::device under nvcc). Errors from
 /// the models and the Trainer propagate (config_error for a dataset without labels or split, partition_error for
 /// more parts than nodes, value_error for bad widths).
-template <class Backend = gas::host>
+template <class Backend = gas::host, class Policy = detail::StorePolicy<Backend>>
 Summary train(const gas::Dataset& data, const Config& c, const Hyper& h, Outputs* outputs = nullptr) {
   Outputs none;
   Outputs& io = outputs != nullptr ? *outputs : none;
   load_resume(c, io);
   using namespace gas::models;
-  using Policy = detail::StorePolicy<Backend>;
-  using Store = detail::Store<Backend>;
+  using Store = typename Policy::type;
   Policy::check(c);
   // Before any model is built (its widths come from the dataset): say what the dataset lacks.
   require_trainable(data);
@@ -407,37 +421,37 @@ Summary train(const gas::Dataset& data, const Config& c, const Hyper& h, Outputs
   const std::int64_t n = data.num_nodes();
   switch (c.model) {
     case ModelKind::gcn:
-      s.runs = detail::train_runs<GCN<float, Backend, Store>, Backend>(data, c, h, [&](std::uint64_t seed) {
+      s.runs = detail::train_runs<GCN<float, Backend, Store>, Backend, Policy>(data, c, h, [&](std::uint64_t seed) {
         return Policy::template build<GCN<float, Backend, Store>>(c, n, detail::gcn_options(data, h), seed);
       }, io, s);
       break;
     case ModelKind::gat:
-      s.runs = detail::train_runs<GAT<float, Backend, Store>, Backend>(data, c, h, [&](std::uint64_t seed) {
+      s.runs = detail::train_runs<GAT<float, Backend, Store>, Backend, Policy>(data, c, h, [&](std::uint64_t seed) {
         return Policy::template build<GAT<float, Backend, Store>>(c, n, detail::gat_options(data, h), seed);
       }, io, s);
       break;
     case ModelKind::appnp:
-      s.runs = detail::train_runs<APPNP<float, Backend, Store>, Backend>(data, c, h, [&](std::uint64_t seed) {
+      s.runs = detail::train_runs<APPNP<float, Backend, Store>, Backend, Policy>(data, c, h, [&](std::uint64_t seed) {
         return Policy::template build<APPNP<float, Backend, Store>>(c, n, detail::appnp_options(data, h), seed);
       }, io, s);
       break;
     case ModelKind::gcnii:
-      s.runs = detail::train_runs<GCNII<float, Backend, Store>, Backend>(data, c, h, [&](std::uint64_t seed) {
+      s.runs = detail::train_runs<GCNII<float, Backend, Store>, Backend, Policy>(data, c, h, [&](std::uint64_t seed) {
         return Policy::template build<GCNII<float, Backend, Store>>(c, n, detail::gcnii_options(data, h), seed);
       }, io, s);
       break;
     case ModelKind::gin:
-      s.runs = detail::train_runs<GIN<float, Backend, Store>, Backend>(data, c, h, [&](std::uint64_t seed) {
+      s.runs = detail::train_runs<GIN<float, Backend, Store>, Backend, Policy>(data, c, h, [&](std::uint64_t seed) {
         return Policy::template build<GIN<float, Backend, Store>>(c, n, detail::gin_options(data, h), seed);
       }, io, s);
       break;
     case ModelKind::pna:
-      s.runs = detail::train_runs<PNA<float, Backend, Store>, Backend>(data, c, h, [&](std::uint64_t seed) {
+      s.runs = detail::train_runs<PNA<float, Backend, Store>, Backend, Policy>(data, c, h, [&](std::uint64_t seed) {
         return Policy::template build<PNA<float, Backend, Store>>(c, n, detail::pna_options(data, h), seed);
       }, io, s);
       break;
     case ModelKind::pna_jk:
-      s.runs = detail::train_runs<PNAJK<float, Backend, Store>, Backend>(data, c, h, [&](std::uint64_t seed) {
+      s.runs = detail::train_runs<PNAJK<float, Backend, Store>, Backend, Policy>(data, c, h, [&](std::uint64_t seed) {
         return Policy::template build<PNAJK<float, Backend, Store>>(c, n, detail::pna_options(data, h), seed);
       }, io, s);
       break;
@@ -463,6 +477,7 @@ Summary train(const gas::Dataset& data, const Config& c, const Hyper& h, Outputs
   s.peak_rss_mb = peak_rss_mib();
   s.history_store = c.history_store.empty() ? Policy::default_store : c.history_store;
   s.history_io = c.history_io.empty() ? Policy::default_io : c.history_io;
+  s.ranks = Policy::ranks();
   return s;
 }
 
