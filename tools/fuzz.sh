@@ -18,6 +18,8 @@
 # exception of another type, a sanitizer report, an input slower than -timeout, an allocation above
 # -malloc_limit_mb or a resident size above -rss_limit_mb. Prints per target: seconds, executions,
 # cov/ft (libFuzzer's final coverage and feature counts), corpus size and findings; exits 1 on a finding.
+# A timeout whose input runs within the limit when run again is a stall of the (shared) machine, kept as
+# stall-* and not counted; fuzzing then goes on for the seconds left, so the runs add up to SECONDS.
 set -euo pipefail
 root=$(pwd)
 [[ -f tests/fuzz/fuzz_util.hpp ]] || { echo "fuzz.sh: run from the source root" >&2; exit 2; }
@@ -104,35 +106,47 @@ run() {  # run TARGET SECONDS: fuzz, then print the figures; returns 1 on a find
   [[ -d $seeddir ]] || seeddir=
   local before
   before=$(count_findings "$findings")
-  local began=$SECONDS
-  touch "$log.start"
-  set +e
-  # -jobs/-workers run independent processes; their logs go to fuzz-N.log in the working directory.
-  (cd "$findings" && ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:allocator_may_return_null=0} \
-    UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1} \
-    GAS_FUZZ_TARGET=$t "$fuzz_dir/bin/gas_fuzz" "$corpus" $seeddir "${dict[@]}" -max_total_time="$secs" -max_len="$(max_len "$t")" \
-    -timeout=$timeout -rss_limit_mb=$rss_limit -malloc_limit_mb=$malloc_limit -print_final_stats=1 \
-    -artifact_prefix="$findings/" -reload=0 $( ((jobs > 1)) && echo "-jobs=$jobs -workers=$jobs" ) ) > "$log" 2>&1
-  local rc=$?
-  set -e
+  local began=$SECONDS left=$secs rc=0
+  : > "$log"
+  # A shared, loaded machine can stall a process (another job's SIGSTOP, swapping) for longer than -timeout:
+  # libFuzzer then stops at a timeout whose input, run again, finishes within the limit. That is a stall, not a
+  # hang: the input is kept as stall-*, reported and not counted, and fuzzing goes on for the seconds left (the
+  # corpus carries over), so that the runs add up to SECONDS; the figures printed are their sums.
+  while :; do
+    touch "$log.start"
+    set +e
+    # -jobs/-workers run independent processes; their logs go to fuzz-N.log in the working directory.
+    (cd "$findings" && ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:allocator_may_return_null=0} \
+      UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1} \
+      GAS_FUZZ_TARGET=$t "$fuzz_dir/bin/gas_fuzz" "$corpus" $seeddir "${dict[@]}" -max_total_time="$left" \
+      -max_len="$(max_len "$t")" -timeout=$timeout -rss_limit_mb=$rss_limit -malloc_limit_mb=$malloc_limit \
+      -print_final_stats=1 -artifact_prefix="$findings/" -reload=0 \
+      $( ((jobs > 1)) && echo "-jobs=$jobs -workers=$jobs" ) ) >> "$log" 2>&1
+    rc=$?
+    set -e
+    local f stalled=0
+    for f in $(find "$findings" -type f -name 'timeout-*' -newer "$log.start" 2>/dev/null); do
+      if (cd "$findings" && GAS_FUZZ_TARGET=$t timeout $((timeout * 3)) "$fuzz_dir/bin/gas_fuzz" -timeout=$timeout \
+          -rss_limit_mb=$rss_limit -malloc_limit_mb=$malloc_limit "$f") > "$log.rerun" 2>&1; then
+        mv "$f" "${f/timeout-/stall-}"
+        echo "  $t: $(basename "$f") did not time out when run again: a stall of the machine, not counted" >&2
+        stalled=1
+        rc=0
+      fi
+    done
+    left=$((secs - (SECONDS - began)))
+    if ((stalled && rc == 0 && left >= 15)); then
+      echo "  $t: continuing for the $left s left" >&2
+      continue
+    fi
+    break
+  done
   local took=$((SECONDS - began))  # less than asked when a finding stopped the run
   local after execs cov ft
   after=$(count_findings "$findings")
   execs=$(grep -o 'stat::number_of_executed_units: *[0-9]*' "$log" | awk '{s += $2} END {print s + 0}' || true)
   cov=$(grep -o 'cov: [0-9]*' "$log" | tail -n 1 | awk '{print $2}' || true)
   ft=$(grep -o 'ft: [0-9]*' "$log" | tail -n 1 | awk '{print $2}' || true)
-  # A shared, loaded machine can stall a process for longer than -timeout: a timeout whose input then runs
-  # within the limit is a stall, not a hang; it is kept as stall-* and reported, not counted.
-  local f
-  for f in $(find "$findings" -type f -name 'timeout-*' -newer "$log.start" 2>/dev/null); do
-    if (cd "$findings" && GAS_FUZZ_TARGET=$t timeout $((timeout * 3)) "$fuzz_dir/bin/gas_fuzz" -timeout=$timeout \
-        -rss_limit_mb=$rss_limit -malloc_limit_mb=$malloc_limit "$f") > "$log.rerun" 2>&1; then
-      mv "$f" "${f/timeout-/stall-}"
-      echo "  $t: $(basename "$f") did not time out when run again: a stall of the machine, not counted" >&2
-      after=$((after - 1))
-      rc=0
-    fi
-  done
   local new=$((after - before)) status=ok
   if ((rc != 0)) || ((new > 0)); then status=FINDING; fi
   printf 'fuzz %-14s %5ss  execs %-9s cov %-5s ft %-6s corpus %-5s findings %s (%s)\n' "$t" "$took" "$execs" \
