@@ -10,8 +10,10 @@
 // An error on any rank ends the whole job (MPI_Abort) with the message and exit status 1, or 2 for a
 // configuration error, so no rank waits forever in a collective.
 
+#include <chrono>
 #include <cstdio>
 #include <exception>
+#include <thread>
 
 #include <gas/gas.hpp>
 #include <gas/dist/mpi_comm.hpp>
@@ -38,7 +40,12 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "gas-train-mpi (rank %d): error: %s\n", comm.rank(), e.what());
     status = 1;
   }
-  // A failed rank cannot leave the others waiting in a collective: end the job.
-  if (status == 1 || status == 2) gas::dist::abort_job(status);
+  // A failed rank cannot leave the others waiting in a collective: end the job. When every rank fails alike (a
+  // configuration error), rank 0's abort comes first and ends the others: OpenMPI 4.1's mpirun can crash when all
+  // ranks abort at the same moment.
+  if (status == 1 || status == 2) {
+    if (comm.rank() != 0) std::this_thread::sleep_for(std::chrono::milliseconds(500));
+    gas::dist::abort_job(status);
+  }
   return status;
 }

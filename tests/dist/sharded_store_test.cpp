@@ -119,3 +119,21 @@ TEST_CASE("ShardedStore: one epoch of halo pulls moves the bytes the scale model
     }
   }
 }
+
+TEST_CASE("ShardedStore: a pull sees every rank's pushes of the same step (staleness: never older than the owner's newest)") {
+  const std::vector<std::int64_t> ptr{0, 30, 60, 90};
+  const gas::dist::Ownership own(ptr, 3);
+  gas::dist::run_threads(3, [&](gas::dist::Communicator& comm) {
+    Store store(comm, own, gas::history::HostStore<float>(30, 2));
+    std::vector<gas::node_id> mine, all;
+    for (gas::node_id v = store.begin(); v < store.end(); ++v) mine.push_back(v);
+    for (gas::node_id v = 0; v < 90; ++v) all.push_back(v);
+    for (int step = 1; step <= 3; ++step) {
+      // A training step: push this layer's own rows, then pull (the pull is the collective that orders them).
+      store.push(mine, gas::Tensor<float>(30, 2, static_cast<float>(step)).view());
+      gas::Tensor<float> out(90, 2);
+      store.pull(all, out.view());
+      for (std::int64_t i = 0; i < 90; ++i) REQUIRE(out(i, 1) == static_cast<float>(step));
+    }
+  });
+}

@@ -50,11 +50,12 @@ public:
   /// communicator's size is not the ownership's rank count.
   ShardedStore(Communicator& comm, Ownership ownership, Inner inner)
       : comm_(&comm), own_(std::move(ownership)), inner_(std::move(inner)), width_(inner_.width()) {
-    GAS_CHECK(comm.size() == ownership.ranks(), value_error,
+    // own_ holds the ownership now (the argument was moved from).
+    GAS_CHECK(comm.size() == own_.ranks(), value_error,
               "the communicator has " << comm.size() << " ranks but the ownership splits the nodes over "
-                                      << ownership.ranks());
-    GAS_CHECK(inner_.num_nodes() == ownership.size(comm.rank()), shape_error,
-              "rank " << comm.rank() << " owns " << ownership.size(comm.rank()) << " nodes but its store has "
+                                      << own_.ranks());
+    GAS_CHECK(inner_.num_nodes() == own_.size(comm.rank()), shape_error,
+              "rank " << comm.rank() << " owns " << own_.size(comm.rank()) << " nodes but its store has "
                       << inner_.num_nodes() << " rows");
     begin_ = own_.begin(comm.rank());
     end_ = own_.end(comm.rank());

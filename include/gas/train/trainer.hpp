@@ -651,13 +651,26 @@ private:
       tape.backward(loss);
       loss_value = model_->io().queue_loss(tape, loss, static_cast<double>(rows.size()));
     }
+    // One collective for all the gradients: concatenated, summed, divided, put back (each element's sum runs in rank
+    // order either way, so the bits are those of one collective per parameter).
+    std::size_t total = 0;
     for (auto* p : params) {
-      auto& g = p->grad;
-      if (g.rows() != p->value.rows() || g.cols() != p->value.cols()) p->zero_grad();
-      const std::span<T> values(g.data(), static_cast<std::size_t>(g.size()));
-      comm.allreduce_sum(values);
-      if (contributors != 1)
-        for (auto& v : values) v /= static_cast<T>(contributors);
+      if (p->grad.rows() != p->value.rows() || p->grad.cols() != p->value.cols()) p->zero_grad();
+      total += static_cast<std::size_t>(p->grad.size());
+    }
+    grad_buffer_.resize(total);
+    std::size_t at = 0;
+    for (auto* p : params) {
+      std::copy_n(p->grad.data(), p->grad.size(), grad_buffer_.data() + at);
+      at += static_cast<std::size_t>(p->grad.size());
+    }
+    comm.allreduce_sum(std::span<T>(grad_buffer_));
+    if (contributors != 1)
+      for (auto& v : grad_buffer_) v /= static_cast<T>(contributors);
+    at = 0;
+    for (auto* p : params) {
+      std::copy_n(grad_buffer_.data() + at, p->grad.size(), p->grad.data());
+      at += static_cast<std::size_t>(p->grad.size());
     }
     if (options_.grad_clip) clipper_.clip(params, *options_.grad_clip);
     optimizer.step();
@@ -938,6 +951,7 @@ private:
   std::vector<node_id> inverse_;            // original id -> prepared row (empty: identity, full mode)
   std::optional<loader::EvalLoader> eval_loader_;  // over prep_.data.graph: declared after it, destroyed first
   std::optional<dist::Ownership> own_;  // distributed fit: which parts each rank owns
+  std::vector<T> grad_buffer_;          // distributed fit: every gradient, concatenated for the one sum per step
   bool fitted_ = false;
   train::GradClipper<T, Backend> clipper_;  // its scratch is kept step after step
   models::detail::BackendGraph<Backend> full_graph_;  // full mode's graph on the backend (a device copy)
