@@ -2,6 +2,8 @@
 // GPU cases skip (not fail) without a GPU; the others check launch configuration and argument validation.
 #include <doctest/doctest.h>
 
+#include <algorithm>
+#include <cstddef>
 #include <cstdint>
 #include <vector>
 
@@ -10,6 +12,7 @@
 #include <gas/cuda/kernels/gather.cuh>
 #include <gas/cuda/kernels/launch.hpp>
 #include <gas/cuda/kernels/spmm.cuh>
+#include <gas/cuda/kernels/transpose.cuh>
 #include <gas/cuda/stream.hpp>
 #include <gas/ops/arithmetic.hpp>
 #include <gas/ops/gather.hpp>
@@ -223,4 +226,35 @@ TEST_CASE("cuda_scatter_add_rows_matches_host" * doctest::skip(no_gpu)) {
   const auto grad = dgx.to_host();
   gas_test::check_close<float>(out, gas_test::as_span(y.value()), 0.0);
   gas_test::check_close<float>(grad, gas_test::as_span(x.grad()), 0.0);
+}
+
+// The transposed index built on the device (the history pipeline's stages) is the host's Csr::transposed_index, bit
+// for bit: skewed degrees, empty rows and columns, repeated entries, and an empty graph.
+TEST_CASE("cuda_build_transpose_equals_the_host_index" * doctest::skip(no_gpu)) {
+  for (const bool empty : {false, true}) {
+    CAPTURE(empty);
+    const gas::Graph graph = empty ? gas::Graph(5, 7, std::vector<std::int64_t>(6, 0), {}, {})
+                                   : gas_test::random_graph(300, 211, 81, false);
+    gas::cuda::Stream stream;
+    const cudaStream_t s = stream.get();
+    const gas::cuda::DeviceCsr csr(graph, s, false);
+    const std::int64_t nnz = graph.num_edges(), cols = graph.cols();
+    gas::cuda::DeviceBuffer<std::int64_t> offsets(static_cast<std::size_t>(cols + 1), s), edges(static_cast<std::size_t>(nnz), s);
+    gas::cuda::DeviceBuffer<gas::node_id> rows(static_cast<std::size_t>(nnz), s);
+    const std::size_t bytes = gas::cuda::transpose_scratch_bytes(nnz, cols);
+    gas::cuda::DeviceBuffer<std::byte> scratch(bytes + 1, s);
+    // An odd offset: build_transpose aligns its own pieces.
+    gas::cuda::build_transpose(csr.view(), offsets.data(), rows.data(), edges.data(), scratch.data() + 1, bytes, s);
+    if (bytes > 0)
+      CHECK_THROWS_AS(gas::cuda::build_transpose(csr.view(), offsets.data(), rows.data(), edges.data(), scratch.data(),
+                                                 bytes - 1, s),
+                      gas::value_error);
+    const auto t = graph.transposed_index();
+    const auto o = offsets.to_host();
+    const auto r = rows.to_host();
+    const auto e = edges.to_host();
+    CHECK(std::equal(o.begin(), o.end(), t->offsets.begin()));
+    CHECK(std::equal(r.begin(), r.end(), t->rows.begin()));
+    CHECK(std::equal(e.begin(), e.end(), t->edges.begin()));
+  }
 }

@@ -2,9 +2,10 @@
 /// @brief `DeviceCsr`: a `gas::Graph` copied to the device, with the stable transposed index the backward
 /// passes scatter through; `DeviceCsrView` is its plain-pointer form that kernels take by value.
 ///
-/// The transpose is built on the host, where the loader builds the batch adjacency anyway: a stable counting
-/// sort (Csr::transposed_index), O(E), so every column lists its entries in row order. Gradients that
-/// flow against the edges then sum in a fixed order on the device too, with no atomics.
+/// Every column of the transpose lists its entries in row order, so gradients that flow against the edges sum in a
+/// fixed order on the device too, with no atomics. A DeviceCsr made from a Graph uploads the host's stable counting
+/// sort (Csr::transposed_index); the history pipeline's stages upload the CSR only and build the same index on the
+/// device (cuda::build_transpose, kernels/transpose.cuh).
 
 #include <cuda_runtime.h>
 
@@ -36,7 +37,8 @@ struct DeviceCsrView {
 };
 
 /// @brief A CSR matrix and its transposed index in pinned host memory (a pipeline's batch stage), the source of
-/// DeviceCsr::upload_async. `weights` is null for an unweighted graph.
+/// DeviceCsr::upload_async. `weights` is null for an unweighted graph; the transposed index's arrays are null when the
+/// caller builds it on the device instead (cuda::build_transpose into transpose_arrays()).
 struct CsrStage {
   std::int64_t rows = 0, cols = 0, nnz = 0;
   const std::int64_t* indptr = nullptr;     // (rows + 1)
@@ -96,12 +98,23 @@ public:
     put(indptr_.data(), stage.indptr, rows_ + 1, stream);
     put(indices_.data(), stage.indices, nnz_, stream);
     if (has_weights_) put(weights_.data(), stage.weights, nnz_, stream);
-    put(t_offsets_.data(), stage.t_offsets, cols_ + 1, stream);
-    put(t_rows_.data(), stage.t_rows, nnz_, stream);
-    put(t_edges_.data(), stage.t_edges, nnz_, stream);
+    if (stage.t_offsets != nullptr) {
+      put(t_offsets_.data(), stage.t_offsets, cols_ + 1, stream);
+      put(t_rows_.data(), stage.t_rows, nnz_, stream);
+      put(t_edges_.data(), stage.t_edges, nnz_, stream);
+    }
     host_indptr_.assign(stage.indptr, stage.indptr + rows_ + 1);  // within the reserved capacity
     return grown;
   }
+
+  /// @brief The transposed index's device arrays (capacity as reserved), for a caller that builds the index on the
+  /// device after an upload_async whose stage carried none; it must do so on the upload's stream, before any reader.
+  struct TransposeArrays {
+    std::int64_t* offsets;
+    node_id* rows;
+    std::int64_t* edges;
+  };
+  [[nodiscard]] TransposeArrays transpose_arrays() { return {t_offsets_.data(), t_rows_.data(), t_edges_.data()}; }
 
   /// @brief The plain-pointer form for launchers.
   [[nodiscard]] DeviceCsrView view() const {

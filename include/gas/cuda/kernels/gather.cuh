@@ -134,18 +134,57 @@ constexpr std::size_t invert_align256(std::size_t bytes) { return (bytes + 255) 
 
 }  // namespace detail
 
-/// @brief The bytes of scratch invert_index_into needs for `n` positions over `targets` targets: the positions,
-/// the sorted keys and the radix sort's temporaries, with room to align them. 0 for no positions. Makes no
-/// allocation (CUB only reports a size); throws value_error for sizes check_invert rejects.
-inline std::size_t invert_index_scratch_bytes(std::int64_t n, std::int64_t targets) {
-  detail::check_invert(n, targets, "cuda::invert_index_scratch_bytes");
+/// @brief The bytes of scratch group_by_target needs for `n` positions over `targets` targets with V positions: the
+/// positions, the sorted targets and the radix sort's temporaries, with room to align them. 0 for no positions. Makes
+/// no allocation (CUB only reports a size); throws value_error for sizes check_invert rejects.
+template <class V>
+std::size_t group_by_target_scratch_bytes(std::int64_t n, std::int64_t targets) {
+  detail::check_invert(n, targets, "cuda::group_by_target_scratch_bytes");
   if (n == 0) return 0;
   std::size_t temp_bytes = 0;
-  const node_id* none_in = nullptr;
-  node_id* none_out = nullptr;
-  GAS_CUDA_CHECK(cub::DeviceRadixSort::SortPairs(nullptr, temp_bytes, none_in, none_out, none_in, none_out, n, 0,
-                                                 detail::invert_end_bit(targets), cudaStream_t{}));
-  return 255 + 2 * detail::invert_align256(static_cast<std::size_t>(n) * sizeof(node_id)) + temp_bytes;
+  GAS_CUDA_CHECK(cub::DeviceRadixSort::SortPairs(nullptr, temp_bytes, static_cast<const node_id*>(nullptr),
+                                                 static_cast<node_id*>(nullptr), static_cast<const V*>(nullptr),
+                                                 static_cast<V*>(nullptr), n, 0, detail::invert_end_bit(targets),
+                                                 cudaStream_t{}));
+  const auto count = static_cast<std::size_t>(n);
+  return 255 + detail::invert_align256(count * sizeof(V)) + detail::invert_align256(count * sizeof(node_id)) +
+         temp_bytes;
+}
+
+/// @brief Groups the positions 0..n-1 of a device index (entries in [0, targets), validated by whoever built it) by
+/// target, stably: `order` (n) receives the positions sorted by target (increasing within a target) and `ptr`
+/// (targets + 1) each target's first slot. `scratch` holds at least group_by_target_scratch_bytes<V>(n, targets)
+/// bytes, any alignment. Queued on `stream`: an iota, cub::DeviceRadixSort::SortPairs over the targets' significant
+/// bits, and a binary search per target. Throws value_error naming `what` for bad sizes or too little scratch.
+template <class V>
+void group_by_target(const node_id* index, std::int64_t n, std::int64_t targets, std::int64_t* ptr, V* order,
+                     void* scratch, std::size_t scratch_bytes, cudaStream_t stream, const char* what) {
+  detail::check_invert(n, targets, what);
+  if (n == 0) {  // every group is empty
+    GAS_CUDA_CHECK(cudaMemsetAsync(ptr, 0, static_cast<std::size_t>(targets + 1) * sizeof(std::int64_t), stream));
+    return;
+  }
+  const std::size_t needed = group_by_target_scratch_bytes<V>(n, targets);
+  GAS_CHECK(scratch_bytes >= needed, value_error, what << ": " << scratch_bytes << " bytes of scratch, " << needed << " needed");
+  // Carve the scratch at 256-byte boundaries: the positions, the sorted targets, then CUB's temporaries.
+  const auto base = reinterpret_cast<std::uintptr_t>(scratch);
+  const std::uintptr_t aligned = (base + 255) / 256 * 256;
+  const std::size_t positions_bytes = detail::invert_align256(static_cast<std::size_t>(n) * sizeof(V));
+  const std::size_t sorted_bytes = detail::invert_align256(static_cast<std::size_t>(n) * sizeof(node_id));
+  auto* positions = reinterpret_cast<V*>(aligned);
+  auto* sorted = reinterpret_cast<node_id*>(aligned + positions_bytes);
+  void* temp = reinterpret_cast<void*>(aligned + positions_bytes + sorted_bytes);
+  std::size_t temp_bytes = scratch_bytes - static_cast<std::size_t>(aligned - base) - positions_bytes - sorted_bytes;
+  detail::launch_elementwise(kernels::Iota<V>{positions}, n, what, stream);
+  GAS_CUDA_CHECK(cub::DeviceRadixSort::SortPairs(temp, temp_bytes, index, sorted, positions, order, n, 0,
+                                                 detail::invert_end_bit(targets), stream));
+  detail::launch_elementwise(kernels::GroupOffsets<node_id>{sorted, n, ptr}, targets + 1, what, stream);
+}
+
+/// @brief The bytes of scratch invert_index_into needs for `n` positions over `targets` targets. 0 for no positions.
+/// Makes no allocation; throws value_error for sizes check_invert rejects.
+inline std::size_t invert_index_scratch_bytes(std::int64_t n, std::int64_t targets) {
+  return group_by_target_scratch_bytes<node_id>(n, targets);
 }
 
 /// @brief invert_index into memory the caller owns (a tape node's tensors, so a warm step allocates nothing):
@@ -154,27 +193,7 @@ inline std::size_t invert_index_scratch_bytes(std::int64_t n, std::int64_t targe
 /// the host op that built them). Queued on `stream`; throws value_error for bad sizes or too little scratch.
 inline void invert_index_into(const node_id* index, std::int64_t n, std::int64_t targets, std::int64_t* ptr,
                               node_id* order, void* scratch, std::size_t scratch_bytes, cudaStream_t stream) {
-  detail::check_invert(n, targets, "cuda::invert_index_into");
-  if (n == 0) {  // every group is empty
-    GAS_CUDA_CHECK(cudaMemsetAsync(ptr, 0, static_cast<std::size_t>(targets + 1) * sizeof(std::int64_t), stream));
-    return;
-  }
-  const std::size_t needed = invert_index_scratch_bytes(n, targets);
-  GAS_CHECK(scratch_bytes >= needed, value_error,
-            "cuda::invert_index_into: " << scratch_bytes << " bytes of scratch, " << needed << " needed");
-  // Carve the scratch at 256-byte boundaries: the positions, the sorted keys, then CUB's temporaries.
-  const auto base = reinterpret_cast<std::uintptr_t>(scratch);
-  const std::uintptr_t aligned = (base + 255) / 256 * 256;
-  const std::size_t keys_bytes = detail::invert_align256(static_cast<std::size_t>(n) * sizeof(node_id));
-  auto* positions = reinterpret_cast<node_id*>(aligned);
-  auto* sorted = reinterpret_cast<node_id*>(aligned + keys_bytes);
-  void* temp = reinterpret_cast<void*>(aligned + 2 * keys_bytes);
-  std::size_t temp_bytes = scratch_bytes - static_cast<std::size_t>(aligned - base) - 2 * keys_bytes;
-  detail::launch_elementwise(kernels::Iota<node_id>{positions}, n, "cuda::invert_index_into", stream);
-  GAS_CUDA_CHECK(cub::DeviceRadixSort::SortPairs(temp, temp_bytes, index, sorted, positions, order, n, 0,
-                                                 detail::invert_end_bit(targets), stream));
-  detail::launch_elementwise(kernels::GroupOffsets<node_id>{sorted, n, ptr}, targets + 1, "cuda::invert_index_into",
-                             stream);
+  group_by_target(index, n, targets, ptr, order, scratch, scratch_bytes, stream, "cuda::invert_index_into");
 }
 
 /// @brief Inverts the device index (n entries, each in [0, targets): the caller validated them on the host,
