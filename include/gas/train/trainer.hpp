@@ -442,7 +442,8 @@ public:
                                      : full_eval(tape, prep);
         // A rank's inference writes its own rows only (the others stay 0): the sum over ranks is every row, exactly,
         // and the same on every rank, so all ranks score alike and select the same epoch.
-        if (options_.comm != nullptr) options_.comm->allreduce_sum(std::span<T>(logits.data(), static_cast<std::size_t>(logits.size())));
+        if (options_.comm != nullptr)
+          options_.comm->allreduce_sum(std::span<T>(logits.data(), static_cast<std::size_t>(logits.size())));
         record.train = score(logits, prep, prep.data.splits[0].train);  // the prepared copy holds the chosen split only
         record.val = score(logits, prep, prep.data.splits[0].val);
         record.test = score(logits, prep, prep.data.splits[0].test);
