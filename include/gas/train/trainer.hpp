@@ -593,19 +593,25 @@ private:
   std::optional<double> train_step(autograd::Tape<T, Backend>& tape, autograd::Var<T, Backend> out, train::Adam<T, Backend>& optimizer,
                     const std::vector<autograd::Parameter<T, Backend>*>& params) {
     const std::span<const node_id> rows(local_rows_);
-    const std::span<const std::int32_t> labels(local_labels_);
-    auto loss = prep_.data.is_multi_label() ? ops::bce_with_logits(out, local_multi_, rows)
-                                                   : ops::cross_entropy(out, labels, rows);
-    // A model with a loss-side Lipschitz regularizer (GIN with nn::reg::NoisePerturbation) reports the penalty of the
-    // forward pass just run; it joins the loss with weight 1, as in the reference.
-    if constexpr (Model::traits.regularization)
-      if (const auto penalty = model_->regularization_loss(tape)) loss = ops::add(loss, *penalty);
+    auto loss = step_loss(tape, out);
     optimizer.zero_grad();
     tape.backward(loss);
     if (options_.grad_clip) clipper_.clip(params, *options_.grad_clip);  // queued on the device: no wait
     optimizer.step();
     model_->end_step(tape);  // the step's batch buffers may be recycled once the device gets here
     return model_->io().queue_loss(tape, loss, static_cast<double>(rows.size()));
+  }
+
+  /// The loss over the training rows set by set_targets: cross-entropy, or BCE for multi-label targets. A model with a
+  /// loss-side Lipschitz regularizer (GIN with nn::reg::NoisePerturbation) reports the penalty of the forward pass
+  /// just run; it joins the loss with weight 1, as in the reference.
+  autograd::Var<T, Backend> step_loss(autograd::Tape<T, Backend>& tape, autograd::Var<T, Backend> out) {
+    const std::span<const node_id> rows(local_rows_);
+    auto loss = prep_.data.is_multi_label() ? ops::bce_with_logits(out, local_multi_, rows)
+                                            : ops::cross_entropy(out, std::span<const std::int32_t>(local_labels_), rows);
+    if constexpr (Model::traits.regularization)
+      if (const auto penalty = model_->regularization_loss(tape)) loss = ops::add(loss, *penalty);
+    return loss;
   }
 
   std::uint64_t next_seed() { return counter_hash(options_.seed, detail::trainer_seed_stream, step_++); }
@@ -644,13 +650,9 @@ private:
     std::optional<double> loss_value;
     optimizer.zero_grad();
     if (!local_rows_.empty()) {
-      const std::span<const node_id> rows(local_rows_);
-      auto loss = prep_.data.is_multi_label() ? ops::bce_with_logits(out, local_multi_, rows)
-                                              : ops::cross_entropy(out, std::span<const std::int32_t>(local_labels_), rows);
-      if constexpr (Model::traits.regularization)
-        if (const auto penalty = model_->regularization_loss(tape)) loss = ops::add(loss, *penalty);
+      auto loss = step_loss(tape, out);
       tape.backward(loss);
-      loss_value = model_->io().queue_loss(tape, loss, static_cast<double>(rows.size()));
+      loss_value = model_->io().queue_loss(tape, loss, static_cast<double>(local_rows_.size()));
     }
     // One collective for all the gradients: concatenated, summed, divided, put back (each element's sum runs in rank
     // order either way, so the bits are those of one collective per parameter).
