@@ -89,6 +89,12 @@ case "$cmd" in
       name=$(basename "$t")
       limit=$((suite_budget - (SECONDS - suite_start)))
       [ $limit -gt 120 ] && limit=120
+      if [ "$name" = test_cuda_dist_nccl ]; then  # NCCL's ranks start under MPI, which the device image may lack
+        if ! command -v mpirun > /dev/null; then echo "$name: skipped (no mpirun here)"; continue; fi
+        step "$name" "$limit" "$out/$name.log" bench mpirun --allow-run-as-root -np 1 "$t"
+        [ "$rc" = 0 ] || [ "$rc" = 77 ] || failed=1
+        continue
+      fi
       step "$name" "$limit" "$out/$name.log" test "$t"
       [ "$rc" = 0 ] || [ "$rc" = skipped ] || failed=1
     done

@@ -25,9 +25,10 @@ root=$(pwd)
 [ -f "$root/include/gas/gas.hpp" ] || { echo "run from the source root" >&2; exit 2; }
 
 # Threaded tests: the loader (prefetch thread), the history ops (OpenMP gathers/scatters and push_and_pull), the
-# models and Trainer (OpenMP GEMM and elementwise loops, the loader thread), the OpenMP ops.
+# models and Trainer (OpenMP GEMM and elementwise loops, the loader thread), the OpenMP ops, and the distributed code
+# on thread ranks (dist/thread_comm.hpp: one thread per rank, collectives through shared memory).
 tsan_tests="loader_train_loader loader_eval_loader history_store history_push_and_pull ops_spmm ops_gather
-            models_gcn train_trainer"
+            models_gcn train_trainer dist_comm dist_sharded_store dist_trainer"
 
 common=(-Dcuda=disabled -Dbenchmarks=false -Dexamples=false -Dfetch=disabled -Dbuildtype=debugoptimized)
 if [ "$kind" = asan ]; then

@@ -3,7 +3,11 @@
 validation metric and best epoch); two ranks are reproducible bit for bit; the report has the collectives' figures;
 what the distributed trainer cannot do yet, and a part count the ranks cannot share, are configuration errors.
 
-usage: mpi_check.py MPIRUN GAS_TRAIN GAS_TRAIN_MPI DATA_DIR
+usage: mpi_check.py MPIRUN GAS_TRAIN GAS_TRAIN_MPI DATA_DIR          (host: gas-train, gas-train-mpi)
+       mpi_check.py MPIRUN GAS_TRAIN_CUDA GAS_TRAIN_CUDA_MPI DATA_DIR gpu
+The second form checks the device programs: without a GPU, that the distributed one ends cleanly with a cuda_error,
+then exits 77 (skipped); with one GPU, its two ranks share it through MPI (GAS_TRANSPORT=mpi: NCCL needs a GPU per
+rank); with two or more, they talk over NCCL.
 """
 import json
 import os
@@ -12,7 +16,16 @@ import sys
 import tempfile
 
 
-def main(mpirun, gas_train, gas_train_mpi, data):
+def gpu_count():
+    """NVIDIA GPUs that nvidia-smi lists (0 without the tool or a driver)."""
+    try:
+        r = subprocess.run(["nvidia-smi", "-L"], capture_output=True, text=True, timeout=60)
+        return sum(1 for line in r.stdout.splitlines() if line.startswith("GPU ")) if r.returncode == 0 else 0
+    except (OSError, subprocess.SubprocessError):
+        return 0
+
+
+def main(mpirun, gas_train, gas_train_mpi, data, mode="host"):
     cora = os.path.join(data, "planetoid", "cora")
     spec = ("planetoid:" + cora) if os.path.isdir(cora) else "sbm:nodes=2000,classes=4,features=16,seed=1"
     common = ["--dataset", spec, "--model", "gcn", "--runs", "2", "--epochs", "40", "--num-parts", "8",
@@ -23,6 +36,17 @@ def main(mpirun, gas_train, gas_train_mpi, data):
     # while ending an aborted job: mpirun is not ours to test, so it runs without it.
     env = {k: v for k, v in os.environ.items() if k != "MALLOC_PERTURB_"}
     failures = 0
+    if mode == "gpu":
+        gpus = gpu_count()
+        if gpus == 0:
+            r = subprocess.run(mpi + ["1", gas_train_mpi] + common, capture_output=True, text=True, timeout=600, env=env)
+            if r.returncode != 1 or "cuda_error" not in r.stderr:
+                print(f"FAIL without a GPU: exit {r.returncode}, stderr {r.stderr.strip()[-300:]!r}")
+                return 1
+            print("ok   without a GPU: a cuda_error, exit 1; skipped")
+            return 77
+        if gpus < 2:
+            env["GAS_TRANSPORT"] = "mpi"
     with tempfile.TemporaryDirectory() as tmp:
         def train(cmd, name):
             out = os.path.join(tmp, name + ".json")
@@ -75,4 +99,4 @@ def main(mpirun, gas_train, gas_train_mpi, data):
 
 
 if __name__ == "__main__":
-    sys.exit(main(*sys.argv[1:5]))
+    sys.exit(main(*sys.argv[1:6]))

@@ -20,13 +20,26 @@ python3 "$E/rewrite.py" > "$B/rewrite.log"
   $CXX $INC -c "$E/rt/emu_runtime.cpp" -o "$B/emu_runtime.o"
 [ -f "$B/doctest_main.o" ] || { printf '#define DOCTEST_CONFIG_IMPLEMENT_WITH_MAIN\n#include <doctest/doctest.h>\n' > "$B/doctest_main.cpp"; $CXX -c "$B/doctest_main.cpp" -o "$B/doctest_main.o"; }
 TESTS="$*"
-[ -z "$TESTS" ] && TESTS="device_test memory_test tensor_test spmm_matches_host ops_matches_host loss_matches_host elementwise_tape_matches_host dense_tape_matches_host graph_tape_matches_host models_tape_matches_host custom_op_test pipeline_test"
+[ -z "$TESTS" ] && TESTS="device_test memory_test tensor_test spmm_matches_host ops_matches_host loss_matches_host elementwise_tape_matches_host dense_tape_matches_host graph_tape_matches_host models_tape_matches_host custom_op_test pipeline_test dist_nccl_test"
 for t in $TESTS; do
   src=$EMU_GEN/tests/cuda/$t.cu
-  if [ -f "$t" ]; then src=$B/src/$(basename "$t"); python3 "$E/rewrite.py" "$t" "$src"; t=$(basename "$t" .cu); fi
+  dir_inc=
+  if [ -f "$t" ]; then
+    src=$B/src/$(basename "$t"); python3 "$E/rewrite.py" "$t" "$src"
+    # The program's own headers beside it (examples/gas_train/*.hpp), rewritten alike.
+    for h in "$(dirname "$t")"/*.hpp; do [ -f "$h" ] && python3 "$E/rewrite.py" "$h" "$B/src/$(basename "$h")"; done
+    dir_inc=-I$B/src
+    t=$(basename "$t" .cu)
+  fi
   if [ ! -f "$src" ]; then echo "== $t: skipped, no source (tests/cuda/$t.cu or a .cu path)"; continue; fi
   echo "== $t"
-  $CXX $INC -x c++ -c "$src" -o "$B/$t.o"
+  # A program of NCCL ranks (gas/dist/nccl_comm.hpp) links the emulated NCCL, which runs over MPI (rt/emu_nccl.cpp).
+  nccl=; mpi_compile=; mpi_link=
+  if grep -q 'gas/dist/nccl_comm.hpp' "$src"; then
+    mpi_compile=$(mpicxx --showme:compile); mpi_link=$(mpicxx --showme:link); nccl=$B/emu_nccl.o
+    [ "$nccl" -nt "$E/rt/emu_nccl.cpp" ] || $CXX $INC $mpi_compile -c "$E/rt/emu_nccl.cpp" -o "$nccl"
+  fi
+  $CXX $INC $dir_inc $mpi_compile -x c++ -c "$src" -o "$B/$t.o"
   main=$B/doctest_main.o; grep -q '^int main' "$src" && main=  # a benchmark brings its own main
-  $CXX "$B/$t.o" "$B/emu_runtime.o" $main -o "$B/$t" -lz -llzma -lmetis
+  $CXX "$B/$t.o" "$B/emu_runtime.o" $nccl $main -o "$B/$t" -lz -llzma -lmetis $mpi_link
 done

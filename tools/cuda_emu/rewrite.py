@@ -2,7 +2,7 @@
 """Copies the sources that need it into $EMU_GEN/include and $EMU_GEN/tests (EMU_GEN: the generated tree under the
 emulation's build folder), rewriting only:
   * every kernel launch  NAME<<<cfg>>>(args)  ->  (::gas_emu::Launch("NAME", cfg) * [](auto... a_) { NAME(a_...); })(args)
-  * gas/gas.hpp: `#if defined(__CUDACC__)` around the CUDA includes -> `#if 1`
+  * gas/gas.hpp: `#if defined(__CUDACC__)` around the CUDA includes -> `#if 1` (also in an extra source, IN OUT)
   * gas/cuda/error.hpp: drop the `#error` that demands nvcc.
 Nothing else changes; the kernel bodies are the project's."""
 import os, re, sys
@@ -55,6 +55,8 @@ def write(path, text):
 
 if len(sys.argv) == 3:  # rewrite one extra source: rewrite.py IN OUT
     text, c = rewrite_launches(open(sys.argv[1]).read())
+    # A program's own code (examples/gas_train) keeps its device parts under defined(__CUDACC__), as gas.hpp does.
+    text = text.replace('#if defined(__CUDACC__)', '#if 1  /* emulation: was defined(__CUDACC__) */')
     write(sys.argv[2], text)
     sys.exit(0)
 

@@ -22,7 +22,21 @@
 
 #include "gas/core/check.hpp"
 
+struct CUstream_st;  // cudaStream_t is a CUstream_st*: named here without the CUDA headers
+
 namespace gas::dist {
+
+/// @brief What a transport that moves device memory itself offers (NcclComm): a personalized all-to-all of device
+/// buffers queued on a CUDA stream, with block sizes the ranks agreed on beforehand. Code that holds rows on a GPU
+/// (the sharded device history) uses it when the communicator has it, and stages through the host otherwise.
+class DeviceCollectives {
+public:
+  virtual void alltoallv_device(const std::byte* send, std::span<const std::int64_t> send_bytes, std::byte* recv,
+                                std::span<const std::int64_t> recv_bytes, CUstream_st* stream) = 0;
+
+protected:
+  ~DeviceCollectives() = default;
+};
 
 /// @brief Bytes and time one rank spent in collectives.
 struct CommStats {
@@ -64,10 +78,8 @@ public:
               "allgather: " << mine.size() << " bytes from each of " << size() << " ranks into " << all.size());
     const auto t0 = std::chrono::steady_clock::now();
     do_allgather(mine, all);
-    stats_.calls += 1;
-    stats_.bytes_sent += static_cast<std::int64_t>(mine.size()) * (size() - 1);
-    stats_.bytes_recv += static_cast<std::int64_t>(mine.size()) * (size() - 1);
-    stats_.seconds += std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    const auto others = static_cast<std::int64_t>(mine.size()) * (size() - 1);
+    record(others, others, t0);
   }
 
   /// @brief values = the sum over ranks of every rank's values, added in rank order (the same bits on every rank
@@ -85,7 +97,7 @@ public:
     const auto n = values.size();
     std::vector<T> part(n);
     for (std::size_t i = 0; i < n; ++i) values[i] = T{0};
-    for (int r = 0; r < p; ++r) {
+    for (int r = 0; r < p && n > 0; ++r) {  // (memcpy of nothing from a null data() is undefined)
       std::memcpy(part.data(), gather_.data() + values.size_bytes() * static_cast<std::size_t>(r), values.size_bytes());
       for (std::size_t i = 0; i < n; ++i) values[i] += part[i];
     }
@@ -98,6 +110,9 @@ public:
     allgather(std::span<const std::byte>(&none, 1), std::span<std::byte>(all));
   }
 
+  /// @brief The device collectives of a transport that has them (NcclComm), else null.
+  [[nodiscard]] virtual DeviceCollectives* device_collectives() { return nullptr; }
+
   /// @brief What this rank's collectives have moved and waited so far.
   [[nodiscard]] const CommStats& stats() const { return stats_; }
   void reset_stats() { stats_ = {}; }
@@ -107,8 +122,16 @@ protected:
                             std::vector<std::byte>& recv, std::vector<std::int64_t>& recv_bytes) = 0;
   virtual void do_allgather(std::span<const std::byte> mine, std::span<std::byte> all) = 0;
 
-private:
-  void account(std::span<const std::int64_t> send_bytes, const std::vector<std::int64_t>& recv_bytes,
+  /// Counts one collective of a transport's own (device collectives): its bytes to and from other ranks and the
+  /// time since t0.
+  void record(std::int64_t sent, std::int64_t received, std::chrono::steady_clock::time_point t0) {
+    stats_.calls += 1;
+    stats_.bytes_sent += sent;
+    stats_.bytes_recv += received;
+    stats_.seconds += std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  }
+  /// Counts one personalized exchange (the own block excluded).
+  void account(std::span<const std::int64_t> send_bytes, std::span<const std::int64_t> recv_bytes,
                std::chrono::steady_clock::time_point t0) {
     stats_.calls += 1;
     for (int r = 0; r < size(); ++r) {
@@ -119,6 +142,7 @@ private:
     stats_.seconds += std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   }
 
+private:
   CommStats stats_;
   std::vector<std::byte> gather_;  // allreduce_sum's scratch, reused
 };
@@ -137,7 +161,7 @@ protected:
     recv_bytes.assign(1, static_cast<std::int64_t>(send.size()));
   }
   void do_allgather(std::span<const std::byte> mine, std::span<std::byte> all) override {
-    std::memcpy(all.data(), mine.data(), mine.size());
+    if (!mine.empty()) std::memcpy(all.data(), mine.data(), mine.size());
   }
 };
 

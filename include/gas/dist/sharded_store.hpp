@@ -15,6 +15,7 @@
 #include <cstdint>
 #include <concepts>
 #include <cstring>
+#include <functional>
 #include <span>
 #include <string>
 #include <utility>
@@ -59,21 +60,30 @@ public:
                       << inner_.num_nodes() << " rows");
     begin_ = own_.begin(comm.rank());
     end_ = own_.end(comm.rank());
+    if constexpr (std::constructible_from<Inner, std::int64_t, std::int64_t>)
+      make_ = [](std::int64_t rows, std::int64_t w) { return Inner(rows, w); };
   }
 
   /// @brief An unbound store of a (num_nodes x width) table: what a model builds (Store(num_nodes, width)) before
   /// the partition, hence the ownership, is known. bind() gives it its rank's rows (zeros); until then every call
   /// but fill (a no-op: bind starts from zeros) throws value_error.
-  ShardedStore(std::int64_t num_nodes, std::int64_t width) : unbound_nodes_(num_nodes), width_(width) {
+  ShardedStore(std::int64_t num_nodes, std::int64_t width)
+    requires std::constructible_from<Inner, std::int64_t, std::int64_t>
+      : ShardedStore(num_nodes, width, [](std::int64_t rows, std::int64_t w) { return Inner(rows, w); }) {}
+
+  /// @brief An unbound store whose rows bind() makes with make(rows, width): for an Inner chosen at run time (a
+  /// store kind, a file per layer) that Inner(rows, width) cannot build.
+  ShardedStore(std::int64_t num_nodes, std::int64_t width, std::function<Inner(std::int64_t, std::int64_t)> make)
+      : inner_(make(0, width)), make_(std::move(make)), unbound_nodes_(num_nodes), width_(width) {
     history::detail::check_table_shape(name(), num_nodes, width);
   }
 
   /// @brief Binds an unbound store (or rebinds a bound one) to `comm` and `ownership`: this rank's rows become a new
-  /// zero-filled Inner(ownership.size(rank), width()). Throws shape_error when the ownership covers another node
-  /// count, value_error when the communicator's size is not its rank count.
-  void bind(Communicator& comm, Ownership ownership)
-    requires std::constructible_from<Inner, std::int64_t, std::int64_t>
-  {
+  /// zero-filled Inner(ownership.size(rank), width()), or what the store's make function returns. Throws shape_error
+  /// when the ownership covers another node count, value_error when the communicator's size is not its rank count or
+  /// the store was built from an Inner that (rows, width) cannot construct (it has no way to make new rows).
+  void bind(Communicator& comm, Ownership ownership) {
+    GAS_CHECK(make_ != nullptr, value_error, name() << ": a store built from its rows cannot be rebound");
     GAS_CHECK(ownership.num_nodes() == num_nodes(), shape_error,
               name() << ": the ownership covers " << ownership.num_nodes() << " nodes but the table has "
                      << num_nodes());
@@ -82,7 +92,7 @@ public:
                                       << ownership.ranks());
     comm_ = &comm;
     own_ = std::move(ownership);
-    inner_ = Inner(own_.size(comm.rank()), width_);
+    inner_ = make_(own_.size(comm.rank()), width_);
     begin_ = own_.begin(comm.rank());
     end_ = own_.end(comm.rank());
   }
@@ -91,7 +101,7 @@ public:
   /// @brief The ownership it is bound to (empty before bind).
   [[nodiscard]] const Ownership& ownership() const { return own_; }
 
-  [[nodiscard]] static std::string name() { return "gas::dist::ShardedStore<" + Inner::name() + ">"; }
+  [[nodiscard]] static std::string name() { return "gas::dist::ShardedStore<" + inner_name() + ">"; }
   [[nodiscard]] std::int64_t num_nodes() const { return bound() ? own_.num_nodes() : unbound_nodes_; }
   [[nodiscard]] std::int64_t width() const { return width_; }
   /// @brief This rank's store (its own rows, local ids: global id - begin()).
@@ -108,7 +118,32 @@ public:
     const int p = comm_->size();
     const auto w = width();
     const auto row_bytes = static_cast<std::size_t>(w) * sizeof(T);
-    // 1. Requests grouped by owner, in the order of ids within each owner; where each answer goes.
+    const auto asked = request(ids);
+    // 2. Answers: the requested rows of this rank's store, in request order, per requester.
+    answer_.resize(asked * row_bytes);
+    if (asked > 0)
+      inner_.pull(local_ids_, MatrixView<T>(reinterpret_cast<T*>(answer_.data()), static_cast<std::int64_t>(asked), w));
+    answer_bytes(row_bytes);
+    comm_->alltoallv(answer_, counts_, recv_, recv_counts_);
+    // 3. Rows into place: owner r's answers arrive in the order this rank asked.
+    std::size_t at = 0;
+    for (int r = 0; r < p; ++r) {
+      check_answer(r, row_bytes);
+      for (const auto i : positions_[static_cast<std::size_t>(r)]) {
+        if (w > 0) std::memcpy(&out(i, 0), recv_.data() + at, row_bytes);
+        at += row_bytes;
+      }
+    }
+    count_pull(asked);
+  }
+
+protected:
+  /// Step 1 of a pull, a collective: this rank's requests grouped by owner (requests_, in the order of ids within
+  /// each owner; positions_: where each answer goes), exchanged for the other ranks' requests to this one
+  /// (local_ids_: the local ids to answer, in requester order; recv_counts_: the bytes of ids each rank asked).
+  /// Returns how many rows this rank must answer.
+  std::size_t request(std::span<const node_id> ids) {
+    const int p = comm_->size();
     requests_.resize(static_cast<std::size_t>(p));
     positions_.resize(static_cast<std::size_t>(p));
     for (auto& q : requests_) q.clear();
@@ -127,42 +162,43 @@ public:
       counts_[static_cast<std::size_t>(r)] = static_cast<std::int64_t>(q.size() * sizeof(node_id));
     }
     comm_->alltoallv(send_, counts_, recv_, recv_counts_);
-    // 2. Answers: the requested rows of this rank's store, in request order, per requester.
     const auto asked = recv_.size() / sizeof(node_id);
     local_ids_.resize(asked);
-    std::memcpy(local_ids_.data(), recv_.data(), asked * sizeof(node_id));
+    if (asked > 0) std::memcpy(local_ids_.data(), recv_.data(), asked * sizeof(node_id));  // data() may be null
     for (auto& v : local_ids_) {
       GAS_CHECK(v >= begin_ && v < end_, comm_error,
                 "rank " << comm_->rank() << " was asked for node " << v << ", which it does not own");
       v -= begin_;
     }
-    answer_.resize(asked * row_bytes);
-    if (asked > 0)
-      inner_.pull(local_ids_, MatrixView<T>(reinterpret_cast<T*>(answer_.data()), static_cast<std::int64_t>(asked), w));
-    for (int r = 0; r < p; ++r)
+    return asked;
+  }
+  /// After request(): counts_ = the bytes of rows this rank sends each rank (its answers).
+  void answer_bytes(std::size_t row_bytes) {
+    for (int r = 0; r < comm_->size(); ++r)
       counts_[static_cast<std::size_t>(r)] =
           recv_counts_[static_cast<std::size_t>(r)] / static_cast<std::int64_t>(sizeof(node_id)) *
           static_cast<std::int64_t>(row_bytes);
-    comm_->alltoallv(answer_, counts_, recv_, recv_counts_);
-    // 3. Rows into place: owner r's answers arrive in the order this rank asked.
-    std::size_t at = 0;
-    for (int r = 0; r < p; ++r) {
-      const auto& pos = positions_[static_cast<std::size_t>(r)];
-      GAS_CHECK(recv_counts_[static_cast<std::size_t>(r)] == static_cast<std::int64_t>(pos.size() * row_bytes),
-                comm_error,
-                "rank " << r << " answered " << recv_counts_[static_cast<std::size_t>(r)] << " bytes for "
-                        << pos.size() << " rows of " << row_bytes << " bytes");
-      for (const auto i : pos) {
-        if (w > 0) std::memcpy(&out(i, 0), recv_.data() + at, row_bytes);
-        at += row_bytes;
-      }
-      if (r == comm_->rank()) stats_.local_rows += static_cast<std::int64_t>(pos.size());
-      else stats_.remote_rows += static_cast<std::int64_t>(pos.size());
+  }
+  /// Owner r's answer (recv_counts_[r] bytes) must hold a row of row_bytes for every id this rank asked it.
+  void check_answer(int r, std::size_t row_bytes) const {
+    const auto& pos = positions_[static_cast<std::size_t>(r)];
+    GAS_CHECK(recv_counts_[static_cast<std::size_t>(r)] == static_cast<std::int64_t>(pos.size() * row_bytes),
+              comm_error,
+              "rank " << r << " answered " << recv_counts_[static_cast<std::size_t>(r)] << " bytes for " << pos.size()
+                      << " rows of " << row_bytes << " bytes");
+  }
+  /// Counts one pull that answered `asked` rows.
+  void count_pull(std::size_t asked) {
+    for (int r = 0; r < comm_->size(); ++r) {
+      const auto n = static_cast<std::int64_t>(positions_[static_cast<std::size_t>(r)].size());
+      if (r == comm_->rank()) stats_.local_rows += n;
+      else stats_.remote_rows += n;
     }
     stats_.pulls += 1;
     stats_.served_rows += static_cast<std::int64_t>(asked - requests_[static_cast<std::size_t>(comm_->rank())].size());
   }
 
+public:
   /// @brief Table row ids[i] = rows row i; every id must be this rank's (value_error naming the id and its owner).
   void push(std::span<const node_id> ids, MatrixView<const T> rows) {
     check_bound("push");
@@ -190,7 +226,12 @@ public:
     if (bound()) inner_.fill(value);
   }
 
-private:
+protected:
+  /// Inner's name, or what it is when the kind is chosen at run time (cuda::AnyStore names its instance only).
+  static std::string inner_name() {
+    if constexpr (requires { Inner::name(); }) return Inner::name();
+    else return "a store of a run-time kind";
+  }
   void check_bound(const char* op) const {
     GAS_CHECK(bound(), value_error,
               name() << "::" << op << ": the store is not bound to a communicator and an ownership yet (bind(); the "
@@ -209,7 +250,8 @@ private:
 
   Communicator* comm_ = nullptr;
   Ownership own_;
-  Inner inner_{};
+  Inner inner_;  // before bind: a store of no rows
+  std::function<Inner(std::int64_t, std::int64_t)> make_;  // what bind() makes this rank's rows with
   std::int64_t unbound_nodes_ = 0;
   std::int64_t width_ = 0;
   node_id begin_ = 0, end_ = 0;

@@ -266,6 +266,7 @@ public:
       copy_async(DeviceView<const T>(b.data.data() + begin * w, chunk.count, w),
                  PinnedView<T>(output_.data() + std::int64_t{chunk.offset} * w, chunk.count, w), d2h);
       begin += chunk.count;
+      output_chunks_.push_back(chunk);
     }
     end_span(span, d2h);
     b.read.record(d2h);
@@ -279,7 +280,13 @@ public:
     ++stats_.host_waits;  // the end of an inference: the output is read on the host
     synchronize_all();
     collect_spans();
-    std::memcpy(out->data(), output_.data(), static_cast<std::size_t>(out->size()) * sizeof(T));
+    // Only the rows this pass wrote: a rank of a distributed run infers its own nodes, and the rest of `out` keeps
+    // its zeros (the pinned table keeps whatever earlier passes left there).
+    const std::int64_t w = out->cols();
+    for (const auto& c : output_chunks_)
+      std::memcpy(out->data() + std::int64_t{c.offset} * w, output_.data() + std::int64_t{c.offset} * w,
+                  static_cast<std::size_t>(c.count * w) * sizeof(T));
+    output_chunks_.clear();
   }
 
   /// @brief Queues loss * weight (a 1 x 1 device value) to be read one step late: returns the value queued by the
@@ -696,6 +703,7 @@ private:
   std::vector<Layer> layers_;
   BufferRing output_ring_;
   PinnedMatrix<T> output_;
+  std::vector<loader::Chunk> output_chunks_;  // the rows of output_ the current inference wrote
   std::span<const loader::Batch> batches_;
   PinnedMatrix<T> losses_;
   std::vector<std::unique_ptr<Span>> spans_;
