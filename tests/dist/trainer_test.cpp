@@ -112,6 +112,20 @@ TEST_CASE("distributed Trainer: two ranks agree with each other, are reproducibl
   CHECK(first[0].test > one - 0.05);
 }
 
+TEST_CASE("distributed Trainer: micro-F1 from summed counts equals one process's on one rank and agrees over two") {
+  auto data = easy_sbm();
+  data.multi_labels = gas::Tensor<std::uint8_t>(data.num_nodes(), data.num_classes);
+  for (gas::node_id v = 0; v < data.num_nodes(); ++v)
+    data.multi_labels(v, data.labels[static_cast<std::size_t>(v)]) = 1;  // one-hot: BCE loss, micro-F1 metric
+  GCN<float> single(data.num_nodes(), options_of(data), 7);
+  gas::Trainer<GCN<float>, gas::partition::Metis> plain(single, {.num_parts = 8, .seed = 1}, trainer_options());
+  const auto expected = outcome(plain.fit(data), single);
+  CHECK(distributed(data, 1, true).front() == expected);
+  const auto two = distributed(data, 2, false);
+  CHECK(two[0] == two[1]);
+  CHECK(two[0].test > 0.5);
+}
+
 TEST_CASE("distributed Trainer: what it cannot run yet is a config error naming it") {
   const auto data = easy_sbm();
   gas::dist::SelfComm self;

@@ -1,5 +1,6 @@
 #include <doctest/doctest.h>
 
+#include <array>
 #include <cmath>
 #include <cstdint>
 #include <limits>
@@ -114,6 +115,28 @@ TEST_CASE_TEMPLATE("micro_f1 pools true and false positives over every selected 
   const gas::Tensor<std::uint8_t> none(3, 3, std::uint8_t{0});
   CHECK(gas::train::micro_f1(matrix<T>(3, 3, std::vector<T>(9, T(-1))), none, all) == 0.0);
   CHECK(gas::train::micro_f1(perfect, none, all) == 0.0);  // TP 0, FP 4
+}
+
+TEST_CASE("the counts behind accuracy and micro_f1 add up over any split of the rows, empty parts included") {
+  // What distributed evaluation relies on: each rank counts its own rows and the sums give the whole's metric.
+  const auto logits = matrix<double>(3, 3, {2, -1, 0.5, -3, 0, 4, 1, 1, -2});
+  const gas::Tensor<std::uint8_t> targets(3, 3, std::vector<std::uint8_t>{1, 0, 0, 0, 1, 1, 0, 0, 1});
+  const std::vector<std::int32_t> labels{0, 2, 1};
+  const std::vector<node_id> all{0, 1, 2}, first{0, 2}, second{1}, none{};
+  const auto f1 = [&](const std::vector<node_id>& r) { return gas::train::micro_f1_counts(logits.view(), targets, r); };
+  const auto acc = [&](const std::vector<node_id>& r) {
+    return gas::train::accuracy_counts(logits.view(), std::span<const std::int32_t>(labels), r);
+  };
+  const auto whole = f1(all), a = f1(first), b = f1(second);
+  CHECK(f1(none) == std::array<std::int64_t, 3>{0, 0, 0});
+  for (std::size_t j = 0; j < 3; ++j) CHECK(a[j] + b[j] == whole[j]);
+  CHECK(whole == std::array<std::int64_t, 3>{2, 3, 2});  // TP 2, FP 3, FN 2 (the case above)
+  CHECK(gas::train::micro_f1_of(whole[0], whole[1], whole[2]) == gas::train::micro_f1(logits.view(), targets, all));
+  CHECK(gas::train::micro_f1_of(0, 0, 0) == 0.0);
+  // Argmaxes 0, 2, 0 against labels 0, 2, 1: 2 of 3.
+  CHECK(acc(all) == std::array<std::int64_t, 2>{2, 3});
+  CHECK(acc(first)[0] + acc(second)[0] == 2);
+  CHECK(acc(none) == std::array<std::int64_t, 2>{0, 0});
 }
 
 TEST_CASE("micro_f1 rejects mismatched shapes, bad rows and non-binary targets") {

@@ -90,17 +90,21 @@ public:
     bootstrap.allgather(std::as_bytes(std::span(&id, 1)), std::span<std::byte>(ids));
     std::memcpy(&id, ids.data(), sizeof(id));  // rank 0's
     detail::nccl_check(ncclCommInitRank(&comm_, size_, id, rank_), "ncclCommInitRank");
-    const cudaError_t rc = cudaStreamCreateWithFlags(&stream_, cudaStreamNonBlocking);
+    cudaError_t rc = cudaStreamCreateWithFlags(&stream_, cudaStreamNonBlocking);
+    if (rc == cudaSuccess) rc = cudaEventCreateWithFlags(&last_, cudaEventDisableTiming);
     if (rc != cudaSuccess) {
       (void)ncclCommDestroy(comm_);
-      detail::nccl_cuda_check(rc, "cudaStreamCreateWithFlags");
+      if (stream_ != nullptr) (void)cudaStreamDestroy(stream_);
+      detail::nccl_cuda_check(rc, "cudaStreamCreateWithFlags / cudaEventCreateWithFlags");
     }
   }
   NcclComm(const NcclComm&) = delete;
   NcclComm& operator=(const NcclComm&) = delete;
   ~NcclComm() override {
     (void)cudaStreamSynchronize(stream_);
+    (void)cudaEventSynchronize(last_);
     (void)ncclCommDestroy(comm_);
+    (void)cudaEventDestroy(last_);
     (void)cudaStreamDestroy(stream_);
   }
 
@@ -131,7 +135,9 @@ public:
   /// @brief Every rank's `bytes` at `mine` concatenated in rank order at `all` (device memory), queued on `stream`.
   void allgather_device(const std::byte* mine, std::size_t bytes, std::byte* all, cudaStream_t stream) {
     const auto t0 = std::chrono::steady_clock::now();
+    after_last(stream);
     detail::nccl_check(ncclAllGather(mine, all, bytes, ncclChar, comm_, stream), "ncclAllGather");
+    mark_last(stream);
     const auto others = static_cast<std::int64_t>(bytes) * (size_ - 1);
     record(others, others, t0);
   }
@@ -143,8 +149,10 @@ protected:
     // The counts first: every rank's P block sizes, gathered, give each rank what it will receive.
     std::byte* counts = counts_.reserve(2 * p * p * sizeof(std::int64_t));
     copy(counts, send_bytes.data(), p * sizeof(std::int64_t), cudaMemcpyHostToDevice);
+    after_last(stream_);
     detail::nccl_check(ncclAllGather(counts, counts + p * sizeof(std::int64_t), p, ncclInt64, comm_, stream_),
                        "ncclAllGather (alltoallv counts)");
+    mark_last(stream_);
     std::vector<std::int64_t> matrix(p * p);
     copy(matrix.data(), counts + p * sizeof(std::int64_t), p * p * sizeof(std::int64_t), cudaMemcpyDeviceToHost);
     sync();
@@ -167,7 +175,9 @@ protected:
     std::byte* d_mine = send_.reserve(mine.size());
     std::byte* d_all = recv_.reserve(all.size());
     copy(d_mine, mine.data(), mine.size(), cudaMemcpyHostToDevice);
+    after_last(stream_);
     detail::nccl_check(ncclAllGather(d_mine, d_all, mine.size(), ncclChar, comm_, stream_), "ncclAllGather");
+    mark_last(stream_);
     copy(all.data(), d_all, all.size(), cudaMemcpyDeviceToHost);
     sync();
   }
@@ -184,6 +194,7 @@ private:
   void queue_alltoallv(const std::byte* send, std::span<const std::int64_t> send_bytes, std::byte* recv,
                        std::span<const std::int64_t> recv_bytes, cudaStream_t stream) {
     std::int64_t own_send = 0, own_recv = 0;
+    after_last(stream);
     detail::nccl_check(ncclGroupStart(), "ncclGroupStart");
     std::int64_t s = 0, t = 0;
     for (int r = 0; r < size_; ++r) {
@@ -201,6 +212,7 @@ private:
       t += rb;
     }
     detail::nccl_check(ncclGroupEnd(), "ncclGroupEnd");
+    mark_last(stream);
     const auto me = static_cast<std::size_t>(rank_);
     GAS_CHECK(send_bytes[me] == recv_bytes[me], shape_error,
               "alltoallv_device: this rank sends itself " << send_bytes[me] << " bytes but expects "
@@ -209,6 +221,19 @@ private:
       detail::nccl_cuda_check(cudaMemcpyAsync(recv + own_recv, send + own_send, static_cast<std::size_t>(send_bytes[me]),
                                               cudaMemcpyDeviceToDevice, stream),
                               "cudaMemcpyAsync (own block)");
+  }
+
+  // NCCL runs a communicator's operations in the order each GPU executes them, and two of them on different streams
+  // may execute in different orders on two GPUs, each then waiting for a peer that waits for it. Every operation
+  // therefore waits for the one queued before it (an event), so the GPU executes them in the order they were issued,
+  // the same on every rank.
+  void after_last(cudaStream_t stream) {
+    if (last_stream_ != nullptr && last_stream_ != stream)
+      detail::nccl_cuda_check(cudaStreamWaitEvent(stream, last_, 0), "cudaStreamWaitEvent (NCCL order)");
+  }
+  void mark_last(cudaStream_t stream) {
+    detail::nccl_cuda_check(cudaEventRecord(last_, stream), "cudaEventRecord (NCCL order)");
+    last_stream_ = stream;
   }
 
   void copy(void* dst, const void* src, std::size_t bytes, cudaMemcpyKind kind) {
@@ -220,6 +245,8 @@ private:
   int rank_ = 0, size_ = 1, device_ = 0;
   ncclComm_t comm_ = nullptr;
   cudaStream_t stream_ = nullptr;
+  cudaEvent_t last_ = nullptr;          // recorded after the latest NCCL operation ...
+  cudaStream_t last_stream_ = nullptr;  // ... on this stream
   detail::DeviceScratch send_, recv_, counts_;
 };
 

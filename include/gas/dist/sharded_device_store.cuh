@@ -23,6 +23,7 @@
 #include <cuda_runtime.h>
 
 #include <algorithm>
+#include <array>
 #include <cstddef>
 #include <cstdint>
 #include <span>
@@ -87,33 +88,35 @@ public:
     const std::int64_t w = this->width();
     const auto row_bytes = static_cast<std::size_t>(w) * sizeof(T);
     const int p = this->comm_->size();
-    // The pinned ids and positions of the previous pull may still be read by its copies.
-    if (uploaded_used_) {
-      if (!uploaded_.query()) ++ctx.stats->host_waits;
-      uploaded_.synchronize();
+    // This pull's pinned ids and positions: a slot of the ring whose last pull has finished with them (its uploads,
+    // and the inner store's CPU gather, which reads the served ids when the stream gets there).
+    Slot& slot = slots_[next_slot_++ % slots_.size()];
+    if (slot.used) {
+      if (!slot.done.query()) ++ctx.stats->host_waits;
+      slot.done.synchronize();
     }
+    auto& served = slot.served;
+    auto& place = slot.place;
     const std::size_t asked = this->request(std::span<const node_id>(job.host_ids, static_cast<std::size_t>(job.count)));
     std::size_t asked_here = 0;  // rows this rank asked, from every owner (= job.count)
     for (const auto& q : this->requests_) asked_here += q.size();
     // Where each received row goes: owner r's answers arrive in the order this rank asked them.
-    grow_pinned(place_, static_cast<std::size_t>(job.count));
+    grow_pinned(place, static_cast<std::size_t>(job.count));
     std::int64_t at = 0;
     for (int r = 0; r < p; ++r)
-      for (const auto i : this->positions_[static_cast<std::size_t>(r)]) place_.data()[i] = static_cast<node_id>(at++);
-    grow_pinned(served_, asked);
-    std::copy(this->local_ids_.begin(), this->local_ids_.end(), served_.data());
+      for (const auto i : this->positions_[static_cast<std::size_t>(r)]) place.data()[i] = static_cast<node_id>(at++);
+    grow_pinned(served, asked);
+    std::copy(this->local_ids_.begin(), this->local_ids_.end(), served.data());
     grow_device(d_served_, asked);
     grow_device(d_place_, static_cast<std::size_t>(job.count));
     grow_device(send_rows_, asked * static_cast<std::size_t>(w));
     grow_device(recv_rows_, asked_here * static_cast<std::size_t>(w));
-    copy_in(d_served_.data(), served_.data(), asked * sizeof(node_id), stream, ctx);
-    copy_in(d_place_.data(), place_.data(), static_cast<std::size_t>(job.count) * sizeof(node_id), stream, ctx);
-    uploaded_.record(stream);
-    uploaded_used_ = true;
+    copy_in(d_served_.data(), served.data(), asked * sizeof(node_id), stream, ctx);
+    copy_in(d_place_.data(), place.data(), static_cast<std::size_t>(job.count) * sizeof(node_id), stream, ctx);
     // The served rows, gathered by the inner store.
     if (asked > 0) {
       if constexpr (needs_staging) grow_staging(asked);
-      cuda::PullJob<T> serve{d_served_.data(), served_.data(), static_cast<std::int64_t>(asked),
+      cuda::PullJob<T> serve{d_served_.data(), served.data(), static_cast<std::int64_t>(asked),
                              cuda::DeviceView<T>(send_rows_.data(), static_cast<std::int64_t>(asked), w),
                              cuda::PinnedView<T>(staging_.data(), staging_rows_, w)};
       this->inner_.queue_pull(serve, ctx, stream);
@@ -144,6 +147,8 @@ public:
     // Every row in its place.
     cuda::gather_rows(recv_rows_.data(), static_cast<std::int64_t>(asked_here), w, d_place_.data(), job.count,
                       job.out.data(), false, stream);
+    slot.done.record(stream);
+    slot.used = true;
     events_.read_on(stream);
     this->count_pull(asked);
   }
@@ -197,10 +202,16 @@ private:
     ctx.stats->bytes_h2d += static_cast<std::int64_t>(bytes);
   }
 
+  /// A pull's pinned host data: the local ids it serves and where each received row goes; rewritten by a later pull
+  /// only once `done` (recorded after the pull's last operation) has fired.
+  struct Slot {
+    cuda::PinnedBuffer<node_id> served, place;
+    cuda::Event done;
+    bool used = false;
+  };
   cuda::StoreEvents events_;
-  cuda::Event uploaded_;  // the last pull's uploads of served_ and place_ (pinned, rewritten by the next pull)
-  bool uploaded_used_ = false;
-  cuda::PinnedBuffer<node_id> served_, place_;
+  std::array<Slot, 4> slots_;  // a model's layers queue their pulls back to back: 4 slots rarely wait
+  std::size_t next_slot_ = 0;
   cuda::DeviceBuffer<node_id> d_served_, d_place_;
   cuda::DeviceBuffer<T> send_rows_, recv_rows_;
   cuda::PinnedBuffer<T> staging_;

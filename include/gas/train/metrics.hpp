@@ -8,6 +8,7 @@
 /// sklearn's `roc_auc_score` (trapezoidal, ties counted half), computed exactly as a Mann-Whitney U statistic.
 
 #include <algorithm>
+#include <array>
 #include <cmath>
 #include <cstdint>
 #include <numeric>
@@ -23,15 +24,14 @@
 
 namespace gas::train {
 
-/// @brief Fraction of `rows` whose argmax logit equals the label; ties go to the lowest column, NaN wins.
-/// Throws value_error for no rows, a row outside the logits or a row whose label is -1 or not a column.
+/// @brief What accuracy() counts: {rows whose argmax is the label, rows}. `rows` may be empty (a rank's share of a
+/// split in distributed evaluation, whose counts are summed over the ranks). Same errors otherwise.
 template <class T>
-double accuracy(MatrixView<const T> logits, std::span<const std::int32_t> labels,
-                std::span<const node_id> rows) {  // logits: (num_nodes, num_classes)
+std::array<std::int64_t, 2> accuracy_counts(MatrixView<const T> logits, std::span<const std::int32_t> labels,
+                                            std::span<const node_id> rows) {
   static_assert(std::is_floating_point_v<T>, "gas::train::accuracy scores floating-point logits");
   GAS_CHECK(static_cast<std::int64_t>(labels.size()) == logits.rows(), shape_error,
             labels.size() << " labels for " << logits.rows() << " logit rows");
-  GAS_CHECK(!rows.empty(), value_error, "no rows to score");
   std::int64_t correct = 0;
   for (const node_id r : rows) {
     GAS_CHECK(r >= 0 && r < logits.rows(), value_error,
@@ -45,21 +45,33 @@ double accuracy(MatrixView<const T> logits, std::span<const std::int32_t> labels
       if (std::isnan(logits(r, j)) || logits(r, j) > logits(r, best)) best = j;
     correct += best == label;
   }
-  return static_cast<double>(correct) / static_cast<double>(rows.size());
+  return {correct, static_cast<std::int64_t>(rows.size())};
 }
 
-/// @brief Micro-averaged F1 over every (row, class) of `rows`: 2TP / (2TP + FP + FN), 0 when that is 0/0.
-/// A class is predicted where its logit exceeds `threshold` (0: the reference thresholds raw logits at 0).
-/// Throws shape_error when logits and targets differ in shape, value_error for no rows, a row outside
-/// them or a target that is not 0 or 1.
+/// @brief Fraction of `rows` whose argmax logit equals the label; ties go to the lowest column, NaN wins.
+/// Throws value_error for no rows, a row outside the logits or a row whose label is -1 or not a column.
 template <class T>
-double micro_f1(MatrixView<const T> logits, const Tensor<std::uint8_t>& targets, std::span<const node_id> rows,
-                std::type_identity_t<T> threshold = 0) {  // logits, targets: (num_nodes, num_classes)
+double accuracy(MatrixView<const T> logits, std::span<const std::int32_t> labels,
+                std::span<const node_id> rows) {  // logits: (num_nodes, num_classes)
+  GAS_CHECK(!rows.empty(), value_error, "no rows to score");
+  const auto [correct, total] = accuracy_counts(logits, labels, rows);
+  return static_cast<double>(correct) / static_cast<double>(total);
+}
+
+/// @brief Micro-F1 from its counts: 2TP / (2TP + FP + FN), 0 when that is 0/0.
+inline double micro_f1_of(std::int64_t tp, std::int64_t fp, std::int64_t fn) {
+  const std::int64_t denominator = 2 * tp + fp + fn;
+  return denominator == 0 ? 0.0 : static_cast<double>(2 * tp) / static_cast<double>(denominator);
+}
+
+/// @brief What micro_f1() counts: {TP, FP, FN}. `rows` may be empty (see accuracy_counts). Same errors otherwise.
+template <class T>
+std::array<std::int64_t, 3> micro_f1_counts(MatrixView<const T> logits, const Tensor<std::uint8_t>& targets,
+                                            std::span<const node_id> rows, std::type_identity_t<T> threshold = 0) {
   static_assert(std::is_floating_point_v<T>, "gas::train::micro_f1 scores floating-point logits");
   GAS_CHECK(targets.rows() == logits.rows() && targets.cols() == logits.cols(), shape_error,
             "targets (" << targets.rows() << ", " << targets.cols() << ") for logits (" << logits.rows() << ", "
                         << logits.cols() << ")");
-  GAS_CHECK(!rows.empty(), value_error, "no rows to score");
   std::int64_t tp = 0, fp = 0, fn = 0;
   for (const node_id r : rows) {
     GAS_CHECK(r >= 0 && r < logits.rows(), value_error,
@@ -74,8 +86,19 @@ double micro_f1(MatrixView<const T> logits, const Tensor<std::uint8_t>& targets,
       fn += !predicted && truth;
     }
   }
-  const std::int64_t denominator = 2 * tp + fp + fn;
-  return denominator == 0 ? 0.0 : static_cast<double>(2 * tp) / static_cast<double>(denominator);
+  return {tp, fp, fn};
+}
+
+/// @brief Micro-averaged F1 over every (row, class) of `rows`: 2TP / (2TP + FP + FN), 0 when that is 0/0.
+/// A class is predicted where its logit exceeds `threshold` (0: the reference thresholds raw logits at 0).
+/// Throws shape_error when logits and targets differ in shape, value_error for no rows, a row outside
+/// them or a target that is not 0 or 1.
+template <class T>
+double micro_f1(MatrixView<const T> logits, const Tensor<std::uint8_t>& targets, std::span<const node_id> rows,
+                std::type_identity_t<T> threshold = 0) {  // logits, targets: (num_nodes, num_classes)
+  GAS_CHECK(!rows.empty(), value_error, "no rows to score");
+  const auto [tp, fp, fn] = micro_f1_counts(logits, targets, rows, threshold);
+  return micro_f1_of(tp, fp, fn);
 }
 
 /// @brief Area under the ROC curve of binary `targets` (0/1) ranked by `scores`, as sklearn's roc_auc_score.

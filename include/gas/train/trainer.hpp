@@ -438,13 +438,14 @@ public:
         Tensor<T, host> logits = options_.mode == Options::Mode::gas
                                      ? model.inference(prep.data.features, *eval_loader_)
                                      : full_eval(tape, prep);
-        // A rank's inference writes its own rows only (the others stay 0): the sum over ranks is every row, exactly,
-        // and the same on every rank, so all ranks score alike and select the same epoch.
-        if (options_.comm != nullptr)
-          options_.comm->allreduce_sum(std::span<T>(logits.data(), static_cast<std::size_t>(logits.size())));
-        record.train = score(logits, prep, prep.data.splits[0].train);  // the prepared copy holds the chosen split only
-        record.val = score(logits, prep, prep.data.splits[0].val);
-        record.test = score(logits, prep, prep.data.splits[0].test);
+        // the prepared copy holds the chosen split only
+        if (options_.comm != nullptr) {
+          score_over_ranks(logits, prep, record);
+        } else {
+          record.train = score(logits, prep, prep.data.splits[0].train);
+          record.val = score(logits, prep, prep.data.splits[0].val);
+          record.test = score(logits, prep, prep.data.splits[0].test);
+        }
         if (record.val > result.best_val) {
           result.best_val = record.val;
           result.test_at_best_val = record.test;
@@ -692,6 +693,53 @@ private:
     Tensor<T, host> logits = tape.to_host(out.value());
     tape.reset();
     return logits;
+  }
+
+  /// Distributed evaluation. A rank's inference writes its own rows only (the others stay 0). Accuracy and micro-F1
+  /// are counts: each rank counts over the split's nodes it owns and one collective of 3 x 3 numbers sums them (the
+  /// totals, hence the metrics, are those of one process, bit for bit). ROC-AUC ranks all of a split's scores
+  /// together, so its ranks sum the logits table instead. Every rank gets the same metrics and selects the same epoch.
+  void score_over_ranks(Tensor<T, host>& logits, const Prepared& p, EpochRecord& record) {
+    auto& comm = *options_.comm;
+    const auto& split = p.data.splits[0];
+    const std::vector<node_id>* sets[3] = {&split.train, &split.val, &split.test};
+    double* out[3] = {&record.train, &record.val, &record.test};
+    if (metric_ == train::Metric::roc_auc) {
+      comm.allreduce_sum(std::span<T>(logits.data(), static_cast<std::size_t>(logits.size())));
+      for (int k = 0; k < 3; ++k) *out[k] = score(logits, p, *sets[k]);
+      return;
+    }
+    const node_id begin = own_->begin(comm.rank()), end = own_->end(comm.rank());
+    std::array<double, 9> counts{};
+    std::vector<node_id> mine;
+    for (int k = 0; k < 3; ++k) {
+      mine.clear();
+      for (const node_id v : *sets[k])
+        if (v >= begin && v < end) mine.push_back(v);
+      const std::span<const node_id> rows(mine);
+      const MatrixView<const T> view(logits.view());
+      double* to = counts.data() + 3 * k;
+      if (metric_ == train::Metric::micro_f1) {
+        const auto c = train::micro_f1_counts(view, p.data.multi_labels, rows);
+        for (std::size_t j = 0; j < 3; ++j) to[j] = static_cast<double>(c[j]);
+      } else {
+        const auto c = train::accuracy_counts(view, std::span<const std::int32_t>(p.data.labels), rows);
+        to[0] = static_cast<double>(c[0]);
+        to[1] = static_cast<double>(c[1]);
+      }
+    }
+    comm.allreduce_sum(std::span<double>(counts));  // integers below 2^53: exact in any order
+    for (int k = 0; k < 3; ++k) {
+      const double* c = counts.data() + 3 * k;
+      const auto n = [&](int j) { return static_cast<std::int64_t>(c[j]); };
+      if (metric_ == train::Metric::micro_f1) {
+        GAS_CHECK(!sets[k]->empty(), value_error, "no rows to score");
+        *out[k] = train::micro_f1_of(n(0), n(1), n(2));
+      } else {
+        GAS_CHECK(n(1) > 0, value_error, "no rows to score");
+        *out[k] = static_cast<double>(n(0)) / static_cast<double>(n(1));
+      }
+    }
   }
 
   double score(const Tensor<T, host>& logits, const Prepared& p, const std::vector<node_id>& rows) const {
