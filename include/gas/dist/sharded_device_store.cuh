@@ -107,15 +107,15 @@ public:
       for (const auto i : this->positions_[static_cast<std::size_t>(r)]) place.data()[i] = static_cast<node_id>(at++);
     grow_pinned(served, asked);
     std::copy(this->local_ids_.begin(), this->local_ids_.end(), served.data());
-    grow_device(d_served_, asked);
-    grow_device(d_place_, static_cast<std::size_t>(job.count));
-    grow_device(send_rows_, asked * static_cast<std::size_t>(w));
-    grow_device(recv_rows_, asked_here * static_cast<std::size_t>(w));
+    grow_device(d_served_, asked, stream, ctx);
+    grow_device(d_place_, static_cast<std::size_t>(job.count), stream, ctx);
+    grow_device(send_rows_, asked * static_cast<std::size_t>(w), stream, ctx);
+    grow_device(recv_rows_, asked_here * static_cast<std::size_t>(w), stream, ctx);
     copy_in(d_served_.data(), served.data(), asked * sizeof(node_id), stream, ctx);
     copy_in(d_place_.data(), place.data(), static_cast<std::size_t>(job.count) * sizeof(node_id), stream, ctx);
     // The served rows, gathered by the inner store.
     if (asked > 0) {
-      if constexpr (needs_staging) grow_staging(asked);
+      if constexpr (needs_staging) grow_staging(asked, stream, ctx);
       cuda::PullJob<T> serve{d_served_.data(), served.data(), static_cast<std::int64_t>(asked),
                              cuda::DeviceView<T>(send_rows_.data(), static_cast<std::int64_t>(asked), w),
                              cuda::PinnedView<T>(staging_.data(), staging_rows_, w)};
@@ -187,14 +187,26 @@ private:
   static void grow_pinned(cuda::PinnedBuffer<E>& b, std::size_t n) {
     if (b.size() < n) b = cuda::PinnedBuffer<E>(std::max(n, b.size() * 2));
   }
+  // The device buffers and the staging are used on the pull's stream only: a growth first waits for that stream
+  // (the old memory may still be read), counted, as the pipeline's own growths are; buffers double, so a run's
+  // growths stop after its first steps.
   template <class E>
-  static void grow_device(cuda::DeviceBuffer<E>& b, std::size_t n) {
-    if (b.size() < n) b = cuda::DeviceBuffer<E>(std::max(n, b.size() * 2));
+  static void grow_device(cuda::DeviceBuffer<E>& b, std::size_t n, cudaStream_t stream, cuda::QueueContext ctx) {
+    if (b.size() >= n) return;
+    wait_for(stream, ctx);
+    b = cuda::DeviceBuffer<E>(std::max(n, b.size() * 2));
+    ++ctx.stats->device_allocs;
   }
-  void grow_staging(std::size_t rows) {
+  void grow_staging(std::size_t rows, cudaStream_t stream, cuda::QueueContext ctx) {
     if (staging_rows_ >= static_cast<std::int64_t>(rows)) return;
+    wait_for(stream, ctx);
     staging_rows_ = static_cast<std::int64_t>(std::max(rows, static_cast<std::size_t>(staging_rows_) * 2));
     staging_ = cuda::PinnedBuffer<T>(static_cast<std::size_t>(staging_rows_ * this->width()));
+    ++ctx.stats->pinned_allocs;
+  }
+  static void wait_for(cudaStream_t stream, cuda::QueueContext ctx) {
+    GAS_CUDA_CHECK(cudaStreamSynchronize(stream));
+    ++ctx.stats->host_waits;
   }
   static void copy_in(void* to, const void* from, std::size_t bytes, cudaStream_t stream, cuda::QueueContext ctx) {
     if (bytes == 0) return;
